@@ -1,0 +1,1 @@
+//! Traits, types, the pure user-state machine and `AuthClient`.
