@@ -1,0 +1,1080 @@
+//! `AuthClient`: the imperative shell around the pure state machine.
+//!
+//! The client caches tokens and AWS credentials, refreshes them (one refresh for any
+//! number of concurrent callers), persists the session, tells listeners about every state
+//! change and makes requests wait for a re-sign-in when the session cannot be refreshed.
+//! Every decision about states is taken by [`machine::transition`]; this module only
+//! performs the effects it returns.
+//!
+//! Concurrency design:
+//! - The hot path (`tokens()` / `aws_credentials()` with a valid cache) reads an
+//!   [`ArcSwapOption`] and the clock: no lock, no await, no allocation.
+//! - Everything else goes through one `std::sync::Mutex` that is never held across an
+//!   await. Transitions, listener queues and waiter bookkeeping change together under it,
+//!   so listeners see changes in transition order.
+//! - Waiting requests sleep on a `watch` channel that is bumped whenever they should look
+//!   again; what they look at (counters of releases, sign-outs and failed refreshes) tells
+//!   each waiter whether its wait ended and how.
+//! - Refreshes run in their own tasks, so a caller that gives up (drops its future) does
+//!   not cancel the refresh others are waiting for.
+
+mod listeners;
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwapOption;
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+pub use self::listeners::{ListenerHandle, StateChanges};
+use self::listeners::{Listeners, spawn_callback};
+use crate::env::{AlwaysOnline, Clock, Connectivity, SystemClock};
+use crate::error::{AuthError, ProviderError, StoreError};
+use crate::machine::{self, Effect, Event, Failure, MachineState, SessionKind, Wait, Waiters};
+use crate::provider::{DynCredentialsProvider, DynIdentityProvider};
+use crate::secret::ProviderToken;
+use crate::store::{DynTokenStore, Generation, MemoryTokenStore, overwrite_from};
+use crate::types::{
+    AwsCredentials, ChallengeResponse, FederatedSession, IdentityId, Logins, SignInOutcome,
+    SignInRequest, SignInResult, SignOutOptions, StoredSession, UserPoolTokens, UserState,
+    UserStateDetails,
+};
+
+/// The default margin before expiry at which tokens and credentials count as expired.
+pub const DEFAULT_EXPIRY_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// One step of the state machine, as seen by a [`TransitionObserver`].
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct Transition {
+    /// What happened.
+    pub event: Event,
+    /// The state before.
+    pub from: MachineState,
+    /// The state after.
+    pub to: MachineState,
+    /// What the client did about it.
+    pub effects: Vec<Effect>,
+}
+
+/// A hook that sees every transition, for diagnostics and tests. It runs under the
+/// client's lock: keep it quick and never call the client from it.
+pub type TransitionObserver = Arc<dyn Fn(&Transition) + Send + Sync>;
+
+/// Builds an [`AuthClient`].
+///
+/// Only the pieces a flow needs are required: an identity provider for user-pool sign-in,
+/// a credentials provider for AWS credentials. The defaults are an in-memory store, an
+/// always-online connectivity source, the system clock, a 5-minute expiry margin, no guest
+/// access, and no deadline on waits for re-sign-in.
+#[must_use]
+pub struct AuthClientBuilder {
+    identity_provider: Option<DynIdentityProvider>,
+    credentials_provider: Option<DynCredentialsProvider>,
+    store: Option<DynTokenStore>,
+    connectivity: Option<Arc<dyn Connectivity>>,
+    clock: Option<Arc<dyn Clock>>,
+    margin: Duration,
+    guest_access: bool,
+    sign_in_wait_timeout: Option<Duration>,
+    observer: Option<TransitionObserver>,
+}
+
+impl AuthClientBuilder {
+    fn new() -> Self {
+        Self {
+            identity_provider: None,
+            credentials_provider: None,
+            store: None,
+            connectivity: None,
+            clock: None,
+            margin: DEFAULT_EXPIRY_MARGIN,
+            guest_access: false,
+            sign_in_wait_timeout: None,
+            observer: None,
+        }
+    }
+
+    /// Who signs users in (a Cognito user pool, an OpenID provider, a fake).
+    pub fn identity_provider(mut self, provider: DynIdentityProvider) -> Self {
+        self.identity_provider = Some(provider);
+        self
+    }
+
+    /// Who turns sign-ins into AWS credentials (a Cognito identity pool).
+    pub fn credentials_provider(mut self, provider: DynCredentialsProvider) -> Self {
+        self.credentials_provider = Some(provider);
+        self
+    }
+
+    /// Where the session lives between runs.
+    pub fn token_store(mut self, store: DynTokenStore) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Where the client learns whether the device is online.
+    pub fn connectivity(mut self, connectivity: Arc<dyn Connectivity>) -> Self {
+        self.connectivity = Some(connectivity);
+        self
+    }
+
+    /// The clock that expiry is compared with.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// How long before expiry tokens and credentials count as expired (default 5 minutes).
+    pub fn expiry_margin(mut self, margin: Duration) -> Self {
+        self.margin = margin;
+        self
+    }
+
+    /// Whether guests (nobody signed in) get unauthenticated AWS credentials.
+    pub fn guest_access(mut self, enabled: bool) -> Self {
+        self.guest_access = enabled;
+        self
+    }
+
+    /// How long a request may wait for a re-sign-in (or for connectivity) before failing
+    /// with [`AuthError::SignInWaitTimedOut`]; `None` (the default) waits until a sign-in,
+    /// a sign-out or [`AuthClient::release_sign_in_wait`].
+    pub fn sign_in_wait_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.sign_in_wait_timeout = timeout;
+        self
+    }
+
+    /// Sees every state-machine transition (diagnostics, traces in tests).
+    pub fn transition_observer(mut self, observer: TransitionObserver) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Builds the client. Call [`AuthClient::initialize`] before using it.
+    pub fn build(self) -> AuthClient {
+        let connectivity = self.connectivity.unwrap_or_else(|| Arc::new(AlwaysOnline::new()));
+        let machine = MachineState::new(self.guest_access, connectivity.is_online());
+        let (shutdown, _) = watch::channel(());
+        AuthClient {
+            inner: Arc::new(Inner {
+                identity_provider: self.identity_provider,
+                credentials_provider: self.credentials_provider,
+                store: self.store.unwrap_or_else(|| Arc::new(MemoryTokenStore::new())),
+                connectivity,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                margin: self.margin,
+                sign_in_wait_timeout: self.sign_in_wait_timeout,
+                observer: self.observer,
+                tokens: ArcSwapOption::empty(),
+                credentials: ArcSwapOption::empty(),
+                core: Mutex::new(Core::new(machine)),
+                listeners: Arc::new(Mutex::new(Listeners::default())),
+                wake: watch::Sender::new(0),
+                persist_lock: tokio::sync::Mutex::new(()),
+                shutdown,
+            }),
+        }
+    }
+}
+
+/// The authentication client: sign-in, cached and refreshed tokens and AWS credentials,
+/// user-state listeners, and the wait-for-re-sign-in rule. Cheap to clone; clones share
+/// everything.
+///
+/// The semantics are those of DESIGN.md: tokens are served from the cache while valid;
+/// expired tokens are refreshed once for all concurrent callers; a refresh the service
+/// rejects leads to `SignedOutUserPoolsTokensInvalid` and requests wait for a new
+/// sign-in (or [`release_sign_in_wait`](Self::release_sign_in_wait)); the network being
+/// down never signs anyone out or clears the store.
+#[derive(Clone)]
+pub struct AuthClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for AuthClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthClient")
+            .field("state", &self.inner.lock().machine.user)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    identity_provider: Option<DynIdentityProvider>,
+    credentials_provider: Option<DynCredentialsProvider>,
+    store: DynTokenStore,
+    connectivity: Arc<dyn Connectivity>,
+    clock: Arc<dyn Clock>,
+    margin: Duration,
+    sign_in_wait_timeout: Option<Duration>,
+    observer: Option<TransitionObserver>,
+    /// The hot-path caches. They only ever hold values of the current session.
+    tokens: ArcSwapOption<UserPoolTokens>,
+    credentials: ArcSwapOption<AwsCredentials>,
+    core: Mutex<Core>,
+    listeners: Arc<Mutex<Listeners>>,
+    /// Bumped whenever waiting requests should look again.
+    wake: watch::Sender<u64>,
+    /// Serialises store writes, so the last write always carries the latest session.
+    persist_lock: tokio::sync::Mutex<()>,
+    /// Dropped with the client, which stops the connectivity task.
+    shutdown: watch::Sender<()>,
+}
+
+/// Counters that tell a waiting request whether (and why) its wait ended.
+#[derive(Clone, Copy, Debug, Default)]
+struct Counters {
+    released: u64,
+    signed_out: u64,
+    tokens_failed: u64,
+    credentials_failed: u64,
+    tokens_refreshed: u64,
+    credentials_refreshed: u64,
+}
+
+struct Core {
+    machine: MachineState,
+    initialized: bool,
+    /// The in-memory copy of the stored session.
+    session: StoredSession,
+    /// The store generation `session` was last read or written at.
+    generation: Generation,
+    /// Bumped by every sign-in, sign-out or adopted change: results of work started in an
+    /// earlier epoch are discarded.
+    epoch: u64,
+    pending_challenge: Option<crate::types::ChallengeContext>,
+    /// The logins key the identity id was last resolved with (`""` for a guest).
+    identity_logins: Option<String>,
+    counters: Counters,
+    tokens_error: Option<AuthError>,
+    credentials_error: Option<AuthError>,
+    /// Requests currently blocked until a sign-in or connectivity.
+    blocked: usize,
+}
+
+impl Core {
+    fn new(machine: MachineState) -> Self {
+        Self {
+            machine,
+            initialized: false,
+            session: StoredSession::default(),
+            generation: Generation::NEW,
+            epoch: 0,
+            pending_challenge: None,
+            identity_logins: None,
+            counters: Counters::default(),
+            tokens_error: None,
+            credentials_error: None,
+            blocked: 0,
+        }
+    }
+}
+
+/// What the caller of [`Inner::apply`] must do after releasing the lock.
+#[derive(Default)]
+struct Applied {
+    disposition: Option<Disposition>,
+    persist: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Disposition {
+    Wait(Wait),
+    Fail(Failure),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Want {
+    Tokens,
+    Credentials,
+}
+
+impl AuthClient {
+    /// Starts building a client.
+    pub fn builder() -> AuthClientBuilder {
+        AuthClientBuilder::new()
+    }
+
+    /// Loads the store and sets the initial state: `SignedIn` if a user-pool or federated
+    /// session is stored (even an expired one: validity is checked when tokens are asked
+    /// for), else `Guest` if guest access is configured, else `SignedOut`.
+    ///
+    /// A store that is temporarily unavailable is an error and leaves the client
+    /// uninitialised (call again later). A damaged store has already been kept aside by
+    /// the store: the client starts with no session and reports the damage in the
+    /// returned details under the `store` key. Calling it again returns the current state.
+    pub async fn initialize(&self) -> Result<UserStateDetails, AuthError> {
+        let inner = &self.inner;
+        if inner.lock().initialized {
+            return Ok(self.current_user_state());
+        }
+        let mut damage = None;
+        let snapshot = match inner.store.load().await {
+            Ok(snapshot) => snapshot,
+            Err(error @ StoreError::Damaged { .. }) => {
+                tracing::error!(%error, "the stored session was damaged and has been kept aside; starting without it");
+                damage = Some(error.to_string());
+                inner.store.load().await?
+            }
+            Err(error) => return Err(error.into()),
+        };
+        // Subscribe before reading, so no change between the two is lost.
+        let connectivity = inner.connectivity.subscribe();
+        let mut core = inner.lock();
+        if core.initialized {
+            drop(core);
+            return Ok(self.current_user_state());
+        }
+        core.initialized = true;
+        core.machine.online = *connectivity.borrow();
+        core.generation = snapshot.generation;
+        core.session = snapshot.session.unwrap_or_default();
+        inner.refresh_caches(&core);
+        let session = session_kind(&core.session);
+        inner.apply(&mut core, Event::Initialized { session });
+        let mut details = core.machine.details();
+        drop(core);
+        Inner::watch_connectivity(inner, connectivity);
+        if let Some(damage) = damage {
+            details = details.with("store", damage);
+        }
+        Ok(details)
+    }
+
+    /// Starts a user-pool sign-in. Allowed when nobody is signed in, for a guest, and in
+    /// the `...TokensInvalid` states (a re-sign-in, which completes waiting requests).
+    /// The session is saved before the state changes; if it cannot be saved the sign-in
+    /// fails with [`AuthError::Store`] and nothing changes.
+    pub async fn sign_in(&self, request: SignInRequest) -> Result<SignInResult, AuthError> {
+        let provider = self.identity_provider()?;
+        self.check_can_sign_in(false)?;
+        let outcome = provider.sign_in(&request).await?;
+        self.handle_sign_in_outcome(outcome).await
+    }
+
+    /// Answers the challenge of the sign-in in progress. On a provider error the sign-in
+    /// stays pending, so a mistyped code can be retried.
+    pub async fn confirm_sign_in(
+        &self,
+        response: ChallengeResponse,
+    ) -> Result<SignInResult, AuthError> {
+        let provider = self.identity_provider()?;
+        let context =
+            self.inner.lock().pending_challenge.clone().ok_or(AuthError::NoPendingSignIn)?;
+        let outcome = provider.respond_to_challenge(&context, &response).await?;
+        self.handle_sign_in_outcome(outcome).await
+    }
+
+    /// Signs in with a third-party provider's token (Google, Facebook, Apple, any OIDC
+    /// issuer), federated into the identity pool: the identity pool checks the token now
+    /// and issues credentials. `provider` is the logins key (e.g. `accounts.google.com`);
+    /// `expires_at` is needed only for tokens that are not JWTs. Calling it again with a
+    /// fresh token (e.g. in `SignedOutFederatedTokensInvalid`) completes waiting requests.
+    pub async fn federated_sign_in(
+        &self,
+        provider: &str,
+        token: ProviderToken,
+        expires_at: Option<SystemTime>,
+    ) -> Result<UserStateDetails, AuthError> {
+        let credentials_provider = self
+            .inner
+            .credentials_provider
+            .clone()
+            .ok_or(AuthError::NotConfigured("a credentials provider"))?;
+        self.check_can_sign_in(true)?;
+        let federated = FederatedSession::new(provider, token, expires_at);
+        let logins = Logins::from([(provider.to_owned(), federated.token.clone())]);
+        let current = self.inner.lock().session.identity_id.clone();
+        let identity = credentials_provider.identity_id(&logins, current.as_ref()).await?;
+        let credentials = credentials_provider.credentials(&identity, &logins).await?;
+        let session = StoredSession {
+            user_pool: None,
+            federated: Some(federated),
+            identity_id: Some(identity),
+            aws_credentials: Some(credentials),
+        };
+        let kind = SessionKind::Federated { provider: provider.to_owned() };
+        self.inner.complete_sign_in(session, kind, Some(provider.to_owned())).await?;
+        Ok(self.current_user_state())
+    }
+
+    /// Signs the user out. With `global` or `invalidate_tokens` the provider is called
+    /// first; if that call fails, nothing is cleared and the error is returned (retry, or
+    /// sign out locally). Then the store and caches are cleared, waiting requests fail with
+    /// [`AuthError::SignedOut`], and the state becomes `SignedOut` (or `Guest`).
+    pub async fn sign_out(&self, options: SignOutOptions) -> Result<(), AuthError> {
+        let inner = &self.inner;
+        let session = {
+            let core = inner.lock();
+            if !core.initialized {
+                return Err(AuthError::NotInitialized);
+            }
+            core.session.user_pool.clone()
+        };
+        if options.global || options.invalidate_tokens {
+            if let (Some(provider), Some(session)) = (&inner.identity_provider, &session) {
+                provider.sign_out(session, &options).await?;
+            }
+        }
+        let _serial = inner.persist_lock.lock().await;
+        let expected = inner.lock().generation;
+        let generation = overwrite_from(&*inner.store, expected, None).await?;
+        let mut core = inner.lock();
+        core.generation = generation;
+        core.session = StoredSession::default();
+        core.identity_logins = None;
+        core.pending_challenge = None;
+        core.epoch += 1;
+        inner.refresh_caches(&core);
+        inner.apply(&mut core, Event::SignedOut);
+        Ok(())
+    }
+
+    /// The user-pool tokens: from the cache while valid (no network, no lock), else
+    /// refreshed (one refresh shared by all concurrent callers). If the session cannot be
+    /// refreshed the call waits for a re-sign-in, a release or the configured deadline.
+    pub async fn tokens(&self) -> Result<UserPoolTokens, AuthError> {
+        if let Some(tokens) = self.inner.valid_tokens() {
+            return Ok(tokens);
+        }
+        self.inner.tokens_slow().await
+    }
+
+    /// AWS credentials from the identity pool: cached while valid, else refreshed (single
+    /// flight) by federating the user's (refreshed) ID token, the federated provider's
+    /// token, or nothing for a guest.
+    pub async fn aws_credentials(&self) -> Result<AwsCredentials, AuthError> {
+        if let Some(credentials) = self.inner.valid_credentials() {
+            return Ok(credentials);
+        }
+        loop {
+            Inner::wait_for(&self.inner, Want::Credentials).await?;
+            if let Some(credentials) = self.inner.valid_credentials_unchecked() {
+                return Ok(credentials);
+            }
+        }
+    }
+
+    /// The identity-pool identity: the stored one, or resolved (with credentials) if none
+    /// is known yet.
+    pub async fn identity_id(&self) -> Result<IdentityId, AuthError> {
+        if let Some(identity) = self.inner.lock().session.identity_id.clone() {
+            return Ok(identity);
+        }
+        self.aws_credentials().await?;
+        self.inner.lock().session.identity_id.clone().ok_or(AuthError::NotSignedIn)
+    }
+
+    /// The current state and its details.
+    pub fn current_user_state(&self) -> UserStateDetails {
+        self.inner.lock().machine.details()
+    }
+
+    /// True in the `SignedIn` state.
+    pub fn is_signed_in(&self) -> bool {
+        self.inner.lock().machine.user == UserState::SignedIn
+    }
+
+    /// The signed-in user-pool username, if any.
+    pub fn username(&self) -> Option<String> {
+        self.inner.lock().session.user_pool.as_ref().map(|session| session.username.clone())
+    }
+
+    /// Fails every request that is blocked waiting for a re-sign-in (or for connectivity)
+    /// with [`AuthError::SignInWaitReleased`], so the app can e.g. offer `sign_out()`.
+    /// Returns how many requests were released. With none waiting it does nothing and
+    /// returns 0; requests that start waiting later are not affected.
+    pub fn release_sign_in_wait(&self) -> usize {
+        let mut core = self.inner.lock();
+        let released = core.blocked;
+        self.inner.apply(&mut core, Event::ReleaseRequested);
+        released
+    }
+
+    /// Calls `callback` with every state change, in order, from a task of its own: a slow
+    /// or panicking callback delays only itself. Must be called inside a Tokio runtime.
+    pub fn add_listener<F>(&self, callback: F) -> ListenerHandle
+    where
+        F: Fn(UserStateDetails) + Send + Sync + 'static,
+    {
+        let (id, receiver) = lock(&self.inner.listeners).add();
+        spawn_callback(receiver, callback);
+        ListenerHandle { id, listeners: Arc::downgrade(&self.inner.listeners) }
+    }
+
+    /// A stream of every state change from now on, in order.
+    pub fn state_changes(&self) -> StateChanges {
+        let (_, receiver) = lock(&self.inner.listeners).add();
+        StateChanges { receiver }
+    }
+
+    fn identity_provider(&self) -> Result<DynIdentityProvider, AuthError> {
+        self.inner.identity_provider.clone().ok_or(AuthError::NotConfigured("an identity provider"))
+    }
+
+    fn check_can_sign_in(&self, federated: bool) -> Result<(), AuthError> {
+        let core = self.inner.lock();
+        match (core.machine.user, &core.machine.session) {
+            (UserState::Unknown, _) => Err(AuthError::NotInitialized),
+            // A federated user may present a fresh provider token at any time.
+            (UserState::SignedIn, SessionKind::Federated { .. }) if federated => Ok(()),
+            (UserState::SignedIn, _) => Err(AuthError::AlreadySignedIn),
+            _ => Ok(()),
+        }
+    }
+
+    async fn handle_sign_in_outcome(
+        &self,
+        outcome: SignInOutcome,
+    ) -> Result<SignInResult, AuthError> {
+        match outcome {
+            SignInOutcome::NextStep(step) => {
+                self.inner.lock().pending_challenge = Some(step.context.clone());
+                Ok(SignInResult::NextStep(step))
+            }
+            SignInOutcome::SignedIn(user_pool) => {
+                let identity_id = {
+                    let core = self.inner.lock();
+                    // A guest's identity is kept so the identity pool merges it into the
+                    // user's; another user's identity is not.
+                    let previous = &core.session;
+                    let keep = match (&previous.user_pool, &previous.federated) {
+                        (None, None) => true,
+                        (Some(old), None) => old.username == user_pool.username,
+                        _ => false,
+                    };
+                    if keep { previous.identity_id.clone() } else { None }
+                };
+                let session = StoredSession {
+                    user_pool: Some(user_pool),
+                    federated: None,
+                    identity_id,
+                    aws_credentials: None,
+                };
+                self.inner.complete_sign_in(session, SessionKind::UserPool, None).await?;
+                Ok(SignInResult::Done)
+            }
+        }
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, Core> {
+        lock(&self.core)
+    }
+
+    fn valid_tokens(&self) -> Option<UserPoolTokens> {
+        let guard = self.tokens.load();
+        let tokens = guard.as_deref()?;
+        tokens.is_valid_at(self.clock.now(), self.margin).then(|| tokens.clone())
+    }
+
+    fn valid_credentials(&self) -> Option<AwsCredentials> {
+        let guard = self.credentials.load();
+        let credentials = guard.as_deref()?;
+        credentials.is_valid_at(self.clock.now(), self.margin).then(|| credentials.clone())
+    }
+
+    /// The cached credentials right after a wait, even if they live shorter than the
+    /// margin (the identity pool decides their lifetime; refusing them would loop).
+    fn valid_credentials_unchecked(&self) -> Option<AwsCredentials> {
+        let guard = self.credentials.load();
+        let credentials = guard.as_deref()?;
+        credentials.is_valid_at(self.clock.now(), Duration::ZERO).then(|| credentials.clone())
+    }
+
+    fn cached_at_zero_margin(&self, want: Want) -> bool {
+        let now = self.clock.now();
+        match want {
+            Want::Tokens => {
+                self.tokens.load().as_deref().is_some_and(|t| t.is_valid_at(now, Duration::ZERO))
+            }
+            Want::Credentials => self
+                .credentials
+                .load()
+                .as_deref()
+                .is_some_and(|c| c.is_valid_at(now, Duration::ZERO)),
+        }
+    }
+
+    fn refresh_caches(&self, core: &Core) {
+        self.tokens.store(core.session.user_pool.as_ref().map(|s| Arc::new(s.tokens.clone())));
+        self.credentials.store(core.session.aws_credentials.clone().map(Arc::new));
+    }
+
+    /// Runs one transition and performs its synchronous effects under the lock.
+    fn apply(self: &Arc<Self>, core: &mut Core, event: Event) -> Applied {
+        let (next, effects) = machine::transition(&core.machine, &event);
+        tracing::debug!(?event, from = ?core.machine.user, to = ?next.user, ?effects, "auth transition");
+        if let Some(observer) = &self.observer {
+            observer(&Transition {
+                event,
+                from: core.machine.clone(),
+                to: next.clone(),
+                effects: effects.clone(),
+            });
+        }
+        core.machine = next;
+        let mut applied = Applied::default();
+        let mut wake = false;
+        for effect in effects {
+            match effect {
+                Effect::Notify(details) => lock(&self.listeners).notify(&details),
+                Effect::StartTokenRefresh => self.spawn_token_refresh(core),
+                Effect::StartCredentialsRefresh => self.spawn_credentials_refresh(core),
+                Effect::PersistSession => applied.persist = true,
+                // The caller cleared the store before feeding the event.
+                Effect::ClearSession => {}
+                Effect::Wait(wait) => applied.disposition = Some(Disposition::Wait(wait)),
+                Effect::Fail(failure) => applied.disposition = Some(Disposition::Fail(failure)),
+                Effect::ResumeWaiters => wake = true,
+                Effect::FailWaiters(waiters, failure) => {
+                    wake = true;
+                    let counters = &mut core.counters;
+                    match (waiters, failure) {
+                        (_, Failure::SignedOut) => counters.signed_out += 1,
+                        (_, Failure::Released) => counters.released += 1,
+                        (Waiters::Tokens, _) => counters.tokens_failed += 1,
+                        (Waiters::Credentials, _) => counters.credentials_failed += 1,
+                        (Waiters::Blocked | Waiters::All, _) => {
+                            counters.tokens_failed += 1;
+                            counters.credentials_failed += 1;
+                        }
+                    }
+                }
+            }
+        }
+        if wake {
+            self.wake.send_modify(|n| *n = n.wrapping_add(1));
+        }
+        applied
+    }
+
+    async fn tokens_slow(self: &Arc<Self>) -> Result<UserPoolTokens, AuthError> {
+        loop {
+            Inner::wait_for(self, Want::Tokens).await?;
+            let now = self.clock.now();
+            if let Some(tokens) =
+                self.tokens.load().as_deref().filter(|t| t.is_valid_at(now, Duration::ZERO))
+            {
+                return Ok(tokens.clone());
+            }
+            // The clock moved past expiry since the wait ended: go round again.
+        }
+    }
+
+    /// Waits until the cache for `want` is valid, driving the machine as needed.
+    async fn wait_for(self: &Arc<Self>, want: Want) -> Result<(), AuthError> {
+        let mut deadline: Option<Instant> = None;
+        loop {
+            let (mut wake, ticket) = {
+                let mut core = self.lock();
+                let cached = match want {
+                    Want::Tokens => self.valid_tokens().is_some(),
+                    Want::Credentials => self.valid_credentials().is_some(),
+                };
+                if cached {
+                    return Ok(());
+                }
+                let event = match want {
+                    Want::Tokens => Event::TokensNeeded,
+                    Want::Credentials => {
+                        let now = self.clock.now();
+                        let federated_token_valid = core
+                            .session
+                            .federated
+                            .as_ref()
+                            .is_none_or(|f| f.is_valid_at(now, self.margin));
+                        Event::CredentialsNeeded { federated_token_valid }
+                    }
+                };
+                let wait = match self.apply(&mut core, event).disposition {
+                    Some(Disposition::Wait(wait)) => wait,
+                    Some(Disposition::Fail(failure)) => return Err(failure_error(failure, None)),
+                    None => return Err(AuthError::NotSignedIn),
+                };
+                // Subscribe under the lock: any change after this point wakes us.
+                (self.wake.subscribe(), Ticket::new(self, &mut core, wait))
+            };
+            if ticket.blocked() && deadline.is_none() {
+                deadline = self.sign_in_wait_timeout.map(|timeout| Instant::now() + timeout);
+            }
+            let woke = match deadline.filter(|_| ticket.blocked()) {
+                Some(deadline) => tokio::time::timeout_at(deadline, wake.changed()).await.ok(),
+                None => Some(wake.changed().await),
+            };
+            let core = self.lock();
+            if woke.is_none() {
+                return Err(AuthError::SignInWaitTimedOut);
+            }
+            if let Some(error) = ticket.ended(&core, want) {
+                return Err(error);
+            }
+            if ticket.refreshed(&core, want) && self.cached_at_zero_margin(want) {
+                // A refresh completed but what it got lives shorter than the margin (the
+                // service decides lifetimes): use it rather than refreshing forever.
+                return Ok(());
+            }
+            // Otherwise look again: the cache may be valid now, or the state has changed.
+        }
+    }
+
+    fn spawn_token_refresh(self: &Arc<Self>, core: &Core) {
+        let inner = Arc::clone(self);
+        let session = core.session.user_pool.clone();
+        let epoch = core.epoch;
+        tokio::spawn(async move {
+            let result = match (&inner.identity_provider, session) {
+                (Some(provider), Some(session)) if session.tokens.refresh_token().is_some() => {
+                    let provider = Arc::clone(provider);
+                    // The provider runs in a task of its own so that a panic in it becomes
+                    // an error here instead of a refresh that never ends.
+                    let refreshed = tokio::spawn(async move {
+                        let result = provider.refresh(&session).await;
+                        result.map(|tokens| tokens.or_refresh_token(session.tokens.refresh_token()))
+                    })
+                    .await;
+                    refreshed.unwrap_or_else(|_| {
+                        Err(ProviderError::Protocol("the identity provider panicked".into()))
+                    })
+                }
+                (Some(_), Some(_)) => Err(ProviderError::rejected(
+                    "NoRefreshToken",
+                    "the session has no refresh token",
+                )),
+                _ => Err(ProviderError::Unsupported("refresh without an identity provider".into())),
+            };
+            let persist = {
+                let mut core = inner.lock();
+                if core.epoch != epoch {
+                    // A sign-in or sign-out happened meanwhile; this result belongs to a
+                    // session that no longer exists.
+                    return;
+                }
+                match result {
+                    Ok(tokens) => {
+                        if let Some(user_pool) = core.session.user_pool.as_mut() {
+                            user_pool.tokens = tokens;
+                        }
+                        inner.refresh_caches(&core);
+                        core.counters.tokens_refreshed += 1;
+                        inner.apply(&mut core, Event::TokenRefreshSucceeded).persist
+                    }
+                    Err(error) if error.is_rejected() => {
+                        tracing::info!(%error, "the refresh token was rejected; waiting for a new sign-in");
+                        inner.apply(&mut core, Event::TokenRefreshRejected);
+                        false
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "token refresh failed; the session is kept");
+                        core.tokens_error = Some(error.into());
+                        inner.apply(&mut core, Event::TokenRefreshFailed);
+                        false
+                    }
+                }
+            };
+            if persist {
+                // A failure is logged by `persist`; the fresh tokens stay in memory.
+                let _ = inner.persist().await;
+            }
+        });
+    }
+
+    fn spawn_credentials_refresh(self: &Arc<Self>, core: &Core) {
+        let inner = Arc::clone(self);
+        let epoch = core.epoch;
+        tokio::spawn(async move {
+            let result = inner.fetch_credentials().await;
+            let persist = {
+                let mut core = inner.lock();
+                if core.epoch != epoch {
+                    return;
+                }
+                match result {
+                    Ok((identity, credentials, logins_key)) => {
+                        core.session.identity_id = Some(identity);
+                        core.session.aws_credentials = Some(credentials);
+                        core.identity_logins = Some(logins_key);
+                        inner.refresh_caches(&core);
+                        core.counters.credentials_refreshed += 1;
+                        inner.apply(&mut core, Event::CredentialsRefreshSucceeded).persist
+                    }
+                    Err(error) => {
+                        let rejected = matches!(&error, AuthError::Provider(e) if e.is_rejected());
+                        tracing::warn!(%error, "AWS credentials refresh failed");
+                        core.credentials_error = Some(error);
+                        let event = if rejected {
+                            Event::CredentialsRefreshRejected
+                        } else {
+                            Event::CredentialsRefreshFailed
+                        };
+                        inner.apply(&mut core, event);
+                        false
+                    }
+                }
+            };
+            if persist {
+                let _ = inner.persist().await;
+            }
+        });
+    }
+
+    async fn fetch_credentials(
+        self: &Arc<Self>,
+    ) -> Result<(IdentityId, AwsCredentials, String), AuthError> {
+        let provider = self
+            .credentials_provider
+            .clone()
+            .ok_or(AuthError::NotConfigured("a credentials provider"))?;
+        let (kind, federated, identity, identity_logins) = {
+            let core = self.lock();
+            (
+                core.machine.session.clone(),
+                core.session.federated.clone(),
+                core.session.identity_id.clone(),
+                core.identity_logins.clone(),
+            )
+        };
+        let logins: Logins = match (&kind, federated) {
+            (SessionKind::UserPool, _) => {
+                let idp = self
+                    .identity_provider
+                    .as_ref()
+                    .ok_or(AuthError::NotConfigured("an identity provider"))?;
+                let tokens = match self.valid_tokens() {
+                    Some(tokens) => tokens,
+                    None => self.tokens_slow().await?,
+                };
+                Logins::from([(idp.logins_key(), ProviderToken::new(tokens.id_token().secret()))])
+            }
+            (SessionKind::Federated { .. }, Some(federated)) => {
+                Logins::from([(federated.provider, federated.token)])
+            }
+            _ => Logins::new(),
+        };
+        let logins_key = logins.keys().next().cloned().unwrap_or_default();
+        let identity = match identity {
+            Some(identity) if identity_logins.as_deref() == Some(logins_key.as_str()) => identity,
+            current => {
+                spawn_provider(provider.clone(), {
+                    let logins = logins.clone();
+                    move |p| async move { p.identity_id(&logins, current.as_ref()).await }
+                })
+                .await?
+            }
+        };
+        let credentials = spawn_provider(provider, {
+            let identity = identity.clone();
+            move |p| async move { p.credentials(&identity, &logins).await }
+        })
+        .await?;
+        Ok((identity, credentials, logins_key))
+    }
+
+    /// Makes `session` the current one: saved first (a sign-in that cannot be saved
+    /// changes nothing), then made visible.
+    async fn complete_sign_in(
+        self: &Arc<Self>,
+        session: StoredSession,
+        kind: SessionKind,
+        identity_logins: Option<String>,
+    ) -> Result<(), AuthError> {
+        let _serial = self.persist_lock.lock().await;
+        let expected = self.lock().generation;
+        let generation = overwrite_from(&*self.store, expected, Some(&session)).await?;
+        let mut core = self.lock();
+        core.generation = generation;
+        core.session = session;
+        core.identity_logins = identity_logins;
+        core.pending_challenge = None;
+        core.epoch += 1;
+        self.refresh_caches(&core);
+        self.apply(&mut core, Event::SignedIn { session: kind });
+        Ok(())
+    }
+
+    /// Writes the in-memory session after a refresh, unless someone else wrote since we
+    /// last read or wrote (then their session is adopted). Failures are logged and
+    /// returned; nothing in memory is dropped because of them.
+    async fn persist(self: &Arc<Self>) -> Result<(), StoreError> {
+        let _serial = self.persist_lock.lock().await;
+        let (session, expected) = {
+            let core = self.lock();
+            (core.session.clone(), core.generation)
+        };
+        let new = (!session.is_empty()).then_some(&session);
+        match self.store.compare_and_swap(expected, new).await {
+            Ok(generation) => {
+                self.lock().generation = generation;
+                Ok(())
+            }
+            Err(StoreError::Conflict { current }) => {
+                tracing::info!(%current, "the store was written by someone else; adopting its session");
+                self.adopt_stored().await
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not save the session; it is kept in memory");
+                Err(error)
+            }
+        }
+    }
+
+    /// Takes the store's session as the truth after another writer changed it.
+    async fn adopt_stored(self: &Arc<Self>) -> Result<(), StoreError> {
+        let snapshot = self.store.load().await?;
+        let mut core = self.lock();
+        core.generation = snapshot.generation;
+        let stored = snapshot.session.unwrap_or_default();
+        if stored == core.session {
+            return Ok(());
+        }
+        core.session = stored;
+        core.identity_logins = None;
+        core.epoch += 1;
+        self.refresh_caches(&core);
+        let event = match session_kind(&core.session) {
+            SessionKind::None => Event::SignedOut,
+            session => Event::SignedIn { session },
+        };
+        self.apply(&mut core, event);
+        Ok(())
+    }
+
+    fn watch_connectivity(self: &Arc<Self>, mut connectivity: watch::Receiver<bool>) {
+        let weak = Arc::downgrade(self);
+        let mut shutdown = self.shutdown.subscribe();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    changed = connectivity.changed() => if changed.is_err() { break },
+                    _ = shutdown.changed() => break,
+                }
+                let online = *connectivity.borrow_and_update();
+                let Some(inner) = weak.upgrade() else { break };
+                let mut core = inner.lock();
+                inner.apply(&mut core, Event::ConnectivityChanged { online });
+            }
+        });
+    }
+}
+
+/// What a waiting request saw when it started waiting.
+struct Ticket {
+    wait: Wait,
+    counters: Counters,
+    inner: Arc<Inner>,
+}
+
+impl Ticket {
+    fn new(inner: &Arc<Inner>, core: &mut Core, wait: Wait) -> Self {
+        let ticket = Ticket { wait, counters: core.counters, inner: Arc::clone(inner) };
+        if ticket.blocked() {
+            core.blocked += 1;
+        }
+        ticket
+    }
+
+    fn blocked(&self) -> bool {
+        matches!(self.wait, Wait::ForSignIn | Wait::ForConnectivity)
+    }
+
+    /// True if a refresh of what the request wants succeeded since it started waiting.
+    fn refreshed(&self, core: &Core, want: Want) -> bool {
+        match want {
+            Want::Tokens => core.counters.tokens_refreshed != self.counters.tokens_refreshed,
+            Want::Credentials => {
+                core.counters.credentials_refreshed != self.counters.credentials_refreshed
+            }
+        }
+    }
+
+    /// The error that ended this wait, if one did.
+    fn ended(&self, core: &Core, want: Want) -> Option<AuthError> {
+        let now = core.counters;
+        if now.signed_out != self.counters.signed_out {
+            return Some(AuthError::SignedOut);
+        }
+        if self.blocked() && now.released != self.counters.released {
+            return Some(AuthError::SignInWaitReleased);
+        }
+        let failed = match want {
+            Want::Tokens => {
+                (now.tokens_failed != self.counters.tokens_failed).then_some(&core.tokens_error)
+            }
+            Want::Credentials => (now.credentials_failed != self.counters.credentials_failed)
+                .then_some(&core.credentials_error),
+        };
+        failed.map(|error| failure_error(Failure::RefreshFailed, error.clone()))
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if self.blocked() {
+            self.inner.lock().blocked -= 1;
+        }
+    }
+}
+
+fn failure_error(failure: Failure, refresh_error: Option<AuthError>) -> AuthError {
+    match failure {
+        Failure::NotInitialized => AuthError::NotInitialized,
+        Failure::NotSignedIn => AuthError::NotSignedIn,
+        Failure::Released => AuthError::SignInWaitReleased,
+        Failure::SignedOut => AuthError::SignedOut,
+        Failure::RefreshFailed => refresh_error.unwrap_or(AuthError::NotSignedIn),
+        // `Failure` is non-exhaustive only for users of the machine; this crate knows all.
+        #[allow(unreachable_patterns, reason = "Failure is non_exhaustive for other crates only")]
+        _ => AuthError::NotSignedIn,
+    }
+}
+
+fn session_kind(session: &StoredSession) -> SessionKind {
+    match (&session.user_pool, &session.federated) {
+        (Some(_), _) => SessionKind::UserPool,
+        (None, Some(federated)) => SessionKind::Federated { provider: federated.provider.clone() },
+        (None, None) => SessionKind::None,
+    }
+}
+
+/// Runs a provider call in a task of its own, turning a panic into an error.
+async fn spawn_provider<P, F, Fut, T>(provider: P, call: F) -> Result<T, AuthError>
+where
+    P: Send + 'static,
+    F: FnOnce(P) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ProviderError>> + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::spawn(call(provider)).await {
+        Ok(result) => result.map_err(AuthError::from),
+        Err(_) => Err(ProviderError::Protocol("the credentials provider panicked".into()).into()),
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave `Core` half-updated in a way that is
+    // worse than stopping: every mutation is a plain assignment. Keep serving.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_client_is_send_sync_and_its_futures_are_send() {
+        fn assert_send_sync<T: Send + Sync>(_: &T) {}
+        fn assert_send<T: Send>(_: T) {}
+        let client = AuthClient::builder().build();
+        assert_send_sync(&client);
+        assert_send(client.tokens());
+        assert_send(client.aws_credentials());
+        assert_send(client.sign_in(SignInRequest::password("u", "p")));
+        assert_send(client.sign_out(SignOutOptions::local()));
+        assert_send(client.initialize());
+    }
+}

@@ -1,0 +1,604 @@
+//! The plain data the client works with: tokens, AWS credentials, identities, user states,
+//! stored sessions and the shapes of sign-in and sign-out.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::jwt::{ClaimsError, UnverifiedClaims};
+use crate::secret::{
+    AccessToken, ChallengeSession, IdToken, Password, ProviderToken, RefreshToken, SecretAccessKey,
+    SecretString, SessionToken,
+};
+
+/// The tokens a user pool (or any OpenID provider) issues at sign-in.
+///
+/// The expiry is read once, from the `exp` claims of the ID and access tokens (whichever
+/// comes first), when the value is built; the claims are decoded but not verified, which is
+/// all a client needs to decide when to refresh. Clones are cheap: the token strings are
+/// shared.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawTokens", into = "RawTokens")]
+pub struct UserPoolTokens {
+    id_token: IdToken,
+    access_token: AccessToken,
+    refresh_token: Option<RefreshToken>,
+    expires_at: SystemTime,
+    /// How long the tokens lived when issued (from `iat`), if known: a margin longer than
+    /// half of it is shortened, so short-lived tokens do not refresh on every request.
+    lifetime: Option<Duration>,
+}
+
+/// The serialised form of [`UserPoolTokens`]: the expiry is derived, never stored.
+#[derive(Serialize, Deserialize)]
+struct RawTokens {
+    id_token: IdToken,
+    access_token: AccessToken,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<RefreshToken>,
+}
+
+impl TryFrom<RawTokens> for UserPoolTokens {
+    type Error = ClaimsError;
+    fn try_from(raw: RawTokens) -> Result<Self, ClaimsError> {
+        UserPoolTokens::new(raw.id_token, raw.access_token, raw.refresh_token)
+    }
+}
+
+impl From<UserPoolTokens> for RawTokens {
+    fn from(tokens: UserPoolTokens) -> Self {
+        RawTokens {
+            id_token: tokens.id_token,
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+        }
+    }
+}
+
+impl UserPoolTokens {
+    /// Builds the token set, reading the expiry from the JWTs' `exp` claims.
+    pub fn new(
+        id_token: IdToken,
+        access_token: AccessToken,
+        refresh_token: Option<RefreshToken>,
+    ) -> Result<Self, ClaimsError> {
+        let id_exp = UnverifiedClaims::decode(id_token.secret())?.expires_at()?;
+        let access = UnverifiedClaims::decode(access_token.secret())?;
+        let expires_at = id_exp.min(access.expires_at()?);
+        let lifetime =
+            access.time_claim("iat").ok().and_then(|iat| expires_at.duration_since(iat).ok());
+        Ok(Self { id_token, access_token, refresh_token, expires_at, lifetime })
+    }
+
+    /// The ID token: who the user is.
+    pub fn id_token(&self) -> &IdToken {
+        &self.id_token
+    }
+
+    /// The access token: what the user may call.
+    pub fn access_token(&self) -> &AccessToken {
+        &self.access_token
+    }
+
+    /// The refresh token, if the provider issued one.
+    pub fn refresh_token(&self) -> Option<&RefreshToken> {
+        self.refresh_token.as_ref()
+    }
+
+    /// When the first of the ID and access tokens expires.
+    pub fn expires_at(&self) -> SystemTime {
+        self.expires_at
+    }
+
+    /// True if the tokens are still valid `margin` from `now`. A margin longer than half
+    /// the tokens' lifetime (known from `iat`) counts as half the lifetime.
+    pub fn is_valid_at(&self, now: SystemTime, margin: Duration) -> bool {
+        let margin = self.lifetime.map_or(margin, |lifetime| margin.min(lifetime / 2));
+        now.checked_add(margin).is_some_and(|t| t < self.expires_at)
+    }
+
+    /// The decoded, *unverified* claims of the ID token (for display, never for trust).
+    pub fn id_claims(&self) -> Result<UnverifiedClaims, ClaimsError> {
+        UnverifiedClaims::decode(self.id_token.secret())
+    }
+
+    /// Returns these tokens with `refresh_token` set when the refresh response carried none:
+    /// providers that do not rotate refresh tokens omit it from refresh responses.
+    pub fn or_refresh_token(mut self, previous: Option<&RefreshToken>) -> Self {
+        if self.refresh_token.is_none() {
+            self.refresh_token = previous.cloned();
+        }
+        self
+    }
+}
+
+/// Temporary AWS credentials, e.g. from a Cognito identity pool.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AwsCredentials {
+    /// The access key id (`ASIA...` for temporary credentials); not secret.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: SecretAccessKey,
+    /// The session token that temporary credentials require.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<SessionToken>,
+    /// When the credentials stop working; `None` for long-term credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<SystemTime>,
+}
+
+impl AwsCredentials {
+    /// Builds a credential set.
+    pub fn new(
+        access_key_id: impl Into<String>,
+        secret_access_key: SecretAccessKey,
+        session_token: Option<SessionToken>,
+        expiration: Option<SystemTime>,
+    ) -> Self {
+        Self { access_key_id: access_key_id.into(), secret_access_key, session_token, expiration }
+    }
+
+    /// True if the credentials are still valid `margin` from `now`.
+    pub fn is_valid_at(&self, now: SystemTime, margin: Duration) -> bool {
+        match self.expiration {
+            None => true,
+            Some(expiration) => now.checked_add(margin).is_some_and(|t| t < expiration),
+        }
+    }
+}
+
+/// An identity in an identity pool (`<region>:<uuid>` for Cognito). Not a secret.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct IdentityId(String);
+
+impl IdentityId {
+    /// Wraps an identity id.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for IdentityId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The `Logins` map of an identity-pool request: provider key to token, e.g.
+/// `cognito-idp.us-east-1.amazonaws.com/us-east-1_abc` to an ID token, or
+/// `accounts.google.com` to a Google ID token. Empty for a guest.
+pub type Logins = BTreeMap<String, ProviderToken>;
+
+/// The user's authentication state, as the app sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum UserState {
+    /// Before `initialize()` has loaded the store.
+    Unknown,
+    /// Nobody is signed in and guest access is not configured.
+    SignedOut,
+    /// A user is signed in (through the user pool or a federated provider). Their tokens
+    /// may have expired: validity is checked when tokens are asked for.
+    SignedIn,
+    /// Nobody is signed in; unauthenticated (guest) AWS credentials are available.
+    Guest,
+    /// The user-pool session can no longer be refreshed (the refresh token was rejected,
+    /// or tokens expired while offline). Requests wait for the user to sign in again.
+    /// Nothing has been deleted.
+    SignedOutUserPoolsTokensInvalid,
+    /// The federated provider's token expired (or was rejected). Requests wait for a new
+    /// `federated_sign_in`. Nothing has been deleted.
+    SignedOutFederatedTokensInvalid,
+}
+
+impl UserState {
+    /// True in the states where a user's session exists (valid or waiting for re-sign-in).
+    pub fn has_session(self) -> bool {
+        matches!(
+            self,
+            UserState::SignedIn
+                | UserState::SignedOutUserPoolsTokensInvalid
+                | UserState::SignedOutFederatedTokensInvalid
+        )
+    }
+}
+
+impl fmt::Display for UserState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UserState::Unknown => "UNKNOWN",
+            UserState::SignedOut => "SIGNED_OUT",
+            UserState::SignedIn => "SIGNED_IN",
+            UserState::Guest => "GUEST",
+            UserState::SignedOutUserPoolsTokensInvalid => "SIGNED_OUT_USER_POOLS_TOKENS_INVALID",
+            UserState::SignedOutFederatedTokensInvalid => "SIGNED_OUT_FEDERATED_TOKENS_INVALID",
+        })
+    }
+}
+
+/// A user state plus details, e.g. `provider` for a federated sign-in or `reason` for an
+/// invalid-tokens state. This is what listeners receive.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct UserStateDetails {
+    /// The state.
+    pub state: UserState,
+    /// Extra facts about the state. Keys used by this crate: `provider` (the federated
+    /// provider's logins key), `reason` (`offline`, `rejected`, `expired`).
+    pub details: BTreeMap<String, String>,
+}
+
+impl UserStateDetails {
+    /// A state with no details.
+    pub fn new(state: UserState) -> Self {
+        Self { state, details: BTreeMap::new() }
+    }
+
+    /// Adds one detail.
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.details.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// A user-pool session: who signed in and the tokens they got.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct UserPoolSession {
+    /// The user's name in the pool (for Cognito the internal username, `USER_ID_FOR_SRP`).
+    pub username: String,
+    /// The current tokens.
+    pub tokens: UserPoolTokens,
+    /// Provider-owned values kept with the session, e.g. Cognito's remembered device key,
+    /// which refresh calls need. The client stores them and hands them back untouched.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extras: BTreeMap<String, SecretString>,
+}
+
+impl UserPoolSession {
+    /// A session with no provider extras.
+    pub fn new(username: impl Into<String>, tokens: UserPoolTokens) -> Self {
+        Self { username: username.into(), tokens, extras: BTreeMap::new() }
+    }
+}
+
+/// A session obtained from a third-party provider and federated into an identity pool.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FederatedSession {
+    /// The provider's logins key, e.g. `accounts.google.com`.
+    pub provider: String,
+    /// The provider's token.
+    pub token: ProviderToken,
+    /// When the provider token expires: the JWT `exp` if the token is a JWT, else whatever
+    /// the app said when signing in; `None` if unknown (then only the identity pool's
+    /// rejection marks it invalid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<SystemTime>,
+}
+
+impl FederatedSession {
+    /// Builds a federated session; when `expires_at` is `None` and the token is a JWT, the
+    /// expiry is read from its `exp` claim.
+    pub fn new(
+        provider: impl Into<String>,
+        token: ProviderToken,
+        expires_at: Option<SystemTime>,
+    ) -> Self {
+        let expires_at = expires_at.or_else(|| {
+            UnverifiedClaims::decode(token.secret())
+                .ok()
+                .and_then(|claims| claims.expires_at().ok())
+        });
+        Self { provider: provider.into(), token, expires_at }
+    }
+
+    /// True if the provider token is still valid `margin` from `now` (or has no known expiry).
+    pub fn is_valid_at(&self, now: SystemTime, margin: Duration) -> bool {
+        self.expires_at.is_none_or(|exp| now.checked_add(margin).is_some_and(|t| t < exp))
+    }
+}
+
+/// Everything a token store keeps for one namespace (one app client).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StoredSession {
+    /// The user-pool session, if a user signed in through the user pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_pool: Option<UserPoolSession>,
+    /// The federated session, if a user signed in through a third-party provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federated: Option<FederatedSession>,
+    /// The identity-pool identity, kept across restarts (and across a guest's sign-in, so
+    /// that the guest identity is merged rather than lost).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_id: Option<IdentityId>,
+    /// The last AWS credentials, so a restart does not need the network while they last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_credentials: Option<AwsCredentials>,
+}
+
+impl StoredSession {
+    /// True if the session holds nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self == &StoredSession::default()
+    }
+}
+
+/// How to sign in, when a provider supports several ways.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum SignInFlow {
+    /// The provider's default (SRP for Cognito).
+    #[default]
+    ProviderDefault,
+    /// Secure Remote Password: the password never leaves the device.
+    SecureRemotePassword,
+    /// The password is sent to the provider (over TLS).
+    Password,
+    /// A custom challenge flow (e.g. Cognito CUSTOM_AUTH with Lambda triggers).
+    Custom,
+    /// A custom flow that starts by verifying the password with SRP.
+    CustomWithSrp,
+}
+
+/// A request to sign in.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SignInRequest {
+    /// The username, or an alias the provider accepts (email, phone number).
+    pub username: String,
+    /// The password; optional for custom flows.
+    pub password: Option<Password>,
+    /// Which flow to use.
+    pub flow: SignInFlow,
+    /// Extra key-value pairs for the provider (Cognito's `ClientMetadata`).
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl SignInRequest {
+    /// Sign in with a username and password, using the provider's default flow.
+    pub fn password(username: impl Into<String>, password: impl Into<Password>) -> Self {
+        Self {
+            username: username.into(),
+            password: Some(password.into()),
+            flow: SignInFlow::ProviderDefault,
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    /// Sign in with a custom challenge flow and no password.
+    pub fn custom(username: impl Into<String>) -> Self {
+        Self {
+            username: username.into(),
+            password: None,
+            flow: SignInFlow::Custom,
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    /// Chooses the flow.
+    pub fn with_flow(mut self, flow: SignInFlow) -> Self {
+        self.flow = flow;
+        self
+    }
+
+    /// Adds a metadata pair.
+    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// What kind of answer a sign-in challenge wants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChallengeKind {
+    /// The user must choose a new password (and fill in the listed attributes).
+    NewPasswordRequired {
+        /// Attribute names that must be sent with the new password.
+        required_attributes: Vec<String>,
+    },
+    /// A code was sent by SMS.
+    SmsMfa {
+        /// Where it went (masked).
+        destination: Option<String>,
+    },
+    /// A code was sent by email.
+    EmailOtp {
+        /// Where it went (masked).
+        destination: Option<String>,
+    },
+    /// A code from the user's authenticator app (TOTP) is needed.
+    SoftwareTokenMfa,
+    /// The user must set up an authenticator app: show the secret (or the `otpauth://` URI
+    /// as a QR code) and answer with the first code it produces.
+    MfaSetup {
+        /// The base32 TOTP secret.
+        secret: SecretString,
+        /// An `otpauth://totp/...` URI for QR codes.
+        otpauth_uri: SecretString,
+    },
+    /// The user must choose an MFA method; answer with one of `options`.
+    SelectMfaType {
+        /// The methods to choose from, e.g. `SMS_MFA`, `SOFTWARE_TOKEN_MFA`.
+        options: Vec<String>,
+    },
+    /// A custom challenge defined by the provider; see the step's parameters.
+    CustomChallenge,
+    /// A challenge this crate has no dedicated variant for; see the step's name.
+    Other,
+}
+
+/// Provider-owned state that carries a multi-step sign-in from one step to the next.
+/// Apps pass it back untouched; providers read and write its fields.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ChallengeContext {
+    /// The username the provider wants in the next step (for Cognito `USER_ID_FOR_SRP`).
+    pub username: String,
+    /// The provider's session handle, if any.
+    pub session: Option<ChallengeSession>,
+    /// Anything else the provider needs for the next step.
+    pub data: BTreeMap<String, SecretString>,
+}
+
+impl ChallengeContext {
+    /// A context for `username` with a provider session.
+    pub fn new(username: impl Into<String>, session: Option<ChallengeSession>) -> Self {
+        Self { username: username.into(), session, data: BTreeMap::new() }
+    }
+}
+
+/// The next step of a sign-in that needs more from the user.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SignInNextStep {
+    /// What kind of answer is wanted.
+    pub kind: ChallengeKind,
+    /// The provider's name for the challenge (e.g. `SOFTWARE_TOKEN_MFA`).
+    pub challenge_name: String,
+    /// The challenge's public parameters, as the provider sent them.
+    pub parameters: BTreeMap<String, String>,
+    /// The state to hand back with the answer.
+    pub context: ChallengeContext,
+}
+
+/// The answer to a sign-in challenge.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ChallengeResponse {
+    /// The answer: a code, a new password, a chosen MFA type, a custom answer.
+    pub answer: Password,
+    /// Attributes to send with it (e.g. required attributes with a new password).
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl ChallengeResponse {
+    /// An answer with no attributes.
+    pub fn answer(answer: impl Into<Password>) -> Self {
+        Self { answer: answer.into(), attributes: BTreeMap::new() }
+    }
+
+    /// Adds an attribute.
+    pub fn with_attribute(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.attributes.insert(name.into(), value.into());
+        self
+    }
+}
+
+/// What a provider's sign-in step produced.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum SignInOutcome {
+    /// The user is signed in.
+    SignedIn(UserPoolSession),
+    /// More is needed from the user.
+    NextStep(SignInNextStep),
+}
+
+/// What `AuthClient::sign_in` reports to the app.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum SignInResult {
+    /// Done: the user is signed in (the state is `SignedIn`).
+    Done,
+    /// Answer this with `AuthClient::confirm_sign_in`.
+    NextStep(SignInNextStep),
+}
+
+/// How far a sign-out reaches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SignOutOptions {
+    /// Also sign the user out of every device (revokes all their refresh tokens).
+    pub global: bool,
+    /// Also revoke this session's refresh token (and the access tokens issued from it).
+    pub invalidate_tokens: bool,
+}
+
+impl SignOutOptions {
+    /// Local sign-out only: clear the store and caches.
+    pub fn local() -> Self {
+        Self::default()
+    }
+
+    /// Global sign-out.
+    pub fn global() -> Self {
+        Self { global: true, invalidate_tokens: false }
+    }
+
+    /// Revoke this session's tokens, then sign out locally.
+    pub fn invalidate_tokens() -> Self {
+        Self { global: false, invalidate_tokens: true }
+    }
+}
+
+/// Where a confirmation code was sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CodeDelivery {
+    /// The masked destination, e.g. `a***@e***`.
+    pub destination: Option<String>,
+    /// `EMAIL` or `SMS`.
+    pub medium: Option<String>,
+    /// The attribute the code verifies, e.g. `email`.
+    pub attribute: Option<String>,
+}
+
+/// A request to create an account.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SignUpRequest {
+    /// The username (or email/phone, when the pool signs in with those).
+    pub username: String,
+    /// The password.
+    pub password: Password,
+    /// User attributes, e.g. `email`.
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl SignUpRequest {
+    /// A sign-up with a username and password.
+    pub fn new(username: impl Into<String>, password: impl Into<Password>) -> Self {
+        Self { username: username.into(), password: password.into(), attributes: BTreeMap::new() }
+    }
+
+    /// Adds an attribute.
+    pub fn with_attribute(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.attributes.insert(name.into(), value.into());
+        self
+    }
+}
+
+/// The result of a sign-up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SignUpOutcome {
+    /// True if the account needs no confirmation.
+    pub confirmed: bool,
+    /// The new user's stable id (`sub`).
+    pub user_sub: String,
+    /// Where the confirmation code went, if one was sent.
+    pub delivery: Option<CodeDelivery>,
+}
+
+impl SignUpOutcome {
+    /// Builds a sign-up outcome.
+    pub fn new(
+        confirmed: bool,
+        user_sub: impl Into<String>,
+        delivery: Option<CodeDelivery>,
+    ) -> Self {
+        Self { confirmed, user_sub: user_sub.into(), delivery }
+    }
+}
