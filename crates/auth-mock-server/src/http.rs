@@ -1,0 +1,284 @@
+//! The HTTP layer: the accept loop, the router, request framing, faults and request ids.
+//!
+//! The router is an axum [`Router`]; the user-pool API (`POST /`), the per-pool discovery
+//! documents and the test-control API are merged into it, and later services (identity pools,
+//! the hosted UI) can be merged the same way. The accept loop is hand-written on hyper (rather
+//! than `axum::serve`) so that fault injection can drop a connection without answering.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceExt as _;
+
+use crate::Shared;
+use crate::error::CognitoError;
+
+/// The content type of AWS JSON 1.1.
+pub(crate) const AMZ_JSON: &str = "application/x-amz-json-1.1";
+/// The `X-Amz-Target` prefix of the user-pool API.
+pub(crate) const IDP_PREFIX: &str = "AWSCognitoIdentityProviderService.";
+/// Largest accepted request body.
+pub(crate) const MAX_BODY: usize = 1024 * 1024;
+
+/// Builds the router of every service this server offers.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", post(user_pool_api).get(root_info))
+        .route("/{pool_id}/.well-known/jwks.json", get(jwks))
+        .route("/{pool_id}/.well-known/openid-configuration", get(openid_configuration))
+        .merge(crate::control::router())
+        .fallback(not_found)
+        .with_state(shared)
+}
+
+async fn root_info() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain")],
+        "auth-mock-server: a local Amazon Cognito. POST / with X-Amz-Target: AWSCognitoIdentityProviderService.<Operation>\n",
+    )
+}
+
+async fn not_found() -> Response<Body> {
+    CognitoError::new("UnknownOperationException", "No such resource.")
+        .with_status(404)
+        .into_response()
+}
+
+/// What handlers learn from the request besides its body.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RequestMeta {
+    /// The region of the SigV4 credential scope, when the request is signed.
+    pub(crate) signed_region: Option<String>,
+    /// Whether an `Authorization: AWS4-HMAC-SHA256 ...` header is present.
+    pub(crate) signed: bool,
+}
+
+impl RequestMeta {
+    fn from_headers(headers: &HeaderMap) -> Self {
+        let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let signed = auth.starts_with("AWS4-HMAC-SHA256");
+        // Credential=AKID/20240101/eu-west-1/cognito-idp/aws4_request
+        let signed_region = auth
+            .split("Credential=")
+            .nth(1)
+            .and_then(|scope| scope.split('/').nth(2))
+            .filter(|region| !region.is_empty() && region.len() < 32)
+            .map(str::to_owned);
+        Self { signed_region, signed }
+    }
+}
+
+pub(crate) fn operation_name(headers: &HeaderMap) -> Option<&str> {
+    headers.get("x-amz-target").and_then(|v| v.to_str().ok())
+}
+
+async fn user_pool_api(
+    State(shared): State<Arc<Shared>>,
+    request: Request<Body>,
+) -> Response<Body> {
+    let (parts, body) = request.into_parts();
+    let Some(target) = operation_name(&parts.headers) else {
+        return CognitoError::new("UnknownOperationException", "Missing X-Amz-Target header.")
+            .into_response();
+    };
+    let Some(operation) = target.strip_prefix(IDP_PREFIX) else {
+        return CognitoError::new(
+            "UnknownOperationException",
+            format!("Unknown target {target}: expected {IDP_PREFIX}<Operation>."),
+        )
+        .into_response();
+    };
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(body) => body,
+        Err(_) => {
+            return CognitoError::serialization(format!(
+                "The request body is larger than {MAX_BODY} bytes or could not be read."
+            ))
+            .into_response();
+        }
+    };
+    let meta = RequestMeta::from_headers(&parts.headers);
+    if !["Get", "List", "Describe"].iter().any(|p| operation.starts_with(p)) {
+        shared.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    match crate::ops::dispatch(&shared, operation, &meta, &body) {
+        Ok(value) => json_response(StatusCode::OK, AMZ_JSON, value.to_string()),
+        Err(error) => {
+            tracing::debug!(operation, error = %error, "operation failed");
+            error.into_response()
+        }
+    }
+}
+
+pub(crate) fn json_response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: String,
+) -> Response<Body> {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+async fn jwks(State(shared): State<Arc<Shared>>, Path(pool_id): Path<String>) -> Response<Body> {
+    let keys = shared.state.read().pools.get(&pool_id).map(|pool| Arc::clone(&pool.keys));
+    match keys {
+        // Key generation may still be running; wait for it off the async workers.
+        Some(keys) => match tokio::task::spawn_blocking(move || keys.jwks()).await {
+            Ok(jwks) => json_response(StatusCode::OK, "application/json", jwks.to_string()),
+            Err(_) => CognitoError::internal("Key generation failed.").into_response(),
+        },
+        None => crate::state::pool_not_found(&pool_id).with_status(404).into_response(),
+    }
+}
+
+async fn openid_configuration(
+    State(shared): State<Arc<Shared>>,
+    Path(pool_id): Path<String>,
+    headers: HeaderMap,
+) -> Response<Body> {
+    let state = shared.state.read();
+    let Some(pool) = state.pools.get(&pool_id) else {
+        return crate::state::pool_not_found(&pool_id).with_status(404).into_response();
+    };
+    let issuer = pool.issuer(shared.config.issuer_base.as_deref());
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let own_base = format!("http://{host}");
+    let jwks_uri = format!("{own_base}/{pool_id}/.well-known/jwks.json");
+    let doc = serde_json::json!({
+        "authorization_endpoint": format!("{own_base}/oauth2/authorize"),
+        "end_session_endpoint": format!("{own_base}/logout"),
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "issuer": issuer,
+        "jwks_uri": jwks_uri,
+        "response_types_supported": ["code", "token"],
+        "revocation_endpoint": format!("{own_base}/oauth2/revoke"),
+        "scopes_supported": ["openid", "email", "phone", "profile"],
+        "subject_types_supported": ["public"],
+        "token_endpoint": format!("{own_base}/oauth2/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "userinfo_endpoint": format!("{own_base}/oauth2/userInfo"),
+    });
+    json_response(StatusCode::OK, "application/json", doc.to_string())
+}
+
+/// Returned by the connection service to make hyper drop the connection unanswered.
+#[derive(Debug)]
+struct DropConnection;
+
+impl std::fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
+}
+
+impl std::error::Error for DropConnection {}
+
+/// Handles one request: counters, injected faults, CORS, request id, then the router.
+async fn serve_request(
+    shared: Arc<Shared>,
+    router: Router,
+    request: Request<hyper::body::Incoming>,
+) -> Result<Response<Body>, DropConnection> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let mut response = if request.method() == Method::OPTIONS {
+        // CORS preflight from browser clients (amazon-cognito-identity-js uses mode: cors).
+        let mut preflight = Response::new(Body::empty());
+        let allow = preflight.headers_mut();
+        allow
+            .insert("access-control-allow-methods", HeaderValue::from_static("GET, POST, OPTIONS"));
+        allow.insert("access-control-allow-headers", HeaderValue::from_static("*"));
+        allow.insert("access-control-max-age", HeaderValue::from_static("86400"));
+        preflight
+    } else {
+        let operation = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| t.strip_prefix(IDP_PREFIX))
+            .map(str::to_owned);
+        if let Some(operation) = &operation {
+            shared.control.count(operation);
+        }
+        let fault = operation.as_deref().and_then(|op| shared.control.take_fault(op));
+        if let Some(fault) = &fault {
+            if fault.latency_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
+            }
+            if fault.drop_connection {
+                return Err(DropConnection);
+            }
+        }
+        match fault.and_then(|f| f.error) {
+            Some(error) => error.into_response(),
+            None => match router.oneshot(request.map(Body::new)).await {
+                Ok(response) => response,
+                Err(infallible) => match infallible {},
+            },
+        }
+    };
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-amzn-requestid", value);
+    }
+    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    headers.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static("x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date"),
+    );
+    Ok(response)
+}
+
+/// Accepts connections until `shutdown` flips, then lets open connections finish (bounded).
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let router = router(Arc::clone(&shared));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let (stream, _peer): (_, SocketAddr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(error) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = Arc::clone(&shared);
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |request| {
+            serve_request(Arc::clone(&shared), router.clone(), request)
+        });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::trace!(%error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await.is_err() {
+        tracing::warn!("connections still open after 5 s; closing them");
+    }
+}

@@ -1,0 +1,149 @@
+//! Per-pool RSA signing keys, generated in the background so start-up never waits for them.
+
+use std::sync::{Arc, OnceLock};
+
+use aws_lc_rs::encoding::AsDer as _;
+use aws_lc_rs::rsa::{KeySize, PublicKeyComponents};
+use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use sha2::{Digest as _, Sha256};
+
+/// One RS256 key: the pair, its `kid` and its JWK modulus.
+pub(crate) struct SigningKey {
+    kid: String,
+    pair: RsaKeyPair,
+    modulus_b64: String,
+    exponent_b64: String,
+    pkcs8: Vec<u8>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    fn generate() -> Self {
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA-2048 key generation");
+        let pkcs8 = pair.as_der().expect("a generated key encodes as PKCS#8").as_ref().to_vec();
+        Self::from_pair(pair, pkcs8)
+    }
+
+    fn from_pkcs8(pkcs8: &[u8]) -> Option<Self> {
+        let pair = RsaKeyPair::from_pkcs8(pkcs8).ok()?;
+        Some(Self::from_pair(pair, pkcs8.to_vec()))
+    }
+
+    fn from_pair(pair: RsaKeyPair, pkcs8: Vec<u8>) -> Self {
+        let components = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
+        // Cognito's kids look like base64 of 32 bytes; a digest of the public key is stable
+        // across restarts for a persisted key.
+        let kid = STANDARD.encode(Sha256::digest(pair.public_key().as_ref()));
+        Self {
+            kid,
+            modulus_b64: URL_SAFE_NO_PAD.encode(strip_zeros(&components.n)),
+            exponent_b64: URL_SAFE_NO_PAD.encode(strip_zeros(&components.e)),
+            pair,
+            pkcs8,
+        }
+    }
+
+    /// Signs `header.payload` and returns the complete compact JWT.
+    pub(crate) fn sign_jwt(&self, payload: &serde_json::Value) -> String {
+        let header = serde_json::json!({ "kid": self.kid, "alg": "RS256" });
+        let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(payload.to_string()));
+        let mut signature = vec![0u8; self.pair.public_modulus_len()];
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        self.pair
+            .sign(&RSA_PKCS1_SHA256, &rng, token.as_bytes(), &mut signature)
+            .expect("RSA signing with a valid key");
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(&signature));
+        token
+    }
+
+    /// The public key as a JWK.
+    pub(crate) fn jwk(&self) -> serde_json::Value {
+        serde_json::json!({
+            "alg": "RS256",
+            "e": self.exponent_b64,
+            "kid": self.kid,
+            "kty": "RSA",
+            "n": self.modulus_b64,
+            "use": "sig",
+        })
+    }
+}
+
+fn strip_zeros(bytes: &[u8]) -> &[u8] {
+    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len().saturating_sub(1));
+    &bytes[first..]
+}
+
+/// A pool's two keys (ID tokens and access tokens are signed with different keys, as in
+/// Cognito). Generated on a background thread at pool creation; a caller that needs them
+/// earlier waits for that one generation instead of starting another.
+pub(crate) struct PoolKeys {
+    keys: OnceLock<[SigningKey; 2]>,
+}
+
+impl std::fmt::Debug for PoolKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolKeys").field("ready", &self.keys.get().is_some()).finish()
+    }
+}
+
+impl PoolKeys {
+    /// Starts generating a fresh pair of keys in the background.
+    pub(crate) fn generate_in_background() -> Arc<Self> {
+        let keys = Arc::new(Self { keys: OnceLock::new() });
+        let worker = Arc::clone(&keys);
+        let spawned = std::thread::Builder::new().name("pool-keygen".into()).spawn(move || {
+            worker.get();
+        });
+        if spawned.is_err() {
+            tracing::warn!(
+                "could not start a key generation thread; keys will be made on first use"
+            );
+        }
+        keys
+    }
+
+    /// Restores persisted keys (PKCS#8 DER); `None` if either is unusable.
+    pub(crate) fn from_pkcs8(id: &[u8], access: &[u8]) -> Option<Arc<Self>> {
+        let pair = [SigningKey::from_pkcs8(id)?, SigningKey::from_pkcs8(access)?];
+        let keys = OnceLock::new();
+        let _ = keys.set(pair);
+        Some(Arc::new(Self { keys }))
+    }
+
+    fn get(&self) -> &[SigningKey; 2] {
+        self.keys.get_or_init(|| [SigningKey::generate(), SigningKey::generate()])
+    }
+
+    /// The key that signs ID tokens.
+    pub(crate) fn id_key(&self) -> &SigningKey {
+        &self.get()[0]
+    }
+
+    /// The key that signs access tokens.
+    pub(crate) fn access_key(&self) -> &SigningKey {
+        &self.get()[1]
+    }
+
+    /// Both public keys as a JWKS document.
+    pub(crate) fn jwks(&self) -> serde_json::Value {
+        let [id, access] = self.get();
+        serde_json::json!({ "keys": [id.jwk(), access.jwk()] })
+    }
+
+    /// Both private keys as PKCS#8 DER (for the state file).
+    pub(crate) fn pkcs8(&self) -> [Vec<u8>; 2] {
+        let [id, access] = self.get();
+        [id.pkcs8.clone(), access.pkcs8.clone()]
+    }
+}

@@ -1,0 +1,153 @@
+//! `auth-mock-server`: a local Amazon Cognito User Pools server.
+//!
+//! Started without flags it seeds a demo pool, app client and confirmed user, prints their
+//! ids and a block of `export` lines, and serves until Ctrl-C.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use auth_mock_server::MockServer;
+use auth_mock_server::seed::Seed;
+use clap::{Parser, ValueEnum};
+
+/// A local Amazon Cognito User Pools server speaking the real wire protocol.
+#[derive(Debug, Parser)]
+#[command(name = "auth-mock-server", version)]
+struct Args {
+    /// Interface to listen on.
+    #[arg(long, default_value = "127.0.0.1", env = "AUTH_MOCK_HOST")]
+    host: IpAddr,
+    /// Port to listen on; 0 picks a free port (the bound address is printed).
+    #[arg(long, default_value_t = 9229, env = "AUTH_MOCK_PORT")]
+    port: u16,
+    /// Seed file (TOML, or JSON if it ends in .json) with pools, clients, groups and users.
+    #[arg(long, env = "AUTH_MOCK_SEED")]
+    seed: Option<PathBuf>,
+    /// Keep state in this file across restarts (written atomically).
+    #[arg(long, env = "AUTH_MOCK_STATE_FILE")]
+    state_file: Option<PathBuf>,
+    /// Issue tokens with iss = <URL>/<poolId> instead of https://cognito-idp.<region>.amazonaws.com/<poolId>.
+    #[arg(long, env = "AUTH_MOCK_ISSUER_BASE")]
+    issuer_base: Option<String>,
+    /// Region of pools created by unsigned requests.
+    #[arg(long, default_value = "us-east-1", env = "AUTH_MOCK_REGION")]
+    region: String,
+    /// Accept admin operations without a SigV4 Authorization header.
+    #[arg(long)]
+    allow_unsigned: bool,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "AUTH_MOCK_LOG_FORMAT")]
+    log_format: LogFormat,
+    /// Do not seed the demo pool when neither --seed nor an existing --state-file is given.
+    #[arg(long)]
+    no_demo: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> ExitCode {
+    let state_exists = args.state_file.as_ref().is_some_and(|p| p.exists());
+    let (seed, demo) = match &args.seed {
+        Some(path) => match Seed::from_file(path) {
+            Ok(seed) => (Some(seed), false),
+            Err(error) => {
+                tracing::error!(%error, "cannot read the seed file");
+                return ExitCode::from(2);
+            }
+        },
+        None if !state_exists && !args.no_demo => (Some(Seed::demo()), true),
+        None => (None, false),
+    };
+    let mut builder = MockServer::builder()
+        .host(args.host)
+        .port(args.port)
+        .region(args.region.clone())
+        .require_signature(!args.allow_unsigned);
+    builder.set_issuer_base(args.issuer_base.clone());
+    if let Some(seed) = seed {
+        builder = builder.seed(seed);
+    }
+    if let Some(path) = &args.state_file {
+        builder = builder.state_file(path);
+    }
+    let server = match builder.start().await {
+        Ok(server) => server,
+        Err(error) => {
+            tracing::error!(%error, "cannot start");
+            return ExitCode::FAILURE;
+        }
+    };
+    announce(&server, demo, &args.region);
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => tracing::info!("shutting down"),
+        Err(error) => tracing::error!(%error, "cannot wait for Ctrl-C; shutting down"),
+    }
+    server.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+#[allow(
+    clippy::print_stdout,
+    reason = "the binary's job is to tell the user where it listens and what it seeded"
+)]
+fn announce(server: &auth_mock_server::MockServerHandle, demo: bool, region: &str) {
+    use std::io::Write as _;
+    let url = server.url();
+    let mut out = String::new();
+    out.push_str(&format!("auth-mock-server listening on {url}\n"));
+    if let Some(seeded) = server.seeded() {
+        for pool in &seeded.pools {
+            out.push_str(&format!("pool {} ({})\n", pool.id, pool.name));
+            for (name, id, secret) in &pool.clients {
+                let secret = if secret.is_some() { " (with secret)" } else { "" };
+                out.push_str(&format!("  app client {id} ({name}){secret}\n"));
+            }
+            for (given, internal) in &pool.users {
+                out.push_str(&format!("  user {given} (internal username {internal})\n"));
+            }
+        }
+        out.push_str("\n# paste into a shell:\n");
+        out.push_str(&format!("export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER={url}\n"));
+        out.push_str(&format!("export AWS_REGION={region}\n"));
+        out.push_str("export AWS_ACCESS_KEY_ID=test\nexport AWS_SECRET_ACCESS_KEY=test\n");
+        if let Some(pool) = seeded.pools.first() {
+            out.push_str(&format!("export COGNITO_USER_POOL_ID={}\n", pool.id));
+            if let Some((_, id, secret)) = pool.clients.first() {
+                out.push_str(&format!("export COGNITO_CLIENT_ID={id}\n"));
+                if let Some(secret) = secret {
+                    out.push_str(&format!("export COGNITO_CLIENT_SECRET={secret}\n"));
+                }
+            }
+            if demo {
+                out.push_str("export COGNITO_USERNAME=demo\nexport COGNITO_PASSWORD='Passw0rd!'\n");
+            }
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(out.as_bytes());
+    let _ = stdout.flush();
+}

@@ -1,0 +1,437 @@
+//! The public account operations: sign-up, confirmation, password recovery and changes,
+//! the signed-in user's own attributes, sign-out and token revocation.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::users::{apply_attribute_updates, check_alias_unique, new_user, revoke_user_tokens};
+use super::{
+    AttributeType, Cx, attribute_map, check_secret_hash, deliver_code, delivery_details, empty,
+    mfa_options, new_code, required, token_owner, username_member,
+};
+use crate::error::{CognitoError, OpResult};
+use crate::password;
+use crate::state::{State, UserStatus};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct AccountRequest {
+    client_id: Option<String>,
+    secret_hash: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    user_attributes: Option<Vec<AttributeType>>,
+    #[allow(dead_code, reason = "accepted for Lambda triggers, which the mock does not run")]
+    validation_data: Option<Vec<AttributeType>>,
+    confirmation_code: Option<String>,
+    #[allow(dead_code, reason = "accepted for Lambda triggers, which the mock does not run")]
+    client_metadata: Option<std::collections::HashMap<String, String>>,
+    access_token: Option<String>,
+    previous_password: Option<String>,
+    proposed_password: Option<String>,
+    attribute_name: Option<String>,
+    code: Option<String>,
+    user_attribute_names: Option<Vec<String>>,
+    token: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// The pool id and internal username behind a public call, after the client and secret
+/// hash checks. `Ok(None)` when the user is missing and the client hides that.
+fn public_user(
+    state: &State,
+    request: &AccountRequest,
+) -> OpResult<(String, Option<String>, bool)> {
+    let client_id = required(&request.client_id, "ClientId")?;
+    let login = username_member(&request.username, "Username")?;
+    let (pool, client) = state.client(client_id)?;
+    let user = pool.user(login);
+    let mut names = vec![login];
+    if let Some(user) = user {
+        names.push(&user.username);
+        names.push(user.sub());
+        if let Some(email) = user.attribute("email") {
+            names.push(email);
+        }
+    }
+    check_secret_hash(client, &names, request.secret_hash.as_deref())?;
+    Ok((pool.id.clone(), user.map(|u| u.username.clone()), client.prevent_user_existence_errors()))
+}
+
+pub(crate) fn sign_up(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
+    let client_id = required(&request.client_id, "ClientId")?;
+    let given = username_member(&request.username, "Username")?;
+    let new_password = required(&request.password, "Password")?;
+    password::check_shape("Password", new_password)?;
+    let attributes = attribute_map(request.user_attributes.as_deref())?;
+    let now = cx.now();
+    let mut state = cx.shared.state.write();
+    let (pool, client) = state.client(client_id)?;
+    check_secret_hash(client, &[given], request.secret_hash.as_deref())?;
+    let pool_id = pool.id.clone();
+    let allow_admin_only = pool
+        .settings
+        .get("AdminCreateUserConfig")
+        .and_then(|c| c.get("AllowAdminCreateUserOnly"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if allow_admin_only {
+        return Err(CognitoError::not_authorized("SignUp is not permitted for this user pool"));
+    }
+    password::Policy::of(pool).check(new_password)?;
+    let mut user = new_user(pool, given, attributes, cx.now_f64(), UserStatus::Unconfirmed)
+        .map_err(|e| {
+            if e.kind() == "UsernameExistsException" {
+                CognitoError::username_exists("User already exists")
+            } else {
+                e
+            }
+        })?;
+    check_alias_unique(pool, &user.username, &user.attributes)?;
+    user.password = Some(password::record(pool, &user.username, new_password, now, false));
+    let auto_verified = pool.string_list("AutoVerifiedAttributes");
+    let prefer = if auto_verified.iter().any(|a| a == "email") { "email" } else { "phone_number" };
+    let code = new_code();
+    let delivery = deliver_code(&mut user, "signup", &code, now + 86_400, prefer);
+    let sub = user.sub().to_owned();
+    let pool = state.pool_mut(&pool_id)?;
+    let key = pool.user_key(&user.username);
+    pool.users.insert(key, user);
+    let mut out = json!({ "UserConfirmed": false, "UserSub": sub });
+    if !auto_verified.is_empty() {
+        out["CodeDeliveryDetails"] = delivery;
+    }
+    Ok(out)
+}
+
+fn check_code(
+    codes: &std::collections::BTreeMap<String, crate::state::Code>,
+    purpose: &str,
+    given: &str,
+    now: u64,
+) -> OpResult<()> {
+    let Some(code) = codes.get(purpose) else {
+        return Err(CognitoError::code_mismatch(
+            "Invalid verification code provided, please try again.",
+        ));
+    };
+    if code.expires_at <= now {
+        return Err(CognitoError::expired_code(
+            "Invalid code provided, please request a code again.",
+        ));
+    }
+    if code.code != given {
+        return Err(CognitoError::code_mismatch(
+            "Invalid verification code provided, please try again.",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn confirm_sign_up(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
+    let given = required(&request.confirmation_code, "ConfirmationCode")?;
+    let now = cx.now();
+    let mut state = cx.shared.state.write();
+    let (pool_id, username, prevent) = public_user(&state, &request)?;
+    let Some(username) = username else {
+        return Err(if prevent {
+            CognitoError::code_mismatch("Invalid verification code provided, please try again.")
+        } else {
+            crate::state::user_not_found()
+        });
+    };
+    let modified = cx.now_f64();
+    let pool = state.pool_mut(&pool_id)?;
+    let key = pool.user_key(&username);
+    let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
+    if user.status != UserStatus::Unconfirmed {
+        return Err(CognitoError::not_authorized(format!(
+            "User cannot be confirmed. Current status is {}",
+            user.status.as_str()
+        )));
+    }
+    check_code(&user.codes, "signup", given, now)?;
+    user.codes.remove("signup");
+    user.status = UserStatus::Confirmed;
+    let verified =
+        if user.attribute("email").is_some() { "email_verified" } else { "phone_number_verified" };
+    user.attributes.insert(verified.into(), "true".into());
+    user.modified = modified;
+    empty()
+}
+
+pub(crate) fn resend_confirmation_code(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
+    let now = cx.now();
+    let mut state = cx.shared.state.write();
+    let (pool_id, username, prevent) = public_user(&state, &request)?;
+    let Some(username) = username else {
+        if prevent {
+            return Ok(
+                json!({ "CodeDeliveryDetails": simulated_delivery(request.username.as_deref()) }),
+            );
+        }
+        return Err(crate::state::user_not_found());
+    };
+    let pool = state.pool_mut(&pool_id)?;
+    let key = pool.user_key(&username);
+    let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
+    if user.status != UserStatus::Unconfirmed {
+        return Err(CognitoError::invalid_parameter("User is already confirmed."));
+    }
+    let code = new_code();
+    let details = deliver_code(user, "signup", &code, now + 86_400, "email");
+    Ok(json!({ "CodeDeliveryDetails": details }))
+}
+
+fn simulated_delivery(login: Option<&str>) -> Value {
+    let login = login.unwrap_or_default();
+    let (medium, attribute) =
+        if login.starts_with('+') { ("SMS", "phone_number") } else { ("EMAIL", "email") };
+    json!({
+        "AttributeName": attribute,
+        "DeliveryMedium": medium,
+        "Destination": super::mask(if login.contains('@') || login.starts_with('+') { login } else { "x@x" }),
+    })
+}
+
+pub(crate) fn forgot_password(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
+    let now = cx.now();
+    let mut state = cx.shared.state.write();
+    let (pool_id, username, prevent) = public_user(&state, &request)?;
+    let Some(username) = username else {
+        if prevent {
+            return Ok(
+                json!({ "CodeDeliveryDetails": simulated_delivery(request.username.as_deref()) }),
+            );
+        }
+        return Err(crate::state::user_not_found());
+    };
+    let pool = state.pool_mut(&pool_id)?;
+    let key = pool.user_key(&username);
+    let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
+    if !user.enabled {
+        return Err(CognitoError::not_authorized("User is disabled."));
+    }
+    if user.attribute("email").is_none() && user.attribute("phone_number").is_none() {
+        return Err(CognitoError::invalid_parameter(
+            "Cannot reset password for the user as there is no registered/verified email or phone_number",
+        ));
+    }
+    let code = new_code();
+    let details = deliver_code(user, "forgot_password", &code, now + 3600, "email");
+    Ok(json!({ "CodeDeliveryDetails": details }))
+}
+
+pub(crate) fn confirm_forgot_password(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
+    let given = required(&request.confirmation_code, "ConfirmationCode")?;
+    let new_password = required(&request.password, "Password")?;
+    password::check_shape("Password", new_password)?;
+    let now = cx.now();
+    let mut state = cx.shared.state.write();
+    let (pool_id, username, prevent) = public_user(&state, &request)?;
+    let Some(username) = username else {
+        return Err(if prevent {
+            CognitoError::code_mismatch("Invalid verification code provided, please try again.")
+        } else {
+            crate::state::user_not_found()
+        });
+    };
+    let modified = cx.now_f64();
+    let pool = state.pool_mut(&pool_id)?;
+    let key = pool.user_key(&username);
+    let code_ok = pool.users.get(&key).map(|u| check_code(&u.codes, "forgot_password", given, now));
+    code_ok.ok_or_else(crate::state::user_not_found)??;
+    password::Policy::of(pool).check(new_password)?;
+    let record = password::record(pool, &username, new_password, now, false);
+    let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
+    user.codes.remove("forgot_password");
+    user.password = Some(record);
+    if user.status != UserStatus::Unconfirmed {
+        user.status = UserStatus::Confirmed;
+    }
+    user.modified = modified;
+    empty()
+}
+
+pub(crate) fn change_password(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
+    let proposed = required(&request.proposed_password, "ProposedPassword")?;
+    password::check_shape("ProposedPassword", proposed)?;
+    let (owner, record) = {
+        let state = cx.shared.state.read();
+        let owner = token_owner(cx, &state, request.access_token.as_deref())?;
+        let pool = state.pool(&owner.pool_id)?;
+        let user = pool
+            .users
+            .get(&pool.user_key(&owner.username))
+            .ok_or_else(crate::state::user_not_found)?;
+        password::Policy::of(pool).check(proposed)?;
+        (owner, user.password.clone())
+    };
+    let previous = required(&request.previous_password, "PreviousPassword")?;
+    if !record.is_some_and(|r| password::verify(&r, previous)) {
+        return Err(CognitoError::bad_credentials());
+    }
+    let now = cx.now();
+    let mut state = cx.shared.state.write();
+    let pool = state.pool_mut(&owner.pool_id)?;
+    let record = password::record(pool, &owner.username, proposed, now, false);
+    let key = pool.user_key(&owner.username);
+    let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
+    user.password = Some(record);
+    user.modified = cx.now_f64();
+    empty()
+}
+
+pub(crate) fn get_user(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
+    let state = cx.shared.state.read();
+    let owner = token_owner(cx, &state, request.access_token.as_deref())?;
+    let pool = state.pool(&owner.pool_id)?;
+    let user =
+        pool.users.get(&pool.user_key(&owner.username)).ok_or_else(crate::state::user_not_found)?;
+    let mut out = json!({
+        "Username": user.username,
+        "UserAttributes": user.attribute_list(None),
+    });
+    if let Some(options) = mfa_options(user) {
+        out["MFAOptions"] = options;
+    }
+    let list = user.mfa_setting_list();
+    if !list.is_empty() {
+        out["UserMFASettingList"] = json!(list);
+    }
+    if let Some(preferred) = &user.mfa.preferred {
+        out["PreferredMfaSetting"] = json!(preferred);
+    }
+    Ok(out)
+}
+
+pub(crate) fn update_user_attributes(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
+    let updates = attribute_map(Some(
+        request
+            .user_attributes
+            .as_deref()
+            .ok_or_else(|| CognitoError::missing("UserAttributes"))?,
+    ))?;
+    let mut state = cx.shared.state.write();
+    let owner = token_owner(cx, &state, request.access_token.as_deref())?;
+    for name in updates.keys() {
+        if name.ends_with("_verified") {
+            return Err(CognitoError::invalid_parameter(format!(
+                "Cannot modify {name}: verified flags change only through verification."
+            )));
+        }
+    }
+    let pool = state.pool_mut(&owner.pool_id)?;
+    let key = pool.user_key(&owner.username);
+    let deliveries = apply_attribute_updates(pool, &key, updates, cx.now(), cx.now_f64())?;
+    let mut out = json!({});
+    if !deliveries.is_empty() {
+        out["CodeDeliveryDetailsList"] = json!(deliveries);
+    }
+    Ok(out)
+}
+
+pub(crate) fn delete_user_attributes(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
+    let names = request
+        .user_attribute_names
+        .clone()
+        .ok_or_else(|| CognitoError::missing("UserAttributeNames"))?;
+    let mut state = cx.shared.state.write();
+    let owner = token_owner(cx, &state, request.access_token.as_deref())?;
+    let modified = cx.now_f64();
+    let pool = state.pool_mut(&owner.pool_id)?;
+    let key = pool.user_key(&owner.username);
+    let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
+    for name in names {
+        if name == "sub" {
+            return Err(CognitoError::invalid_parameter(
+                "Cannot delete the non-mutable attribute sub",
+            ));
+        }
+        user.attributes.remove(&name);
+    }
+    user.modified = modified;
+    empty()
+}
+
+pub(crate) fn get_user_attribute_verification_code(
+    cx: &Cx<'_>,
+    request: AccountRequest,
+) -> OpResult {
+    let attribute = required(&request.attribute_name, "AttributeName")?;
+    let now = cx.now();
+    let mut state = cx.shared.state.write();
+    let owner = token_owner(cx, &state, request.access_token.as_deref())?;
+    let pool = state.pool_mut(&owner.pool_id)?;
+    let key = pool.user_key(&owner.username);
+    let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
+    if !["email", "phone_number"].contains(&attribute) || user.attribute(attribute).is_none() {
+        return Err(CognitoError::invalid_parameter(format!(
+            "The user has no {attribute} to verify."
+        )));
+    }
+    let code = new_code();
+    deliver_code(user, &format!("attribute:{attribute}"), &code, now + 86_400, attribute);
+    Ok(json!({ "CodeDeliveryDetails": delivery_details(user, attribute) }))
+}
+
+pub(crate) fn verify_user_attribute(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
+    let attribute = required(&request.attribute_name, "AttributeName")?;
+    let given = required(&request.code, "Code")?;
+    let now = cx.now();
+    let mut state = cx.shared.state.write();
+    let owner = token_owner(cx, &state, request.access_token.as_deref())?;
+    let modified = cx.now_f64();
+    let pool = state.pool_mut(&owner.pool_id)?;
+    let key = pool.user_key(&owner.username);
+    let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
+    let purpose = format!("attribute:{attribute}");
+    check_code(&user.codes, &purpose, given, now)?;
+    user.codes.remove(&purpose);
+    user.attributes.insert(format!("{attribute}_verified"), "true".into());
+    user.modified = modified;
+    empty()
+}
+
+pub(crate) fn delete_user(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
+    let mut state = cx.shared.state.write();
+    let owner = token_owner(cx, &state, request.access_token.as_deref())?;
+    super::users::delete_user_from(&mut state, &owner.pool_id, &owner.username)?;
+    empty()
+}
+
+pub(crate) fn global_sign_out(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
+    let mut state = cx.shared.state.write();
+    let owner = token_owner(cx, &state, request.access_token.as_deref())?;
+    revoke_user_tokens(&mut state, &owner.pool_id, &owner.username);
+    empty()
+}
+
+pub(crate) fn revoke_token(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
+    let token = required(&request.token, "Token")?;
+    let client_id = required(&request.client_id, "ClientId")?;
+    let mut state = cx.shared.state.write();
+    let (_, client) = state.client(client_id)?;
+    if let Some(secret) = &client.secret {
+        if request.client_secret.as_deref() != Some(secret.as_str()) {
+            return Err(CognitoError::unauthorized("Invalid client secret."));
+        }
+    }
+    if !client.token_revocation_enabled() {
+        return Err(CognitoError::unsupported_operation(
+            "Token revocation is not enabled for this client.",
+        ));
+    }
+    if token.split('.').count() == 3 {
+        return Err(CognitoError::unsupported_token_type("Only refresh tokens can be revoked."));
+    }
+    // Unknown or already revoked tokens succeed, as at /oauth2/revoke.
+    let Some(record) = state.refresh_tokens.get_mut(token) else { return empty() };
+    if record.client_id != client_id {
+        return Err(CognitoError::unauthorized("The token was not issued to this client."));
+    }
+    record.revoked = true;
+    let origin = record.origin_jti.clone();
+    state.revoked_origins.insert(origin);
+    empty()
+}

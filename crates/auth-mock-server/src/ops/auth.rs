@@ -1,0 +1,1062 @@
+//! InitiateAuth, RespondToAuthChallenge and their admin forms: every flow and challenge.
+//!
+//! Expensive work (Argon2, SRP exponentiations, RSA signing) runs outside the state lock:
+//! handlers read what they need, release the lock, compute, then lock again to record.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::tokens::{RefreshMode, TokenGrant, issue, tokens_response};
+use super::{Cx, check_secret_hash, deliver_code, mask, new_code, random_token, required};
+use crate::error::{CognitoError, OpResult};
+use crate::password;
+use crate::state::{AuthSession, Pending, SignInContext, SrpPending, State, UserStatus};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct InitiateAuthRequest {
+    auth_flow: Option<String>,
+    client_id: Option<String>,
+    user_pool_id: Option<String>,
+    auth_parameters: Option<HashMap<String, String>>,
+    #[allow(dead_code, reason = "accepted for Lambda triggers, which the mock does not run")]
+    client_metadata: Option<HashMap<String, String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct RespondRequest {
+    client_id: Option<String>,
+    user_pool_id: Option<String>,
+    challenge_name: Option<String>,
+    session: Option<String>,
+    challenge_responses: Option<HashMap<String, String>>,
+    #[allow(dead_code, reason = "accepted for Lambda triggers, which the mock does not run")]
+    client_metadata: Option<HashMap<String, String>>,
+}
+
+/// What the next answer is: tokens to sign, or a challenge.
+enum Next {
+    Tokens(TokenGrant),
+    Challenge(Value),
+}
+
+fn finish(cx: &Cx<'_>, next: Next) -> OpResult {
+    match next {
+        Next::Tokens(grant) => Ok(tokens_response(issue(cx.shared, grant)?)),
+        Next::Challenge(challenge) => Ok(challenge),
+    }
+}
+
+fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> OpResult<&'a str> {
+    params.get(name).map(String::as_str).filter(|v| !v.is_empty()).ok_or_else(|| {
+        CognitoError::invalid_parameter(format!("Missing required parameter {name}"))
+    })
+}
+
+pub(crate) fn initiate_auth(cx: &Cx<'_>, request: InitiateAuthRequest) -> OpResult {
+    initiate(cx, request, false)
+}
+
+pub(crate) fn admin_initiate_auth(cx: &Cx<'_>, request: InitiateAuthRequest) -> OpResult {
+    required(&request.user_pool_id, "UserPoolId")?;
+    initiate(cx, request, true)
+}
+
+const FLOWS: &[&str] = &[
+    "USER_SRP_AUTH",
+    "REFRESH_TOKEN_AUTH",
+    "REFRESH_TOKEN",
+    "CUSTOM_AUTH",
+    "ADMIN_NO_SRP_AUTH",
+    "USER_PASSWORD_AUTH",
+    "ADMIN_USER_PASSWORD_AUTH",
+    "USER_AUTH",
+];
+
+fn initiate(cx: &Cx<'_>, request: InitiateAuthRequest, admin: bool) -> OpResult {
+    let flow = required(&request.auth_flow, "AuthFlow")?;
+    let client_id = required(&request.client_id, "ClientId")?;
+    if !FLOWS.contains(&flow) {
+        return Err(CognitoError::invalid_parameter(format!(
+            "1 validation error detected: Value '{flow}' at 'authFlow' failed to satisfy constraint: Member must satisfy enum value set: [USER_SRP_AUTH, REFRESH_TOKEN_AUTH, REFRESH_TOKEN, CUSTOM_AUTH, ADMIN_NO_SRP_AUTH, USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH, USER_AUTH]"
+        )));
+    }
+    cx.shared
+        .control
+        .count(&format!("{}:{flow}", if admin { "AdminInitiateAuth" } else { "InitiateAuth" }));
+    let admin_flow = matches!(flow, "ADMIN_NO_SRP_AUTH" | "ADMIN_USER_PASSWORD_AUTH");
+    if admin_flow && !admin {
+        return Err(CognitoError::invalid_parameter("Initiate Auth method not supported."));
+    }
+    if admin && flow == "USER_PASSWORD_AUTH" {
+        return Err(CognitoError::invalid_parameter("Initiate Auth method not supported."));
+    }
+    if flow == "USER_AUTH" {
+        return Err(CognitoError::invalid_parameter(
+            "USER_AUTH (choice-based sign-in) is not supported by auth-mock-server.",
+        ));
+    }
+    let params = request.auth_parameters.unwrap_or_default();
+    let pool_id = {
+        let state = cx.shared.state.read();
+        let (pool, client) = state.client(client_id)?;
+        if admin && request.user_pool_id.as_deref() != Some(pool.id.as_str()) {
+            return Err(CognitoError::resource_not_found(format!(
+                "User pool client {client_id} does not exist."
+            )));
+        }
+        let flow_name = if flow == "REFRESH_TOKEN" { "REFRESH_TOKEN_AUTH" } else { flow };
+        if !client.allows(flow) {
+            return Err(CognitoError::invalid_parameter(format!(
+                "{flow_name} flow not enabled for this client"
+            )));
+        }
+        pool.id.clone()
+    };
+    let ctx = SignInContext { admin, started: cx.now(), ..SignInContext::default() };
+    match flow {
+        "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => refresh(cx, client_id, &params),
+        "USER_PASSWORD_AUTH" | "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => {
+            password_auth(cx, &pool_id, client_id, &params, ctx)
+        }
+        "USER_SRP_AUTH" => {
+            srp_start(cx, &pool_id, client_id, &params, SignInContext { srp: true, ..ctx })
+        }
+        "CUSTOM_AUTH" => {
+            let ctx = SignInContext { custom: true, ..ctx };
+            if params.get("CHALLENGE_NAME").map(String::as_str) == Some("SRP_A")
+                || params.contains_key("SRP_A")
+            {
+                srp_start(cx, &pool_id, client_id, &params, SignInContext { srp: true, ..ctx })
+            } else {
+                custom_start(cx, &pool_id, client_id, &params, ctx)
+            }
+        }
+        _ => Err(CognitoError::invalid_parameter("Initiate Auth method not supported.")),
+    }
+}
+
+/// Resolves a login name and checks SECRET_HASH; `Ok(None)` for a missing user whose
+/// existence must not be revealed.
+fn resolve_user(
+    state: &State,
+    pool_id: &str,
+    client_id: &str,
+    login: &str,
+    secret_hash: Option<&str>,
+) -> OpResult<Option<String>> {
+    let pool = state.pool(pool_id)?;
+    let client = pool
+        .clients
+        .get(client_id)
+        .ok_or_else(|| CognitoError::resource_not_found("User pool client does not exist."))?;
+    let Some(user) = pool.user(login) else {
+        check_secret_hash(client, &[login], secret_hash)?;
+        if client.prevent_user_existence_errors() {
+            return Ok(None);
+        }
+        return Err(crate::state::user_not_found());
+    };
+    let mut names = vec![login, user.username.as_str(), user.sub()];
+    for attr in ["email", "phone_number", "preferred_username"] {
+        if let Some(value) = user.attribute(attr) {
+            names.push(value);
+        }
+    }
+    check_secret_hash(client, &names, secret_hash)?;
+    if !user.enabled {
+        return Err(CognitoError::not_authorized("User is disabled."));
+    }
+    Ok(Some(user.username.clone()))
+}
+
+fn check_status_after_password(
+    state: &State,
+    pool_id: &str,
+    username: &str,
+    now: u64,
+) -> OpResult<()> {
+    let pool = state.pool(pool_id)?;
+    let user = pool.users.get(&pool.user_key(username)).ok_or_else(crate::state::user_not_found)?;
+    match user.status {
+        UserStatus::Unconfirmed => Err(CognitoError::user_not_confirmed("User is not confirmed.")),
+        UserStatus::ResetRequired => {
+            Err(CognitoError::password_reset_required("Password reset required for the user"))
+        }
+        UserStatus::ForceChangePassword => {
+            let days = password::Policy::of(pool).temporary_validity_days;
+            let expired = user
+                .password
+                .as_ref()
+                .is_some_and(|p| p.temporary && p.set_at + days * 86_400 < now);
+            if expired {
+                Err(CognitoError::not_authorized(
+                    "Temporary password has expired and must be reset by an administrator.",
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        UserStatus::Confirmed => Ok(()),
+    }
+}
+
+fn password_auth(
+    cx: &Cx<'_>,
+    pool_id: &str,
+    client_id: &str,
+    params: &HashMap<String, String>,
+    ctx: SignInContext,
+) -> OpResult {
+    let login = param(params, "USERNAME")?;
+    let given = param(params, "PASSWORD")?;
+    let (username, record) = {
+        let state = cx.shared.state.read();
+        let Some(username) = resolve_user(
+            &state,
+            pool_id,
+            client_id,
+            login,
+            params.get("SECRET_HASH").map(String::as_str),
+        )?
+        else {
+            return Err(CognitoError::bad_credentials());
+        };
+        let pool = state.pool(pool_id)?;
+        let record = pool.users.get(&pool.user_key(&username)).and_then(|u| u.password.clone());
+        (username, record)
+    };
+    let Some(record) = record else { return Err(CognitoError::bad_credentials()) };
+    if !password::verify(&record, given) {
+        return Err(CognitoError::bad_credentials());
+    }
+    let device_key = params.get("DEVICE_KEY").cloned();
+    let next = {
+        let mut state = cx.shared.state.write();
+        check_status_after_password(&state, pool_id, &username, cx.now())?;
+        let ctx = SignInContext {
+            device_key: known_device(&state, pool_id, &username, device_key)?,
+            ..ctx
+        };
+        next_step(cx, &mut state, pool_id, client_id, &username, ctx)?
+    };
+    finish(cx, next)
+}
+
+/// A `DEVICE_KEY` the client presented: unknown keys are refused so clients drop them.
+fn known_device(
+    state: &State,
+    pool_id: &str,
+    username: &str,
+    device_key: Option<String>,
+) -> OpResult<Option<String>> {
+    let Some(key) = device_key.filter(|k| !k.is_empty()) else { return Ok(None) };
+    let pool = state.pool(pool_id)?;
+    let user = pool.users.get(&pool.user_key(username)).ok_or_else(crate::state::user_not_found)?;
+    if user.devices.contains_key(&key) {
+        Ok(Some(key))
+    } else {
+        Err(CognitoError::resource_not_found("Device does not exist."))
+    }
+}
+
+fn srp_start(
+    cx: &Cx<'_>,
+    pool_id: &str,
+    client_id: &str,
+    params: &HashMap<String, String>,
+    ctx: SignInContext,
+) -> OpResult {
+    let login = param(params, "USERNAME")?;
+    let srp_a = param(params, "SRP_A")?;
+    let a_public = auth_srp::parse_hex("SRP_A", srp_a)
+        .map_err(|_| CognitoError::invalid_parameter("SRP_A is not a hexadecimal number."))?;
+    if &a_public % auth_srp::n() == auth_srp::BigUint::default() {
+        return Err(CognitoError::not_authorized("SRP_A is invalid."));
+    }
+    let (username, verifier, validity) = {
+        let state = cx.shared.state.read();
+        let resolved = resolve_user(
+            &state,
+            pool_id,
+            client_id,
+            login,
+            params.get("SECRET_HASH").map(String::as_str),
+        )?;
+        let pool = state.pool(pool_id)?;
+        let validity = pool.clients.get(client_id).map_or(180, |c| c.session_validity_secs());
+        match resolved {
+            Some(username) => {
+                let user = pool
+                    .users
+                    .get(&pool.user_key(&username))
+                    .ok_or_else(crate::state::user_not_found)?;
+                let verifier = user.password.as_ref().and_then(password::srp_verifier);
+                (Some(username), verifier, validity)
+            }
+            None => (None, None, validity),
+        }
+    };
+    let device_key = match &username {
+        Some(username) => {
+            let state = cx.shared.state.read();
+            known_device(&state, pool_id, username, params.get("DEVICE_KEY").cloned())?
+        }
+        None => None,
+    };
+    // A missing user (PreventUserExistenceErrors) or a user without a password gets a
+    // simulated challenge that can never be answered correctly.
+    let simulated = verifier.is_none();
+    let verifier = verifier.unwrap_or_else(|| {
+        auth_srp::Verifier::generate(auth_srp::pool_name(pool_id), login, &random_token(24))
+    });
+    let server = auth_srp::ServerEphemeral::new(verifier.verifier());
+    let secret_block = super::random_secret_block(256);
+    let internal = username.clone().unwrap_or_else(|| login.to_owned());
+    let challenge = json!({
+        "ChallengeName": "PASSWORD_VERIFIER",
+        "ChallengeParameters": {
+            "SALT": verifier.salt_hex(),
+            "SECRET_BLOCK": secret_block,
+            "SRP_B": server.public_hex(),
+            "USERNAME": internal,
+            "USER_ID_FOR_SRP": internal,
+        },
+    });
+    let pending = SrpPending {
+        pool_id: pool_id.to_owned(),
+        client_id: client_id.to_owned(),
+        username: internal,
+        expires_at: cx.now() + validity,
+        a_public,
+        server,
+        device: None,
+        simulated,
+        ctx: SignInContext { device_key, ..ctx },
+    };
+    cx.shared.state.write().srp.insert(secret_block, pending);
+    Ok(challenge)
+}
+
+fn custom_start(
+    cx: &Cx<'_>,
+    pool_id: &str,
+    client_id: &str,
+    params: &HashMap<String, String>,
+    ctx: SignInContext,
+) -> OpResult {
+    let login = param(params, "USERNAME")?;
+    let mut state = cx.shared.state.write();
+    let Some(username) = resolve_user(
+        &state,
+        pool_id,
+        client_id,
+        login,
+        params.get("SECRET_HASH").map(String::as_str),
+    )?
+    else {
+        return Err(CognitoError::bad_credentials());
+    };
+    let next = next_step(cx, &mut state, pool_id, client_id, &username, ctx)?;
+    drop(state);
+    finish(cx, next)
+}
+
+fn refresh(cx: &Cx<'_>, client_id: &str, params: &HashMap<String, String>) -> OpResult {
+    let token = param(params, "REFRESH_TOKEN")?;
+    let now = cx.now();
+    let grant = {
+        let state = cx.shared.state.read();
+        let invalid = || CognitoError::not_authorized("Invalid Refresh Token");
+        let record = state.refresh_tokens.get(token).ok_or_else(invalid)?;
+        if record.client_id != client_id {
+            return Err(invalid());
+        }
+        if record.revoked {
+            return Err(CognitoError::not_authorized("Refresh Token has been revoked"));
+        }
+        if record.expires_at <= now {
+            return Err(CognitoError::not_authorized("Refresh Token has expired"));
+        }
+        let pool = state.pool(&record.pool_id)?;
+        let client = pool.clients.get(client_id).ok_or_else(invalid)?;
+        let user = pool
+            .users
+            .get(&pool.user_key(&record.username))
+            .ok_or_else(crate::state::user_not_found)?;
+        let mut names = vec![user.username.as_str(), user.sub()];
+        if let Some(given) = params.get("USERNAME") {
+            names.push(given);
+        }
+        for attr in ["email", "phone_number", "preferred_username"] {
+            if let Some(value) = user.attribute(attr) {
+                names.push(value);
+            }
+        }
+        check_secret_hash(client, &names, params.get("SECRET_HASH").map(String::as_str))?;
+        if !user.enabled {
+            return Err(CognitoError::not_authorized("User is disabled."));
+        }
+        if record.issued_at < user.tokens_valid_after {
+            return Err(CognitoError::not_authorized("Refresh Token has been revoked"));
+        }
+        TokenGrant {
+            pool_id: record.pool_id.clone(),
+            client_id: client_id.to_owned(),
+            username: record.username.clone(),
+            auth_time: Some(record.auth_time),
+            device_key: record.device_key.clone(),
+            new_device: false,
+            refresh: RefreshMode::Keep { origin_jti: record.origin_jti.clone() },
+        }
+    };
+    Ok(tokens_response(issue(cx.shared, grant)?))
+}
+
+fn new_session(
+    cx: &Cx<'_>,
+    state: &mut State,
+    pool_id: &str,
+    client_id: &str,
+    username: &str,
+    pending: Pending,
+    ctx: SignInContext,
+) -> String {
+    let validity = state
+        .pools
+        .get(pool_id)
+        .and_then(|p| p.clients.get(client_id))
+        .map_or(180, |c| c.session_validity_secs());
+    let session = format!("AYABe{}", random_token(180));
+    state.sessions.insert(
+        session.clone(),
+        AuthSession {
+            pool_id: pool_id.to_owned(),
+            client_id: client_id.to_owned(),
+            username: username.to_owned(),
+            expires_at: cx.now() + validity,
+            pending,
+            ctx,
+        },
+    );
+    session
+}
+
+fn challenge(name: &str, session: &str, parameters: Value) -> Next {
+    Next::Challenge(json!({
+        "ChallengeName": name,
+        "Session": session,
+        "ChallengeParameters": parameters,
+    }))
+}
+
+/// Decides what follows a proven password (or a answered challenge): a new password,
+/// a custom challenge, device SRP, MFA, or tokens.
+fn next_step(
+    cx: &Cx<'_>,
+    state: &mut State,
+    pool_id: &str,
+    client_id: &str,
+    username: &str,
+    ctx: SignInContext,
+) -> OpResult<Next> {
+    let pool = state.pool(pool_id)?;
+    let user = pool.users.get(&pool.user_key(username)).ok_or_else(crate::state::user_not_found)?;
+    let internal = user.username.clone();
+
+    if user.status == UserStatus::ForceChangePassword {
+        let mut attributes = serde_json::Map::new();
+        for (name, value) in &user.attributes {
+            if name != "sub" {
+                attributes.insert(name.clone(), json!(value));
+            }
+        }
+        let required: Vec<String> = pool
+            .settings
+            .get("Schema")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|a| a.get("Required").and_then(Value::as_bool) == Some(true))
+            .filter_map(|a| a.get("Name").and_then(Value::as_str))
+            .filter(|name| user.attribute(name).is_none())
+            .map(|name| format!("userAttributes.{name}"))
+            .collect();
+        let params = json!({
+            "USER_ID_FOR_SRP": internal,
+            "requiredAttributes": Value::from(required.clone()).to_string(),
+            "userAttributes": Value::Object(attributes).to_string(),
+        });
+        let session =
+            new_session(cx, state, pool_id, client_id, &internal, Pending::NewPassword, ctx);
+        return Ok(challenge("NEW_PASSWORD_REQUIRED", &session, params));
+    }
+
+    if ctx.custom && !ctx.custom_done {
+        let Some(custom) = user.custom_auth.clone() else {
+            return Err(CognitoError::invalid_parameter(
+                "Custom auth lambda trigger is not configured for the user pool. (auth-mock-server: set a custom-auth answer for the user through the test-control API.)",
+            ));
+        };
+        let mut params = serde_json::Map::new();
+        for (k, v) in custom.parameters {
+            params.insert(k, json!(v));
+        }
+        params.insert("USERNAME".into(), json!(internal));
+        let session = new_session(
+            cx,
+            state,
+            pool_id,
+            client_id,
+            &internal,
+            Pending::Custom { attempts: 0 },
+            ctx,
+        );
+        return Ok(challenge("CUSTOM_CHALLENGE", &session, Value::Object(params)));
+    }
+
+    let device = ctx.device_key.as_ref().and_then(|key| user.devices.get(key));
+    let device_confirmed = device.is_some_and(|d| d.srp_verifier.is_some());
+    if ctx.srp && !ctx.admin && device_confirmed && !ctx.device_verified {
+        let device_key = ctx.device_key.clone().unwrap_or_default();
+        let params = json!({ "USERNAME": internal });
+        let session = new_session(
+            cx,
+            state,
+            pool_id,
+            client_id,
+            &internal,
+            Pending::DeviceSrp { device_key },
+            ctx,
+        );
+        return Ok(challenge("DEVICE_SRP_AUTH", &session, params));
+    }
+
+    let remembered_device = ctx.device_verified
+        && device.is_some_and(|d| {
+            d.remembered || pool.device_tracking().is_some_and(|(_, on_prompt)| !on_prompt)
+        });
+    let mfa = pool.mfa_configuration().to_owned();
+    if !ctx.mfa_done && !ctx.custom && !remembered_device && mfa != "OFF" {
+        let mut options: Vec<&'static str> = Vec::new();
+        if user.mfa.sms && user.attribute("phone_number").is_some() {
+            options.push("SMS_MFA");
+        }
+        if user.mfa.totp && user.mfa.totp_secret.is_some() {
+            options.push("SOFTWARE_TOKEN_MFA");
+        }
+        if user.mfa.email && user.attribute("email").is_some() {
+            options.push("EMAIL_OTP");
+        }
+        let preferred =
+            user.mfa.preferred.as_deref().and_then(|p| options.iter().copied().find(|o| *o == p));
+        if options.is_empty() && mfa == "ON" {
+            let params = json!({
+                "MFAS_CAN_SETUP": "[\"SOFTWARE_TOKEN_MFA\"]",
+                "USER_ID_FOR_SRP": internal,
+            });
+            let pending = Pending::MfaSetup { secret: None, verified: false };
+            let session = new_session(cx, state, pool_id, client_id, &internal, pending, ctx);
+            return Ok(challenge("MFA_SETUP", &session, params));
+        }
+        if let Some(only) = preferred.or_else(|| (options.len() == 1).then(|| options[0])) {
+            return issue_mfa_challenge(cx, state, pool_id, client_id, &internal, only, ctx);
+        }
+        if options.len() > 1 {
+            let params = json!({
+                "MFAS_CAN_CHOOSE": Value::from(options.clone()).to_string(),
+                "USER_ID_FOR_SRP": internal,
+            });
+            let session = new_session(
+                cx,
+                state,
+                pool_id,
+                client_id,
+                &internal,
+                Pending::SelectMfa { options },
+                ctx,
+            );
+            return Ok(challenge("SELECT_MFA_TYPE", &session, params));
+        }
+    }
+
+    let track_new_device =
+        ctx.srp && !ctx.admin && ctx.device_key.is_none() && pool.device_tracking().is_some();
+    if let Some(key) = &ctx.device_key {
+        let now = cx.now_f64();
+        if let Some(device) = state
+            .pools
+            .get_mut(pool_id)
+            .and_then(|p| {
+                let key_of_user = p.user_key(&internal);
+                p.users.get_mut(&key_of_user)
+            })
+            .and_then(|u| u.devices.get_mut(key))
+        {
+            device.last_authenticated = now;
+        }
+    }
+    Ok(Next::Tokens(TokenGrant {
+        pool_id: pool_id.to_owned(),
+        client_id: client_id.to_owned(),
+        username: internal,
+        auth_time: Some(ctx.started),
+        device_key: ctx.device_key.clone(),
+        new_device: track_new_device,
+        refresh: RefreshMode::New,
+    }))
+}
+
+fn issue_mfa_challenge(
+    cx: &Cx<'_>,
+    state: &mut State,
+    pool_id: &str,
+    client_id: &str,
+    username: &str,
+    kind: &'static str,
+    ctx: SignInContext,
+) -> OpResult<Next> {
+    let now = cx.now();
+    let pool = state.pool_mut(pool_id)?;
+    let key = pool.user_key(username);
+    let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
+    let (pending, params) = match kind {
+        "SMS_MFA" | "EMAIL_OTP" => {
+            let code = new_code();
+            let (medium, attribute) =
+                if kind == "SMS_MFA" { ("SMS", "phone_number") } else { ("EMAIL", "email") };
+            deliver_code(user, "mfa", &code, now + 180, attribute);
+            let destination = mask(user.attribute(attribute).unwrap_or_default());
+            (
+                Pending::Code { challenge: kind, code },
+                json!({
+                    "CODE_DELIVERY_DELIVERY_MEDIUM": medium,
+                    "CODE_DELIVERY_DESTINATION": destination,
+                    "USER_ID_FOR_SRP": username,
+                }),
+            )
+        }
+        _ => (
+            Pending::Totp,
+            json!({ "USER_ID_FOR_SRP": username, "FRIENDLY_DEVICE_NAME": "TOTP device" }),
+        ),
+    };
+    let session = new_session(cx, state, pool_id, client_id, username, pending, ctx);
+    Ok(challenge(kind, &session, params))
+}
+
+pub(crate) fn respond_to_auth_challenge(cx: &Cx<'_>, request: RespondRequest) -> OpResult {
+    respond(cx, request, false)
+}
+
+pub(crate) fn admin_respond_to_auth_challenge(cx: &Cx<'_>, request: RespondRequest) -> OpResult {
+    required(&request.user_pool_id, "UserPoolId")?;
+    respond(cx, request, true)
+}
+
+const CHALLENGES: &[&str] = &[
+    "SMS_MFA",
+    "EMAIL_OTP",
+    "SOFTWARE_TOKEN_MFA",
+    "SELECT_MFA_TYPE",
+    "MFA_SETUP",
+    "PASSWORD_VERIFIER",
+    "CUSTOM_CHALLENGE",
+    "SELECT_CHALLENGE",
+    "DEVICE_SRP_AUTH",
+    "DEVICE_PASSWORD_VERIFIER",
+    "ADMIN_NO_SRP_AUTH",
+    "NEW_PASSWORD_REQUIRED",
+    "SMS_OTP",
+    "PASSWORD",
+    "WEB_AUTHN",
+    "PASSWORD_SRP",
+];
+
+fn respond(cx: &Cx<'_>, request: RespondRequest, admin: bool) -> OpResult {
+    let client_id = required(&request.client_id, "ClientId")?;
+    let name = required(&request.challenge_name, "ChallengeName")?;
+    if !CHALLENGES.contains(&name) {
+        return Err(CognitoError::invalid_parameter(format!(
+            "1 validation error detected: Value '{name}' at 'challengeName' failed to satisfy constraint: Member must satisfy enum value set"
+        )));
+    }
+    let responses = request.challenge_responses.unwrap_or_default();
+    {
+        let state = cx.shared.state.read();
+        let (pool, _) = state.client(client_id)?;
+        if admin && request.user_pool_id.as_deref() != Some(pool.id.as_str()) {
+            return Err(CognitoError::resource_not_found(format!(
+                "User pool client {client_id} does not exist."
+            )));
+        }
+    }
+    match name {
+        "PASSWORD_VERIFIER" | "DEVICE_PASSWORD_VERIFIER" => {
+            srp_verify(cx, client_id, name, &responses)
+        }
+        "DEVICE_SRP_AUTH" => {
+            device_srp_start(cx, client_id, request.session.as_deref(), &responses)
+        }
+        _ => {
+            let session =
+                request.session.as_deref().filter(|s| !s.is_empty()).ok_or_else(|| {
+                    CognitoError::invalid_parameter("Missing required parameter Session")
+                })?;
+            session_challenge(cx, client_id, name, session, &responses)
+        }
+    }
+}
+
+fn check_challenge_secret_hash(
+    state: &State,
+    pool_id: &str,
+    client_id: &str,
+    username: &str,
+    responses: &HashMap<String, String>,
+) -> OpResult<()> {
+    let pool = state.pool(pool_id)?;
+    let Some(client) = pool.clients.get(client_id) else { return Ok(()) };
+    let user = pool.users.get(&pool.user_key(username));
+    let mut names = vec![username];
+    if let Some(given) = responses.get("USERNAME") {
+        names.push(given);
+    }
+    if let Some(user) = user {
+        names.push(user.sub());
+        for attr in ["email", "phone_number", "preferred_username"] {
+            if let Some(value) = user.attribute(attr) {
+                names.push(value);
+            }
+        }
+    }
+    check_secret_hash(client, &names, responses.get("SECRET_HASH").map(String::as_str))
+}
+
+fn srp_verify(
+    cx: &Cx<'_>,
+    client_id: &str,
+    name: &str,
+    responses: &HashMap<String, String>,
+) -> OpResult {
+    let block = param(responses, "PASSWORD_CLAIM_SECRET_BLOCK")?;
+    let signature = param(responses, "PASSWORD_CLAIM_SIGNATURE")?;
+    let timestamp = param(responses, "TIMESTAMP")?;
+    let login = param(responses, "USERNAME")?;
+    let pending = {
+        let mut state = cx.shared.state.write();
+        let pending = state.srp.remove(block).ok_or_else(|| {
+            CognitoError::not_authorized("Invalid session for the user, session is expired.")
+        })?;
+        if pending.client_id != client_id
+            || pending.device.is_some() != (name == "DEVICE_PASSWORD_VERIFIER")
+        {
+            return Err(CognitoError::not_authorized("Invalid session for the user."));
+        }
+        if pending.expires_at <= cx.now() {
+            return Err(CognitoError::not_authorized(
+                "Invalid session for the user, session is expired.",
+            ));
+        }
+        if !pending.simulated {
+            check_challenge_secret_hash(
+                &state,
+                &pending.pool_id,
+                client_id,
+                &pending.username,
+                responses,
+            )?;
+            let pool = state.pool(&pending.pool_id)?;
+            let same_user = pool.user(login).is_some_and(|u| u.username == pending.username);
+            if !same_user {
+                return Err(CognitoError::bad_credentials());
+            }
+        }
+        pending
+    };
+    if pending.simulated {
+        return Err(CognitoError::bad_credentials());
+    }
+    auth_srp::parse_timestamp(timestamp).map_err(|_| {
+        CognitoError::invalid_parameter(
+            "TIMESTAMP is not in the format `Tue Mar 5 07:04:09 UTC 2024`.",
+        )
+    })?;
+    let secret_block = auth_srp::decode_base64_lenient("SECRET_BLOCK", block)
+        .map_err(|_| CognitoError::not_authorized("Invalid PASSWORD_CLAIM_SECRET_BLOCK."))?;
+    let key = pending
+        .server
+        .session_key(&pending.a_public)
+        .map_err(|_| CognitoError::bad_credentials())?;
+    let (realm, user_id) = match &pending.device {
+        Some((group_key, device_key)) => (group_key.clone(), device_key.clone()),
+        None => (auth_srp::pool_name(&pending.pool_id).to_owned(), pending.username.clone()),
+    };
+    if !key.verify_signature(&realm, &user_id, &secret_block, timestamp, signature) {
+        return Err(CognitoError::bad_credentials());
+    }
+    let next = {
+        let mut state = cx.shared.state.write();
+        {
+            let pool = state.pool(&pending.pool_id)?;
+            let user = pool
+                .users
+                .get(&pool.user_key(&pending.username))
+                .ok_or_else(crate::state::user_not_found)?;
+            if !user.enabled {
+                return Err(CognitoError::not_authorized("User is disabled."));
+            }
+        }
+        let mut ctx = pending.ctx.clone();
+        if pending.device.is_some() {
+            ctx.device_verified = true;
+        } else {
+            check_status_after_password(&state, &pending.pool_id, &pending.username, cx.now())?;
+        }
+        next_step(cx, &mut state, &pending.pool_id, client_id, &pending.username, ctx)?
+    };
+    finish(cx, next)
+}
+
+fn device_srp_start(
+    cx: &Cx<'_>,
+    client_id: &str,
+    session: Option<&str>,
+    responses: &HashMap<String, String>,
+) -> OpResult {
+    let login = param(responses, "USERNAME")?;
+    let device_key = param(responses, "DEVICE_KEY")?;
+    let srp_a = param(responses, "SRP_A")?;
+    let a_public = auth_srp::parse_hex("SRP_A", srp_a)
+        .map_err(|_| CognitoError::invalid_parameter("SRP_A is not a hexadecimal number."))?;
+    if &a_public % auth_srp::n() == auth_srp::BigUint::default() {
+        return Err(CognitoError::not_authorized("SRP_A is invalid."));
+    }
+    let mut state = cx.shared.state.write();
+    // Clients answer DEVICE_SRP_AUTH with or without the Session; find the pending challenge
+    // either way.
+    let session_id = match session.filter(|s| !s.is_empty()) {
+        Some(id) => Some(id.to_owned()),
+        None => state
+            .sessions
+            .iter()
+            .find(|(_, s)| {
+                s.client_id == client_id
+                    && matches!(&s.pending, Pending::DeviceSrp { device_key: k } if k == device_key)
+                    && state
+                        .pools
+                        .get(&s.pool_id)
+                        .and_then(|p| p.user(login))
+                        .is_some_and(|u| u.username == s.username)
+            })
+            .map(|(id, _)| id.clone()),
+    };
+    let pending = session_id
+        .and_then(|id| state.sessions.remove(&id))
+        .filter(|s| s.client_id == client_id && s.expires_at > cx.now())
+        .ok_or_else(|| {
+            CognitoError::not_authorized("Invalid session for the user, session is expired.")
+        })?;
+    if !matches!(&pending.pending, Pending::DeviceSrp { device_key: k } if k == device_key) {
+        return Err(CognitoError::not_authorized("Invalid session for the user."));
+    }
+    check_challenge_secret_hash(&state, &pending.pool_id, client_id, &pending.username, responses)?;
+    let pool = state.pool(&pending.pool_id)?;
+    let user = pool
+        .users
+        .get(&pool.user_key(&pending.username))
+        .ok_or_else(crate::state::user_not_found)?;
+    let device = user
+        .devices
+        .get(device_key)
+        .ok_or_else(|| CognitoError::resource_not_found("Device does not exist."))?;
+    let (Some(salt), Some(verifier)) = (device.srp_salt.as_deref(), device.srp_verifier.as_deref())
+    else {
+        return Err(CognitoError::resource_not_found("Device does not exist."));
+    };
+    let salt_bytes = password::hex_to_bytes(salt).unwrap_or_default();
+    let verifier = auth_srp::BigUint::parse_bytes(verifier.as_bytes(), 16).unwrap_or_default();
+    let group_key = device.group_key.clone();
+    let validity = pool.clients.get(client_id).map_or(180, |c| c.session_validity_secs());
+    drop(state);
+
+    let stored = auth_srp::Verifier::from_parts(salt_bytes, verifier);
+    let server = auth_srp::ServerEphemeral::new(stored.verifier());
+    let secret_block = super::random_secret_block(256);
+    let challenge = json!({
+        "ChallengeName": "DEVICE_PASSWORD_VERIFIER",
+        "ChallengeParameters": {
+            "SALT": stored.salt_hex(),
+            "SECRET_BLOCK": secret_block,
+            "SRP_B": server.public_hex(),
+            "USERNAME": pending.username,
+            "USER_ID_FOR_SRP": pending.username,
+        },
+    });
+    let srp = SrpPending {
+        pool_id: pending.pool_id.clone(),
+        client_id: client_id.to_owned(),
+        username: pending.username.clone(),
+        expires_at: cx.now() + validity,
+        a_public,
+        server,
+        device: Some((group_key, device_key.to_owned())),
+        simulated: false,
+        ctx: pending.ctx,
+    };
+    cx.shared.state.write().srp.insert(secret_block, srp);
+    Ok(challenge)
+}
+
+fn session_challenge(
+    cx: &Cx<'_>,
+    client_id: &str,
+    name: &str,
+    session_id: &str,
+    responses: &HashMap<String, String>,
+) -> OpResult {
+    let now = cx.now();
+    let mut state = cx.shared.state.write();
+    let session = state.sessions.remove(session_id).ok_or_else(|| {
+        CognitoError::not_authorized("Invalid session for the user, session is expired.")
+    })?;
+    if session.expires_at <= now {
+        return Err(CognitoError::not_authorized(
+            "Invalid session for the user, session is expired.",
+        ));
+    }
+    if session.client_id != client_id {
+        return Err(CognitoError::not_authorized("Invalid session for the user."));
+    }
+    check_challenge_secret_hash(&state, &session.pool_id, client_id, &session.username, responses)?;
+    let login = param(responses, "USERNAME")?;
+    let same_user = state
+        .pools
+        .get(&session.pool_id)
+        .and_then(|p| p.user(login))
+        .is_some_and(|u| u.username == session.username);
+    if !same_user {
+        return Err(CognitoError::not_authorized("Invalid session for the user."));
+    }
+    let pool_id = session.pool_id.clone();
+    let username = session.username.clone();
+    let mut ctx = session.ctx.clone();
+    let expected = match &session.pending {
+        Pending::NewPassword => "NEW_PASSWORD_REQUIRED",
+        Pending::Code { challenge, .. } => challenge,
+        Pending::Totp => "SOFTWARE_TOKEN_MFA",
+        Pending::SelectMfa { .. } => "SELECT_MFA_TYPE",
+        Pending::MfaSetup { .. } => "MFA_SETUP",
+        Pending::Custom { .. } => "CUSTOM_CHALLENGE",
+        Pending::DeviceSrp { .. } => "DEVICE_SRP_AUTH",
+    };
+    if expected != name {
+        return Err(CognitoError::invalid_parameter(format!(
+            "The session expects an answer to {expected}, not {name}."
+        )));
+    }
+    // A wrong code keeps the session usable for another try.
+    let retry = |state: &mut State, session: AuthSession| {
+        state.sessions.insert(session_id.to_owned(), session);
+    };
+    let next = match session.pending.clone() {
+        Pending::NewPassword => {
+            let new_password = param(responses, "NEW_PASSWORD")?;
+            password::check_shape("NEW_PASSWORD", new_password)?;
+            let pool = state.pool(&pool_id)?;
+            password::Policy::of(pool).check(new_password)?;
+            let mut updates = std::collections::BTreeMap::new();
+            for (key, value) in responses {
+                if let Some(attribute) = key.strip_prefix("userAttributes.") {
+                    updates.insert(attribute.to_owned(), value.clone());
+                }
+            }
+            super::check_attribute_names(pool, &updates)?;
+            let record = password::record(pool, &username, new_password, now, false);
+            let pool = state.pool_mut(&pool_id)?;
+            let key = pool.user_key(&username);
+            let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
+            user.attributes.extend(updates);
+            user.password = Some(record);
+            user.status = UserStatus::Confirmed;
+            user.modified = cx.now_f64();
+            next_step(cx, &mut state, &pool_id, client_id, &username, ctx)?
+        }
+        Pending::Code { challenge, code } => {
+            let field = if challenge == "SMS_MFA" { "SMS_MFA_CODE" } else { "EMAIL_OTP_CODE" };
+            let given = param(responses, field)?;
+            if given != code {
+                retry(&mut state, session);
+                return Err(CognitoError::code_mismatch(
+                    "Invalid code or auth state for the user.",
+                ));
+            }
+            ctx.mfa_done = true;
+            next_step(cx, &mut state, &pool_id, client_id, &username, ctx)?
+        }
+        Pending::Totp => {
+            let given = param(responses, "SOFTWARE_TOKEN_MFA_CODE")?;
+            let pool = state.pool(&pool_id)?;
+            let secret = pool
+                .users
+                .get(&pool.user_key(&username))
+                .and_then(|u| u.mfa.totp_secret.clone())
+                .ok_or_else(|| {
+                    CognitoError::software_token_mfa_not_found("Software token MFA is not set up.")
+                })?;
+            if !crate::totp::verify(&secret, given, cx.shared.clock.now()) {
+                retry(&mut state, session);
+                return Err(CognitoError::code_mismatch("Invalid code received for user"));
+            }
+            ctx.mfa_done = true;
+            next_step(cx, &mut state, &pool_id, client_id, &username, ctx)?
+        }
+        Pending::SelectMfa { options } => {
+            let answer = param(responses, "ANSWER")?;
+            let answer = if answer == "EMAIL_MFA" { "EMAIL_OTP" } else { answer };
+            let Some(choice) = options.iter().copied().find(|o| *o == answer) else {
+                retry(&mut state, session);
+                return Err(CognitoError::invalid_parameter(format!("Invalid MFA type {answer}.")));
+            };
+            issue_mfa_challenge(cx, &mut state, &pool_id, client_id, &username, choice, ctx)?
+        }
+        Pending::MfaSetup { verified, .. } => {
+            if !verified {
+                retry(&mut state, session);
+                return Err(CognitoError::invalid_parameter(
+                    "MFA_SETUP is answered after AssociateSoftwareToken and VerifySoftwareToken with this session.",
+                ));
+            }
+            ctx.mfa_done = true;
+            next_step(cx, &mut state, &pool_id, client_id, &username, ctx)?
+        }
+        Pending::Custom { attempts } => {
+            let answer = param(responses, "ANSWER")?;
+            let pool = state.pool(&pool_id)?;
+            let expected = pool
+                .users
+                .get(&pool.user_key(&username))
+                .and_then(|u| u.custom_auth.as_ref())
+                .map(|c| c.answer.clone());
+            if expected.as_deref() == Some(answer) {
+                ctx.custom_done = true;
+                next_step(cx, &mut state, &pool_id, client_id, &username, ctx)?
+            } else if attempts + 1 >= 3 {
+                return Err(CognitoError::bad_credentials());
+            } else {
+                let params = json!({ "USERNAME": username });
+                let pending = Pending::Custom { attempts: attempts + 1 };
+                let new = new_session(cx, &mut state, &pool_id, client_id, &username, pending, ctx);
+                challenge("CUSTOM_CHALLENGE", &new, params)
+            }
+        }
+        Pending::DeviceSrp { .. } => {
+            return Err(CognitoError::invalid_parameter("DEVICE_SRP_AUTH is answered with SRP_A."));
+        }
+    };
+    drop(state);
+    finish(cx, next)
+}

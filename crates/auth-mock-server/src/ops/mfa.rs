@@ -1,0 +1,239 @@
+//! TOTP association and MFA preferences.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Cx, empty, required, token_owner, username_member};
+use crate::error::{CognitoError, OpResult};
+use crate::state::{Pending, User};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct MfaRequest {
+    access_token: Option<String>,
+    session: Option<String>,
+    user_code: Option<String>,
+    #[allow(dead_code, reason = "accepted; the mock names every TOTP device alike")]
+    friendly_device_name: Option<String>,
+    #[serde(rename = "SMSMfaSettings")]
+    sms_mfa_settings: Option<MfaSetting>,
+    software_token_mfa_settings: Option<MfaSetting>,
+    email_mfa_settings: Option<MfaSetting>,
+    user_pool_id: Option<String>,
+    username: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct MfaSetting {
+    enabled: Option<bool>,
+    preferred_mfa: Option<bool>,
+}
+
+fn session_user<'a>(
+    state: &'a mut crate::state::State,
+    session_id: &str,
+    now: u64,
+) -> OpResult<(crate::state::AuthSession, &'a mut User)> {
+    let session = state
+        .sessions
+        .get(session_id)
+        .filter(|s| s.expires_at > now && matches!(s.pending, Pending::MfaSetup { .. }))
+        .cloned()
+        .ok_or_else(|| {
+            CognitoError::not_authorized("Invalid session for the user, session is expired.")
+        })?;
+    let pool = state.pool_mut(&session.pool_id)?;
+    let key = pool.user_key(&session.username);
+    let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
+    Ok((session, user))
+}
+
+pub(crate) fn associate_software_token(cx: &Cx<'_>, request: MfaRequest) -> OpResult {
+    let secret = crate::totp::new_secret();
+    let now = cx.now();
+    let mut state = cx.shared.state.write();
+    if let Some(session_id) = request.session.as_deref().filter(|s| !s.is_empty()) {
+        let (mut session, _) = session_user(&mut state, session_id, now)?;
+        state.sessions.remove(session_id);
+        session.pending = Pending::MfaSetup { secret: Some(secret.clone()), verified: false };
+        let new_id = format!("AYABe{}", super::random_token(180));
+        state.sessions.insert(new_id.clone(), session);
+        return Ok(json!({ "SecretCode": secret, "Session": new_id }));
+    }
+    let owner = token_owner(cx, &state, request.access_token.as_deref())?;
+    let pool = state.pool_mut(&owner.pool_id)?;
+    let key = pool.user_key(&owner.username);
+    let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
+    user.mfa.pending_totp_secret = Some(secret.clone());
+    Ok(json!({ "SecretCode": secret }))
+}
+
+pub(crate) fn verify_software_token(cx: &Cx<'_>, request: MfaRequest) -> OpResult {
+    let code = required(&request.user_code, "UserCode")?;
+    let clock = cx.shared.clock.now();
+    let now = cx.now();
+    let mut state = cx.shared.state.write();
+    if let Some(session_id) = request.session.as_deref().filter(|s| !s.is_empty()) {
+        let (mut session, user) = session_user(&mut state, session_id, now)?;
+        let Pending::MfaSetup { secret: Some(secret), .. } = session.pending.clone() else {
+            return Err(CognitoError::invalid_parameter(
+                "Call AssociateSoftwareToken with this session first.",
+            ));
+        };
+        if !crate::totp::verify(&secret, code, clock) {
+            return Err(CognitoError::enable_software_token_mfa("Code mismatch"));
+        }
+        user.mfa.totp_secret = Some(secret.clone());
+        user.mfa.pending_totp_secret = None;
+        user.mfa.totp = true;
+        user.mfa.preferred = Some("SOFTWARE_TOKEN_MFA".into());
+        state.sessions.remove(session_id);
+        session.pending = Pending::MfaSetup { secret: Some(secret), verified: true };
+        let new_id = format!("AYABe{}", super::random_token(180));
+        state.sessions.insert(new_id.clone(), session);
+        return Ok(json!({ "Status": "SUCCESS", "Session": new_id }));
+    }
+    let owner = token_owner(cx, &state, request.access_token.as_deref())?;
+    let pool = state.pool_mut(&owner.pool_id)?;
+    let key = pool.user_key(&owner.username);
+    let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
+    let Some(secret) = user.mfa.pending_totp_secret.clone() else {
+        return Err(CognitoError::invalid_parameter("Call AssociateSoftwareToken first."));
+    };
+    if !crate::totp::verify(&secret, code, clock) {
+        return Err(CognitoError::enable_software_token_mfa("Code mismatch"));
+    }
+    user.mfa.totp_secret = Some(secret);
+    user.mfa.pending_totp_secret = None;
+    Ok(json!({ "Status": "SUCCESS" }))
+}
+
+fn apply_preferences(user: &mut User, request: &MfaRequest) -> OpResult<()> {
+    let settings = [
+        ("SMS_MFA", request.sms_mfa_settings),
+        ("SOFTWARE_TOKEN_MFA", request.software_token_mfa_settings),
+        ("EMAIL_OTP", request.email_mfa_settings),
+    ];
+    for (kind, setting) in settings {
+        let Some(setting) = setting else { continue };
+        if let Some(enabled) = setting.enabled {
+            match kind {
+                "SMS_MFA" => {
+                    if enabled && user.attribute("phone_number").is_none() {
+                        return Err(CognitoError::invalid_parameter(
+                            "User does not have a phone number.",
+                        ));
+                    }
+                    user.mfa.sms = enabled;
+                }
+                "SOFTWARE_TOKEN_MFA" => {
+                    if enabled && user.mfa.totp_secret.is_none() {
+                        return Err(CognitoError::invalid_parameter(
+                            "User has not verified software token mfa",
+                        ));
+                    }
+                    user.mfa.totp = enabled;
+                }
+                _ => {
+                    if enabled && user.attribute("email").is_none() {
+                        return Err(CognitoError::invalid_parameter(
+                            "User does not have an email address.",
+                        ));
+                    }
+                    user.mfa.email = enabled;
+                }
+            }
+            if !enabled && user.mfa.preferred.as_deref() == Some(kind) {
+                user.mfa.preferred = None;
+            }
+        }
+        match setting.preferred_mfa {
+            Some(true) => user.mfa.preferred = Some(kind.to_owned()),
+            Some(false) if user.mfa.preferred.as_deref() == Some(kind) => user.mfa.preferred = None,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn set_user_mfa_preference(cx: &Cx<'_>, request: MfaRequest) -> OpResult {
+    let mut state = cx.shared.state.write();
+    let owner = token_owner(cx, &state, request.access_token.as_deref())?;
+    let pool = state.pool_mut(&owner.pool_id)?;
+    let key = pool.user_key(&owner.username);
+    let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
+    apply_preferences(user, &request)?;
+    empty()
+}
+
+pub(crate) fn admin_set_user_mfa_preference(cx: &Cx<'_>, request: MfaRequest) -> OpResult {
+    let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+    let login = username_member(&request.username, "Username")?;
+    let mut state = cx.shared.state.write();
+    let user = state.pool_mut(pool_id)?.user_mut(login).ok_or_else(crate::state::user_not_found)?;
+    apply_preferences(user, &request)?;
+    empty()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct PoolMfaRequest {
+    user_pool_id: Option<String>,
+    mfa_configuration: Option<String>,
+    sms_mfa_configuration: Option<Value>,
+    software_token_mfa_configuration: Option<Value>,
+    email_mfa_configuration: Option<Value>,
+}
+
+fn pool_mfa_config(pool: &crate::state::Pool) -> Value {
+    let mut out = json!({
+        "MfaConfiguration": pool.mfa_configuration(),
+        "SoftwareTokenMfaConfiguration": pool
+            .settings
+            .get("SoftwareTokenMfaConfiguration")
+            .cloned()
+            .unwrap_or_else(|| json!({ "Enabled": pool.mfa_configuration() != "OFF" })),
+    });
+    for field in ["SmsMfaConfiguration", "EmailMfaConfiguration"] {
+        if let Some(value) = pool.settings.get(field) {
+            out[field] = value.clone();
+        }
+    }
+    out
+}
+
+pub(crate) fn get_user_pool_mfa_config(cx: &Cx<'_>, request: PoolMfaRequest) -> OpResult {
+    let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+    let state = cx.shared.state.read();
+    Ok(pool_mfa_config(state.pool(pool_id)?))
+}
+
+pub(crate) fn set_user_pool_mfa_config(cx: &Cx<'_>, request: PoolMfaRequest) -> OpResult {
+    let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+    if let Some(mode) = request.mfa_configuration.as_deref() {
+        if !["OFF", "ON", "OPTIONAL"].contains(&mode) {
+            return Err(CognitoError::invalid_parameter(
+                "MfaConfiguration must be OFF, ON or OPTIONAL.",
+            ));
+        }
+    }
+    let mut state = cx.shared.state.write();
+    let pool = state.pool_mut(pool_id)?;
+    if let Some(mode) = request.mfa_configuration {
+        pool.settings.insert("MfaConfiguration".into(), json!(mode));
+    }
+    for (field, value) in [
+        ("SmsMfaConfiguration", request.sms_mfa_configuration),
+        ("SoftwareTokenMfaConfiguration", request.software_token_mfa_configuration),
+        ("EmailMfaConfiguration", request.email_mfa_configuration),
+    ] {
+        if let Some(value) = value {
+            if !value.is_object() {
+                return Err(CognitoError::serialization(format!("{field} must be an object.")));
+            }
+            pool.settings.insert(field.into(), value);
+        }
+    }
+    Ok(pool_mfa_config(pool))
+}

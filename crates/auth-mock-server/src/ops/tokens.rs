@@ -1,0 +1,224 @@
+//! Issuing ID, access and refresh tokens.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use sha2::{Digest as _, Sha256};
+
+use super::random_token;
+use crate::Shared;
+use crate::error::{CognitoError, OpResult};
+use crate::state::{AccessRecord, Device, RefreshRecord, State};
+
+/// What to do about the refresh token when issuing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RefreshMode {
+    /// A sign-in: a new refresh token (a new token family).
+    New,
+    /// A refresh without rotation: no new refresh token; tokens join this family.
+    Keep { origin_jti: String },
+}
+
+/// A decision to issue tokens, made under the state lock and carried out after it.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenGrant {
+    pub(crate) pool_id: String,
+    pub(crate) client_id: String,
+    pub(crate) username: String,
+    /// The original authentication time (kept across refreshes); `None` = now.
+    pub(crate) auth_time: Option<u64>,
+    pub(crate) device_key: Option<String>,
+    /// Register a new device and return `NewDeviceMetadata`.
+    pub(crate) new_device: bool,
+    pub(crate) refresh: RefreshMode,
+}
+
+/// Wraps an `AuthenticationResult` in an InitiateAuth/RespondToAuthChallenge response.
+pub(crate) fn tokens_response(result: Value) -> Value {
+    json!({ "AuthenticationResult": result, "ChallengeParameters": {} })
+}
+
+/// Issues tokens: claims are built under the lock, RSA signing happens outside it, and the
+/// access token is then registered so GetUser & co. can check it without an RSA verify.
+pub(crate) fn issue(shared: &Shared, grant: TokenGrant) -> OpResult<Value> {
+    let now = shared.clock.now_secs();
+    let (keys, id_claims, access_claims, refresh, expires_in, access_record, new_device) = {
+        let mut state = shared.state.write();
+        prepare(&mut state, shared, &grant, now)?
+    };
+    // Key generation normally finished long ago; if not, wait for it off the lock.
+    let id_token = keys.id_key().sign_jwt(&id_claims);
+    let access_token = keys.access_key().sign_jwt(&access_claims);
+    let digest: [u8; 32] = Sha256::digest(access_token.as_bytes()).into();
+    {
+        let mut state = shared.state.write();
+        state.access_tokens.insert(digest, access_record);
+        state.inserts_since_sweep += 1;
+        if state.inserts_since_sweep >= 4096 {
+            state.inserts_since_sweep = 0;
+            sweep(&mut state, now);
+        }
+    }
+    let mut result = json!({
+        "AccessToken": access_token,
+        "ExpiresIn": expires_in,
+        "TokenType": "Bearer",
+        "IdToken": id_token,
+    });
+    if let Some(refresh) = refresh {
+        result["RefreshToken"] = json!(refresh);
+    }
+    if let Some((key, group)) = new_device {
+        result["NewDeviceMetadata"] = json!({ "DeviceKey": key, "DeviceGroupKey": group });
+    }
+    Ok(result)
+}
+
+/// Drops expired token records and sessions so a long-running server does not grow forever.
+pub(crate) fn sweep(state: &mut State, now: u64) {
+    state.access_tokens.retain(|_, r| r.expires_at > now);
+    state.refresh_tokens.retain(|_, r| r.expires_at > now);
+    state.sessions.retain(|_, s| s.expires_at > now);
+    state.srp.retain(|_, s| s.expires_at > now);
+}
+
+type Prepared = (
+    Arc<crate::keys::PoolKeys>,
+    Value,
+    Value,
+    Option<String>,
+    u64,
+    AccessRecord,
+    Option<(String, String)>,
+);
+
+fn prepare(state: &mut State, shared: &Shared, grant: &TokenGrant, now: u64) -> OpResult<Prepared> {
+    let issuer_base = shared.config.issuer_base.as_deref();
+    let pool = state.pool_mut(&grant.pool_id)?;
+    let issuer = pool.issuer(issuer_base);
+    let region = pool.region().to_owned();
+    let keys = Arc::clone(&pool.keys);
+    let client = pool
+        .clients
+        .get(&grant.client_id)
+        .ok_or_else(|| CognitoError::resource_not_found("User pool client does not exist."))?;
+    let (access_ttl, id_ttl, refresh_ttl) = client.lifetimes();
+    let user_key = pool.user_key(&grant.username);
+    let user = pool.users.get_mut(&user_key).ok_or_else(crate::state::user_not_found)?;
+
+    let mut device_key = grant.device_key.clone();
+    let mut new_device = None;
+    if grant.new_device {
+        let key = format!("{region}_{}", uuid::Uuid::new_v4());
+        let group = format!("-{}", super::random_alnum(9));
+        let created = shared.clock.now_f64();
+        user.devices.insert(
+            key.clone(),
+            Device {
+                key: key.clone(),
+                group_key: group.clone(),
+                name: None,
+                srp_salt: None,
+                srp_verifier: None,
+                remembered: false,
+                created,
+                modified: created,
+                last_authenticated: created,
+            },
+        );
+        device_key = Some(key.clone());
+        new_device = Some((key, group));
+    }
+
+    let auth_time = grant.auth_time.unwrap_or(now);
+    let origin_jti = match &grant.refresh {
+        RefreshMode::New => uuid::Uuid::new_v4().to_string(),
+        RefreshMode::Keep { origin_jti } => origin_jti.clone(),
+    };
+    let event_id = uuid::Uuid::new_v4().to_string();
+    let groups: Vec<&String> = user.groups.iter().collect();
+
+    let mut id = Map::new();
+    id.insert("sub".into(), json!(user.sub()));
+    if !groups.is_empty() {
+        id.insert("cognito:groups".into(), json!(groups));
+    }
+    for (name, value) in &user.attributes {
+        if name == "sub" {
+            continue;
+        }
+        let claim = if name.ends_with("_verified") { json!(value == "true") } else { json!(value) };
+        id.insert(name.clone(), claim);
+    }
+    id.insert("iss".into(), json!(issuer));
+    id.insert("cognito:username".into(), json!(user.username));
+    id.insert("origin_jti".into(), json!(origin_jti));
+    id.insert("aud".into(), json!(grant.client_id));
+    id.insert("event_id".into(), json!(event_id));
+    id.insert("token_use".into(), json!("id"));
+    id.insert("auth_time".into(), json!(auth_time));
+    id.insert("exp".into(), json!(now + id_ttl));
+    id.insert("iat".into(), json!(now));
+    id.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
+
+    let mut access = Map::new();
+    access.insert("sub".into(), json!(user.sub()));
+    if !groups.is_empty() {
+        access.insert("cognito:groups".into(), json!(groups));
+    }
+    if let Some(device) = &device_key {
+        access.insert("device_key".into(), json!(device));
+    }
+    access.insert("iss".into(), json!(issuer));
+    access.insert("client_id".into(), json!(grant.client_id));
+    access.insert("origin_jti".into(), json!(origin_jti));
+    access.insert("event_id".into(), json!(event_id));
+    access.insert("token_use".into(), json!("access"));
+    access.insert("scope".into(), json!("aws.cognito.signin.user.admin"));
+    access.insert("auth_time".into(), json!(auth_time));
+    access.insert("exp".into(), json!(now + access_ttl));
+    access.insert("iat".into(), json!(now));
+    access.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
+    access.insert("username".into(), json!(user.username));
+
+    let record = AccessRecord {
+        pool_id: grant.pool_id.clone(),
+        username: user.username.clone(),
+        client_id: grant.client_id.clone(),
+        issued_at: now,
+        expires_at: now + access_ttl,
+        origin_jti: origin_jti.clone(),
+        device_key: device_key.clone(),
+    };
+    let username = user.username.clone();
+
+    let refresh = match &grant.refresh {
+        RefreshMode::New => {
+            // Opaque, in the shape of Cognito's JWE refresh tokens (five dot-separated parts).
+            let token = format!(
+                "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ.{}.{}.{}.{}",
+                random_token(192),
+                random_token(12),
+                random_token(96),
+                random_token(16)
+            );
+            state.refresh_tokens.insert(
+                token.clone(),
+                RefreshRecord {
+                    pool_id: grant.pool_id.clone(),
+                    username,
+                    client_id: grant.client_id.clone(),
+                    issued_at: now,
+                    expires_at: now + refresh_ttl,
+                    auth_time,
+                    origin_jti,
+                    device_key,
+                    revoked: false,
+                },
+            );
+            Some(token)
+        }
+        RefreshMode::Keep { .. } => None,
+    };
+    Ok((keys, Value::Object(id), Value::Object(access), refresh, access_ttl, record, new_device))
+}

@@ -1,0 +1,317 @@
+//! Seed files: pools, app clients, groups and users to create at start (TOML or JSON).
+//!
+//! ```toml
+//! [[pools]]
+//! name = "demo"
+//! id = "us-east-1_DemoPool1"            # optional: a fixed id keeps CI variables stable
+//! settings = { MfaConfiguration = "OFF" } # optional CreateUserPool fields
+//!
+//! [[pools.clients]]
+//! name = "web"
+//! id = "webclient00000000000000001"      # optional
+//! generate_secret = false
+//! explicit_auth_flows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+//!
+//! [[pools.groups]]
+//! name = "admins"
+//! precedence = 1
+//!
+//! [[pools.users]]
+//! username = "alice"
+//! password = "Passw0rd!"
+//! attributes = { email = "alice@example.com", email_verified = "true" }
+//! groups = ["admins"]
+//! status = "CONFIRMED"                    # or FORCE_CHANGE_PASSWORD, UNCONFIRMED
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::Shared;
+use crate::state::{Group, Object, UserStatus};
+
+/// A seed: what to create at start.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Seed {
+    /// The pools.
+    #[serde(default)]
+    pub pools: Vec<SeedPool>,
+}
+
+/// A pool in a seed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SeedPool {
+    /// Pool name.
+    pub name: String,
+    /// A fixed pool id (`<region>_<alnum>`); generated when absent.
+    pub id: Option<String>,
+    /// Extra CreateUserPool fields (`Policies`, `MfaConfiguration`, `UsernameAttributes`, ...).
+    #[serde(default)]
+    pub settings: BTreeMap<String, Value>,
+    /// App clients.
+    #[serde(default)]
+    pub clients: Vec<SeedClient>,
+    /// Groups.
+    #[serde(default)]
+    pub groups: Vec<SeedGroup>,
+    /// Users.
+    #[serde(default)]
+    pub users: Vec<SeedUser>,
+}
+
+/// An app client in a seed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SeedClient {
+    /// Client name.
+    pub name: String,
+    /// A fixed client id; generated when absent.
+    pub id: Option<String>,
+    /// A fixed client secret.
+    pub secret: Option<String>,
+    /// Generate a secret (ignored when `secret` is set).
+    #[serde(default)]
+    pub generate_secret: bool,
+    /// `ExplicitAuthFlows` (default: every flow).
+    pub explicit_auth_flows: Option<Vec<String>>,
+    /// Extra CreateUserPoolClient fields.
+    #[serde(default)]
+    pub settings: BTreeMap<String, Value>,
+}
+
+/// A group in a seed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SeedGroup {
+    /// Group name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Precedence.
+    pub precedence: Option<i64>,
+    /// IAM role ARN.
+    pub role_arn: Option<String>,
+}
+
+/// A user in a seed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SeedUser {
+    /// Username (or email/phone in pools with `UsernameAttributes`).
+    pub username: String,
+    /// Password (permanent unless `status` is `FORCE_CHANGE_PASSWORD`).
+    pub password: Option<String>,
+    /// Attributes.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    /// Group names.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// `CONFIRMED` (default), `UNCONFIRMED`, `FORCE_CHANGE_PASSWORD` or `RESET_REQUIRED`.
+    pub status: Option<String>,
+    /// Whether the user is enabled (default true).
+    pub enabled: Option<bool>,
+    /// CUSTOM_CHALLENGE answer.
+    pub custom_auth_answer: Option<String>,
+}
+
+/// Ids of what a seed created.
+#[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
+pub struct Seeded {
+    /// One entry per pool.
+    pub pools: Vec<SeededPool>,
+}
+
+/// Ids of one seeded pool.
+#[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
+pub struct SeededPool {
+    /// Pool id.
+    pub id: String,
+    /// Pool name.
+    pub name: String,
+    /// `(name, client id, client secret)`.
+    pub clients: Vec<(String, String, Option<String>)>,
+    /// `(username as given, internal username)`.
+    pub users: Vec<(String, String)>,
+}
+
+impl Seed {
+    /// Reads a seed file: `.json` as JSON, anything else as TOML.
+    pub fn from_file(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        } else {
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        }
+    }
+
+    /// The demo seed of the binary started without flags.
+    pub fn demo() -> Self {
+        Self {
+            pools: vec![SeedPool {
+                name: "demo".into(),
+                id: Some("us-east-1_DemoPool1".into()),
+                clients: vec![SeedClient {
+                    name: "demo-client".into(),
+                    id: Some("democlient0000000000000001".into()),
+                    ..SeedClient::default()
+                }],
+                users: vec![SeedUser {
+                    username: "demo".into(),
+                    password: Some("Passw0rd!".into()),
+                    attributes: BTreeMap::from([
+                        ("email".into(), "demo@example.com".into()),
+                        ("email_verified".into(), "true".into()),
+                    ]),
+                    ..SeedUser::default()
+                }],
+                ..SeedPool::default()
+            }],
+        }
+    }
+
+    pub(crate) fn apply(&self, shared: &Shared) -> Result<Seeded, String> {
+        let mut seeded = Seeded::default();
+        let now = shared.clock.now_f64();
+        let now_secs = shared.clock.now_secs();
+        let mut state = shared.state.write();
+        for seed_pool in &self.pools {
+            let mut settings: Object = seed_pool.settings.clone().into_iter().collect();
+            settings.insert("PoolName".into(), Value::String(seed_pool.name.clone()));
+            let mut pool = crate::ops::seed_pool(&shared.config.region, settings, now)?;
+            if let Some(id) = &seed_pool.id {
+                let valid = id.len() <= 55
+                    && id.split_once('_').is_some_and(|(region, rest)| {
+                        !region.is_empty()
+                            && !rest.is_empty()
+                            && rest.chars().all(|c| c.is_ascii_alphanumeric())
+                    });
+                if !valid {
+                    return Err(format!(
+                        "pool id {id:?} is not of the form <region>_<alphanumeric>"
+                    ));
+                }
+                pool.id = id.clone();
+            }
+            if state.pools.contains_key(&pool.id) {
+                return Err(format!("pool id {} appears twice", pool.id));
+            }
+            let mut out = SeededPool {
+                id: pool.id.clone(),
+                name: pool.name.clone(),
+                ..SeededPool::default()
+            };
+            for seed_client in &seed_pool.clients {
+                let mut settings: Object = seed_client.settings.clone().into_iter().collect();
+                settings.insert("ClientName".into(), Value::String(seed_client.name.clone()));
+                let flows = seed_client.explicit_auth_flows.clone().unwrap_or_else(|| {
+                    [
+                        "ALLOW_USER_SRP_AUTH",
+                        "ALLOW_USER_PASSWORD_AUTH",
+                        "ALLOW_REFRESH_TOKEN_AUTH",
+                        "ALLOW_CUSTOM_AUTH",
+                        "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+                    ]
+                    .map(String::from)
+                    .to_vec()
+                });
+                settings.insert("ExplicitAuthFlows".into(), serde_json::json!(flows));
+                settings.insert("GenerateSecret".into(), Value::Bool(seed_client.generate_secret));
+                let client = crate::ops::seed_client(
+                    settings,
+                    now,
+                    seed_client.id.clone(),
+                    seed_client.secret.clone(),
+                )?;
+                if state.client_index.contains_key(&client.id) {
+                    return Err(format!("client id {} appears twice", client.id));
+                }
+                state.client_index.insert(client.id.clone(), pool.id.clone());
+                out.clients.push((
+                    seed_client.name.clone(),
+                    client.id.clone(),
+                    client.secret.clone(),
+                ));
+                pool.clients.insert(client.id.clone(), client);
+            }
+            for group in &seed_pool.groups {
+                pool.groups.insert(
+                    group.name.clone(),
+                    Group {
+                        name: group.name.clone(),
+                        description: group.description.clone(),
+                        precedence: group.precedence,
+                        role_arn: group.role_arn.clone(),
+                        created: now,
+                        modified: now,
+                    },
+                );
+            }
+            for seed_user in &seed_pool.users {
+                let status = match seed_user.status.as_deref().unwrap_or("CONFIRMED") {
+                    "CONFIRMED" => UserStatus::Confirmed,
+                    "UNCONFIRMED" => UserStatus::Unconfirmed,
+                    "FORCE_CHANGE_PASSWORD" => UserStatus::ForceChangePassword,
+                    "RESET_REQUIRED" => UserStatus::ResetRequired,
+                    other => {
+                        return Err(format!("user {}: unknown status {other}", seed_user.username));
+                    }
+                };
+                let mut user = crate::ops::seed_user(
+                    &pool,
+                    &seed_user.username,
+                    seed_user.attributes.clone(),
+                    now,
+                    status,
+                )?;
+                if let Some(password) = &seed_user.password {
+                    crate::password::Policy::of(&pool)
+                        .check(password)
+                        .map_err(|e| format!("user {}: {}", seed_user.username, e.message()))?;
+                    let temporary = status == UserStatus::ForceChangePassword;
+                    user.password = Some(crate::password::record(
+                        &pool,
+                        &user.username,
+                        password,
+                        now_secs,
+                        temporary,
+                    ));
+                }
+                for group in &seed_user.groups {
+                    if !pool.groups.contains_key(group) {
+                        return Err(format!(
+                            "user {}: group {group} is not in the seed",
+                            seed_user.username
+                        ));
+                    }
+                    user.groups.insert(group.clone());
+                }
+                user.enabled = seed_user.enabled.unwrap_or(true);
+                user.custom_auth = seed_user
+                    .custom_auth_answer
+                    .clone()
+                    .map(|answer| crate::state::CustomAuth { answer, parameters: BTreeMap::new() });
+                out.users.push((seed_user.username.clone(), user.username.clone()));
+                let key = pool.user_key(&user.username);
+                pool.users.insert(key, user);
+            }
+            seeded.pools.push(out);
+            state.pools.insert(pool.id.clone(), pool);
+        }
+        Ok(seeded)
+    }
+}

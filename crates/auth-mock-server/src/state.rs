@@ -1,0 +1,561 @@
+//! The server's in-memory model: pools, app clients, users, groups, devices, issued tokens
+//! and pending challenges.
+//!
+//! Everything lives in one [`State`] behind a lock. Pool and client settings are kept as the
+//! JSON the caller sent (so Describe* echoes every field, including ones the mock does not
+//! interpret), next to the few typed values the server acts on.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::CognitoError;
+use crate::keys::PoolKeys;
+
+/// JSON object type used for echoed settings.
+pub(crate) type Object = Map<String, Value>;
+
+/// All state of one server.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) pools: BTreeMap<String, Pool>,
+    /// Client id → pool id.
+    pub(crate) client_index: HashMap<String, String>,
+    /// SHA-256 of an access token this server issued → what it stands for.
+    pub(crate) access_tokens: HashMap<[u8; 32], AccessRecord>,
+    /// Refresh token string → record.
+    pub(crate) refresh_tokens: HashMap<String, RefreshRecord>,
+    /// Revoked token families (`origin_jti`): access tokens of a revoked refresh token.
+    pub(crate) revoked_origins: HashSet<String>,
+    /// `Session` value → pending challenge.
+    pub(crate) sessions: HashMap<String, AuthSession>,
+    /// `SECRET_BLOCK` → pending SRP exchange (clients may answer without `Session`).
+    pub(crate) srp: HashMap<String, SrpPending>,
+    /// Access tokens inserted since the last sweep of expired records.
+    pub(crate) inserts_since_sweep: usize,
+}
+
+/// A user pool.
+#[derive(Debug)]
+pub(crate) struct Pool {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) created: f64,
+    pub(crate) modified: f64,
+    /// The request fields of CreateUserPool/UpdateUserPool, echoed by DescribeUserPool.
+    pub(crate) settings: Object,
+    pub(crate) clients: BTreeMap<String, AppClient>,
+    /// Keyed by [`Pool::user_key`] of the internal username.
+    pub(crate) users: BTreeMap<String, User>,
+    pub(crate) groups: BTreeMap<String, Group>,
+    pub(crate) keys: Arc<PoolKeys>,
+}
+
+/// An app client.
+#[derive(Debug, Clone)]
+pub(crate) struct AppClient {
+    pub(crate) id: String,
+    pub(crate) secret: Option<String>,
+    pub(crate) created: f64,
+    pub(crate) modified: f64,
+    /// The request fields of CreateUserPoolClient/UpdateUserPoolClient.
+    pub(crate) settings: Object,
+    /// Lifetimes forced through the test-control API, overriding the settings.
+    pub(crate) lifetime_override: Lifetimes,
+}
+
+/// Token lifetimes in seconds; `None` means "use the client's setting".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lifetimes {
+    /// Access token lifetime (seconds).
+    pub access_token_seconds: Option<u64>,
+    /// ID token lifetime (seconds).
+    pub id_token_seconds: Option<u64>,
+    /// Refresh token lifetime (seconds).
+    pub refresh_token_seconds: Option<u64>,
+}
+
+/// A user's account status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum UserStatus {
+    Unconfirmed,
+    Confirmed,
+    ForceChangePassword,
+    ResetRequired,
+}
+
+impl UserStatus {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Unconfirmed => "UNCONFIRMED",
+            Self::Confirmed => "CONFIRMED",
+            Self::ForceChangePassword => "FORCE_CHANGE_PASSWORD",
+            Self::ResetRequired => "RESET_REQUIRED",
+        }
+    }
+}
+
+/// A stored password: never the plaintext.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct PasswordRecord {
+    /// Argon2id PHC string, checked by USER_PASSWORD_AUTH and ChangePassword.
+    pub(crate) hash: String,
+    /// SRP salt (hex) and verifier (hex), checked by USER_SRP_AUTH.
+    pub(crate) srp_salt: String,
+    pub(crate) srp_verifier: String,
+    /// When the password was set (seconds); temporary passwords expire.
+    pub(crate) set_at: u64,
+    pub(crate) temporary: bool,
+}
+
+/// A one-time code sent to the user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Code {
+    pub(crate) code: String,
+    pub(crate) expires_at: u64,
+}
+
+/// MFA settings of a user.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct MfaSettings {
+    pub(crate) sms: bool,
+    pub(crate) totp: bool,
+    pub(crate) email: bool,
+    pub(crate) preferred: Option<String>,
+    /// Verified TOTP secret (base32).
+    pub(crate) totp_secret: Option<String>,
+    /// Secret from AssociateSoftwareToken awaiting VerifySoftwareToken.
+    pub(crate) pending_totp_secret: Option<String>,
+}
+
+/// A remembered (tracked) device.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Device {
+    pub(crate) key: String,
+    pub(crate) group_key: String,
+    pub(crate) name: Option<String>,
+    /// Salt (hex) and verifier (hex) from ConfirmDevice; `None` until confirmed.
+    pub(crate) srp_salt: Option<String>,
+    pub(crate) srp_verifier: Option<String>,
+    pub(crate) remembered: bool,
+    pub(crate) created: f64,
+    pub(crate) modified: f64,
+    pub(crate) last_authenticated: f64,
+}
+
+/// A user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct User {
+    pub(crate) username: String,
+    /// Attributes including `sub`.
+    pub(crate) attributes: BTreeMap<String, String>,
+    pub(crate) status: UserStatus,
+    pub(crate) enabled: bool,
+    pub(crate) created: f64,
+    pub(crate) modified: f64,
+    pub(crate) password: Option<PasswordRecord>,
+    pub(crate) groups: BTreeSet<String>,
+    pub(crate) mfa: MfaSettings,
+    pub(crate) devices: BTreeMap<String, Device>,
+    /// Pending codes by purpose (`signup`, `forgot`, `mfa`, `attribute:<name>`).
+    pub(crate) codes: BTreeMap<String, Code>,
+    /// The last code "delivered", whatever its purpose (test-control API).
+    pub(crate) last_code: Option<(String, String)>,
+    /// The expected CUSTOM_CHALLENGE answer (test-control API) and public parameters.
+    pub(crate) custom_auth: Option<CustomAuth>,
+    /// Tokens issued before this time (seconds) are revoked (GlobalSignOut).
+    pub(crate) tokens_valid_after: u64,
+}
+
+/// A user's custom-auth challenge, set through the test-control API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CustomAuth {
+    /// The answer that passes the challenge.
+    pub answer: String,
+    /// Public challenge parameters returned with `CUSTOM_CHALLENGE`.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, String>,
+}
+
+impl User {
+    pub(crate) fn sub(&self) -> &str {
+        self.attributes.get("sub").map_or("", String::as_str)
+    }
+
+    pub(crate) fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes.get(name).map(String::as_str)
+    }
+
+    pub(crate) fn attribute_is_true(&self, name: &str) -> bool {
+        self.attribute(name) == Some("true")
+    }
+
+    /// Attributes as `[{Name, Value}]`, `sub` first as Cognito lists it.
+    pub(crate) fn attribute_list(&self, only: Option<&[String]>) -> Value {
+        let mut list = Vec::with_capacity(self.attributes.len());
+        let wanted = |name: &str| only.is_none_or(|names| names.iter().any(|n| n == name));
+        if let Some(sub) = self.attributes.get("sub").filter(|_| wanted("sub")) {
+            list.push(serde_json::json!({"Name": "sub", "Value": sub}));
+        }
+        for (name, value) in &self.attributes {
+            if name != "sub" && wanted(name) {
+                list.push(serde_json::json!({"Name": name, "Value": value}));
+            }
+        }
+        Value::Array(list)
+    }
+
+    /// The names of the MFA methods the user has enabled, in Cognito's spelling.
+    pub(crate) fn mfa_setting_list(&self) -> Vec<&'static str> {
+        let mut list = Vec::new();
+        if self.mfa.sms {
+            list.push("SMS_MFA");
+        }
+        if self.mfa.totp {
+            list.push("SOFTWARE_TOKEN_MFA");
+        }
+        if self.mfa.email {
+            list.push("EMAIL_OTP");
+        }
+        list
+    }
+}
+
+/// A group.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Group {
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) precedence: Option<i64>,
+    pub(crate) role_arn: Option<String>,
+    pub(crate) created: f64,
+    pub(crate) modified: f64,
+}
+
+/// An access token this server issued.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AccessRecord {
+    pub(crate) pool_id: String,
+    pub(crate) username: String,
+    pub(crate) client_id: String,
+    pub(crate) issued_at: u64,
+    pub(crate) expires_at: u64,
+    pub(crate) origin_jti: String,
+    pub(crate) device_key: Option<String>,
+}
+
+/// A refresh token this server issued.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RefreshRecord {
+    pub(crate) pool_id: String,
+    pub(crate) username: String,
+    pub(crate) client_id: String,
+    pub(crate) issued_at: u64,
+    pub(crate) expires_at: u64,
+    pub(crate) auth_time: u64,
+    pub(crate) origin_jti: String,
+    pub(crate) device_key: Option<String>,
+    pub(crate) revoked: bool,
+}
+
+/// Where a sign-in stands between two calls.
+#[derive(Debug, Clone)]
+pub(crate) enum Pending {
+    /// NEW_PASSWORD_REQUIRED was issued.
+    NewPassword,
+    /// An SMS/email code was sent for this challenge (`SMS_MFA` or `EMAIL_OTP`).
+    Code { challenge: &'static str, code: String },
+    /// SOFTWARE_TOKEN_MFA was issued.
+    Totp,
+    /// SELECT_MFA_TYPE was issued with these options.
+    SelectMfa { options: Vec<&'static str> },
+    /// MFA_SETUP was issued; `verified` once VerifySoftwareToken succeeded with this session.
+    MfaSetup { secret: Option<String>, verified: bool },
+    /// CUSTOM_CHALLENGE was issued; attempts so far.
+    Custom { attempts: u32 },
+    /// DEVICE_SRP_AUTH was issued for this device.
+    DeviceSrp { device_key: String },
+}
+
+/// A pending challenge, found by its `Session` value.
+#[derive(Debug, Clone)]
+pub(crate) struct AuthSession {
+    pub(crate) pool_id: String,
+    pub(crate) client_id: String,
+    pub(crate) username: String,
+    pub(crate) expires_at: u64,
+    pub(crate) pending: Pending,
+    pub(crate) ctx: SignInContext,
+}
+
+/// What a sign-in carries from step to step.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SignInContext {
+    /// The sign-in proved the password with SRP (devices are only tracked then).
+    pub(crate) srp: bool,
+    /// Started by an admin operation (no device tracking).
+    pub(crate) admin: bool,
+    /// CUSTOM_AUTH flow: a custom challenge follows the password.
+    pub(crate) custom: bool,
+    /// The device the client presented (`DEVICE_KEY`), if the server knows it.
+    pub(crate) device_key: Option<String>,
+    /// The device was verified with device SRP (skips MFA for remembered devices).
+    pub(crate) device_verified: bool,
+    /// The custom challenge was answered.
+    pub(crate) custom_done: bool,
+    /// An MFA challenge was answered.
+    pub(crate) mfa_done: bool,
+    /// When the sign-in started (the tokens' `auth_time`).
+    pub(crate) started: u64,
+}
+
+/// A pending SRP exchange, keyed by its `SECRET_BLOCK`.
+#[derive(Debug, Clone)]
+pub(crate) struct SrpPending {
+    pub(crate) pool_id: String,
+    pub(crate) client_id: String,
+    pub(crate) username: String,
+    pub(crate) expires_at: u64,
+    pub(crate) a_public: auth_srp::BigUint,
+    pub(crate) server: auth_srp::ServerEphemeral,
+    /// For device SRP: the device key; the "pool name" is then the device group key.
+    pub(crate) device: Option<(String, String)>,
+    /// The user does not exist: the challenge is simulated and must fail.
+    pub(crate) simulated: bool,
+    pub(crate) ctx: SignInContext,
+}
+
+impl Pool {
+    /// The pool's region (the part of the id before `_`).
+    pub(crate) fn region(&self) -> &str {
+        self.id.split_once('_').map_or("us-east-1", |(region, _)| region)
+    }
+
+    pub(crate) fn string_list(&self, field: &str) -> Vec<String> {
+        string_list(&self.settings, field)
+    }
+
+    /// Usernames are case-insensitive unless `UsernameConfiguration.CaseSensitive` is true.
+    /// (The API default is case-sensitive when the field is absent.)
+    pub(crate) fn case_sensitive(&self) -> bool {
+        self.settings
+            .get("UsernameConfiguration")
+            .and_then(|c| c.get("CaseSensitive"))
+            .and_then(Value::as_bool)
+            .unwrap_or(true)
+    }
+
+    /// The map key of a username.
+    pub(crate) fn user_key(&self, username: &str) -> String {
+        if self.case_sensitive() { username.to_owned() } else { username.to_lowercase() }
+    }
+
+    /// Users sign in with email or phone instead of a username; the internal name is a UUID.
+    pub(crate) fn username_attributes(&self) -> Vec<String> {
+        self.string_list("UsernameAttributes")
+    }
+
+    pub(crate) fn alias_attributes(&self) -> Vec<String> {
+        self.string_list("AliasAttributes")
+    }
+
+    /// Finds a user by internal username, `sub`, or a sign-in alias (email/phone/
+    /// preferred_username as the pool allows). Aliases need a verified value except for
+    /// username attributes.
+    pub(crate) fn find_user_key(&self, login: &str) -> Option<String> {
+        let key = self.user_key(login);
+        if self.users.contains_key(&key) {
+            return Some(key);
+        }
+        let username_attrs = self.username_attributes();
+        let alias_attrs = self.alias_attributes();
+        let lowered = login.to_lowercase();
+        self.users.iter().find_map(|(key, user)| {
+            if user.sub() == login {
+                return Some(key.clone());
+            }
+            let matches = |attr: &str| {
+                user.attribute(attr).is_some_and(|value| {
+                    if attr == "email" { value.to_lowercase() == lowered } else { value == login }
+                })
+            };
+            let by_username_attr = username_attrs.iter().any(|attr| matches(attr));
+            let by_alias = alias_attrs.iter().any(|attr| {
+                matches(attr)
+                    && (attr == "preferred_username"
+                        || user.attribute_is_true(&format!("{attr}_verified")))
+            });
+            (by_username_attr || by_alias).then(|| key.clone())
+        })
+    }
+
+    pub(crate) fn user(&self, login: &str) -> Option<&User> {
+        self.find_user_key(login).and_then(|key| self.users.get(&key))
+    }
+
+    pub(crate) fn user_mut(&mut self, login: &str) -> Option<&mut User> {
+        let key = self.find_user_key(login)?;
+        self.users.get_mut(&key)
+    }
+
+    /// The issuer of this pool's tokens.
+    pub(crate) fn issuer(&self, issuer_base: Option<&str>) -> String {
+        match issuer_base {
+            Some(base) => format!("{}/{}", base.trim_end_matches('/'), self.id),
+            None => format!("https://cognito-idp.{}.amazonaws.com/{}", self.region(), self.id),
+        }
+    }
+
+    pub(crate) fn arn(&self) -> String {
+        format!("arn:aws:cognito-idp:{}:000000000000:userpool/{}", self.region(), self.id)
+    }
+
+    pub(crate) fn mfa_configuration(&self) -> &str {
+        self.settings.get("MfaConfiguration").and_then(Value::as_str).unwrap_or("OFF")
+    }
+
+    pub(crate) fn device_tracking(&self) -> Option<(bool, bool)> {
+        let config = self.settings.get("DeviceConfiguration")?.as_object()?;
+        let flag = |name: &str| config.get(name).and_then(Value::as_bool).unwrap_or(false);
+        Some((flag("ChallengeRequiredOnNewDevice"), flag("DeviceOnlyRememberedOnUserPrompt")))
+    }
+}
+
+impl AppClient {
+    pub(crate) fn string_list(&self, field: &str) -> Vec<String> {
+        string_list(&self.settings, field)
+    }
+
+    /// `ExplicitAuthFlows`, with Cognito's default when absent.
+    pub(crate) fn explicit_auth_flows(&self) -> Vec<String> {
+        match self.settings.get("ExplicitAuthFlows") {
+            Some(Value::Array(_)) => self.string_list("ExplicitAuthFlows"),
+            _ => vec![
+                "ALLOW_REFRESH_TOKEN_AUTH".into(),
+                "ALLOW_USER_SRP_AUTH".into(),
+                "ALLOW_CUSTOM_AUTH".into(),
+            ],
+        }
+    }
+
+    /// Whether the client allows a flow; legacy flow names count as their `ALLOW_` forms.
+    pub(crate) fn allows(&self, flow: &str) -> bool {
+        let flows = self.explicit_auth_flows();
+        let has = |name: &str| flows.iter().any(|f| f == name);
+        match flow {
+            "USER_SRP_AUTH" => {
+                has("ALLOW_USER_SRP_AUTH") || !flows.iter().any(|f| f.starts_with("ALLOW_"))
+            }
+            "USER_PASSWORD_AUTH" => has("ALLOW_USER_PASSWORD_AUTH") || has("USER_PASSWORD_AUTH"),
+            "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => {
+                has("ALLOW_ADMIN_USER_PASSWORD_AUTH") || has("ADMIN_NO_SRP_AUTH")
+            }
+            "CUSTOM_AUTH" => has("ALLOW_CUSTOM_AUTH") || has("CUSTOM_AUTH_FLOW_ONLY"),
+            // Legacy clients (no ALLOW_ values) can always refresh.
+            "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
+                has("ALLOW_REFRESH_TOKEN_AUTH") || !flows.iter().any(|f| f.starts_with("ALLOW_"))
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn prevent_user_existence_errors(&self) -> bool {
+        self.settings.get("PreventUserExistenceErrors").and_then(Value::as_str) == Some("ENABLED")
+    }
+
+    pub(crate) fn token_revocation_enabled(&self) -> bool {
+        self.settings.get("EnableTokenRevocation").and_then(Value::as_bool).unwrap_or(true)
+    }
+
+    /// Minutes a challenge `Session` stays valid (`AuthSessionValidity`, default 3).
+    pub(crate) fn session_validity_secs(&self) -> u64 {
+        self.settings.get("AuthSessionValidity").and_then(Value::as_u64).unwrap_or(3).clamp(3, 15)
+            * 60
+    }
+
+    fn validity(
+        &self,
+        field: &str,
+        unit_field: &str,
+        default_secs: u64,
+        default_unit: &str,
+    ) -> u64 {
+        let Some(amount) = self.settings.get(field).and_then(Value::as_u64).filter(|&v| v > 0)
+        else {
+            return default_secs;
+        };
+        let unit = self
+            .settings
+            .get("TokenValidityUnits")
+            .and_then(|u| u.get(unit_field))
+            .and_then(Value::as_str)
+            .unwrap_or(default_unit);
+        amount.saturating_mul(unit_seconds(unit))
+    }
+
+    /// Access, ID and refresh token lifetimes in seconds.
+    pub(crate) fn lifetimes(&self) -> (u64, u64, u64) {
+        let o = self.lifetime_override;
+        (
+            o.access_token_seconds.unwrap_or_else(|| {
+                self.validity("AccessTokenValidity", "AccessToken", 3600, "hours")
+            }),
+            o.id_token_seconds
+                .unwrap_or_else(|| self.validity("IdTokenValidity", "IdToken", 3600, "hours")),
+            o.refresh_token_seconds.unwrap_or_else(|| {
+                self.validity("RefreshTokenValidity", "RefreshToken", 30 * 86400, "days")
+            }),
+        )
+    }
+}
+
+fn unit_seconds(unit: &str) -> u64 {
+    match unit {
+        "seconds" => 1,
+        "minutes" => 60,
+        "hours" => 3600,
+        _ => 86400,
+    }
+}
+
+pub(crate) fn string_list(settings: &Object, field: &str) -> Vec<String> {
+    settings
+        .get(field)
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+impl State {
+    pub(crate) fn pool(&self, id: &str) -> Result<&Pool, CognitoError> {
+        self.pools.get(id).ok_or_else(|| pool_not_found(id))
+    }
+
+    pub(crate) fn pool_mut(&mut self, id: &str) -> Result<&mut Pool, CognitoError> {
+        self.pools.get_mut(id).ok_or_else(|| pool_not_found(id))
+    }
+
+    /// The pool and client of a public (client-id authorised) call.
+    pub(crate) fn client(&self, client_id: &str) -> Result<(&Pool, &AppClient), CognitoError> {
+        let not_found = || {
+            CognitoError::resource_not_found(format!(
+                "User pool client {client_id} does not exist."
+            ))
+        };
+        let pool_id = self.client_index.get(client_id).ok_or_else(not_found)?;
+        let pool = self.pools.get(pool_id).ok_or_else(not_found)?;
+        let client = pool.clients.get(client_id).ok_or_else(not_found)?;
+        Ok((pool, client))
+    }
+}
+
+pub(crate) fn pool_not_found(id: &str) -> CognitoError {
+    CognitoError::resource_not_found(format!("User pool {id} does not exist."))
+}
+
+pub(crate) fn user_not_found() -> CognitoError {
+    CognitoError::user_not_found("User does not exist.")
+}
