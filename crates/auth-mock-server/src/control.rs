@@ -286,11 +286,10 @@ fn ok(value: Value) -> Response<Body> {
     crate::http::json_response(StatusCode::OK, "application/json", value.to_string())
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response<Body>> {
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, CognitoError> {
     let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
     serde_json::from_slice(body).map_err(|error| {
         CognitoError::invalid_parameter(format!("Invalid test-control request: {error}"))
-            .into_response()
     })
 }
 
@@ -318,7 +317,7 @@ struct ClockRequest {
 async fn post_clock(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response<Body> {
     let request: ClockRequest = match parse(&body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(error) => return error.into_response(),
     };
     let to_millis = |s: f64| if s.is_finite() { (s * 1000.0) as i64 } else { 0 };
     if let Some(offset) = request.offset_seconds {
@@ -344,7 +343,7 @@ async fn post_lifetimes(
 ) -> Response<Body> {
     let request: LifetimesRequest = match parse(&body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(error) => return error.into_response(),
     };
     result(
         shared
@@ -364,7 +363,7 @@ async fn get_faults(State(shared): State<Arc<Shared>>) -> Response<Body> {
 async fn post_fault(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response<Body> {
     let fault: Fault = match parse(&body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(error) => return error.into_response(),
     };
     if fault.operation.is_empty() {
         return CognitoError::invalid_parameter("operation is required (an operation name or *)")
@@ -412,7 +411,7 @@ async fn post_custom_auth(
 ) -> Response<Body> {
     let request: CustomAuthRequest = match parse(&body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(error) => return error.into_response(),
     };
     let custom = request.answer.map(|answer| CustomAuth { answer, parameters: request.parameters });
     result(
@@ -432,7 +431,7 @@ struct UserRef {
 async fn post_revoke(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response<Body> {
     let request: UserRef = match parse(&body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(error) => return error.into_response(),
     };
     result(
         shared
@@ -444,7 +443,7 @@ async fn post_revoke(State(shared): State<Arc<Shared>>, body: axum::body::Bytes)
 async fn post_expire(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response<Body> {
     let request: UserRef = match parse(&body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(error) => return error.into_response(),
     };
     result(
         shared

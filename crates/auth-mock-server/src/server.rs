@@ -192,6 +192,21 @@ impl ClientOptions {
     pub fn with_secret() -> Self {
         Self { generate_secret: true, ..Self::default() }
     }
+
+    /// Sets `ExplicitAuthFlows`.
+    pub fn explicit_auth_flows<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        flows: I,
+    ) -> Self {
+        self.explicit_auth_flows = flows.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds extra `CreateUserPoolClient` fields (a JSON object).
+    pub fn extra(mut self, fields: Value) -> Self {
+        self.extra = Some(fields);
+        self
+    }
 }
 
 /// A created app client.

@@ -318,6 +318,8 @@ fn srp_start(
     let internal = username.clone().unwrap_or_else(|| login.to_owned());
     let challenge = json!({
         "ChallengeName": "PASSWORD_VERIFIER",
+        // Clients may echo it or not; the answer is matched by its SECRET_BLOCK either way.
+        "Session": format!("AYABe{}", random_token(180)),
         "ChallengeParameters": {
             "SALT": verifier.salt_hex(),
             "SECRET_BLOCK": secret_block,
@@ -888,6 +890,7 @@ fn device_srp_start(
     let secret_block = super::random_secret_block(256);
     let challenge = json!({
         "ChallengeName": "DEVICE_PASSWORD_VERIFIER",
+        "Session": format!("AYABe{}", random_token(180)),
         "ChallengeParameters": {
             "SALT": stored.salt_hex(),
             "SECRET_BLOCK": secret_block,

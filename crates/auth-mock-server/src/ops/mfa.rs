@@ -115,43 +115,41 @@ fn apply_preferences(user: &mut User, request: &MfaRequest) -> OpResult<()> {
         ("SOFTWARE_TOKEN_MFA", request.software_token_mfa_settings),
         ("EMAIL_OTP", request.email_mfa_settings),
     ];
+    // A settings object that is present specifies the method completely: SDKs leave out
+    // members that are false, so a missing `Enabled`/`PreferredMfa` means false.
     for (kind, setting) in settings {
         let Some(setting) = setting else { continue };
-        if let Some(enabled) = setting.enabled {
-            match kind {
-                "SMS_MFA" => {
-                    if enabled && user.attribute("phone_number").is_none() {
-                        return Err(CognitoError::invalid_parameter(
-                            "User does not have a phone number.",
-                        ));
-                    }
-                    user.mfa.sms = enabled;
+        let enabled = setting.enabled.unwrap_or(false);
+        match kind {
+            "SMS_MFA" => {
+                if enabled && user.attribute("phone_number").is_none() {
+                    return Err(CognitoError::invalid_parameter(
+                        "User does not have a phone number.",
+                    ));
                 }
-                "SOFTWARE_TOKEN_MFA" => {
-                    if enabled && user.mfa.totp_secret.is_none() {
-                        return Err(CognitoError::invalid_parameter(
-                            "User has not verified software token mfa",
-                        ));
-                    }
-                    user.mfa.totp = enabled;
-                }
-                _ => {
-                    if enabled && user.attribute("email").is_none() {
-                        return Err(CognitoError::invalid_parameter(
-                            "User does not have an email address.",
-                        ));
-                    }
-                    user.mfa.email = enabled;
-                }
+                user.mfa.sms = enabled;
             }
-            if !enabled && user.mfa.preferred.as_deref() == Some(kind) {
-                user.mfa.preferred = None;
+            "SOFTWARE_TOKEN_MFA" => {
+                if enabled && user.mfa.totp_secret.is_none() {
+                    return Err(CognitoError::invalid_parameter(
+                        "User has not verified software token mfa",
+                    ));
+                }
+                user.mfa.totp = enabled;
+            }
+            _ => {
+                if enabled && user.attribute("email").is_none() {
+                    return Err(CognitoError::invalid_parameter(
+                        "User does not have an email address.",
+                    ));
+                }
+                user.mfa.email = enabled;
             }
         }
-        match setting.preferred_mfa {
-            Some(true) => user.mfa.preferred = Some(kind.to_owned()),
-            Some(false) if user.mfa.preferred.as_deref() == Some(kind) => user.mfa.preferred = None,
-            _ => {}
+        if enabled && setting.preferred_mfa == Some(true) {
+            user.mfa.preferred = Some(kind.to_owned());
+        } else if user.mfa.preferred.as_deref() == Some(kind) {
+            user.mfa.preferred = None;
         }
     }
     Ok(())

@@ -213,7 +213,12 @@ impl Cx<'_> {
 pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> OpResult<T> {
     let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
     serde_json::from_slice(body).map_err(|error| {
-        let detail = error.to_string();
+        // serde names our Rust request types; say "a JSON object" instead.
+        let mut detail = error.to_string();
+        if let Some(start) = detail.find("expected struct ") {
+            let end = detail[start..].find(" at line").map_or(detail.len(), |e| start + e);
+            detail.replace_range(start..end, "expected a JSON object");
+        }
         match error.classify() {
             serde_json::error::Category::Data => {
                 CognitoError::serialization(format!("Invalid request: {detail}"))

@@ -192,7 +192,7 @@ fn standard_schema() -> Value {
         "Required": false,
         "NumberAttributeConstraints": { "MinValue": "0" },
     }));
-    schema.into_iter().map(|v| v).collect::<Vec<_>>().into()
+    Value::Array(schema)
 }
 
 fn schema_attributes(pool: &Pool) -> Value {

@@ -1,1 +1,12 @@
-//! tests
+//! Integration tests of auth-mock-server: the official AWS SDK for Rust against the server,
+//! SRP sign-in with an independent client computation, the test-control API, response-shape
+//! snapshots, malformed-input fuzzing and the binary's flags.
+
+mod binary;
+mod control;
+mod fuzz;
+mod raw;
+mod sdk;
+mod snapshots;
+mod srp;
+mod support;

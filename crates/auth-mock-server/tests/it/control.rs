@@ -1,0 +1,269 @@
+//! The test-control API over HTTP and through the handle.
+
+use std::time::Duration;
+
+use auth_mock_server::{Fault, Lifetimes};
+use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
+
+use crate::raw::request;
+use crate::support::{PASSWORD, claims, code, fixture};
+
+#[tokio::test]
+async fn clock_lifetimes_and_counters_over_http() {
+    let f = fixture().await;
+    let url = f.server.url();
+    let health = request(&url, "GET", "/_mock/health", &[], b"").await.unwrap();
+    assert_eq!(health.status, 200);
+    assert!(health.header("x-amzn-requestid").is_some());
+
+    let set = request(
+        &url,
+        "POST",
+        "/_mock/lifetimes",
+        &[],
+        format!(
+            r#"{{"user_pool_id":"{}","access_token_seconds":60,"id_token_seconds":120}}"#,
+            f.pool
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(set.status, 200, "{}", set.body);
+    let (access, id, refresh) = f.password_login("alice", PASSWORD).await;
+    let (a, i) = (claims(&access), claims(&id));
+    assert_eq!(a["exp"].as_u64().unwrap() - a["iat"].as_u64().unwrap(), 60);
+    assert_eq!(i["exp"].as_u64().unwrap() - i["iat"].as_u64().unwrap(), 120);
+
+    let moved =
+        request(&url, "POST", "/_mock/clock", &[], br#"{"advance_seconds":61}"#).await.unwrap();
+    assert_eq!(moved.status, 200);
+    assert!(moved.json()["offset_seconds"].as_f64().unwrap() >= 61.0);
+    let expired = f.sdk.get_user().access_token(&access).send().await.unwrap_err();
+    assert_eq!(code(&expired), "NotAuthorizedException");
+
+    request(&url, "DELETE", "/_mock/requests", &[], b"").await.unwrap();
+    f.sdk
+        .initiate_auth()
+        .auth_flow(AuthFlowType::RefreshTokenAuth)
+        .client_id(&f.client.client_id)
+        .auth_parameters("REFRESH_TOKEN", &refresh)
+        .send()
+        .await
+        .unwrap();
+    let counts = request(&url, "GET", "/_mock/requests", &[], b"").await.unwrap().json();
+    assert_eq!(counts["requests"]["InitiateAuth"], 1);
+    assert_eq!(counts["requests"]["InitiateAuth:REFRESH_TOKEN_AUTH"], 1);
+    assert_eq!(f.server.request_count("InitiateAuth:REFRESH_TOKEN_AUTH"), 1);
+}
+
+#[tokio::test]
+async fn faults_errors_latency_and_dropped_connections() {
+    let f = fixture().await;
+    let url = f.server.url();
+    let added = request(
+        &url,
+        "POST",
+        "/_mock/faults",
+        &[],
+        br#"{"operation":"InitiateAuth","error":{"type":"TooManyRequestsException","message":"slow down"},"times":1}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(added.status, 200, "{}", added.body);
+    let throttled = f
+        .sdk
+        .initiate_auth()
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .client_id(&f.client.client_id)
+        .auth_parameters("USERNAME", "alice")
+        .auth_parameters("PASSWORD", PASSWORD)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&throttled), "TooManyRequestsException");
+    // `times: 1` — the next call goes through.
+    let (access, _, _) = f.password_login("alice", PASSWORD).await;
+
+    f.server.add_fault(Fault::drop_connection("GetUser").times(1));
+    let dropped = f.sdk.get_user().access_token(&access).send().await.unwrap_err();
+    assert!(
+        matches!(dropped, aws_sdk_cognitoidentityprovider::error::SdkError::DispatchFailure(_)),
+        "a dropped connection is a network failure, not a service error: {dropped:?}"
+    );
+    f.sdk.get_user().access_token(&access).send().await.unwrap();
+
+    f.server.add_fault(Fault::error("*", "InternalErrorException", "outage").times(1));
+    let raw = crate::raw::call(&url, "GetUser", b"{}", false).await.unwrap();
+    assert_eq!(raw.status, 500);
+    assert_eq!(raw.json()["__type"], "InternalErrorException");
+
+    f.server.add_fault(Fault::latency("GetUser", 300).times(1));
+    let started = std::time::Instant::now();
+    f.sdk.get_user().access_token(&access).send().await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    let listed = request(&url, "GET", "/_mock/faults", &[], b"").await.unwrap().json();
+    assert_eq!(listed["faults"], serde_json::json!([]));
+    let bad = request(&url, "POST", "/_mock/faults", &[], b"{not json").await.unwrap();
+    assert_eq!(bad.status, 400);
+}
+
+#[tokio::test]
+async fn codes_custom_auth_refresh_tokens_and_reset_over_http() {
+    let f = fixture().await;
+    let url = f.server.url();
+    f.sdk.forgot_password().client_id(&f.client.client_id).username("alice").send().await.unwrap();
+    let delivered = request(&url, "GET", &format!("/_mock/codes/{}/alice", f.pool), &[], b"")
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(delivered["purpose"], "forgot_password");
+    assert_eq!(delivered["code"].as_str().unwrap().len(), 6);
+    let none =
+        request(&url, "GET", &format!("/_mock/codes/{}/nobody", f.pool), &[], b"").await.unwrap();
+    assert_eq!(none.status, 400);
+    assert_eq!(none.json()["__type"], "UserNotFoundException");
+
+    let set = request(
+        &url,
+        "POST",
+        "/_mock/custom-auth",
+        &[],
+        format!(r#"{{"user_pool_id":"{}","username":"alice","answer":"blue","parameters":{{"question":"colour?"}}}}"#, f.pool).as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(set.status, 200, "{}", set.body);
+    let challenge = f
+        .sdk
+        .initiate_auth()
+        .auth_flow(AuthFlowType::CustomAuth)
+        .client_id(&f.client.client_id)
+        .auth_parameters("USERNAME", "alice")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(challenge.challenge_parameters().unwrap()["question"], "colour?");
+
+    let (_, _, refresh) = f.password_login("alice", PASSWORD).await;
+    let revoked = request(
+        &url,
+        "POST",
+        "/_mock/refresh-tokens/revoke",
+        &[],
+        format!(r#"{{"user_pool_id":"{}","username":"alice"}}"#, f.pool).as_bytes(),
+    )
+    .await
+    .unwrap()
+    .json();
+    assert!(revoked["refresh_tokens"].as_u64().unwrap() >= 1);
+    let refused = f
+        .sdk
+        .initiate_auth()
+        .auth_flow(AuthFlowType::RefreshTokenAuth)
+        .client_id(&f.client.client_id)
+        .auth_parameters("REFRESH_TOKEN", &refresh)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&refused), "NotAuthorizedException");
+
+    let (_, _, refresh) = f.password_login("alice", PASSWORD).await;
+    f.server.expire_refresh_tokens(&f.pool, "alice").unwrap();
+    let expired = f
+        .sdk
+        .initiate_auth()
+        .auth_flow(AuthFlowType::RefreshTokenAuth)
+        .client_id(&f.client.client_id)
+        .auth_parameters("REFRESH_TOKEN", &refresh)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&expired), "NotAuthorizedException");
+
+    assert_eq!(f.server.set_lifetimes(None, None, Lifetimes::default()).unwrap(), 1);
+    let reset = request(&url, "POST", "/_mock/reset", &[], b"").await.unwrap();
+    assert_eq!(reset.status, 200);
+    let gone = f.sdk.describe_user_pool().user_pool_id(&f.pool).send().await.unwrap_err();
+    assert_eq!(code(&gone), "ResourceNotFoundException");
+}
+
+#[tokio::test]
+async fn jwks_and_openid_configuration_verify_tokens() {
+    let f = fixture().await;
+    let (access, id, _) = f.password_login("alice", PASSWORD).await;
+    let jwks =
+        request(&f.server.url(), "GET", &format!("/{}/.well-known/jwks.json", f.pool), &[], b"")
+            .await
+            .unwrap()
+            .json();
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    for token in [&access, &id] {
+        assert!(verify_rs256(token, keys), "token verifies against the JWKS");
+    }
+    let header = |t: &str| -> serde_json::Value {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(t.split('.').next().unwrap())
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    assert_ne!(
+        header(&access)["kid"],
+        header(&id)["kid"],
+        "ID and access tokens use different keys"
+    );
+    assert_eq!(header(&access)["alg"], "RS256");
+
+    let discovery = request(
+        &f.server.url(),
+        "GET",
+        &format!("/{}/.well-known/openid-configuration", f.pool),
+        &[],
+        b"",
+    )
+    .await
+    .unwrap()
+    .json();
+    assert_eq!(discovery["issuer"], claims(&id)["iss"]);
+    assert!(discovery["jwks_uri"].as_str().unwrap().ends_with("/.well-known/jwks.json"));
+    let missing =
+        request(&f.server.url(), "GET", "/us-east-1_nope/.well-known/jwks.json", &[], b"")
+            .await
+            .unwrap();
+    assert_eq!(missing.status, 404);
+}
+
+/// Verifies an RS256 JWT against a JWKS with aws-lc-rs (independent of the server's code).
+fn verify_rs256(token: &str, keys: &[serde_json::Value]) -> bool {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (signed, signature) = token.rsplit_once('.').unwrap();
+    let header: serde_json::Value =
+        serde_json::from_slice(&b64.decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+    let Some(key) = keys.iter().find(|k| k["kid"] == header["kid"]) else { return false };
+    let n = b64.decode(key["n"].as_str().unwrap()).unwrap();
+    let e = b64.decode(key["e"].as_str().unwrap()).unwrap();
+    let public = aws_lc_rs::signature::RsaPublicKeyComponents { n: &n, e: &e };
+    public
+        .verify(
+            &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+            signed.as_bytes(),
+            &b64.decode(signature).unwrap(),
+        )
+        .is_ok()
+}
+
+#[tokio::test]
+async fn issuer_base_makes_iss_point_at_the_server() {
+    let server = auth_mock_server::MockServer::builder()
+        .issuer_base("http://127.0.0.1:1")
+        .start()
+        .await
+        .unwrap();
+    let pool = server.create_pool("p").await.unwrap();
+    assert_eq!(server.issuer(&pool).unwrap(), format!("http://127.0.0.1:1/{pool}"));
+    server.shutdown().await;
+}

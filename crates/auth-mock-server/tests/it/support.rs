@@ -1,0 +1,90 @@
+//! Shared helpers: a server per test, an SDK client pointed at it, error codes.
+
+use auth_mock_server::{ClientInfo, ClientOptions, MockServer, MockServerHandle};
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
+
+pub(crate) const PASSWORD: &str = "Passw0rd!";
+
+pub(crate) async fn server() -> MockServerHandle {
+    MockServer::builder().start().await.expect("server starts")
+}
+
+/// The official SDK, static test credentials, endpoint overridden, no retries (so faults and
+/// errors surface on the first attempt).
+pub(crate) fn sdk(server: &MockServerHandle) -> Client {
+    let config = aws_sdk_cognitoidentityprovider::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKIDTEST", "test-secret", None, None, "static"))
+        .endpoint_url(server.url())
+        .retry_config(aws_sdk_cognitoidentityprovider::config::retry::RetryConfig::disabled())
+        .build();
+    Client::from_conf(config)
+}
+
+/// The exception name of an SDK error.
+pub(crate) fn code<E: ProvideErrorMetadata>(error: &E) -> String {
+    error.code().unwrap_or("<no code>").to_owned()
+}
+
+/// A pool, a public client allowing every flow, and a confirmed user `alice`.
+pub(crate) struct Fixture {
+    pub(crate) server: MockServerHandle,
+    pub(crate) sdk: Client,
+    pub(crate) pool: String,
+    pub(crate) client: ClientInfo,
+}
+
+pub(crate) async fn fixture() -> Fixture {
+    let server = server().await;
+    let pool = server.create_pool("test-pool").await.unwrap();
+    let client = server.create_client(&pool, "app", ClientOptions::default()).await.unwrap();
+    server
+        .create_user(
+            &pool,
+            "alice",
+            PASSWORD,
+            &[("email", "alice@example.com"), ("email_verified", "true")],
+        )
+        .await
+        .unwrap();
+    let sdk = sdk(&server);
+    Fixture { server, sdk, pool, client }
+}
+
+impl Fixture {
+    /// Signs `alice` in with USER_PASSWORD_AUTH; returns (access, id, refresh).
+    pub(crate) async fn password_login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> (String, String, String) {
+        let out = self
+            .sdk
+            .initiate_auth()
+            .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::UserPasswordAuth)
+            .client_id(&self.client.client_id)
+            .auth_parameters("USERNAME", username)
+            .auth_parameters("PASSWORD", password)
+            .send()
+            .await
+            .expect("password sign-in");
+        let result = out.authentication_result().expect("tokens");
+        (
+            result.access_token().unwrap().to_owned(),
+            result.id_token().unwrap().to_owned(),
+            result.refresh_token().unwrap_or_default().to_owned(),
+        )
+    }
+}
+
+/// Decodes a JWT's payload without checking it.
+pub(crate) fn claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).expect("three parts");
+    let bytes =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
