@@ -17,7 +17,6 @@ tasks:
   test    the whole test suite (the README's test command)
 ";
 
-#[allow(clippy::print_stderr, reason = "a command-line tool reports usage and failures on stderr")]
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
     let result = match task.as_deref() {
