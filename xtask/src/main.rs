@@ -3,7 +3,11 @@
 //! Tasks are plain Rust so they work wherever the toolchain does; each one prints the
 //! commands it runs.
 
-#![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line tool reports on the terminal")]
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line tool reports on the terminal"
+)]
 
 use std::process::ExitCode;
 
