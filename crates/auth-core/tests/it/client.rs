@@ -1,0 +1,540 @@
+//! AuthClient behaviour over the fakes: the rules of DESIGN.md, one test each.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use auth_core::testing::conformance::token_store::sample_session;
+use auth_core::{
+    AuthClient, AuthError, ChallengeKind, ChallengeResponse, Generation, MemoryTokenStore, ProviderError,
+    ProviderToken, SignInRequest, SignInResult, SignOutOptions, Snapshot, StoreError, StoredSession, TokenStore,
+    TokenStoreExt, UserState,
+};
+
+use crate::support::{Harness, MARGIN, PASSWORD, REFRESH_LIFETIME, TOKEN_LIFETIME, USER, drain, settle};
+
+const PAST_EXPIRY: Duration = Duration::from_secs(TOKEN_LIFETIME.as_secs() - MARGIN.as_secs() + 1);
+
+#[tokio::test]
+async fn initialize_picks_the_state_from_the_store() {
+    let h = Harness::new();
+    assert_eq!(h.client().await.current_user_state().state, UserState::SignedOut);
+    assert_eq!(Harness::new().with_guest().client().await.current_user_state().state, UserState::Guest);
+
+    // A stored session is SignedIn even when long expired: validity is checked on use.
+    h.signed_in_client().await;
+    h.advance(REFRESH_LIFETIME * 10);
+    let restarted = h.client().await;
+    assert_eq!(restarted.current_user_state().state, UserState::SignedIn);
+    assert_eq!(restarted.username().as_deref(), Some(USER));
+}
+
+#[tokio::test]
+async fn calls_before_initialize_fail_clearly() {
+    let h = Harness::new();
+    let client = h.builder().build();
+    assert_eq!(client.current_user_state().state, UserState::Unknown);
+    assert!(matches!(client.tokens().await, Err(AuthError::NotInitialized)));
+    assert!(matches!(client.sign_in(SignInRequest::password(USER, PASSWORD)).await, Err(AuthError::NotInitialized)));
+    assert!(matches!(client.sign_out(SignOutOptions::local()).await, Err(AuthError::NotInitialized)));
+}
+
+#[tokio::test]
+async fn valid_tokens_come_from_the_cache_without_the_network() {
+    let h = Harness::new();
+    let client = h.signed_in_client().await;
+    let first = client.tokens().await.unwrap();
+    h.set_online(false);
+    for _ in 0..100 {
+        assert_eq!(client.tokens().await.unwrap(), first);
+    }
+    assert_eq!(h.idp.calls().refresh, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_callers_share_one_refresh() {
+    let h = Harness::new();
+    let client = h.signed_in_client().await;
+    let before = client.tokens().await.unwrap();
+    h.idp.set_refresh_delay(Duration::from_millis(50));
+    h.advance(PAST_EXPIRY);
+    let calls: Vec<_> = (0..64)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.tokens().await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for call in calls {
+        results.push(call.await.unwrap().expect("tokens after refresh"));
+    }
+    assert_eq!(h.idp.calls().refresh, 1, "64 concurrent callers must share one refresh");
+    assert!(results.iter().all(|t| t == &results[0]));
+    assert_ne!(results[0].access_token(), before.access_token());
+    assert!(results[0].expires_at() > h.now() + MARGIN);
+    // The refresh response had no refresh token; the old one is kept.
+    assert_eq!(results[0].refresh_token(), before.refresh_token());
+    // And the refreshed session was saved.
+    settle().await;
+    let stored = h.store.peek().unwrap().user_pool.unwrap();
+    assert_eq!(stored.tokens, results[0]);
+}
+
+#[tokio::test]
+async fn a_rejected_refresh_waits_for_re_sign_in_which_completes_the_request() {
+    let h = Harness::new();
+    let client = h.signed_in_client().await;
+    let mut changes = client.state_changes();
+    h.idp.revoke_user(USER);
+    h.advance(PAST_EXPIRY);
+    let waiting = tokio::spawn({
+        let client = client.clone();
+        async move { client.tokens().await }
+    });
+    settle().await;
+    assert_eq!(client.current_user_state().state, UserState::SignedOutUserPoolsTokensInvalid);
+    assert_eq!(client.current_user_state().details.get("reason").map(String::as_str), Some("rejected"));
+    assert!(!waiting.is_finished(), "the request must wait for a new sign-in");
+    assert!(h.store.peek().is_some(), "nothing is deleted while waiting");
+
+    // A second request also waits, without another refresh.
+    let second = tokio::spawn({
+        let client = client.clone();
+        async move { client.tokens().await }
+    });
+    settle().await;
+    assert_eq!(h.idp.calls().refresh, 1);
+
+    client.sign_in(SignInRequest::password(USER, PASSWORD)).await.unwrap();
+    let tokens = waiting.await.unwrap().expect("the waiting request completes after re-sign-in");
+    assert!(tokens.expires_at() > h.now());
+    second.await.unwrap().unwrap();
+    let states: Vec<_> = drain(&mut changes).into_iter().map(|d| d.state).collect();
+    assert_eq!(states, [UserState::SignedOutUserPoolsTokensInvalid, UserState::SignedIn]);
+}
+
+#[tokio::test]
+async fn release_fails_waiting_requests_and_is_harmless_when_nobody_waits() {
+    let h = Harness::new();
+    let client = h.signed_in_client().await;
+    assert_eq!(client.release_sign_in_wait(), 0, "nothing waits yet");
+    h.idp.revoke_user(USER);
+    h.advance(PAST_EXPIRY);
+    let waiting: Vec<_> = (0..3)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.tokens().await })
+        })
+        .collect();
+    settle().await;
+    assert_eq!(client.release_sign_in_wait(), 3);
+    for request in waiting {
+        assert!(matches!(request.await.unwrap(), Err(AuthError::SignInWaitReleased)));
+    }
+    assert_eq!(client.release_sign_in_wait(), 0);
+    // A release does not pre-release later requests: they wait again.
+    let later = tokio::spawn({
+        let client = client.clone();
+        async move { client.tokens().await }
+    });
+    settle().await;
+    assert!(!later.is_finished());
+    // The app may now sign out; the later request fails with SignedOut.
+    client.sign_out(SignOutOptions::local()).await.unwrap();
+    assert!(matches!(later.await.unwrap(), Err(AuthError::SignedOut)));
+    assert_eq!(client.current_user_state().state, UserState::SignedOut);
+    assert!(h.store.peek().is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_wait_for_re_sign_in_can_have_a_deadline() {
+    let h = Harness::new();
+    let client = h.builder().sign_in_wait_timeout(Some(Duration::from_secs(30))).build();
+    client.initialize().await.unwrap();
+    client.sign_in(SignInRequest::password(USER, PASSWORD)).await.unwrap();
+    h.idp.revoke_user(USER);
+    h.advance(PAST_EXPIRY);
+    let started = tokio::time::Instant::now();
+    assert!(matches!(client.tokens().await, Err(AuthError::SignInWaitTimedOut)));
+    assert!(started.elapsed() >= Duration::from_secs(30));
+    assert_eq!(client.current_user_state().state, UserState::SignedOutUserPoolsTokensInvalid);
+}
+
+#[tokio::test]
+async fn offline_with_valid_tokens_returns_them() {
+    let h = Harness::new();
+    let client = h.signed_in_client().await;
+    h.set_online(false);
+    h.advance(Duration::from_secs(60));
+    assert!(client.tokens().await.is_ok());
+    assert_eq!(client.current_user_state().state, UserState::SignedIn);
+}
+
+#[tokio::test]
+async fn offline_with_invalid_tokens_blocks_then_resumes_when_online() {
+    let h = Harness::new();
+    let client = h.signed_in_client().await;
+    let mut changes = client.state_changes();
+    let stored_before = h.store.peek();
+    h.set_online(false);
+    h.advance(PAST_EXPIRY);
+    let blocked = tokio::spawn({
+        let client = client.clone();
+        async move { client.tokens().await }
+    });
+    settle().await;
+    assert!(!blocked.is_finished(), "offline with expired tokens, the request blocks");
+    let details = client.current_user_state();
+    assert_eq!(details.state, UserState::SignedOutUserPoolsTokensInvalid);
+    assert_eq!(details.details.get("reason").map(String::as_str), Some("offline"));
+    assert_eq!(h.store.peek(), stored_before, "nothing is deleted or changed while offline");
+    assert_eq!(h.idp.calls().refresh, 0, "no refresh is attempted offline");
+
+    h.set_online(true);
+    let tokens = blocked.await.unwrap().expect("the blocked request completes once online");
+    assert!(tokens.expires_at() > h.now() + MARGIN);
+    assert_eq!(h.idp.calls().refresh, 1);
+    assert_eq!(client.current_user_state().state, UserState::SignedIn);
+    let states: Vec<_> = drain(&mut changes).into_iter().map(|d| d.state).collect();
+    assert_eq!(states, [UserState::SignedOutUserPoolsTokensInvalid, UserState::SignedIn]);
+}
+
+#[tokio::test]
+async fn a_network_failure_is_not_a_rejection() {
+    let h = Harness::new();
+    let client = h.signed_in_client().await;
+    h.advance(PAST_EXPIRY);
+    // Connectivity says online, but the request fails on the way: the caller gets the
+    // error; nothing changes.
+    h.idp.set_network_available(false);
+    let error = client.tokens().await.unwrap_err();
+    assert!(error.is_transient(), "{error:?}");
+    assert_eq!(client.current_user_state().state, UserState::SignedIn);
+    assert!(h.store.peek().is_some());
+    // The same for a throttled refresh.
+    h.idp.set_network_available(true);
+    h.idp.fail_next(ProviderError::Unavailable(auth_core::ServiceError::new("TooManyRequestsException", "slow down")));
+    assert!(client.tokens().await.unwrap_err().is_transient());
+    assert_eq!(client.current_user_state().state, UserState::SignedIn);
+    // The next request refreshes.
+    assert!(client.tokens().await.is_ok());
+    assert_eq!(h.idp.calls().refresh, 3);
+}
+
+#[tokio::test]
+async fn global_sign_out_that_fails_clears_nothing() {
+    let h = Harness::new();
+    let client = h.signed_in_client().await;
+    h.set_online(false);
+    let error = client.sign_out(SignOutOptions::global()).await.unwrap_err();
+    assert!(error.is_transient());
+    assert_eq!(client.current_user_state().state, UserState::SignedIn);
+    assert!(h.store.peek().is_some());
+    // A local sign-out works offline.
+    client.sign_out(SignOutOptions::local()).await.unwrap();
+    assert_eq!(client.current_user_state().state, UserState::SignedOut);
+    assert!(h.store.peek().is_none());
+}
+
+#[tokio::test]
+async fn global_sign_out_and_revocation_reach_the_provider() {
+    for options in [SignOutOptions::global(), SignOutOptions::invalidate_tokens()] {
+        let h = Harness::new();
+        let client = h.signed_in_client().await;
+        let session = h.store.peek().unwrap().user_pool.unwrap();
+        client.sign_out(options).await.unwrap();
+        assert_eq!(h.idp.calls().sign_out, 1);
+        use auth_core::IdentityProvider as _;
+        assert!(h.idp.refresh(&session).await.unwrap_err().is_rejected(), "{options:?} revokes the refresh token");
+    }
+}
+
+#[tokio::test]
+async fn restart_resumes_the_same_session_and_identity() {
+    let h = Harness::new();
+    let client = h.signed_in_client().await;
+    let tokens = client.tokens().await.unwrap();
+    let identity = client.identity_id().await.unwrap();
+    drop(client);
+    let restarted = h.client().await;
+    assert_eq!(restarted.current_user_state().state, UserState::SignedIn);
+    assert_eq!(restarted.tokens().await.unwrap(), tokens);
+    assert_eq!(restarted.identity_id().await.unwrap(), identity);
+    assert_eq!(h.idp.calls().sign_in, 1);
+}
+
+#[tokio::test]
+async fn a_late_refresh_never_brings_a_signed_out_session_back() {
+    let h = Harness::new();
+    let client = h.signed_in_client().await;
+    h.idp.set_refresh_delay(Duration::from_millis(30));
+    h.advance(PAST_EXPIRY);
+    let request = tokio::spawn({
+        let client = client.clone();
+        async move { client.tokens().await }
+    });
+    settle().await;
+    client.sign_out(SignOutOptions::local()).await.unwrap();
+    assert!(matches!(request.await.unwrap(), Err(AuthError::SignedOut)));
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    settle().await;
+    assert_eq!(h.idp.calls().refresh, 1, "the refresh did run");
+    assert!(h.store.peek().is_none(), "its result must not be written back");
+    assert_eq!(client.current_user_state().state, UserState::SignedOut);
+    assert!(matches!(client.tokens().await, Err(AuthError::NotSignedIn)));
+}
+
+#[tokio::test]
+async fn listeners_get_every_change_in_order_and_survive_panics() {
+    let h = Harness::new();
+    let client = h.client().await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let panics = Arc::new(AtomicUsize::new(0));
+    let _panicky = client.add_listener({
+        let panics = panics.clone();
+        move |_| {
+            panics.fetch_add(1, Ordering::SeqCst);
+            panic!("listener bug");
+        }
+    });
+    let handle = client.add_listener({
+        let seen = seen.clone();
+        move |details| seen.lock().unwrap().push(details.state)
+    });
+    client.sign_in(SignInRequest::password(USER, PASSWORD)).await.unwrap();
+    h.idp.revoke_user(USER);
+    h.advance(PAST_EXPIRY);
+    let waiting = tokio::spawn({
+        let client = client.clone();
+        async move { client.tokens().await }
+    });
+    settle().await;
+    client.sign_out(SignOutOptions::local()).await.unwrap();
+    waiting.await.unwrap().unwrap_err();
+    settle().await;
+    let expected = [UserState::SignedIn, UserState::SignedOutUserPoolsTokensInvalid, UserState::SignedOut];
+    assert_eq!(*seen.lock().unwrap(), expected);
+    assert_eq!(panics.load(Ordering::SeqCst), 3, "the panicking listener kept being called");
+    assert!(handle.remove());
+    client.sign_in(SignInRequest::password(USER, PASSWORD)).await.unwrap();
+    settle().await;
+    assert_eq!(seen.lock().unwrap().len(), 3, "a removed listener hears nothing more");
+}
+
+#[tokio::test]
+async fn an_unavailable_store_is_not_signed_out() {
+    let h = Harness::new();
+    h.signed_in_client().await;
+    h.store.set_unavailable(true);
+    let client = h.builder().build();
+    assert!(matches!(client.initialize().await, Err(AuthError::Store(StoreError::Unavailable { .. }))));
+    assert_eq!(client.current_user_state().state, UserState::Unknown);
+    h.store.set_unavailable(false);
+    assert_eq!(client.initialize().await.unwrap().state, UserState::SignedIn);
+
+    // A refresh whose result cannot be saved still serves the fresh tokens.
+    h.advance(PAST_EXPIRY);
+    h.store.set_unavailable(true);
+    assert!(client.tokens().await.is_ok());
+    assert_eq!(client.current_user_state().state, UserState::SignedIn);
+    // A sign-out that cannot clear the store changes nothing.
+    assert!(matches!(client.sign_out(SignOutOptions::local()).await, Err(AuthError::Store(_))));
+    assert_eq!(client.current_user_state().state, UserState::SignedIn);
+    h.store.set_unavailable(false);
+    assert!(h.store.peek().is_some());
+}
+
+#[tokio::test]
+async fn a_sign_in_that_cannot_be_saved_changes_nothing() {
+    let h = Harness::new();
+    let client = h.client().await;
+    h.store.set_unavailable(true);
+    let error = client.sign_in(SignInRequest::password(USER, PASSWORD)).await.unwrap_err();
+    assert!(matches!(error, AuthError::Store(StoreError::Unavailable { .. })));
+    assert_eq!(client.current_user_state().state, UserState::SignedOut);
+}
+
+/// A store that reports damage once, like a file store that kept a corrupt file aside.
+#[derive(Debug, Default)]
+struct DamagedOnce {
+    reported: AtomicUsize,
+    inner: MemoryTokenStore,
+}
+
+#[async_trait]
+impl TokenStore for DamagedOnce {
+    async fn load(&self) -> Result<Snapshot, StoreError> {
+        if self.reported.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Err(StoreError::Damaged { message: "bad JSON".into(), kept_at: "/tmp/x.damaged".into() });
+        }
+        self.inner.load().await
+    }
+
+    async fn compare_and_swap(
+        &self,
+        expected: Generation,
+        new: Option<&StoredSession>,
+    ) -> Result<Generation, StoreError> {
+        self.inner.compare_and_swap(expected, new).await
+    }
+}
+
+#[tokio::test]
+async fn a_damaged_store_starts_signed_out_and_says_so() {
+    let h = Harness::new();
+    let client = h.builder().token_store(Arc::new(DamagedOnce::default())).build();
+    let details = client.initialize().await.expect("damage is reported, not fatal");
+    assert_eq!(details.state, UserState::SignedOut);
+    assert!(details.details["store"].contains("kept aside at /tmp/x.damaged"));
+    client.sign_in(SignInRequest::password(USER, PASSWORD)).await.unwrap();
+}
+
+#[tokio::test]
+async fn another_writer_wins_over_a_late_refresh() {
+    let h = Harness::new();
+    h.idp.add_user("bob", "B0b-passw0rd");
+    let alice = h.signed_in_client().await;
+    // Another process on the same store signs out and signs bob in, behind alice's client.
+    let other = h.client().await;
+    other.sign_out(SignOutOptions::local()).await.unwrap();
+    other.sign_in(SignInRequest::password("bob", "B0b-passw0rd")).await.unwrap();
+    h.advance(PAST_EXPIRY);
+    let tokens = alice.tokens().await.unwrap();
+    settle().await;
+    // Alice's refresh could not be written over bob's session; the client adopted it.
+    assert_eq!(h.store.peek().unwrap().user_pool.unwrap().username, "bob");
+    assert_eq!(alice.username().as_deref(), Some("bob"));
+    assert_eq!(h.idp.calls().refresh, 1);
+    assert!(tokens.expires_at() > h.now());
+    // Unconditional writes (tools, explicit actions) still work.
+    h.store.save(&sample_session("tool")).await.unwrap();
+}
+
+#[tokio::test]
+async fn sign_in_with_mfa_and_a_retried_code() {
+    let h = Harness::new();
+    h.idp.require_mfa(USER, "123456");
+    let client = h.client().await;
+    let SignInResult::NextStep(step) = client.sign_in(SignInRequest::password(USER, PASSWORD)).await.unwrap() else {
+        panic!("MFA expected");
+    };
+    assert_eq!(step.kind, ChallengeKind::SoftwareTokenMfa);
+    let wrong = client.confirm_sign_in(ChallengeResponse::answer("000000")).await.unwrap_err();
+    assert!(matches!(&wrong, AuthError::Provider(e) if e.code() == Some("CodeMismatchException")));
+    assert_eq!(client.current_user_state().state, UserState::SignedOut);
+    assert!(matches!(client.confirm_sign_in(ChallengeResponse::answer("123456")).await, Ok(SignInResult::Done)));
+    assert!(client.is_signed_in());
+    assert!(matches!(client.confirm_sign_in(ChallengeResponse::answer("123456")).await, Err(AuthError::NoPendingSignIn)));
+    assert!(matches!(client.sign_in(SignInRequest::password(USER, PASSWORD)).await, Err(AuthError::AlreadySignedIn)));
+}
+
+#[tokio::test]
+async fn wrong_password_is_a_typed_rejection() {
+    let h = Harness::new();
+    let client = h.client().await;
+    let error = client.sign_in(SignInRequest::password(USER, "nope")).await.unwrap_err();
+    assert!(matches!(&error, AuthError::Provider(e) if e.is_rejected() && e.code() == Some("NotAuthorizedException")));
+    h.set_online(false);
+    let error = client.sign_in(SignInRequest::password(USER, PASSWORD)).await.unwrap_err();
+    assert!(error.is_transient());
+}
+
+#[tokio::test]
+async fn guests_get_credentials_that_refresh_and_keep_their_identity_on_sign_in() {
+    let h = Harness::new().with_guest();
+    h.pool.set_lifetime(Duration::from_secs(900));
+    let client = h.client().await;
+    let first = client.aws_credentials().await.unwrap();
+    let guest_id = client.identity_id().await.unwrap();
+    assert_eq!(client.aws_credentials().await.unwrap(), first, "cached while valid");
+    h.advance(Duration::from_secs(900 - MARGIN.as_secs() + 1));
+    let second = client.aws_credentials().await.unwrap();
+    assert_ne!(second.access_key_id, first.access_key_id, "refreshed automatically");
+    assert_eq!(h.pool.calls().credentials, 2);
+    assert_eq!(client.current_user_state().state, UserState::Guest);
+
+    client.sign_in(SignInRequest::password(USER, PASSWORD)).await.unwrap();
+    let signed_in = client.aws_credentials().await.unwrap();
+    assert_ne!(signed_in.access_key_id, second.access_key_id, "new credentials for the signed-in user");
+    assert_eq!(client.identity_id().await.unwrap(), guest_id, "the guest identity is merged, not lost");
+
+    client.sign_out(SignOutOptions::local()).await.unwrap();
+    assert_eq!(client.current_user_state().state, UserState::Guest);
+    assert_ne!(client.identity_id().await.unwrap(), guest_id, "a new guest after sign-out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_in_credentials_refresh_tokens_first_and_share_one_call() {
+    let h = Harness::new();
+    let client = h.signed_in_client().await;
+    h.advance(PAST_EXPIRY);
+    let calls: Vec<_> = (0..16)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.aws_credentials().await })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    assert_eq!(h.idp.calls().refresh, 1, "the ID token was refreshed once");
+    assert_eq!(h.pool.calls().credentials, 1, "credentials were fetched once");
+}
+
+#[tokio::test]
+async fn credentials_need_a_configured_provider_and_a_session() {
+    let h = Harness::new();
+    let client = h.client().await;
+    assert!(matches!(client.aws_credentials().await, Err(AuthError::NotSignedIn)));
+    let bare = AuthClient::builder().build();
+    bare.initialize().await.unwrap();
+    assert!(matches!(bare.sign_in(SignInRequest::password(USER, PASSWORD)).await, Err(AuthError::NotConfigured(_))));
+}
+
+fn google_token(h: &Harness, lifetime: Duration) -> ProviderToken {
+    let exp = auth_core::testing::epoch_seconds(h.now() + lifetime);
+    ProviderToken::new(auth_core::testing::unsigned_jwt(&serde_json::json!({"sub": "g-1", "exp": exp})))
+}
+
+#[tokio::test]
+async fn federated_token_expiry_waits_for_a_new_federated_sign_in() {
+    let h = Harness::new();
+    h.pool.set_lifetime(Duration::from_secs(900));
+    let client = h.client().await;
+    let details =
+        client.federated_sign_in("accounts.google.com", google_token(&h, Duration::from_secs(1200)), None).await.unwrap();
+    assert_eq!(details.state, UserState::SignedIn);
+    assert_eq!(details.details["provider"], "accounts.google.com");
+    let identity = client.identity_id().await.unwrap();
+    assert!(matches!(client.tokens().await, Err(AuthError::NotSignedIn)), "no user-pool tokens for a federated user");
+
+    // Credentials expire, the Google token still valid: refreshed silently.
+    h.advance(Duration::from_secs(900));
+    client.aws_credentials().await.unwrap();
+    // Now the Google token expires too: the request waits for a new one.
+    h.advance(Duration::from_secs(900));
+    let waiting = tokio::spawn({
+        let client = client.clone();
+        async move { client.aws_credentials().await }
+    });
+    settle().await;
+    assert_eq!(client.current_user_state().state, UserState::SignedOutFederatedTokensInvalid);
+    assert!(!waiting.is_finished());
+    assert!(h.store.peek().is_some());
+    client.federated_sign_in("accounts.google.com", google_token(&h, Duration::from_secs(1200)), None).await.unwrap();
+    waiting.await.unwrap().expect("the waiting request completes after the new federated sign-in");
+    assert_eq!(client.identity_id().await.unwrap(), identity, "same login, same identity");
+    assert_eq!(client.current_user_state().state, UserState::SignedIn);
+}
+
+#[tokio::test]
+async fn a_rejected_federated_token_fails_the_sign_in() {
+    let h = Harness::new();
+    let client = h.client().await;
+    let token = google_token(&h, Duration::from_secs(600));
+    h.pool.revoke_token(token.secret());
+    let error = client.federated_sign_in("accounts.google.com", token, None).await.unwrap_err();
+    assert!(matches!(&error, AuthError::Provider(e) if e.is_rejected()));
+    assert_eq!(client.current_user_state().state, UserState::SignedOut);
+}
