@@ -19,13 +19,20 @@ usage: cargo xtask <task>
 tasks:
   ci      formatting, clippy (warnings are errors) and the whole test suite, as CI runs them
   test    the whole test suite (the README's test command)
+  mock    the local Cognito (auth-mock-server); extra arguments are passed to it
+  docs    API docs with warnings as errors, and the user guide's links (built too if mdbook is installed)
 ";
+
+/// What a task returns: its first failure, if any.
+type TaskResult = Result<(), Box<dyn std::error::Error>>;
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
     let result = match task.as_deref() {
         Some("ci") => ci(),
         Some("test") => test(),
+        Some("mock") => mock(std::env::args().skip(2).collect()),
+        Some("docs") => docs(),
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);
@@ -48,14 +55,39 @@ fn shell() -> xshell::Result<Shell> {
     Ok(sh)
 }
 
-fn ci() -> xshell::Result<()> {
+fn ci() -> TaskResult {
     let sh = shell()?;
     cmd!(sh, "cargo fmt --all -- --check").run()?;
     cmd!(sh, "cargo clippy --workspace --all-targets --all-features -- -D warnings").run()?;
     test()
 }
 
-fn test() -> xshell::Result<()> {
+fn test() -> TaskResult {
     let sh = shell()?;
-    cmd!(sh, "cargo test --workspace --all-features").run()
+    cmd!(sh, "cargo test --workspace --all-features").run()?;
+    Ok(())
 }
+
+fn mock(args: Vec<String>) -> TaskResult {
+    let sh = shell()?;
+    cmd!(sh, "cargo run --release -p auth-mock-server -- {args...}").run()?;
+    Ok(())
+}
+
+fn docs() -> TaskResult {
+    let sh = shell()?;
+    let _rustdoc = sh.push_env("RUSTDOCFLAGS", "-D warnings");
+    cmd!(sh, "cargo doc --workspace --all-features --no-deps").run()?;
+    let missing = tidy::missing_summary_links(&sh.current_dir());
+    if !missing.is_empty() {
+        return Err(format!("docs/src/SUMMARY.md links to missing files: {missing:?}").into());
+    }
+    if cmd!(sh, "mdbook --version").quiet().ignore_stdout().run().is_ok() {
+        cmd!(sh, "mdbook build docs").run()?;
+    } else {
+        println!("mdbook is not installed; the book's links were checked but it was not built");
+    }
+    Ok(())
+}
+
+mod tidy;

@@ -7,12 +7,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use auth_core::testing::conformance::token_store::sample_session;
 use auth_core::{
-    AuthClient, AuthError, ChallengeKind, ChallengeResponse, Generation, MemoryTokenStore, ProviderError,
-    ProviderToken, SignInRequest, SignInResult, SignOutOptions, Snapshot, StoreError, StoredSession, TokenStore,
-    TokenStoreExt, UserState,
+    AuthClient, AuthError, ChallengeKind, ChallengeResponse, Generation, MemoryTokenStore,
+    ProviderError, ProviderToken, SignInRequest, SignInResult, SignOutOptions, Snapshot,
+    StoreError, StoredSession, TokenStore, TokenStoreExt, UserState,
 };
 
-use crate::support::{Harness, MARGIN, PASSWORD, REFRESH_LIFETIME, TOKEN_LIFETIME, USER, drain, settle};
+use crate::support::{
+    Harness, MARGIN, PASSWORD, REFRESH_LIFETIME, TOKEN_LIFETIME, USER, drain, settle,
+};
 
 const PAST_EXPIRY: Duration = Duration::from_secs(TOKEN_LIFETIME.as_secs() - MARGIN.as_secs() + 1);
 
@@ -20,7 +22,10 @@ const PAST_EXPIRY: Duration = Duration::from_secs(TOKEN_LIFETIME.as_secs() - MAR
 async fn initialize_picks_the_state_from_the_store() {
     let h = Harness::new();
     assert_eq!(h.client().await.current_user_state().state, UserState::SignedOut);
-    assert_eq!(Harness::new().with_guest().client().await.current_user_state().state, UserState::Guest);
+    assert_eq!(
+        Harness::new().with_guest().client().await.current_user_state().state,
+        UserState::Guest
+    );
 
     // A stored session is SignedIn even when long expired: validity is checked on use.
     h.signed_in_client().await;
@@ -36,8 +41,14 @@ async fn calls_before_initialize_fail_clearly() {
     let client = h.builder().build();
     assert_eq!(client.current_user_state().state, UserState::Unknown);
     assert!(matches!(client.tokens().await, Err(AuthError::NotInitialized)));
-    assert!(matches!(client.sign_in(SignInRequest::password(USER, PASSWORD)).await, Err(AuthError::NotInitialized)));
-    assert!(matches!(client.sign_out(SignOutOptions::local()).await, Err(AuthError::NotInitialized)));
+    assert!(matches!(
+        client.sign_in(SignInRequest::password(USER, PASSWORD)).await,
+        Err(AuthError::NotInitialized)
+    ));
+    assert!(matches!(
+        client.sign_out(SignOutOptions::local()).await,
+        Err(AuthError::NotInitialized)
+    ));
 }
 
 #[tokio::test]
@@ -94,7 +105,10 @@ async fn a_rejected_refresh_waits_for_re_sign_in_which_completes_the_request() {
     });
     settle().await;
     assert_eq!(client.current_user_state().state, UserState::SignedOutUserPoolsTokensInvalid);
-    assert_eq!(client.current_user_state().details.get("reason").map(String::as_str), Some("rejected"));
+    assert_eq!(
+        client.current_user_state().details.get("reason").map(String::as_str),
+        Some("rejected")
+    );
     assert!(!waiting.is_finished(), "the request must wait for a new sign-in");
     assert!(h.store.peek().is_some(), "nothing is deleted while waiting");
 
@@ -214,7 +228,10 @@ async fn a_network_failure_is_not_a_rejection() {
     assert!(h.store.peek().is_some());
     // The same for a throttled refresh.
     h.idp.set_network_available(true);
-    h.idp.fail_next(ProviderError::Unavailable(auth_core::ServiceError::new("TooManyRequestsException", "slow down")));
+    h.idp.fail_next(ProviderError::Unavailable(auth_core::ServiceError::new(
+        "TooManyRequestsException",
+        "slow down",
+    )));
     assert!(client.tokens().await.unwrap_err().is_transient());
     assert_eq!(client.current_user_state().state, UserState::SignedIn);
     // The next request refreshes.
@@ -246,7 +263,10 @@ async fn global_sign_out_and_revocation_reach_the_provider() {
         client.sign_out(options).await.unwrap();
         assert_eq!(h.idp.calls().sign_out, 1);
         use auth_core::IdentityProvider as _;
-        assert!(h.idp.refresh(&session).await.unwrap_err().is_rejected(), "{options:?} revokes the refresh token");
+        assert!(
+            h.idp.refresh(&session).await.unwrap_err().is_rejected(),
+            "{options:?} revokes the refresh token"
+        );
     }
 }
 
@@ -313,7 +333,8 @@ async fn listeners_get_every_change_in_order_and_survive_panics() {
     client.sign_out(SignOutOptions::local()).await.unwrap();
     waiting.await.unwrap().unwrap_err();
     settle().await;
-    let expected = [UserState::SignedIn, UserState::SignedOutUserPoolsTokensInvalid, UserState::SignedOut];
+    let expected =
+        [UserState::SignedIn, UserState::SignedOutUserPoolsTokensInvalid, UserState::SignedOut];
     assert_eq!(*seen.lock().unwrap(), expected);
     assert_eq!(panics.load(Ordering::SeqCst), 3, "the panicking listener kept being called");
     assert!(handle.remove());
@@ -328,7 +349,10 @@ async fn an_unavailable_store_is_not_signed_out() {
     h.signed_in_client().await;
     h.store.set_unavailable(true);
     let client = h.builder().build();
-    assert!(matches!(client.initialize().await, Err(AuthError::Store(StoreError::Unavailable { .. }))));
+    assert!(matches!(
+        client.initialize().await,
+        Err(AuthError::Store(StoreError::Unavailable { .. }))
+    ));
     assert_eq!(client.current_user_state().state, UserState::Unknown);
     h.store.set_unavailable(false);
     assert_eq!(client.initialize().await.unwrap().state, UserState::SignedIn);
@@ -366,7 +390,10 @@ struct DamagedOnce {
 impl TokenStore for DamagedOnce {
     async fn load(&self) -> Result<Snapshot, StoreError> {
         if self.reported.fetch_add(1, Ordering::SeqCst) == 0 {
-            return Err(StoreError::Damaged { message: "bad JSON".into(), kept_at: "/tmp/x.damaged".into() });
+            return Err(StoreError::Damaged {
+                message: "bad JSON".into(),
+                kept_at: "/tmp/x.damaged".into(),
+            });
         }
         self.inner.load().await
     }
@@ -416,17 +443,28 @@ async fn sign_in_with_mfa_and_a_retried_code() {
     let h = Harness::new();
     h.idp.require_mfa(USER, "123456");
     let client = h.client().await;
-    let SignInResult::NextStep(step) = client.sign_in(SignInRequest::password(USER, PASSWORD)).await.unwrap() else {
+    let SignInResult::NextStep(step) =
+        client.sign_in(SignInRequest::password(USER, PASSWORD)).await.unwrap()
+    else {
         panic!("MFA expected");
     };
     assert_eq!(step.kind, ChallengeKind::SoftwareTokenMfa);
     let wrong = client.confirm_sign_in(ChallengeResponse::answer("000000")).await.unwrap_err();
     assert!(matches!(&wrong, AuthError::Provider(e) if e.code() == Some("CodeMismatchException")));
     assert_eq!(client.current_user_state().state, UserState::SignedOut);
-    assert!(matches!(client.confirm_sign_in(ChallengeResponse::answer("123456")).await, Ok(SignInResult::Done)));
+    assert!(matches!(
+        client.confirm_sign_in(ChallengeResponse::answer("123456")).await,
+        Ok(SignInResult::Done)
+    ));
     assert!(client.is_signed_in());
-    assert!(matches!(client.confirm_sign_in(ChallengeResponse::answer("123456")).await, Err(AuthError::NoPendingSignIn)));
-    assert!(matches!(client.sign_in(SignInRequest::password(USER, PASSWORD)).await, Err(AuthError::AlreadySignedIn)));
+    assert!(matches!(
+        client.confirm_sign_in(ChallengeResponse::answer("123456")).await,
+        Err(AuthError::NoPendingSignIn)
+    ));
+    assert!(matches!(
+        client.sign_in(SignInRequest::password(USER, PASSWORD)).await,
+        Err(AuthError::AlreadySignedIn)
+    ));
 }
 
 #[tokio::test]
@@ -434,7 +472,9 @@ async fn wrong_password_is_a_typed_rejection() {
     let h = Harness::new();
     let client = h.client().await;
     let error = client.sign_in(SignInRequest::password(USER, "nope")).await.unwrap_err();
-    assert!(matches!(&error, AuthError::Provider(e) if e.is_rejected() && e.code() == Some("NotAuthorizedException")));
+    assert!(
+        matches!(&error, AuthError::Provider(e) if e.is_rejected() && e.code() == Some("NotAuthorizedException"))
+    );
     h.set_online(false);
     let error = client.sign_in(SignInRequest::password(USER, PASSWORD)).await.unwrap_err();
     assert!(error.is_transient());
@@ -456,8 +496,15 @@ async fn guests_get_credentials_that_refresh_and_keep_their_identity_on_sign_in(
 
     client.sign_in(SignInRequest::password(USER, PASSWORD)).await.unwrap();
     let signed_in = client.aws_credentials().await.unwrap();
-    assert_ne!(signed_in.access_key_id, second.access_key_id, "new credentials for the signed-in user");
-    assert_eq!(client.identity_id().await.unwrap(), guest_id, "the guest identity is merged, not lost");
+    assert_ne!(
+        signed_in.access_key_id, second.access_key_id,
+        "new credentials for the signed-in user"
+    );
+    assert_eq!(
+        client.identity_id().await.unwrap(),
+        guest_id,
+        "the guest identity is merged, not lost"
+    );
 
     client.sign_out(SignOutOptions::local()).await.unwrap();
     assert_eq!(client.current_user_state().state, UserState::Guest);
@@ -489,12 +536,17 @@ async fn credentials_need_a_configured_provider_and_a_session() {
     assert!(matches!(client.aws_credentials().await, Err(AuthError::NotSignedIn)));
     let bare = AuthClient::builder().build();
     bare.initialize().await.unwrap();
-    assert!(matches!(bare.sign_in(SignInRequest::password(USER, PASSWORD)).await, Err(AuthError::NotConfigured(_))));
+    assert!(matches!(
+        bare.sign_in(SignInRequest::password(USER, PASSWORD)).await,
+        Err(AuthError::NotConfigured(_))
+    ));
 }
 
 fn google_token(h: &Harness, lifetime: Duration) -> ProviderToken {
     let exp = auth_core::testing::epoch_seconds(h.now() + lifetime);
-    ProviderToken::new(auth_core::testing::unsigned_jwt(&serde_json::json!({"sub": "g-1", "exp": exp})))
+    ProviderToken::new(auth_core::testing::unsigned_jwt(
+        &serde_json::json!({"sub": "g-1", "exp": exp}),
+    ))
 }
 
 #[tokio::test]
@@ -502,12 +554,17 @@ async fn federated_token_expiry_waits_for_a_new_federated_sign_in() {
     let h = Harness::new();
     h.pool.set_lifetime(Duration::from_secs(900));
     let client = h.client().await;
-    let details =
-        client.federated_sign_in("accounts.google.com", google_token(&h, Duration::from_secs(1200)), None).await.unwrap();
+    let details = client
+        .federated_sign_in("accounts.google.com", google_token(&h, Duration::from_secs(1200)), None)
+        .await
+        .unwrap();
     assert_eq!(details.state, UserState::SignedIn);
     assert_eq!(details.details["provider"], "accounts.google.com");
     let identity = client.identity_id().await.unwrap();
-    assert!(matches!(client.tokens().await, Err(AuthError::NotSignedIn)), "no user-pool tokens for a federated user");
+    assert!(
+        matches!(client.tokens().await, Err(AuthError::NotSignedIn)),
+        "no user-pool tokens for a federated user"
+    );
 
     // Credentials expire, the Google token still valid: refreshed silently.
     h.advance(Duration::from_secs(900));
@@ -522,7 +579,10 @@ async fn federated_token_expiry_waits_for_a_new_federated_sign_in() {
     assert_eq!(client.current_user_state().state, UserState::SignedOutFederatedTokensInvalid);
     assert!(!waiting.is_finished());
     assert!(h.store.peek().is_some());
-    client.federated_sign_in("accounts.google.com", google_token(&h, Duration::from_secs(1200)), None).await.unwrap();
+    client
+        .federated_sign_in("accounts.google.com", google_token(&h, Duration::from_secs(1200)), None)
+        .await
+        .unwrap();
     waiting.await.unwrap().expect("the waiting request completes after the new federated sign-in");
     assert_eq!(client.identity_id().await.unwrap(), identity, "same login, same identity");
     assert_eq!(client.current_user_state().state, UserState::SignedIn);

@@ -3,5 +3,6 @@
 mod client;
 mod conformance;
 mod model;
+mod state_diagram;
 mod support;
 mod traces;

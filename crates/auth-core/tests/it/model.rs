@@ -9,7 +9,9 @@
 
 use std::time::Duration;
 
-use auth_core::{AuthClient, AuthError, ProviderError, ServiceError, SignInRequest, SignOutOptions, UserState};
+use auth_core::{
+    AuthClient, AuthError, ProviderError, ServiceError, SignInRequest, SignOutOptions, UserState,
+};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
@@ -34,7 +36,10 @@ enum Op {
     Flaky(bool),
     ServerRevoke,
     ServerFault,
-    Tokens { callers: usize, release: bool },
+    Tokens {
+        callers: usize,
+        release: bool,
+    },
     Restart,
     Release,
 }
@@ -138,13 +143,13 @@ impl Model {
     }
 }
 
-/// What the model expects a batch of `tokens()` calls to end with.
+/// What the model expects every call of a batch of `tokens()` calls to end with.
 #[derive(Debug, PartialEq, Eq)]
 enum Expect {
-    AllOk,
-    AllNotSignedIn,
-    AllTransient,
-    AllBlocked,
+    Ok,
+    NotSignedIn,
+    Transient,
+    Blocked,
 }
 
 struct Run {
@@ -179,7 +184,10 @@ impl Run {
                 } else if m.call_provider().is_err() {
                     assert!(result.as_ref().is_err_and(AuthError::is_transient), "{result:?}");
                 } else if matches!(op, Op::SignInWrongPassword) {
-                    assert!(matches!(&result, Err(AuthError::Provider(e)) if e.is_rejected()), "{result:?}");
+                    assert!(
+                        matches!(&result, Err(AuthError::Provider(e)) if e.is_rejected()),
+                        "{result:?}"
+                    );
                 } else {
                     result.expect("sign-in");
                     m.has_session = true;
@@ -222,7 +230,9 @@ impl Run {
                 m.online = true;
                 Self::sync_network(&self.h, m);
                 self.h.net.set_online(true);
-                if !was_online && m.user == UserState::SignedOutUserPoolsTokensInvalid && m.reason == Some(Reason::Offline)
+                if !was_online
+                    && m.user == UserState::SignedOutUserPoolsTokensInvalid
+                    && m.reason == Some(Reason::Offline)
                 {
                     // Connectivity returning restarts the refresh by itself.
                     match m.refresh() {
@@ -255,7 +265,11 @@ impl Run {
                 m.reason = None;
                 m.notified.push(m.user);
             }
-            Op::Release => assert_eq!(self.client.release_sign_in_wait(), 0, "nothing is waiting between operations"),
+            Op::Release => assert_eq!(
+                self.client.release_sign_in_wait(),
+                0,
+                "nothing is waiting between operations"
+            ),
         }
         settle().await;
     }
@@ -263,49 +277,55 @@ impl Run {
     async fn tokens(&mut self, callers: usize, release: bool) {
         let m = &mut self.model;
         let expect = if m.user == UserState::SignedOut {
-            Expect::AllNotSignedIn
+            Expect::NotSignedIn
         } else if m.tokens_valid() && m.user == UserState::SignedIn {
-            Expect::AllOk
+            Expect::Ok
         } else if m.reason == Some(Reason::Rejected) {
-            Expect::AllBlocked
+            Expect::Blocked
         } else if m.online {
             match m.refresh() {
                 Refresh::Succeeds => {
                     m.set_user(UserState::SignedIn, None);
-                    Expect::AllOk
+                    Expect::Ok
                 }
                 Refresh::Rejected => {
                     m.set_user(UserState::SignedOutUserPoolsTokensInvalid, Some(Reason::Rejected));
-                    Expect::AllBlocked
+                    Expect::Blocked
                 }
-                Refresh::Fails => Expect::AllTransient,
+                Refresh::Fails => Expect::Transient,
             }
         } else {
             m.set_user(UserState::SignedOutUserPoolsTokensInvalid, Some(Reason::Offline));
-            Expect::AllBlocked
+            Expect::Blocked
         };
         let tasks: Vec<_> = (0..callers)
             .map(|_| {
                 let client = self.client.clone();
-                tokio::spawn(async move { tokio::time::timeout(Duration::from_secs(3600), client.tokens()).await })
+                tokio::spawn(async move {
+                    tokio::time::timeout(Duration::from_secs(3600), client.tokens()).await
+                })
             })
             .collect();
         settle().await;
         let released = if release { self.client.release_sign_in_wait() } else { 0 };
-        if expect == Expect::AllBlocked {
-            assert_eq!(released, if release { callers } else { 0 }, "release reports the waiting requests");
+        if expect == Expect::Blocked {
+            assert_eq!(
+                released,
+                if release { callers } else { 0 },
+                "release reports the waiting requests"
+            );
         }
         let now = self.h.now();
         for task in tasks {
             let result = task.await.expect("tokens task");
             match (&expect, result) {
-                (Expect::AllOk, Ok(Ok(tokens))) => {
+                (Expect::Ok, Ok(Ok(tokens))) => {
                     assert!(tokens.expires_at() > now, "an expired token was returned");
                 }
-                (Expect::AllNotSignedIn, Ok(Err(AuthError::NotSignedIn))) => {}
-                (Expect::AllTransient, Ok(Err(error))) if error.is_transient() => {}
-                (Expect::AllBlocked, Ok(Err(AuthError::SignInWaitReleased))) if release => {}
-                (Expect::AllBlocked, Err(_elapsed)) if !release => {}
+                (Expect::NotSignedIn, Ok(Err(AuthError::NotSignedIn))) => {}
+                (Expect::Transient, Ok(Err(error))) if error.is_transient() => {}
+                (Expect::Blocked, Ok(Err(AuthError::SignInWaitReleased))) if release => {}
+                (Expect::Blocked, Err(_elapsed)) if !release => {}
                 (expect, other) => panic!("expected {expect:?}, got {other:?}"),
             }
         }
@@ -337,8 +357,11 @@ async fn settle() {
 }
 
 fn run(ops: Vec<Op>) {
-    let runtime =
-        tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         let mut run = Run::new().await;
         run.check(&Op::Restart);

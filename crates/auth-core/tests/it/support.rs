@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_core::testing::{FakeCredentialsProvider, FakeIdentityProvider, FaultyTokenStore};
 use auth_core::{
-    AuthClient, AuthClientBuilder, ManualClock, ManualConnectivity, SignInRequest, Transition, UserStateDetails,
+    AuthClient, AuthClientBuilder, ManualClock, ManualConnectivity, SignInRequest, Transition,
+    UserStateDetails,
 };
 
 pub(crate) const USER: &str = "alice";
@@ -59,7 +60,9 @@ impl Harness {
             .clock(self.clock.clone())
             .expiry_margin(MARGIN)
             .guest_access(self.guest)
-            .transition_observer(Arc::new(move |t: &Transition| transitions.lock().unwrap().push(t.clone())))
+            .transition_observer(Arc::new(move |t: &Transition| {
+                transitions.lock().unwrap().push(t.clone())
+            }))
     }
 
     /// A new, initialised client (a restart, when called again).

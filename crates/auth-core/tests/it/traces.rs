@@ -6,9 +6,13 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use auth_core::machine::{Effect, Event};
-use auth_core::{AuthClient, AuthError, ProviderToken, SignInRequest, SignOutOptions, StateChanges, UserState};
+use auth_core::{
+    AuthClient, AuthError, ProviderToken, SignInRequest, SignOutOptions, StateChanges, UserState,
+};
 
-use crate::support::{Harness, MARGIN, PASSWORD, REFRESH_LIFETIME, TOKEN_LIFETIME, USER, drain, settle};
+use crate::support::{
+    Harness, MARGIN, PASSWORD, REFRESH_LIFETIME, TOKEN_LIFETIME, USER, drain, settle,
+};
 
 const PAST_EXPIRY: Duration = Duration::from_secs(TOKEN_LIFETIME.as_secs() - MARGIN.as_secs() + 1);
 
@@ -45,8 +49,15 @@ impl Trace {
         let transitions = std::mem::take(&mut *self.h.transitions.lock().unwrap());
         for t in transitions {
             let effects: Vec<String> = t.effects.iter().map(effect).collect();
-            writeln!(self.text, "  - {}: {} -> {} [{}]", event(&t.event), t.from.user, t.to.user, effects.join(", "))
-                .unwrap();
+            writeln!(
+                self.text,
+                "  - {}: {} -> {} [{}]",
+                event(&t.event),
+                t.from.user,
+                t.to.user,
+                effects.join(", ")
+            )
+            .unwrap();
         }
         if let Some(changes) = &mut self.changes {
             let heard: Vec<String> = drain(changes).iter().map(|d| d.state.to_string()).collect();
@@ -97,7 +108,8 @@ impl Trace {
     }
 
     fn set_online(&mut self, online: bool) {
-        writeln!(self.text, "- connectivity: {}", if online { "online" } else { "offline" }).unwrap();
+        writeln!(self.text, "- connectivity: {}", if online { "online" } else { "offline" })
+            .unwrap();
         self.h.set_online(online);
     }
 }
@@ -109,7 +121,8 @@ fn event(event: &Event) -> String {
 fn effect(effect: &Effect) -> String {
     match effect {
         Effect::Notify(details) => {
-            let extra: Vec<String> = details.details.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let extra: Vec<String> =
+                details.details.iter().map(|(k, v)| format!("{k}={v}")).collect();
             if extra.is_empty() {
                 format!("Notify({})", details.state)
             } else {
@@ -120,7 +133,9 @@ fn effect(effect: &Effect) -> String {
     }
 }
 
-fn spawn_tokens(client: &AuthClient) -> tokio::task::JoinHandle<Result<auth_core::UserPoolTokens, AuthError>> {
+fn spawn_tokens(
+    client: &AuthClient,
+) -> tokio::task::JoinHandle<Result<auth_core::UserPoolTokens, AuthError>> {
     let client = client.clone();
     tokio::spawn(async move { client.tokens().await })
 }
@@ -224,9 +239,12 @@ async fn federated_token_expiry() {
     let client = t.start().await;
     let token = |h: &Harness| {
         let exp = auth_core::testing::epoch_seconds(h.now() + Duration::from_secs(1200));
-        ProviderToken::new(auth_core::testing::unsigned_jwt(&serde_json::json!({"sub": "g-1", "exp": exp})))
+        ProviderToken::new(auth_core::testing::unsigned_jwt(
+            &serde_json::json!({"sub": "g-1", "exp": exp}),
+        ))
     };
-    let result = client.federated_sign_in("accounts.google.com", token(&t.h), None).await.map(|d| d.state);
+    let result =
+        client.federated_sign_in("accounts.google.com", token(&t.h), None).await.map(|d| d.state);
     t.record("federated_sign_in(accounts.google.com)", format!("{result:?}")).await;
     t.advance(Duration::from_secs(1200));
     t.note("both the credentials and the Google token have expired");
@@ -235,7 +253,8 @@ async fn federated_token_expiry() {
         tokio::spawn(async move { client.aws_credentials().await })
     };
     t.record("aws_credentials() [spawned]", "waiting".into()).await;
-    let result = client.federated_sign_in("accounts.google.com", token(&t.h), None).await.map(|d| d.state);
+    let result =
+        client.federated_sign_in("accounts.google.com", token(&t.h), None).await.map(|d| d.state);
     t.record("federated_sign_in(accounts.google.com) [fresh token]", format!("{result:?}")).await;
     let outcome = waiting.await.unwrap().map(|c| c.access_key_id);
     t.record("aws_credentials() [the waiting request]", format!("{outcome:?}")).await;
