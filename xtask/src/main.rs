@@ -9,6 +9,8 @@
     reason = "a command-line tool reports on the terminal"
 )]
 
+mod bench_server;
+
 use std::process::ExitCode;
 
 use xshell::{Shell, cmd};
@@ -21,6 +23,9 @@ tasks:
   test    the whole test suite (the README's test command)
   mock    the local Cognito (auth-mock-server); extra arguments are passed to it
   docs    API docs with warnings as errors, and the user guide's links (built too if mdbook is installed)
+  bench-server [--seconds N] [--no-peers] [--only NAME]
+          start-up time, req/s, p50/p99 and RSS of auth-mock-server (release build), side by
+          side with moto, cognito-local and fakecloud when they are installed
 ";
 
 /// What a task returns: its first failure, if any.
@@ -33,6 +38,11 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("mock") => mock(std::env::args().skip(2).collect()),
         Some("docs") => docs(),
+        Some("bench-server") => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            bench_server::run(&workspace, &args).map_err(Into::into)
+        }
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);
