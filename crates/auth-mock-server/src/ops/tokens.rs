@@ -214,6 +214,7 @@ fn prepare(state: &mut State, shared: &Shared, grant: &TokenGrant, now: u64) -> 
                     origin_jti,
                     device_key,
                     revoked: false,
+                    rotated_at: None,
                 },
             );
             Some(token)

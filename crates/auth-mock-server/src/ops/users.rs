@@ -95,7 +95,6 @@ pub(crate) fn new_user(
         codes: BTreeMap::new(),
         last_code: None,
         custom_auth: None,
-        tokens_valid_after: 0,
     })
 }
 

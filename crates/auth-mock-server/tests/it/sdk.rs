@@ -1241,6 +1241,79 @@ async fn secret_hash_and_flows(f: &Fixture) {
     assert!(hidden.code_delivery_details().is_some());
 }
 
+async fn refresh_rotation(f: &Fixture) {
+    use aws_sdk_cognitoidentityprovider::types::{FeatureType, RefreshTokenRotationType};
+    let sdk = &f.sdk;
+    let client = sdk
+        .create_user_pool_client()
+        .user_pool_id(&f.pool)
+        .client_name("rotating")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .refresh_token_rotation(
+            RefreshTokenRotationType::builder()
+                .feature(FeatureType::Enabled)
+                .retry_grace_period_seconds(10)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let client_id = client.user_pool_client().unwrap().client_id().unwrap().to_owned();
+    let login = sdk
+        .initiate_auth()
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .client_id(&client_id)
+        .auth_parameters("USERNAME", "alice")
+        .auth_parameters("PASSWORD", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    let first = login.authentication_result().unwrap().refresh_token().unwrap().to_owned();
+    let rotated = sdk
+        .get_tokens_from_refresh_token()
+        .client_id(&client_id)
+        .refresh_token(&first)
+        .send()
+        .await
+        .unwrap();
+    let second = rotated
+        .authentication_result()
+        .unwrap()
+        .refresh_token()
+        .expect("rotation returns a new refresh token");
+    assert_ne!(second, first);
+    // Within the grace period the old token still works; after it, reuse is refused.
+    sdk.get_tokens_from_refresh_token()
+        .client_id(&client_id)
+        .refresh_token(&first)
+        .send()
+        .await
+        .unwrap();
+    f.server.advance_clock(std::time::Duration::from_secs(11));
+    let reused = sdk
+        .get_tokens_from_refresh_token()
+        .client_id(&client_id)
+        .refresh_token(&first)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&reused), "RefreshTokenReuseException");
+    sdk.get_tokens_from_refresh_token()
+        .client_id(&client_id)
+        .refresh_token(second)
+        .send()
+        .await
+        .unwrap();
+    f.server.set_clock_offset(0);
+}
+
+#[tokio::test]
+async fn refresh_token_rotation_conformance() {
+    refresh_rotation(&fixture().await).await;
+}
+
 #[tokio::test]
 async fn secret_hash_flows_and_user_existence_conformance() {
     secret_hash_and_flows(&fixture().await).await;
@@ -1259,6 +1332,7 @@ async fn every_operation_is_exercised() {
     custom_auth(&f).await;
     devices(&f).await;
     secret_hash_and_flows(&f).await;
+    refresh_rotation(&f).await;
     let counts = f.server.request_counts();
     let missing: Vec<&str> = auth_mock_server::OPERATIONS
         .iter()
