@@ -25,7 +25,8 @@ use serde_json::{Value, json};
 
 const POOL_ID: &str = "us-east-1_BenchPool1";
 const CLIENT_ID: &str = "benchclient000000000000001";
-const USERNAME: &str = "bench";
+// An email: some peers make every new pool sign in by email.
+const USERNAME: &str = "bench@example.com";
 const PASSWORD: &str = "Bench-Passw0rd!";
 const TARGET: &str = "AWSCognitoIdentityProviderService.";
 const AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20240101/us-east-1/cognito-idp/aws4_request, SignedHeaders=host, Signature=00";
@@ -85,6 +86,11 @@ pub(crate) fn run(workspace: &Path, args: &[String]) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    let load_before = loadavg();
+    println!(
+        "machine: {} cores, load average before: {load_before}",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     let mut report = Vec::new();
     let mut skipped = Vec::new();
     for server in servers(workspace) {
@@ -108,6 +114,10 @@ pub(crate) fn run(workspace: &Path, args: &[String]) -> Result<(), String> {
             },
         }
     }
+    println!(
+        "\nload average after: {} (figures from a shared machine are only comparable within one run)",
+        loadavg()
+    );
     println!("\n{}", table(&report));
     for line in skipped {
         println!("not measured: {line}");
@@ -117,6 +127,12 @@ pub(crate) fn run(workspace: &Path, args: &[String]) -> Result<(), String> {
 
 /// Program, arguments and environment; `{port}` is replaced by the chosen port.
 type Launch = (PathBuf, Vec<String>, Vec<(String, String)>);
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
 
 struct Server {
     name: &'static str,
@@ -306,6 +322,7 @@ async fn measure(server: &Server, seconds: u64) -> Result<Result_, String> {
         "ClientId": CLIENT_ID,
         "AuthParameters": { "USERNAME": USERNAME, "PASSWORD": PASSWORD },
     });
+    let login_body = with_ids(&login_body);
     let token = match call(&url, "InitiateAuth", &login_body).await {
         Ok(out) => out
             .pointer("/AuthenticationResult/AccessToken")
@@ -432,7 +449,9 @@ async fn call(url: &str, operation: &str, body: &Value) -> Result<Value, String>
 
 /// Creates the pool, client and user through the API (for servers without seed files).
 async fn setup(url: &str) -> Result<(), String> {
-    let pool = call(url, "CreateUserPool", &json!({ "PoolName": "bench" })).await?;
+    let pool =
+        call(url, "CreateUserPool", &json!({ "PoolName": "bench", "UsernameAttributes": [] }))
+            .await?;
     let pool_id =
         pool.pointer("/UserPool/Id").and_then(Value::as_str).ok_or("no pool id")?.to_owned();
     let client = call(
@@ -570,7 +589,23 @@ impl Connection {
         Ok(Self { sender, host })
     }
 
+    /// Sends a request; when the server closed the kept-alive connection (some peers close
+    /// after every answer), reconnects once and resends.
     async fn post(&mut self, operation: &str, body: &[u8]) -> Result<(u16, bytes::Bytes), String> {
+        match self.post_once(operation, body).await {
+            Ok(answer) => Ok(answer),
+            Err(_) => {
+                *self = Self::open(&format!("http://{}", self.host)).await?;
+                self.post_once(operation, body).await
+            }
+        }
+    }
+
+    async fn post_once(
+        &mut self,
+        operation: &str,
+        body: &[u8],
+    ) -> Result<(u16, bytes::Bytes), String> {
         use http_body_util::BodyExt as _;
         let request = hyper::Request::post("/")
             .header("host", &self.host)
