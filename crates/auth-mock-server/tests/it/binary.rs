@@ -220,3 +220,40 @@ async fn run_to_end(args: &[&str]) -> std::process::ExitStatus {
         .status();
     tokio::time::timeout(Duration::from_secs(20), child).await.expect("exits").unwrap()
 }
+
+#[tokio::test]
+async fn no_demo_allow_unsigned_region_and_host() {
+    let running = start(&[
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--no-demo",
+        "--allow-unsigned",
+        "--region",
+        "eu-central-1",
+    ])
+    .await;
+    assert!(!running.stdout.join("\n").contains("DemoPool1"), "--no-demo starts empty");
+    // Unsigned admin call accepted; the pool gets the configured region.
+    let created = crate::raw::call(&running.url, "CreateUserPool", br#"{"PoolName":"p"}"#, false)
+        .await
+        .unwrap();
+    assert_eq!(created.status, 200, "{}", created.body);
+    let id = created.json()["UserPool"]["Id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("eu-central-1_"), "{id}");
+    let listed = crate::raw::call(&running.url, "ListUserPools", br#"{"MaxResults":10}"#, false)
+        .await
+        .unwrap();
+    assert_eq!(listed.json()["UserPools"].as_array().unwrap().len(), 1);
+    assert!(running.interrupt().await.success());
+
+    // Without --allow-unsigned the same call is refused.
+    let strict = start(&["--port", "0", "--no-demo"]).await;
+    let refused = crate::raw::call(&strict.url, "CreateUserPool", br#"{"PoolName":"p"}"#, false)
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.json()["__type"], "MissingAuthenticationTokenException");
+    assert!(strict.interrupt().await.success());
+}
