@@ -10,7 +10,7 @@
 //! exponentiations; the server's work is the same either way.
 //!
 //! Peers are found on the machine, never downloaded here: `moto_server` (pip install
-//! "moto[server]"), cognito-local (npm install cognito-local; set `COGNITO_LOCAL_DIR` to the
+//! "moto[server]"), cognito-local (npm install cognito-local; set `AUTH_BENCH_COGNITO_LOCAL` to the
 //! directory holding `node_modules`), fakecloud (cargo install fakecloud; on `PATH` or
 //! `FAKECLOUD_BIN`). A missing peer is reported and skipped.
 
@@ -193,7 +193,7 @@ fn servers(workspace: &Path) -> Vec<Server> {
         seeded: false,
     });
     let cognito_local_dir =
-        std::env::var("COGNITO_LOCAL_DIR").unwrap_or_else(|_| "/tmp/peers".into());
+        std::env::var("AUTH_BENCH_COGNITO_LOCAL").unwrap_or_else(|_| "/tmp/peers".into());
     let start_js =
         Path::new(&cognito_local_dir).join("node_modules/cognito-local/lib/bin/start.js");
     list.push(Server {
@@ -201,15 +201,12 @@ fn servers(workspace: &Path) -> Vec<Server> {
         command: if start_js.is_file() {
             which("node")
                 .map(|node| {
-                    let data = std::env::temp_dir()
-                        .join(format!("cognito-local-bench-{}", std::process::id()));
                     (
                         node,
                         vec![start_js.display().to_string()],
                         vec![
                             ("PORT".into(), "{port}".into()),
                             ("HOST".into(), "127.0.0.1".into()),
-                            ("COGNITO_LOCAL_DIR".into(), data.display().to_string()),
                             ("DEBUG".into(), String::new()),
                         ],
                     )
@@ -288,8 +285,17 @@ async fn measure(server: &Server, seconds: u64) -> Result<Result_, String> {
     let fill = |s: &String| s.replace("{port}", &port.to_string());
     let url = format!("http://127.0.0.1:{port}");
     println!("\n== {} on {url}", server.name);
+    // Each server runs in a scratch directory: some write their data into the working
+    // directory (cognito-local's .cognito/).
+    let scratch = std::env::temp_dir().join(format!(
+        "auth-mock-bench-{}-{}",
+        server.name,
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let started = Instant::now();
     let child = Command::new(program)
+        .current_dir(&scratch)
         .args(args.iter().map(fill))
         .envs(env.iter().map(|(k, v)| (k.clone(), fill(v))))
         .stdin(Stdio::null())
@@ -364,6 +370,7 @@ async fn measure(server: &Server, seconds: u64) -> Result<Result_, String> {
     result.peak_rss_mib = tree_rss_kib(pid, "VmHWM:") as f64 / 1024.0;
     println!("peak RSS: {:.1} MiB", result.peak_rss_mib);
     drop(guard);
+    let _ = std::fs::remove_dir_all(&scratch);
     Ok(result)
 }
 
