@@ -209,7 +209,9 @@ async fn serve_request(
             .and_then(|t| t.strip_prefix(IDP_PREFIX))
             .map(str::to_owned);
         if let Some(operation) = &operation {
-            shared.control.count(operation);
+            // Only known names, so arbitrary targets cannot grow the counter table.
+            let known = crate::ops::OPERATIONS.iter().any(|(name, _)| name == operation);
+            shared.control.count(if known { operation } else { "UnknownOperation" });
         }
         let fault = operation.as_deref().and_then(|op| shared.control.take_fault(op));
         if let Some(fault) = &fault {
