@@ -1,0 +1,631 @@
+//! The file store: one file per namespace in a directory the caller picks, replaced
+//! atomically, locked against other processes, optionally encrypted.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+#[cfg(feature = "keyring")]
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use auth_core::{Generation, Snapshot, StoreError, StoredSession, TokenStore};
+
+use crate::error::ConfigError;
+use crate::format::{self, DecodeError, Decoded};
+use crate::key::{Cipher, EncryptionKey};
+use crate::namespace::Namespace;
+
+/// How long a write waits for another writer (another process, or another handle) to
+/// release the lock before it reports [`StoreError::Unavailable`].
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Records larger than this are not sessions: they are treated as damaged (and kept).
+const MAX_RECORD_LEN: u64 = 4 << 20;
+
+/// A [`TokenStore`] that keeps one session per [`Namespace`] in a file.
+///
+/// In `dir`, the namespace `ns` uses `<stem>.session` (the record), `<stem>.lock` (the
+/// lock, never deleted) and, briefly, `.<stem>.session.tmp`, where `<stem>` is
+/// [`Namespace::file_stem`].
+///
+/// - **Atomic.** A write goes to the temporary file, which is flushed to disk, renamed over
+///   the record, and the directory flushed: a crash leaves the old record or the new one.
+/// - **Compare-and-swap across processes.** The generation lives in the record; writers
+///   hold an exclusive lock on the lock file while they read, compare and replace it.
+///   Readers take no lock (a rename is atomic), so a stuck writer never blocks a load.
+/// - **Private.** On Unix the directory is created `0700` and the files `0600`; a record,
+///   or a directory, that is owned by another user or writable by group or others is
+///   refused ([`StoreError::Refused`]), since someone else could have planted a session.
+///   A record readable by others is tightened to `0600` (and a warning logged). On other
+///   platforms the directory's ACLs are relied on.
+/// - **Encrypted, optionally.** With a key (see [`FileTokenStoreBuilder`]), the session is
+///   encrypted with XChaCha20-Poly1305 under a fresh random nonce per write. A record
+///   written in plain text is still read when a key is configured (the next write
+///   encrypts it), so encryption can be switched on without signing anyone out.
+/// - **Never loses a session.** A record that cannot be read, parsed or decrypted with the
+///   right key is renamed to `<stem>.session.damaged-<seconds>-<random>` (never deleted),
+///   reported once as [`StoreError::Damaged`], and the store reads as empty. A record
+///   encrypted with *another* key, or written by a newer version of this library, is
+///   left in place and refused: those are configuration problems, and moving the file
+///   would lose a good session because of a typo in a key.
+/// - **Unavailable is not empty.** Disk errors and a lock held past the timeout are
+///   [`StoreError::Unavailable`]; nothing is cleared.
+///
+/// Generations are "one more than the last, or the current time in microseconds if that
+/// is larger", so a record that was deleted or moved aside restarts above every
+/// generation it handed out.
+///
+/// The trait methods run the file work on tokio's blocking pool; the `*_blocking` methods
+/// do the same work on the calling thread.
+#[derive(Debug)]
+pub struct FileTokenStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    dir: PathBuf,
+    record: PathBuf,
+    lock: PathBuf,
+    temp: PathBuf,
+    stem: String,
+    namespace: Namespace,
+    key: KeySource,
+    lock_timeout: Duration,
+    warned_plaintext: AtomicBool,
+}
+
+/// Where the encryption key comes from.
+#[derive(Debug)]
+enum KeySource {
+    None,
+    Key(Arc<Cipher>),
+    #[cfg(feature = "keyring")]
+    Keyring { key: crate::keyring::KeyringKey, cipher: OnceLock<Arc<Cipher>> },
+}
+
+impl KeySource {
+    fn cipher(&self) -> Result<Option<Arc<Cipher>>, StoreError> {
+        match self {
+            KeySource::None => Ok(None),
+            KeySource::Key(cipher) => Ok(Some(Arc::clone(cipher))),
+            #[cfg(feature = "keyring")]
+            KeySource::Keyring { key, cipher } => {
+                if let Some(cipher) = cipher.get() {
+                    return Ok(Some(Arc::clone(cipher)));
+                }
+                // Fetched on first use rather than when the store is built, so a locked
+                // keyring is a retryable `Unavailable` from `load`, not a startup failure.
+                let fetched = Arc::new(key.load_or_create()?.cipher());
+                Ok(Some(Arc::clone(cipher.get_or_init(|| fetched))))
+            }
+        }
+    }
+
+    fn is_encrypted(&self) -> bool {
+        !matches!(self, KeySource::None)
+    }
+}
+
+/// Builds a [`FileTokenStore`]: where, which namespace, which key, how long to wait for the
+/// lock.
+#[must_use]
+pub struct FileTokenStoreBuilder {
+    dir: PathBuf,
+    namespace: Namespace,
+    key: KeySource,
+    lock_timeout: Duration,
+}
+
+impl FileTokenStoreBuilder {
+    /// Encrypts the session with `key`.
+    pub fn encryption_key(mut self, key: EncryptionKey) -> Self {
+        self.set_encryption_key(Some(key));
+        self
+    }
+
+    /// Encrypts the session with `key`, or stores it in plain text (in a `0600` file)
+    /// with `None`.
+    pub fn set_encryption_key(&mut self, key: Option<EncryptionKey>) -> &mut Self {
+        self.key = match key {
+            Some(key) => KeySource::Key(Arc::new(key.cipher())),
+            None => KeySource::None,
+        };
+        self
+    }
+
+    /// Encrypts the session with the key in `AUTH_STORE_KEY` (64 hex digits) if that
+    /// variable is set and not empty; otherwise leaves the choice unchanged. Fails if the
+    /// variable holds anything else.
+    pub fn encryption_key_from_env(mut self) -> Result<Self, ConfigError> {
+        if let Some(key) = EncryptionKey::from_env()? {
+            self.set_encryption_key(Some(key));
+        }
+        Ok(self)
+    }
+
+    /// Encrypts the session with a key kept in the OS keyring, created on first use. The
+    /// key is fetched by the first load or write; a locked keyring makes that call
+    /// [`StoreError::Unavailable`].
+    #[cfg(feature = "keyring")]
+    pub fn encryption_key_in_keyring(mut self, key: crate::keyring::KeyringKey) -> Self {
+        self.key = KeySource::Keyring { key, cipher: OnceLock::new() };
+        self
+    }
+
+    /// How long a write waits for the lock before giving up with
+    /// [`StoreError::Unavailable`]; default [`DEFAULT_LOCK_TIMEOUT`].
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// Builds the store. Nothing is touched on disk until the first load or write.
+    pub fn build(self) -> FileTokenStore {
+        let stem = self.namespace.file_stem();
+        let dir = self.dir;
+        FileTokenStore {
+            inner: Arc::new(Inner {
+                record: dir.join(format!("{stem}.session")),
+                lock: dir.join(format!("{stem}.lock")),
+                temp: dir.join(format!(".{stem}.session.tmp")),
+                dir,
+                stem,
+                namespace: self.namespace,
+                key: self.key,
+                lock_timeout: self.lock_timeout,
+                warned_plaintext: AtomicBool::new(false),
+            }),
+        }
+    }
+}
+
+impl FileTokenStore {
+    /// A store for `namespace` in `dir`, in plain text. Use [`FileTokenStore::builder`] for
+    /// encryption.
+    pub fn new(dir: impl Into<PathBuf>, namespace: Namespace) -> Self {
+        Self::builder(dir, namespace).build()
+    }
+
+    /// Starts building a store for `namespace` in `dir` (created `0700` on first write if
+    /// missing).
+    pub fn builder(dir: impl Into<PathBuf>, namespace: Namespace) -> FileTokenStoreBuilder {
+        FileTokenStoreBuilder {
+            dir: dir.into(),
+            namespace,
+            key: KeySource::None,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        }
+    }
+
+    /// The file that holds the session.
+    pub fn path(&self) -> &Path {
+        &self.inner.record
+    }
+
+    /// The directory the store lives in.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The store's namespace.
+    pub fn namespace(&self) -> &Namespace {
+        &self.inner.namespace
+    }
+
+    /// True if sessions are written encrypted.
+    pub fn is_encrypted(&self) -> bool {
+        self.inner.key.is_encrypted()
+    }
+
+    /// [`TokenStore::load`] on the calling thread (it reads a file and, to move a damaged
+    /// one aside, may wait for the lock).
+    pub fn load_blocking(&self) -> Result<Snapshot, StoreError> {
+        self.inner.load()
+    }
+
+    /// [`TokenStore::compare_and_swap`] on the calling thread (it waits for the lock and
+    /// flushes the file to disk).
+    pub fn compare_and_swap_blocking(
+        &self,
+        expected: Generation,
+        new: Option<&StoredSession>,
+    ) -> Result<Generation, StoreError> {
+        self.inner.compare_and_swap(expected, new)
+    }
+}
+
+#[async_trait]
+impl TokenStore for FileTokenStore {
+    async fn load(&self) -> Result<Snapshot, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || inner.load()).await
+    }
+
+    async fn compare_and_swap(
+        &self,
+        expected: Generation,
+        new: Option<&StoredSession>,
+    ) -> Result<Generation, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        let new = new.cloned();
+        run_blocking(move || inner.compare_and_swap(expected, new.as_ref())).await
+    }
+}
+
+/// Runs file work on tokio's blocking pool, so a slow disk or a held lock never stalls the
+/// async workers.
+pub(crate) async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|error| Err(StoreError::unavailable("the store's worker failed", error)))
+}
+
+/// What the record file holds.
+enum Current {
+    Missing,
+    Record(Decoded),
+    Damaged { message: String, generation: Option<Generation> },
+}
+
+impl Inner {
+    fn load(&self) -> Result<Snapshot, StoreError> {
+        let cipher = self.key.cipher()?;
+        match self.read_current(cipher.as_deref())? {
+            Current::Missing => Ok(Snapshot::new(Generation::NEW, None)),
+            Current::Record(decoded) => Ok(self.snapshot(decoded)),
+            Current::Damaged { .. } => {
+                // Moving the record aside must not race a writer: re-read under the lock.
+                let _lock = self.lock()?;
+                match self.read_current(cipher.as_deref())? {
+                    Current::Missing => Ok(Snapshot::new(Generation::NEW, None)),
+                    Current::Record(decoded) => Ok(self.snapshot(decoded)),
+                    Current::Damaged { message, generation } => {
+                        Err(self.keep_aside(message, generation, cipher.as_deref()))
+                    }
+                }
+            }
+        }
+    }
+
+    fn compare_and_swap(
+        &self,
+        expected: Generation,
+        new: Option<&StoredSession>,
+    ) -> Result<Generation, StoreError> {
+        let cipher = self.key.cipher()?;
+        self.ensure_dir()?;
+        let _lock = self.lock()?;
+        let current = match self.read_current(cipher.as_deref())? {
+            Current::Missing => Generation::NEW,
+            Current::Record(decoded) => decoded.generation,
+            Current::Damaged { message, generation } => {
+                return Err(self.keep_aside(message, generation, cipher.as_deref()));
+            }
+        };
+        if current != expected {
+            return Err(StoreError::Conflict { current });
+        }
+        let generation = format::next_generation(current);
+        let bytes = format::encode(&self.namespace, generation, new, cipher.as_deref())?;
+        self.write_atomically(&bytes)?;
+        tracing::debug!(
+            path = %self.record.display(),
+            %generation,
+            cleared = new.is_none(),
+            "session saved"
+        );
+        Ok(generation)
+    }
+
+    fn snapshot(&self, decoded: Decoded) -> Snapshot {
+        if decoded.plaintext_with_key && !self.warned_plaintext.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                path = %self.record.display(),
+                "the stored session is not encrypted although a key is configured; the next \
+                 write will encrypt it"
+            );
+        }
+        Snapshot::new(decoded.generation, decoded.session)
+    }
+
+    /// Reads and decodes the record. `Refused` and `Unavailable` come back as errors;
+    /// damage comes back as a value, for the caller to handle under the lock.
+    fn read_current(&self, cipher: Option<&Cipher>) -> Result<Current, StoreError> {
+        match fs::symlink_metadata(&self.dir) {
+            Ok(metadata) => check_private_dir(&self.dir, &metadata)?,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Current::Missing),
+            Err(error) => return Err(io_error("cannot inspect the store directory", &self.dir, error)),
+        }
+        let mut file = match open_no_follow(&self.record) {
+            Ok(file) => file,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Current::Missing),
+            Err(error) if is_symlink_error(&error) => {
+                return Err(StoreError::Refused(format!(
+                    "{} is a symbolic link; the store only reads regular files",
+                    self.record.display()
+                )));
+            }
+            Err(error) => return Err(io_error("cannot open the session file", &self.record, error)),
+        };
+        let metadata = file
+            .metadata()
+            .map_err(|error| io_error("cannot inspect the session file", &self.record, error))?;
+        check_private_file(&self.record, &file, &metadata)?;
+        if metadata.len() > MAX_RECORD_LEN {
+            return Ok(Current::Damaged {
+                message: format!("the file is {} bytes long, too large for a session", metadata.len()),
+                generation: None,
+            });
+        }
+        let capacity = usize::try_from(metadata.len()).unwrap_or(0).saturating_add(1);
+        let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(capacity));
+        file.read_to_end(&mut bytes)
+            .map_err(|error| io_error("cannot read the session file", &self.record, error))?;
+        match format::decode(&bytes, &self.namespace, cipher) {
+            Ok(decoded) => Ok(Current::Record(decoded)),
+            Err(DecodeError::Refused(message)) => {
+                Err(StoreError::Refused(format!("{}: {message}", self.record.display())))
+            }
+            Err(DecodeError::Damaged { message, generation }) => {
+                Ok(Current::Damaged { message, generation })
+            }
+        }
+    }
+
+    /// Moves a damaged record aside and leaves a tombstone above its generation, so the
+    /// store reads as empty and stale writers still conflict. Call with the lock held.
+    fn keep_aside(
+        &self,
+        message: String,
+        generation: Option<Generation>,
+        cipher: Option<&Cipher>,
+    ) -> StoreError {
+        let seconds = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let aside = self.dir.join(format!(
+            "{}.session.damaged-{seconds}-{:04x}",
+            self.stem,
+            rand::random::<u16>()
+        ));
+        if let Err(error) = fs::rename(&self.record, &aside) {
+            return io_error("cannot move the damaged session file aside", &self.record, error);
+        }
+        tracing::error!(
+            path = %self.record.display(),
+            kept_at = %aside.display(),
+            reason = %message,
+            "the stored session was damaged; it has been kept aside and the store is now empty"
+        );
+        let tombstone = format::next_generation(generation.unwrap_or(Generation::NEW));
+        let written = format::encode(&self.namespace, tombstone, None, cipher)
+            .and_then(|bytes| self.write_atomically(&bytes));
+        if let Err(error) = written {
+            // The damaged file is aside already; without a tombstone the store reads as new,
+            // and its first write still jumps to the clock.
+            tracing::warn!(%error, "could not write a tombstone after keeping a damaged session aside");
+            let _ = sync_dir(&self.dir);
+        }
+        StoreError::Damaged { message, kept_at: aside.display().to_string() }
+    }
+
+    fn ensure_dir(&self) -> Result<(), StoreError> {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(&self.dir)
+            .map_err(|error| io_error("cannot create the store directory", &self.dir, error))?;
+        let metadata = fs::symlink_metadata(&self.dir)
+            .map_err(|error| io_error("cannot inspect the store directory", &self.dir, error))?;
+        check_private_dir(&self.dir, &metadata)
+    }
+
+    /// Takes the exclusive lock, waiting at most `lock_timeout`. The lock is released when
+    /// the returned file is closed (also when the process dies).
+    fn lock(&self) -> Result<File, StoreError> {
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options
+            .open(&self.lock)
+            .map_err(|error| io_error("cannot open the lock file", &self.lock, error))?;
+        let deadline = Instant::now() + self.lock_timeout;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            // Fully qualified: `File` has an inherent `try_lock` since Rust 1.89, with
+            // another error type.
+            match fs4::FileExt::try_lock(&file) {
+                Ok(()) => return Ok(file),
+                Err(fs4::TryLockError::WouldBlock) => {}
+                Err(fs4::TryLockError::Error(error)) => {
+                    return Err(io_error("cannot lock", &self.lock, error));
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(StoreError::Unavailable {
+                    message: format!(
+                        "{} has been locked by another writer for more than {:?}",
+                        self.lock.display(),
+                        self.lock_timeout
+                    ),
+                    source: None,
+                });
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+
+    /// Replaces the record with `bytes`: temporary file, fsync, rename, fsync of the
+    /// directory. Call with the lock held (the temporary file's name is fixed).
+    fn write_atomically(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        let result = self.try_write_atomically(bytes);
+        if result.is_err() {
+            let _ = fs::remove_file(&self.temp);
+        }
+        result
+    }
+
+    fn try_write_atomically(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        // A leftover from a writer that died mid-write: the lock says nobody owns it now.
+        match fs::remove_file(&self.temp) {
+            Ok(()) => {}
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(error) => return Err(io_error("cannot remove a stale temporary file", &self.temp, error)),
+        }
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options
+            .open(&self.temp)
+            .map_err(|error| io_error("cannot create the temporary file", &self.temp, error))?;
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(|error| io_error("cannot write the temporary file", &self.temp, error))?;
+        drop(file);
+        fs::rename(&self.temp, &self.record)
+            .map_err(|error| io_error("cannot replace the session file", &self.record, error))?;
+        sync_dir(&self.dir)
+            .map_err(|error| io_error("cannot flush the store directory", &self.dir, error))
+    }
+}
+
+/// Flushes a directory's entries (the rename) to disk. Windows has no such call; NTFS
+/// journals renames.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// Opens `path` for reading without following a final symbolic link.
+fn open_no_follow(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        #[allow(
+            clippy::cast_possible_wrap,
+            reason = "O_NOFOLLOW is a small positive flag on every Unix"
+        )]
+        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    options.open(path)
+}
+
+fn is_symlink_error(error: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        error.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = error;
+        false
+    }
+}
+
+/// Classifies an IO error: permission problems need the user's action (`Refused`); the
+/// rest (disk full, IO error, read-only file system...) may pass (`Unavailable`). Neither
+/// clears anything.
+fn io_error(what: &str, path: &Path, error: io::Error) -> StoreError {
+    let message = format!("{what} {}: {error}", path.display());
+    if error.kind() == io::ErrorKind::PermissionDenied {
+        StoreError::Refused(message)
+    } else {
+        StoreError::unavailable(message, error)
+    }
+}
+
+#[cfg(unix)]
+fn check_private_dir(dir: &Path, metadata: &fs::Metadata) -> Result<(), StoreError> {
+    use std::os::unix::fs::MetadataExt as _;
+    if !metadata.is_dir() {
+        return Err(StoreError::Refused(format!("{} is not a directory", dir.display())));
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if metadata.uid() != me {
+        return Err(StoreError::Refused(format!(
+            "the store directory {} belongs to user {}, not to the current user {me}",
+            dir.display(),
+            metadata.uid()
+        )));
+    }
+    if metadata.mode() & 0o022 != 0 {
+        return Err(StoreError::Refused(format!(
+            "the store directory {} is writable by other users (mode {:o}); run `chmod 700` on it",
+            dir.display(),
+            metadata.mode() & 0o777
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private_dir(dir: &Path, metadata: &fs::Metadata) -> Result<(), StoreError> {
+    if metadata.is_dir() {
+        Ok(())
+    } else {
+        Err(StoreError::Refused(format!("{} is not a directory", dir.display())))
+    }
+}
+
+#[cfg(unix)]
+fn check_private_file(path: &Path, file: &File, metadata: &fs::Metadata) -> Result<(), StoreError> {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    if !metadata.is_file() {
+        return Err(StoreError::Refused(format!("{} is not a regular file", path.display())));
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if metadata.uid() != me {
+        return Err(StoreError::Refused(format!(
+            "the session file {} belongs to user {}, not to the current user {me}; it is not read",
+            path.display(),
+            metadata.uid()
+        )));
+    }
+    let mode = metadata.mode() & 0o777;
+    if mode & 0o022 != 0 {
+        return Err(StoreError::Refused(format!(
+            "the session file {} is writable by other users (mode {mode:o}), so its content \
+             cannot be trusted; it is not read",
+            path.display()
+        )));
+    }
+    if mode & 0o044 != 0 {
+        tracing::warn!(
+            path = %path.display(),
+            mode = format_args!("{mode:o}"),
+            "the session file was readable by other users; restricting it to 0600"
+        );
+        file.set_permissions(fs::Permissions::from_mode(0o600)).map_err(|error| {
+            io_error("cannot restrict the session file's permissions", path, error)
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private_file(path: &Path, _file: &File, metadata: &fs::Metadata) -> Result<(), StoreError> {
+    if metadata.is_file() {
+        Ok(())
+    } else {
+        Err(StoreError::Refused(format!("{} is not a regular file", path.display())))
+    }
+}
