@@ -4,10 +4,10 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 #[cfg(feature = "keyring")]
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -84,7 +84,10 @@ enum KeySource {
     None,
     Key(Arc<Cipher>),
     #[cfg(feature = "keyring")]
-    Keyring { key: crate::keyring::KeyringKey, cipher: OnceLock<Arc<Cipher>> },
+    Keyring {
+        key: crate::keyring::KeyringKey,
+        cipher: OnceLock<Arc<Cipher>>,
+    },
 }
 
 impl KeySource {
@@ -267,6 +270,10 @@ pub(crate) async fn run_blocking<T: Send + 'static>(
 }
 
 /// What the record file holds.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "short-lived, one per call; boxing would cost an allocation on every load"
+)]
 enum Current {
     Missing,
     Record(Decoded),
@@ -340,7 +347,9 @@ impl Inner {
         match fs::symlink_metadata(&self.dir) {
             Ok(metadata) => check_private_dir(&self.dir, &metadata)?,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Current::Missing),
-            Err(error) => return Err(io_error("cannot inspect the store directory", &self.dir, error)),
+            Err(error) => {
+                return Err(io_error("cannot inspect the store directory", &self.dir, error));
+            }
         }
         let mut file = match open_no_follow(&self.record) {
             Ok(file) => file,
@@ -351,7 +360,9 @@ impl Inner {
                     self.record.display()
                 )));
             }
-            Err(error) => return Err(io_error("cannot open the session file", &self.record, error)),
+            Err(error) => {
+                return Err(io_error("cannot open the session file", &self.record, error));
+            }
         };
         let metadata = file
             .metadata()
@@ -359,7 +370,10 @@ impl Inner {
         check_private_file(&self.record, &file, &metadata)?;
         if metadata.len() > MAX_RECORD_LEN {
             return Ok(Current::Damaged {
-                message: format!("the file is {} bytes long, too large for a session", metadata.len()),
+                message: format!(
+                    "the file is {} bytes long, too large for a session",
+                    metadata.len()
+                ),
                 generation: None,
             });
         }
@@ -479,7 +493,9 @@ impl Inner {
         match fs::remove_file(&self.temp) {
             Ok(()) => {}
             Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-            Err(error) => return Err(io_error("cannot remove a stale temporary file", &self.temp, error)),
+            Err(error) => {
+                return Err(io_error("cannot remove a stale temporary file", &self.temp, error));
+            }
         }
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
@@ -622,7 +638,11 @@ fn check_private_file(path: &Path, file: &File, metadata: &fs::Metadata) -> Resu
 }
 
 #[cfg(not(unix))]
-fn check_private_file(path: &Path, _file: &File, metadata: &fs::Metadata) -> Result<(), StoreError> {
+fn check_private_file(
+    path: &Path,
+    _file: &File,
+    metadata: &fs::Metadata,
+) -> Result<(), StoreError> {
     if metadata.is_file() {
         Ok(())
     } else {

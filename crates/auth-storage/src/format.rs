@@ -129,8 +129,9 @@ fn to_zeroizing_json<T: Serialize + ?Sized>(value: &T) -> Result<Zeroizing<Vec<u
             Ok(())
         }
     }
-    let unserialisable =
-        |error: serde_json::Error| StoreError::Refused(format!("cannot serialise the session: {error}"));
+    let unserialisable = |error: serde_json::Error| {
+        StoreError::Refused(format!("cannot serialise the session: {error}"))
+    };
     let mut counter = Counter(0);
     serde_json::to_writer(&mut counter, value).map_err(unserialisable)?;
     let mut buffer = Zeroizing::new(Vec::with_capacity(counter.0));
@@ -325,7 +326,8 @@ mod tests {
     #[test]
     fn tampered_generation_or_namespace_fails_authentication() {
         let cipher = EncryptionKey::generate().cipher();
-        let bytes = encode(&ns(), Generation(3), Some(&sample_session("a")), Some(&cipher)).unwrap();
+        let bytes =
+            encode(&ns(), Generation(3), Some(&sample_session("a")), Some(&cipher)).unwrap();
         let text = String::from_utf8(bytes.to_vec()).unwrap();
         let bumped = text.replace("\"generation\":3", "\"generation\":4");
         assert!(matches!(

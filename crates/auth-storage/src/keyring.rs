@@ -65,10 +65,14 @@ impl fmt::Debug for KeyringTokenStore {
     }
 }
 
+/// The in-process locks of keyring items, by (service, user).
+type ItemLocks = Mutex<HashMap<(String, String), Arc<Mutex<()>>>>;
+
 /// One lock per (service, user) in this process, shared by every handle on that item.
 fn item_lock(service: &str, user: &str) -> Arc<Mutex<()>> {
-    static LOCKS: OnceLock<Mutex<HashMap<(String, String), Arc<Mutex<()>>>>> = OnceLock::new();
-    let mut locks = LOCKS.get_or_init(Default::default).lock().unwrap_or_else(PoisonError::into_inner);
+    static LOCKS: OnceLock<ItemLocks> = OnceLock::new();
+    let mut locks =
+        LOCKS.get_or_init(Default::default).lock().unwrap_or_else(PoisonError::into_inner);
     Arc::clone(locks.entry((service.to_owned(), user.to_owned())).or_default())
 }
 
@@ -76,7 +80,9 @@ impl KeyringTokenStore {
     /// A store in the platform's default keyring: the Keychain on macOS, the Credential
     /// Manager on Windows, the Secret Service's default collection on Linux and the BSDs.
     pub fn new(service: impl Into<String>, namespace: Namespace) -> Result<Self, ConfigError> {
-        Self::with_entries(service, namespace, |service, user| Entry::new(service, user).map(Arc::new))
+        Self::with_entries(service, namespace, |service, user| {
+            Entry::new(service, user).map(Arc::new)
+        })
     }
 
     /// A store whose keyring items come from `entries(service, user)`: a specific
@@ -92,7 +98,9 @@ impl KeyringTokenStore {
         let entry = entries(&service, namespace.key())
             .map_err(|error| ConfigError::InvalidKeyringEntry(error.to_string()))?;
         let lock = item_lock(&service, namespace.key());
-        Ok(Self { inner: Arc::new(Inner { service, namespace, entry, entries: Arc::new(entries), lock }) })
+        Ok(Self {
+            inner: Arc::new(Inner { service, namespace, entry, entries: Arc::new(entries), lock }),
+        })
     }
 
     /// The keyring service name.
@@ -199,9 +207,15 @@ impl Inner {
 
     /// Copies a damaged record to a new item, then replaces it with a tombstone above its
     /// generation. If the copy fails, nothing is changed.
-    fn keep_aside(&self, bytes: &[u8], message: String, generation: Option<Generation>) -> StoreError {
+    fn keep_aside(
+        &self,
+        bytes: &[u8],
+        message: String,
+        generation: Option<Generation>,
+    ) -> StoreError {
         let seconds = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let user = format!("{}.damaged-{seconds}-{:04x}", self.namespace.key(), rand::random::<u16>());
+        let user =
+            format!("{}.damaged-{seconds}-{:04x}", self.namespace.key(), rand::random::<u16>());
         let kept = (self.entries)(&self.service, &user).and_then(|aside| aside.set_secret(bytes));
         if let Err(error) = kept {
             return self.keyring_error("keep a damaged session aside in", error);
@@ -214,8 +228,9 @@ impl Inner {
             "the stored session was damaged; it has been kept aside and the store is now empty"
         );
         let tombstone = format::next_generation(generation.unwrap_or(Generation::NEW));
-        let written = format::encode(&self.namespace, tombstone, None, None)
-            .and_then(|record| self.entry.set_secret(&record).map_err(|error| self.keyring_error("write", error)));
+        let written = format::encode(&self.namespace, tombstone, None, None).and_then(|record| {
+            self.entry.set_secret(&record).map_err(|error| self.keyring_error("write", error))
+        });
         if let Err(error) = written {
             tracing::warn!(%error, "could not write a tombstone after keeping a damaged session aside");
         }
@@ -227,7 +242,10 @@ impl Inner {
     }
 
     fn keyring_error(&self, what: &str, error: keyring::Error) -> StoreError {
-        map_keyring_error(&format!("cannot {what} the keyring item {}", self.describe(self.namespace.key())), error)
+        map_keyring_error(
+            &format!("cannot {what} the keyring item {}", self.describe(self.namespace.key())),
+            error,
+        )
     }
 }
 
@@ -288,7 +306,8 @@ impl KeyringKey {
     /// on the keyring. A locked keyring is [`StoreError::Unavailable`]; an item holding
     /// something other than a key is [`StoreError::Refused`] (and left alone).
     pub fn load_or_create(&self) -> Result<EncryptionKey, StoreError> {
-        let context = || format!("keyring key item service {:?}, user {:?}", self.service, self.user);
+        let context =
+            || format!("keyring key item service {:?}, user {:?}", self.service, self.user);
         match self.entry.get_password() {
             Ok(text) => {
                 let text = Zeroizing::new(text);
@@ -297,9 +316,9 @@ impl KeyringKey {
             }
             Err(keyring::Error::NoEntry) => {
                 let key = EncryptionKey::generate();
-                self.entry
-                    .set_password(&key.to_hex())
-                    .map_err(|error| map_keyring_error(&format!("cannot create {}", context()), error))?;
+                self.entry.set_password(&key.to_hex()).map_err(|error| {
+                    map_keyring_error(&format!("cannot create {}", context()), error)
+                })?;
                 tracing::info!(service = %self.service, user = %self.user, "created a new session encryption key in the keyring");
                 // Another process may have created one at the same moment: use whichever
                 // the keyring kept.

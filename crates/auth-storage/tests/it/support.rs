@@ -1,0 +1,56 @@
+//! Helpers shared by the test modules.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Mutex;
+
+use auth_storage::{EncryptionKey, FileTokenStore, Namespace};
+use tempfile::TempDir;
+
+/// The key the encrypted tests use (and pass to child processes).
+pub(crate) const TEST_KEY_HEX: &str =
+    "8f1c2e3d4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
+pub(crate) fn test_key() -> EncryptionKey {
+    EncryptionKey::from_hex(TEST_KEY_HEX).expect("valid test key")
+}
+
+pub(crate) fn namespace() -> Namespace {
+    Namespace::app_client("us-east-1_Test123", "client0abc").expect("valid namespace")
+}
+
+/// A fresh private directory (`0700`, as `tempfile` creates them).
+pub(crate) fn temp_dir() -> TempDir {
+    tempfile::Builder::new().prefix("auth-storage-it-").tempdir().expect("temporary directory")
+}
+
+/// A store in `dir`, encrypted or not.
+pub(crate) fn file_store(dir: &Path, encrypted: bool) -> FileTokenStore {
+    let builder = FileTokenStore::builder(dir, namespace());
+    if encrypted { builder.encryption_key(test_key()).build() } else { builder.build() }
+}
+
+/// Keeps temporary directories alive until the end of a test that hands out many.
+#[derive(Default)]
+pub(crate) struct Dirs(Mutex<Vec<TempDir>>);
+
+impl Dirs {
+    pub(crate) fn fresh(&self) -> std::path::PathBuf {
+        let dir = temp_dir();
+        let path = dir.path().to_owned();
+        self.0.lock().unwrap().push(dir);
+        path
+    }
+}
+
+/// A command that re-runs this test binary as a child process executing only the test
+/// `test_name` (which must be a no-op unless `role_var` is set).
+pub(crate) fn child_command(test_name: &str, role_var: &str) -> Command {
+    let exe = std::env::current_exe().expect("path of the test binary");
+    let mut command = Command::new(exe);
+    command
+        .args([test_name, "--exact", "--nocapture", "--test-threads=1", "-q"])
+        .env(role_var, "1")
+        .env_remove("RUST_LOG");
+    command
+}
