@@ -3,17 +3,23 @@
 //! tests say so loudly and pass, unless `AUTH_REQUIRE_ALL_TESTS=1`, where they fail.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use auth_core::testing::conformance::token_store::{self, FreshStore, sample_session};
 use auth_core::{StoreError, TokenStore, TokenStoreExt};
 use auth_storage::{FileTokenStore, KeyringKey, KeyringTokenStore, Namespace};
 use keyring::Entry;
 
-use crate::support::temp_dir;
+use crate::support::{skip_or_fail, temp_dir};
 
-/// Ok if a Secret Service answers on the session bus; otherwise why not.
+/// Ok if a Secret Service answers on the session bus; otherwise why not. Probed once per
+/// process: the tests run in parallel, and concurrent probes of one item would race.
 fn secret_service() -> Result<(), String> {
+    static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
+    PROBE.get_or_init(probe).clone()
+}
+
+fn probe() -> Result<(), String> {
     if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
         return Err("DBUS_SESSION_BUS_ADDRESS is not set: there is no D-Bus session bus \
                     (CI starts one with .ci/setup-secret-service.sh)"
@@ -37,15 +43,10 @@ fn secret_service() -> Result<(), String> {
 /// True if the test can run; false (after saying why) if it must be skipped. Panics when
 /// `AUTH_REQUIRE_ALL_TESTS=1` and the service is missing.
 fn available(test: &str) -> bool {
-    // The probe and the tests share the one Secret Service; run them one at a time.
     match secret_service() {
         Ok(()) => true,
         Err(reason) => {
-            assert!(
-                std::env::var("AUTH_REQUIRE_ALL_TESTS").as_deref() != Ok("1"),
-                "{test}: AUTH_REQUIRE_ALL_TESTS=1 but no Secret Service is available: {reason}"
-            );
-            eprintln!("\n!!! SKIPPED {test}: no Secret Service available: {reason}\n");
+            skip_or_fail(test, &format!("no Secret Service available: {reason}"));
             false
         }
     }
