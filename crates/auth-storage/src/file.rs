@@ -510,8 +510,16 @@ impl Inner {
         drop(file);
         fs::rename(&self.temp, &self.record)
             .map_err(|error| io_error("cannot replace the session file", &self.record, error))?;
-        sync_dir(&self.dir)
-            .map_err(|error| io_error("cannot flush the store directory", &self.dir, error))
+        // The new record is in place and visible to every reader: reporting a failure now
+        // would claim that nothing changed. Only its survival of a power cut is in doubt.
+        if let Err(error) = sync_dir(&self.dir) {
+            tracing::warn!(
+                dir = %self.dir.display(),
+                %error,
+                "the session was replaced but the directory could not be flushed to disk"
+            );
+        }
+        Ok(())
     }
 }
 

@@ -24,9 +24,10 @@ use auth_core::{Generation, StoreError, StoredSession};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chacha20poly1305::XNonce;
-use chacha20poly1305::aead::{Aead, Payload};
+use chacha20poly1305::aead::{Aead, AeadInPlace, Payload};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use zeroize::Zeroizing;
 
 use crate::key::Cipher;
@@ -39,14 +40,17 @@ pub(crate) const VERSION: u32 = 1;
 /// The only algorithm of version 1.
 const ALGORITHM: &str = "XChaCha20-Poly1305";
 
-/// What a reader needs before it knows the version; `generation` is read leniently so a
-/// damaged record can still tell which generation it was at.
+/// What a reader needs before it knows the version.
 #[derive(Deserialize)]
 struct Header {
     format: String,
     version: u32,
-    #[serde(default)]
-    generation: Option<u64>,
+}
+
+/// The generation a damaged record claims, if it can be read.
+#[derive(Deserialize)]
+struct Claim {
+    generation: u64,
 }
 
 #[derive(Serialize)]
@@ -61,22 +65,32 @@ struct RecordOut<'a> {
     encryption: Option<Encryption<'a>>,
 }
 
+/// A version 1 record, read in one pass. It borrows from the input: the session's JSON is
+/// parsed from the input bytes (which the caller zeroes) without an intermediate copy.
 #[derive(Deserialize)]
-struct RecordIn {
-    namespace: String,
+struct RecordIn<'a> {
+    #[serde(borrow)]
+    format: Cow<'a, str>,
+    version: u32,
+    #[serde(borrow)]
+    namespace: Cow<'a, str>,
     generation: u64,
-    #[serde(default)]
-    session: Option<StoredSession>,
-    #[serde(default)]
-    encryption: Option<Encryption<'static>>,
+    #[serde(default, borrow)]
+    session: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    encryption: Option<Encryption<'a>>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct Encryption<'a> {
+    #[serde(borrow)]
     algorithm: Cow<'a, str>,
+    #[serde(borrow)]
     key_id: Cow<'a, str>,
-    nonce: String,
-    ciphertext: String,
+    #[serde(borrow)]
+    nonce: Cow<'a, str>,
+    #[serde(borrow)]
+    ciphertext: Cow<'a, str>,
 }
 
 /// A record that was read successfully.
@@ -173,8 +187,8 @@ pub(crate) fn encode(
         encryption: Some(Encryption {
             algorithm: Cow::Borrowed(ALGORITHM),
             key_id: Cow::Borrowed(&cipher.key_id),
-            nonce: BASE64.encode(nonce),
-            ciphertext: BASE64.encode(ciphertext),
+            nonce: Cow::Owned(BASE64.encode(nonce)),
+            ciphertext: Cow::Owned(BASE64.encode(ciphertext)),
         }),
     })
 }
@@ -185,34 +199,15 @@ pub(crate) fn decode(
     namespace: &Namespace,
     cipher: Option<&Cipher>,
 ) -> Result<Decoded, DecodeError> {
-    let header: Header = serde_json::from_slice(bytes).map_err(|error| DecodeError::Damaged {
-        message: format!("not a session record ({})", describe_json_error(&error)),
-        generation: None,
-    })?;
-    let claimed = header.generation.map(Generation);
-    if header.format != FORMAT {
-        return Err(DecodeError::Damaged {
-            message: format!("not a session record (format {:?})", header.format),
-            generation: None,
-        });
-    }
-    if header.version > VERSION {
-        return Err(DecodeError::Refused(format!(
-            "the session was written in format version {}, newer than the {VERSION} this \
-             library reads; upgrade the application (the file is left untouched)",
-            header.version
-        )));
-    }
-    if header.version < 1 {
-        return Err(DecodeError::Damaged {
-            message: format!("unknown format version {}", header.version),
-            generation: claimed,
-        });
-    }
+    // The fast path reads a current record in one pass; anything else (another version,
+    // damage) is sorted out by `classify`, which reads only the header.
+    let record = match serde_json::from_slice::<RecordIn<'_>>(bytes) {
+        Ok(record) if record.format == FORMAT && record.version == VERSION => record,
+        Ok(_) => return Err(classify(bytes, None)),
+        Err(error) => return Err(classify(bytes, Some(&error))),
+    };
+    let claimed = Some(Generation(record.generation));
     let damaged = |message: String| DecodeError::Damaged { message, generation: claimed };
-    let record: RecordIn = serde_json::from_slice(bytes).map_err(|error| {
-        damaged(format!("unreadable session record ({})", describe_json_error(&error)))
-    })?;
     if record.namespace != namespace.key() {
         return Err(DecodeError::Refused(format!(
             "the record belongs to namespace {:?}, not {:?} (was it copied from elsewhere?); \
@@ -223,11 +218,11 @@ pub(crate) fn decode(
     }
     let generation = Generation(record.generation);
     let Some(encryption) = record.encryption else {
-        return Ok(Decoded {
-            generation,
-            session: record.session,
-            plaintext_with_key: cipher.is_some(),
-        });
+        let session = match record.session {
+            Some(raw) => parse_session(raw.get().as_bytes()).map_err(damaged)?,
+            None => None,
+        };
+        return Ok(Decoded { generation, session, plaintext_with_key: cipher.is_some() });
     };
     if record.session.is_some() {
         return Err(damaged("the record holds both a plain and an encrypted session".into()));
@@ -252,27 +247,72 @@ pub(crate) fn decode(
             encryption.key_id, cipher.key_id
         )));
     }
-    let nonce = BASE64
-        .decode(&encryption.nonce)
-        .ok()
-        .filter(|nonce| nonce.len() == 24)
-        .ok_or_else(|| damaged("the nonce is not 24 bytes of base64".into()))?;
-    let ciphertext = BASE64
-        .decode(&encryption.ciphertext)
-        .map_err(|_| damaged("the ciphertext is not base64".into()))?;
-    let aad = associated_data(&record.namespace, record.generation, &encryption.key_id);
-    let plaintext = Zeroizing::new(
-        cipher
-            .aead
-            .decrypt(XNonce::from_slice(&nonce), Payload { msg: &ciphertext, aad: &aad })
-            .map_err(|_| {
-                damaged("the ciphertext failed authentication (corrupted or altered)".into())
-            })?,
+    let mut nonce = XNonce::default();
+    let nonce_ok = BASE64
+        .decode_slice(encryption.nonce.as_bytes(), nonce.as_mut_slice())
+        .is_ok_and(|len| len == nonce.len());
+    if !nonce_ok {
+        return Err(damaged("the nonce is not 24 bytes of base64".into()));
+    }
+    let mut buffer = Zeroizing::new(
+        BASE64
+            .decode(encryption.ciphertext.as_bytes())
+            .map_err(|_| damaged("the ciphertext is not base64".into()))?,
     );
-    let session: Option<StoredSession> = serde_json::from_slice(&plaintext).map_err(|error| {
-        damaged(format!("the decrypted session is unreadable ({})", describe_json_error(&error)))
+    let aad = associated_data(&record.namespace, record.generation, &encryption.key_id);
+    cipher.aead.decrypt_in_place(&nonce, &aad, &mut *buffer).map_err(|_| {
+        damaged("the ciphertext failed authentication (corrupted or altered)".into())
     })?;
+    let session = parse_session(&buffer).map_err(damaged)?;
     Ok(Decoded { generation, session, plaintext_with_key: false })
+}
+
+fn parse_session(json: &[u8]) -> Result<Option<StoredSession>, String> {
+    serde_json::from_slice(json)
+        .map_err(|error| format!("the session is unreadable ({})", describe_json_error(&error)))
+}
+
+/// Why a record that is not a readable current record failed: newer (refused), or damaged
+/// (with the generation it claimed, if that much is readable).
+fn classify(bytes: &[u8], error: Option<&serde_json::Error>) -> DecodeError {
+    let header: Header = match serde_json::from_slice(bytes) {
+        Ok(header) => header,
+        Err(header_error) => {
+            return DecodeError::Damaged {
+                message: format!(
+                    "not a session record ({})",
+                    describe_json_error(error.unwrap_or(&header_error))
+                ),
+                generation: None,
+            };
+        }
+    };
+    let claimed =
+        serde_json::from_slice::<Claim>(bytes).ok().map(|claim| Generation(claim.generation));
+    if header.format != FORMAT {
+        return DecodeError::Damaged {
+            message: format!("not a session record (format {:?})", header.format),
+            generation: None,
+        };
+    }
+    if header.version > VERSION {
+        return DecodeError::Refused(format!(
+            "the session was written in format version {}, newer than the {VERSION} this \
+             library reads; upgrade the application (the file is left untouched)",
+            header.version
+        ));
+    }
+    if header.version != VERSION {
+        return DecodeError::Damaged {
+            message: format!("unknown format version {}", header.version),
+            generation: claimed,
+        };
+    }
+    let message = match error {
+        Some(error) => format!("unreadable session record ({})", describe_json_error(error)),
+        None => "unreadable session record".to_owned(),
+    };
+    DecodeError::Damaged { message, generation: claimed }
 }
 
 /// A JSON error without the offending input: serde_json messages can quote parts of the
@@ -353,6 +393,18 @@ mod tests {
             }
             other => panic!("expected damage, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_newer_version_is_refused_whatever_its_shape() {
+        let newer =
+            br#"{"format":"auth-storage/session","version":2,"generation":"g","namespace":5}"#;
+        assert!(matches!(decode(newer, &ns(), None), Err(DecodeError::Refused(_))));
+        let older = br#"{"format":"auth-storage/session","version":0,"generation":4}"#;
+        assert!(matches!(
+            decode(older, &ns(), None),
+            Err(DecodeError::Damaged { generation: Some(Generation(4)), .. })
+        ));
     }
 
     #[test]
