@@ -2,16 +2,15 @@
 # gnome-keyring Secret Service, installing both first if they are missing (Debian or
 # Ubuntu; root, or sudo).
 #
-# Source it, do not run it: it exports DBUS_SESSION_BUS_ADDRESS (and XDG_RUNTIME_DIR if
-# unset) for the commands that follow, e.g. in .ci/run:
+# Source it, do not run it (`. .ci/setup-secret-service.sh`, as .ci/run does): it starts
+# both daemons and exports DBUS_SESSION_BUS_ADDRESS (and XDG_RUNTIME_DIR if unset) for the
+# commands that follow, and stops the daemons when the shell exits (unless the shell has
+# an EXIT trap of its own; then call auth_secret_service_stop yourself).
 #
-#     . .ci/setup-secret-service.sh && auth_secret_service_start
-#     trap auth_secret_service_stop EXIT
-#     cargo test --workspace --all-features
-#
-# auth_secret_service_start returns non-zero (after saying why) if it cannot start them;
-# the tests then fail under AUTH_REQUIRE_ALL_TESTS=1, as they should. The keyring lives in
-# a fresh temporary directory with a throw-away password: nothing touches the user's own.
+# If they cannot be started, it says why and carries on: the real keyring tests then fail
+# under AUTH_REQUIRE_ALL_TESTS=1 with the reason, as they should. The keyring lives in a
+# fresh temporary directory with a throw-away password: nothing touches the user's own.
+# Safe under `set -euo pipefail`.
 
 auth_secret_service_start() {
     if ! command -v gnome-keyring-daemon >/dev/null 2>&1 \
@@ -83,3 +82,12 @@ auth_secret_service_stop() {
     fi
     unset AUTH_SECRET_SERVICE_KEYRING_PID AUTH_SECRET_SERVICE_DBUS_PID
 }
+
+if auth_secret_service_start; then
+    if [ -z "$(trap -p EXIT)" ]; then
+        trap auth_secret_service_stop EXIT
+    fi
+else
+    echo "setup-secret-service: WARNING: no Secret Service is running; the real keyring" \
+        "tests of auth-storage will fail under AUTH_REQUIRE_ALL_TESTS=1" >&2
+fi
