@@ -318,7 +318,7 @@ impl Inner {
         if current != expected {
             return Err(StoreError::Conflict { current });
         }
-        let generation = format::next_generation(current);
+        let generation = format::write_generation(current)?;
         let bytes = format::encode(&self.namespace, generation, new, cipher.as_deref())?;
         self.write_atomically(&bytes)?;
         tracing::debug!(
@@ -415,7 +415,7 @@ impl Inner {
             reason = %message,
             "the stored session was damaged; it has been kept aside and the store is now empty"
         );
-        let tombstone = format::next_generation(generation.unwrap_or(Generation::NEW));
+        let tombstone = format::tombstone_generation(generation);
         let written = format::encode(&self.namespace, tombstone, None, cipher)
             .and_then(|bytes| self.write_atomically(&bytes));
         if let Err(error) = written {

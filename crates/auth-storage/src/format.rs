@@ -126,6 +126,27 @@ pub(crate) fn next_generation(current: Generation) -> Generation {
     current.next().max(Generation(now))
 }
 
+/// The generation of the tombstone left where a damaged record was: above the generation
+/// the record claimed, if it claimed a plausible one. A damaged record is untrusted, and a
+/// claim near `u64::MAX` would leave no room for later writes to grow.
+pub(crate) fn tombstone_generation(claimed: Option<Generation>) -> Generation {
+    next_generation(claimed.filter(|g| g.0 < u64::MAX / 2).unwrap_or(Generation::NEW))
+}
+
+/// The generation a write over `current` gets, or `Refused` if the counter is exhausted
+/// (only a hand-edited record can get there: the clock would take 290,000 years).
+pub(crate) fn write_generation(current: Generation) -> Result<Generation, StoreError> {
+    let next = next_generation(current);
+    if next > current {
+        Ok(next)
+    } else {
+        Err(StoreError::Refused(format!(
+            "the store's generation counter is exhausted ({current}); the record was edited by \
+             hand"
+        )))
+    }
+}
+
 fn associated_data(namespace: &str, generation: u64, key_id: &str) -> Vec<u8> {
     format!("{FORMAT}\0v{VERSION}\0{namespace}\0{generation}\0{key_id}").into_bytes()
 }
@@ -405,6 +426,15 @@ mod tests {
             decode(older, &ns(), None),
             Err(DecodeError::Damaged { generation: Some(Generation(4)), .. })
         ));
+    }
+
+    #[test]
+    fn implausible_generations_are_not_trusted() {
+        let huge = Some(Generation(u64::MAX));
+        assert!(tombstone_generation(huge) < Generation(u64::MAX / 2));
+        assert!(tombstone_generation(Some(Generation(5))) > Generation(5));
+        assert!(write_generation(Generation(u64::MAX)).is_err());
+        assert!(write_generation(Generation(7)).unwrap() > Generation(7));
     }
 
     #[test]

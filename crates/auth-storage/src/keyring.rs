@@ -180,7 +180,7 @@ impl Inner {
         if current != expected {
             return Err(StoreError::Conflict { current });
         }
-        let generation = format::next_generation(current);
+        let generation = format::write_generation(current)?;
         let record = format::encode(&self.namespace, generation, new, None)?;
         self.entry.set_secret(&record).map_err(|error| self.keyring_error("write", error))?;
         tracing::debug!(service = %self.service, namespace = %self.namespace, %generation, "session saved");
@@ -227,7 +227,7 @@ impl Inner {
             reason = %message,
             "the stored session was damaged; it has been kept aside and the store is now empty"
         );
-        let tombstone = format::next_generation(generation.unwrap_or(Generation::NEW));
+        let tombstone = format::tombstone_generation(generation);
         let written = format::encode(&self.namespace, tombstone, None, None).and_then(|record| {
             self.entry.set_secret(&record).map_err(|error| self.keyring_error("write", error))
         });
