@@ -16,7 +16,8 @@ impl Clock {
         let offset = self.offset_millis.load(Ordering::Relaxed);
         let real = SystemTime::now();
         if offset >= 0 {
-            real + Duration::from_millis(offset.unsigned_abs())
+            // An absurd offset from the control API must not overflow (and panic).
+            real.checked_add(Duration::from_millis(offset.unsigned_abs())).unwrap_or(real)
         } else {
             real.checked_sub(Duration::from_millis(offset.unsigned_abs())).unwrap_or(UNIX_EPOCH)
         }

@@ -185,6 +185,21 @@ impl Shared {
         client_id: Option<&str>,
         lifetimes: Lifetimes,
     ) -> Result<usize, CognitoError> {
+        // `ExpiresIn` is a 32-bit integer on the wire; keep lifetimes within Cognito's range.
+        for value in [
+            lifetimes.access_token_seconds,
+            lifetimes.id_token_seconds,
+            lifetimes.refresh_token_seconds,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if !(1..=315_360_000).contains(&value) {
+                return Err(CognitoError::invalid_parameter(
+                    "Token lifetimes must be between 1 second and 10 years (315360000 seconds).",
+                ));
+            }
+        }
         let mut state = self.state.write();
         let mut changed = 0;
         for pool in state.pools.values_mut() {

@@ -29,7 +29,7 @@
 //! |---|---|---|
 //! | `GET /_mock/health` | `{"ok":true}` | — |
 //! | `GET /_mock/clock`, `POST /_mock/clock` | `{"advance_seconds": 3600}` or `{"offset_seconds": 0}` | [`MockServerHandle::advance_clock`], [`MockServerHandle::set_clock_offset`] |
-//! | `POST /_mock/lifetimes` | `{"user_pool_id"?, "client_id"?, "access_token_seconds"?, "id_token_seconds"?, "refresh_token_seconds"?}` | [`MockServerHandle::set_lifetimes`] |
+//! | `POST /_mock/lifetimes` | `{"user_pool_id"?, "client_id"?, "access_token_seconds"?, "id_token_seconds"?, "refresh_token_seconds"?}` (1 s to 10 years) | [`MockServerHandle::set_lifetimes`] |
 //! | `POST /_mock/faults`, `GET`, `DELETE` | a [`Fault`]: `{"operation": "InitiateAuth" or "*", "error": {"type", "message", "status"?}?, "latency_ms"?, "drop_connection"?, "times"?}` | [`MockServerHandle::add_fault`], [`MockServerHandle::clear_faults`] |
 //! | `GET /_mock/requests`, `DELETE` | `{"requests": {"InitiateAuth": 2, "InitiateAuth:REFRESH_TOKEN_AUTH": 1, ...}}` | [`MockServerHandle::request_count`] |
 //! | `GET /_mock/codes/{pool_id}/{username}` | `{"code": "123456", "purpose": "signup"}` | [`MockServerHandle::last_code`] |

@@ -188,10 +188,9 @@ fn check_status_after_password(
         }
         UserStatus::ForceChangePassword => {
             let days = password::Policy::of(pool).temporary_validity_days;
-            let expired = user
-                .password
-                .as_ref()
-                .is_some_and(|p| p.temporary && p.set_at + days * 86_400 < now);
+            let expired = user.password.as_ref().is_some_and(|p| {
+                p.temporary && p.set_at.saturating_add(days.saturating_mul(86_400)) < now
+            });
             if expired {
                 Err(CognitoError::not_authorized(
                     "Temporary password has expired and must be reset by an administrator.",
@@ -445,7 +444,7 @@ fn refresh_grant(
     let refresh = match rotation {
         None => RefreshMode::Keep { origin_jti: record.origin_jti.clone() },
         Some(grace) => {
-            if record.rotated_at.is_some_and(|at| now > at + grace) {
+            if record.rotated_at.is_some_and(|at| now > at.saturating_add(grace)) {
                 return Err(CognitoError::new(
                     "RefreshTokenReuseException",
                     "The refresh token has already been exchanged for a new one.",

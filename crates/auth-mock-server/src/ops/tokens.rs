@@ -157,7 +157,7 @@ fn prepare(state: &mut State, shared: &Shared, grant: &TokenGrant, now: u64) -> 
     id.insert("event_id".into(), json!(event_id));
     id.insert("token_use".into(), json!("id"));
     id.insert("auth_time".into(), json!(auth_time));
-    id.insert("exp".into(), json!(now + id_ttl));
+    id.insert("exp".into(), json!(now.saturating_add(id_ttl)));
     id.insert("iat".into(), json!(now));
     id.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
 
@@ -176,7 +176,7 @@ fn prepare(state: &mut State, shared: &Shared, grant: &TokenGrant, now: u64) -> 
     access.insert("token_use".into(), json!("access"));
     access.insert("scope".into(), json!("aws.cognito.signin.user.admin"));
     access.insert("auth_time".into(), json!(auth_time));
-    access.insert("exp".into(), json!(now + access_ttl));
+    access.insert("exp".into(), json!(now.saturating_add(access_ttl)));
     access.insert("iat".into(), json!(now));
     access.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
     access.insert("username".into(), json!(user.username));
@@ -186,7 +186,7 @@ fn prepare(state: &mut State, shared: &Shared, grant: &TokenGrant, now: u64) -> 
         username: user.username.clone(),
         client_id: grant.client_id.clone(),
         issued_at: now,
-        expires_at: now + access_ttl,
+        expires_at: now.saturating_add(access_ttl),
         origin_jti: origin_jti.clone(),
         device_key: device_key.clone(),
     };
@@ -209,7 +209,7 @@ fn prepare(state: &mut State, shared: &Shared, grant: &TokenGrant, now: u64) -> 
                     username,
                     client_id: grant.client_id.clone(),
                     issued_at: now,
-                    expires_at: now + refresh_ttl,
+                    expires_at: now.saturating_add(refresh_ttl),
                     auth_time,
                     origin_jti,
                     device_key,

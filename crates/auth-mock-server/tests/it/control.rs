@@ -267,3 +267,29 @@ async fn issuer_base_makes_iss_point_at_the_server() {
     assert_eq!(server.issuer(&pool).unwrap(), format!("http://127.0.0.1:1/{pool}"));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn absurd_control_values_do_not_break_the_server() {
+    let f = fixture().await;
+    let url = f.server.url();
+    let lifetimes =
+        format!(r#"{{"user_pool_id":"{}","access_token_seconds":18446744073709551615}}"#, f.pool);
+    let refused =
+        request(&url, "POST", "/_mock/lifetimes", &[], lifetimes.as_bytes()).await.unwrap();
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.json()["__type"], "InvalidParameterException");
+    let (access, _, _) = f.password_login("alice", PASSWORD).await;
+    f.sdk.get_user().access_token(&access).send().await.unwrap();
+    for body in [
+        r#"{"offset_seconds":1e300}"#,
+        r#"{"advance_seconds":-1e300}"#,
+        r#"{"offset_seconds":"x"}"#,
+    ] {
+        let answer = request(&url, "POST", "/_mock/clock", &[], body.as_bytes()).await.unwrap();
+        assert!(answer.status == 200 || answer.status == 400, "{body}: {}", answer.status);
+        let health = request(&url, "GET", "/_mock/health", &[], b"").await.unwrap();
+        assert_eq!(health.status, 200);
+    }
+    f.server.set_clock_offset(0);
+    f.password_login("alice", PASSWORD).await;
+}
