@@ -14,6 +14,7 @@ use auth_core::{
 
 use crate::support::{
     Harness, MARGIN, PASSWORD, REFRESH_LIFETIME, TOKEN_LIFETIME, USER, drain, settle,
+    spawn_credentials, spawn_tokens,
 };
 
 const PAST_EXPIRY: Duration = Duration::from_secs(TOKEN_LIFETIME.as_secs() - MARGIN.as_secs() + 1);
@@ -70,12 +71,7 @@ async fn concurrent_callers_share_one_refresh() {
     let before = client.tokens().await.unwrap();
     h.idp.set_refresh_delay(Duration::from_millis(50));
     h.advance(PAST_EXPIRY);
-    let calls: Vec<_> = (0..64)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move { client.tokens().await })
-        })
-        .collect();
+    let calls: Vec<_> = (0..64).map(|_| spawn_tokens(&client)).collect();
     let mut results = Vec::new();
     for call in calls {
         results.push(call.await.unwrap().expect("tokens after refresh"));
@@ -99,10 +95,7 @@ async fn a_rejected_refresh_waits_for_re_sign_in_which_completes_the_request() {
     let mut changes = client.state_changes();
     h.idp.revoke_user(USER);
     h.advance(PAST_EXPIRY);
-    let waiting = tokio::spawn({
-        let client = client.clone();
-        async move { client.tokens().await }
-    });
+    let waiting = spawn_tokens(&client);
     settle().await;
     assert_eq!(client.current_user_state().state, UserState::SignedOutUserPoolsTokensInvalid);
     assert_eq!(
@@ -113,10 +106,7 @@ async fn a_rejected_refresh_waits_for_re_sign_in_which_completes_the_request() {
     assert!(h.store.peek().is_some(), "nothing is deleted while waiting");
 
     // A second request also waits, without another refresh.
-    let second = tokio::spawn({
-        let client = client.clone();
-        async move { client.tokens().await }
-    });
+    let second = spawn_tokens(&client);
     settle().await;
     assert_eq!(h.idp.calls().refresh, 1);
 
@@ -135,12 +125,7 @@ async fn release_fails_waiting_requests_and_is_harmless_when_nobody_waits() {
     assert_eq!(client.release_sign_in_wait(), 0, "nothing waits yet");
     h.idp.revoke_user(USER);
     h.advance(PAST_EXPIRY);
-    let waiting: Vec<_> = (0..3)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move { client.tokens().await })
-        })
-        .collect();
+    let waiting: Vec<_> = (0..3).map(|_| spawn_tokens(&client)).collect();
     settle().await;
     assert_eq!(client.release_sign_in_wait(), 3);
     for request in waiting {
@@ -148,10 +133,7 @@ async fn release_fails_waiting_requests_and_is_harmless_when_nobody_waits() {
     }
     assert_eq!(client.release_sign_in_wait(), 0);
     // A release does not pre-release later requests: they wait again.
-    let later = tokio::spawn({
-        let client = client.clone();
-        async move { client.tokens().await }
-    });
+    let later = spawn_tokens(&client);
     settle().await;
     assert!(!later.is_finished());
     // The app may now sign out; the later request fails with SignedOut.
@@ -193,10 +175,7 @@ async fn offline_with_invalid_tokens_blocks_then_resumes_when_online() {
     let stored_before = h.store.peek();
     h.set_online(false);
     h.advance(PAST_EXPIRY);
-    let blocked = tokio::spawn({
-        let client = client.clone();
-        async move { client.tokens().await }
-    });
+    let blocked = spawn_tokens(&client);
     settle().await;
     assert!(!blocked.is_finished(), "offline with expired tokens, the request blocks");
     let details = client.current_user_state();
@@ -290,10 +269,7 @@ async fn a_late_refresh_never_brings_a_signed_out_session_back() {
     let client = h.signed_in_client().await;
     h.idp.set_refresh_delay(Duration::from_millis(30));
     h.advance(PAST_EXPIRY);
-    let request = tokio::spawn({
-        let client = client.clone();
-        async move { client.tokens().await }
-    });
+    let request = spawn_tokens(&client);
     settle().await;
     client.sign_out(SignOutOptions::local()).await.unwrap();
     assert!(matches!(request.await.unwrap(), Err(AuthError::SignedOut)));
@@ -325,10 +301,7 @@ async fn listeners_get_every_change_in_order_and_survive_panics() {
     client.sign_in(SignInRequest::password(USER, PASSWORD)).await.unwrap();
     h.idp.revoke_user(USER);
     h.advance(PAST_EXPIRY);
-    let waiting = tokio::spawn({
-        let client = client.clone();
-        async move { client.tokens().await }
-    });
+    let waiting = spawn_tokens(&client);
     settle().await;
     client.sign_out(SignOutOptions::local()).await.unwrap();
     waiting.await.unwrap().unwrap_err();
@@ -516,12 +489,7 @@ async fn signed_in_credentials_refresh_tokens_first_and_share_one_call() {
     let h = Harness::new();
     let client = h.signed_in_client().await;
     h.advance(PAST_EXPIRY);
-    let calls: Vec<_> = (0..16)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move { client.aws_credentials().await })
-        })
-        .collect();
+    let calls: Vec<_> = (0..16).map(|_| spawn_credentials(&client)).collect();
     for call in calls {
         call.await.unwrap().unwrap();
     }
@@ -571,10 +539,7 @@ async fn federated_token_expiry_waits_for_a_new_federated_sign_in() {
     client.aws_credentials().await.unwrap();
     // Now the Google token expires too: the request waits for a new one.
     h.advance(Duration::from_secs(900));
-    let waiting = tokio::spawn({
-        let client = client.clone();
-        async move { client.aws_credentials().await }
-    });
+    let waiting = spawn_credentials(&client);
     settle().await;
     assert_eq!(client.current_user_state().state, UserState::SignedOutFederatedTokensInvalid);
     assert!(!waiting.is_finished());

@@ -4,9 +4,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_core::testing::{FakeCredentialsProvider, FakeIdentityProvider, FaultyTokenStore};
+use tokio::task::JoinHandle;
+
 use auth_core::{
-    AuthClient, AuthClientBuilder, ManualClock, ManualConnectivity, SignInRequest, Transition,
-    UserStateDetails,
+    AuthClient, AuthClientBuilder, AuthError, AwsCredentials, ManualClock, ManualConnectivity,
+    SignInRequest, Transition, UserPoolTokens, UserStateDetails,
 };
 
 pub(crate) const USER: &str = "alice";
@@ -105,4 +107,18 @@ pub(crate) async fn settle() {
 /// Drains the changes a stream has queued.
 pub(crate) fn drain(changes: &mut auth_core::StateChanges) -> Vec<UserStateDetails> {
     std::iter::from_fn(|| changes.try_next()).collect()
+}
+
+/// Starts a `tokens()` request in a task of its own.
+pub(crate) fn spawn_tokens(client: &AuthClient) -> JoinHandle<Result<UserPoolTokens, AuthError>> {
+    let client = client.clone();
+    tokio::spawn(async move { client.tokens().await })
+}
+
+/// Starts an `aws_credentials()` request in a task of its own.
+pub(crate) fn spawn_credentials(
+    client: &AuthClient,
+) -> JoinHandle<Result<AwsCredentials, AuthError>> {
+    let client = client.clone();
+    tokio::spawn(async move { client.aws_credentials().await })
 }

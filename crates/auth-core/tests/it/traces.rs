@@ -12,6 +12,7 @@ use auth_core::{
 
 use crate::support::{
     Harness, MARGIN, PASSWORD, REFRESH_LIFETIME, TOKEN_LIFETIME, USER, drain, settle,
+    spawn_credentials, spawn_tokens,
 };
 
 const PAST_EXPIRY: Duration = Duration::from_secs(TOKEN_LIFETIME.as_secs() - MARGIN.as_secs() + 1);
@@ -133,13 +134,6 @@ fn effect(effect: &Effect) -> String {
     }
 }
 
-fn spawn_tokens(
-    client: &AuthClient,
-) -> tokio::task::JoinHandle<Result<auth_core::UserPoolTokens, AuthError>> {
-    let client = client.clone();
-    tokio::spawn(async move { client.tokens().await })
-}
-
 #[tokio::test]
 async fn sign_in_expiry_silent_refresh() {
     let mut t = Trace::new(Harness::new());
@@ -248,10 +242,7 @@ async fn federated_token_expiry() {
     t.record("federated_sign_in(accounts.google.com)", format!("{result:?}")).await;
     t.advance(Duration::from_secs(1200));
     t.note("both the credentials and the Google token have expired");
-    let waiting = {
-        let client = client.clone();
-        tokio::spawn(async move { client.aws_credentials().await })
-    };
+    let waiting = spawn_credentials(&client);
     t.record("aws_credentials() [spawned]", "waiting".into()).await;
     let result =
         client.federated_sign_in("accounts.google.com", token(&t.h), None).await.map(|d| d.state);
