@@ -440,42 +440,9 @@ impl Inner {
         check_private_dir(&self.dir, &metadata)
     }
 
-    /// Takes the exclusive lock, waiting at most `lock_timeout`. The lock is released when
-    /// the returned file is closed (also when the process dies).
+    /// Takes the exclusive lock, waiting at most `lock_timeout`.
     fn lock(&self) -> Result<File, StoreError> {
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options
-            .open(&self.lock)
-            .map_err(|error| io_error("cannot open the lock file", &self.lock, error))?;
-        let deadline = Instant::now() + self.lock_timeout;
-        let mut pause = Duration::from_millis(1);
-        loop {
-            // Fully qualified: `File` has an inherent `try_lock` since Rust 1.89, with
-            // another error type.
-            match fs4::FileExt::try_lock(&file) {
-                Ok(()) => return Ok(file),
-                Err(fs4::TryLockError::WouldBlock) => {}
-                Err(fs4::TryLockError::Error(error)) => {
-                    return Err(io_error("cannot lock", &self.lock, error));
-                }
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(StoreError::Unavailable {
-                    message: format!(
-                        "{} has been locked by another writer for more than {:?}",
-                        self.lock.display(),
-                        self.lock_timeout
-                    ),
-                    source: None,
-                });
-            }
-            std::thread::sleep(pause.min(deadline - now));
-            pause = (pause * 2).min(Duration::from_millis(20));
-        }
+        lock_exclusive(&self.lock, self.lock_timeout)
     }
 
     /// Replaces the record with `bytes`: temporary file, fsync, rename, fsync of the
@@ -520,6 +487,44 @@ impl Inner {
             );
         }
         Ok(())
+    }
+}
+
+/// Takes an exclusive lock on the file at `path` (created `0600` if missing), waiting at
+/// most `timeout`; [`StoreError::Unavailable`] if another holder keeps it longer. The lock
+/// is released when the returned file is closed, also when the process dies. It excludes
+/// other processes and other handles of this one alike (each opens the file anew).
+pub(crate) fn lock_exclusive(path: &Path, timeout: Duration) -> Result<File, StoreError> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file =
+        options.open(path).map_err(|error| io_error("cannot open the lock file", path, error))?;
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        // Fully qualified: `File` has an inherent `try_lock` since Rust 1.89, with another
+        // error type.
+        match fs4::FileExt::try_lock(&file) {
+            Ok(()) => return Ok(file),
+            Err(fs4::TryLockError::WouldBlock) => {}
+            Err(fs4::TryLockError::Error(error)) => {
+                return Err(io_error("cannot lock", path, error));
+            }
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(StoreError::Unavailable {
+                message: format!(
+                    "{} has been locked by another writer for more than {timeout:?}",
+                    path.display()
+                ),
+                source: None,
+            });
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(20));
     }
 }
 

@@ -3,8 +3,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use auth_core::{Generation, Snapshot, StoreError, StoredSession, TokenStore};
@@ -12,7 +14,7 @@ use keyring::Entry;
 use zeroize::Zeroizing;
 
 use crate::error::ConfigError;
-use crate::file::run_blocking;
+use crate::file::{lock_exclusive, run_blocking};
 use crate::format::{self, DecodeError};
 use crate::key::EncryptionKey;
 use crate::namespace::Namespace;
@@ -32,9 +34,10 @@ pub type EntryFactory = dyn Fn(&str, &str) -> keyring::Result<Arc<Entry>> + Send
 /// by an empty record.
 ///
 /// Compare-and-swap is atomic among the handles of one process (they share a lock per
-/// service and user). OS keyrings offer no transaction, so two *processes* writing the
-/// same item can still overwrite each other; use [`FileTokenStore`](crate::FileTokenStore)
-/// (with [`KeyringKey`] for its key) where several processes share a session.
+/// service and user). OS keyrings offer no transaction, so for processes to exclude each
+/// other too, give every one of them the same lock file with
+/// [`lock_file`](KeyringTokenStore::lock_file); without it, two processes writing the
+/// same item at the same moment can overwrite each other.
 ///
 /// Size: Windows Credential Manager holds at most 2560 bytes per item, less than a typical
 /// Cognito session (ID, access and refresh tokens are each 1 to 2 KB); there a write fails
@@ -53,6 +56,7 @@ struct Inner {
     entry: Arc<Entry>,
     entries: Arc<EntryFactory>,
     lock: Arc<Mutex<()>>,
+    lock_file: Option<(PathBuf, Duration)>,
 }
 
 impl fmt::Debug for KeyringTokenStore {
@@ -99,8 +103,38 @@ impl KeyringTokenStore {
             .map_err(|error| ConfigError::InvalidKeyringEntry(error.to_string()))?;
         let lock = item_lock(&service, namespace.key());
         Ok(Self {
-            inner: Arc::new(Inner { service, namespace, entry, entries: Arc::new(entries), lock }),
+            inner: Arc::new(Inner {
+                service,
+                namespace,
+                entry,
+                entries: Arc::new(entries),
+                lock,
+                lock_file: None,
+            }),
         })
+    }
+
+    /// Makes compare-and-swap atomic across processes: every read-compare-write (and the
+    /// keeping aside of a damaged item) holds an exclusive lock on the file at `path`,
+    /// created `0600` if missing (its directory must exist). Every process sharing the item
+    /// must use the same path. Waits at most
+    /// [`DEFAULT_LOCK_TIMEOUT`](crate::DEFAULT_LOCK_TIMEOUT) for the lock, then answers
+    /// [`StoreError::Unavailable`].
+    pub fn lock_file(self, path: impl Into<PathBuf>) -> Self {
+        self.lock_file_with_timeout(path, crate::DEFAULT_LOCK_TIMEOUT)
+    }
+
+    /// [`lock_file`](Self::lock_file) with a chosen timeout.
+    pub fn lock_file_with_timeout(self, path: impl Into<PathBuf>, timeout: Duration) -> Self {
+        let inner = Inner {
+            service: self.inner.service.clone(),
+            namespace: self.inner.namespace.clone(),
+            entry: Arc::clone(&self.inner.entry),
+            entries: Arc::clone(&self.inner.entries),
+            lock: Arc::clone(&self.inner.lock),
+            lock_file: Some((path.into(), timeout)),
+        };
+        Self { inner: Arc::new(inner) }
     }
 
     /// The keyring service name.
@@ -153,8 +187,25 @@ enum Current {
 }
 
 impl Inner {
+    /// Takes this process's lock on the item, then the cross-process lock file, if any.
+    fn exclusive(&self) -> Result<(MutexGuard<'_, ()>, Option<File>), StoreError> {
+        let guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let file = match &self.lock_file {
+            Some((path, timeout)) => Some(lock_exclusive(path, *timeout)?),
+            None => None,
+        };
+        Ok((guard, file))
+    }
+
     fn load(&self) -> Result<Snapshot, StoreError> {
-        let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        // A keyring read is atomic, so loads take no lock (a stuck writer never blocks
+        // them), except to keep a damaged record aside, which must not race a writer.
+        match self.read_current()? {
+            Current::Missing => return Ok(Snapshot::new(Generation::NEW, None)),
+            Current::Record(snapshot) => return Ok(snapshot),
+            Current::Damaged { .. } => {}
+        }
+        let _guard = self.exclusive()?;
         match self.read_current()? {
             Current::Missing => Ok(Snapshot::new(Generation::NEW, None)),
             Current::Record(snapshot) => Ok(snapshot),
@@ -169,7 +220,7 @@ impl Inner {
         expected: Generation,
         new: Option<&StoredSession>,
     ) -> Result<Generation, StoreError> {
-        let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let _guard = self.exclusive()?;
         let current = match self.read_current()? {
             Current::Missing => Generation::NEW,
             Current::Record(snapshot) => snapshot.generation,

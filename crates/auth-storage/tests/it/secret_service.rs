@@ -14,7 +14,7 @@ use crate::support::{skip_or_fail, temp_dir};
 
 /// Ok if a Secret Service answers on the session bus; otherwise why not. Probed once per
 /// process: the tests run in parallel, and concurrent probes of one item would race.
-fn secret_service() -> Result<(), String> {
+pub(crate) fn secret_service() -> Result<(), String> {
     static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
     PROBE.get_or_init(probe).clone()
 }
