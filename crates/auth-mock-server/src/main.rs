@@ -27,7 +27,8 @@ struct Args {
     /// Keep state in this file across restarts (written atomically).
     #[arg(long, env = "AUTH_MOCK_STATE_FILE")]
     state_file: Option<PathBuf>,
-    /// Issue tokens with iss = <URL>/<poolId> instead of https://cognito-idp.<region>.amazonaws.com/<poolId>.
+    /// Issue tokens with iss = <URL>/<poolId> instead of https://cognito-idp.<region>.amazonaws.com/<poolId>;
+    /// `self` means this server's own URL.
     #[arg(long, env = "AUTH_MOCK_ISSUER_BASE")]
     issuer_base: Option<String>,
     /// Region of pools created by unsigned requests.

@@ -94,7 +94,8 @@ impl MockServerBuilder {
     }
 
     /// Issue tokens with `iss = <base>/<poolId>` instead of the AWS URL, so verifiers that
-    /// fetch `<iss>/.well-known/jwks.json` reach this server.
+    /// fetch `<iss>/.well-known/jwks.json` reach this server. The value `self` means this
+    /// server's own URL (`http://<bound address>`), handy with an ephemeral port.
     pub fn issuer_base(mut self, base: impl Into<String>) -> Self {
         self.issuer_base = Some(base.into());
         self
@@ -138,8 +139,12 @@ impl MockServerBuilder {
         let listener =
             TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
         let local = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+        let issuer_base = match self.issuer_base {
+            Some(base) if base == "self" => Some(format!("http://{local}")),
+            other => other,
+        };
         let shared = Arc::new(Shared::new(Config {
-            issuer_base: self.issuer_base,
+            issuer_base,
             region: self.region,
             require_signature: self.require_signature,
         }));

@@ -266,6 +266,11 @@ async fn issuer_base_makes_iss_point_at_the_server() {
     let pool = server.create_pool("p").await.unwrap();
     assert_eq!(server.issuer(&pool).unwrap(), format!("http://127.0.0.1:1/{pool}"));
     server.shutdown().await;
+
+    let server = auth_mock_server::MockServer::builder().issuer_base("self").start().await.unwrap();
+    let pool = server.create_pool("p").await.unwrap();
+    assert_eq!(server.issuer(&pool).unwrap(), format!("{}/{pool}", server.url()));
+    server.shutdown().await;
 }
 
 #[tokio::test]
