@@ -206,9 +206,11 @@ pub enum Effect {
     StartTokenRefresh,
     /// Start refreshing AWS credentials.
     StartCredentialsRefresh,
-    /// Write the in-memory session to the store.
+    /// The new session must be durable: the shell saves it before it makes the
+    /// transition visible (a caller that got fresh tokens may exit at once).
     PersistSession,
-    /// Clear the store and the caches.
+    /// The store and caches must be cleared: the shell clears them before it makes the
+    /// transition visible.
     ClearSession,
     /// The requesting caller waits.
     Wait(Wait),

@@ -274,11 +274,10 @@ impl Core {
     }
 }
 
-/// What the caller of [`Inner::apply`] must do after releasing the lock.
+/// What [`Inner::apply`] decided for the request that fed the event.
 #[derive(Default)]
 struct Applied {
     disposition: Option<Disposition>,
-    persist: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -626,9 +625,9 @@ impl Inner {
                 Effect::Notify(details) => lock(&self.listeners).notify(&details),
                 Effect::StartTokenRefresh => self.spawn_token_refresh(core),
                 Effect::StartCredentialsRefresh => self.spawn_credentials_refresh(core),
-                Effect::PersistSession => applied.persist = true,
-                // The caller cleared the store before feeding the event.
-                Effect::ClearSession => {}
+                // The shell saves (or clears) the store before it feeds the event that
+                // asks for it, so that a change is never visible before it is durable.
+                Effect::PersistSession | Effect::ClearSession => {}
                 Effect::Wait(wait) => applied.disposition = Some(Disposition::Wait(wait)),
                 Effect::Fail(failure) => applied.disposition = Some(Disposition::Fail(failure)),
                 Effect::ResumeWaiters => wake = true,
@@ -748,38 +747,36 @@ impl Inner {
                 )),
                 _ => Err(ProviderError::Unsupported("refresh without an identity provider".into())),
             };
-            let persist = {
-                let mut core = inner.lock();
-                if core.epoch != epoch {
-                    // A sign-in or sign-out happened meanwhile; this result belongs to a
-                    // session that no longer exists.
-                    return;
-                }
-                match result {
-                    Ok(tokens) => {
-                        if let Some(user_pool) = core.session.user_pool.as_mut() {
-                            user_pool.tokens = tokens;
+            match result {
+                Ok(tokens) => {
+                    let change = |session: &mut StoredSession| {
+                        if let Some(user_pool) = session.user_pool.as_mut() {
+                            user_pool.tokens = tokens.clone();
                         }
-                        inner.refresh_caches(&core);
-                        core.counters.tokens_refreshed += 1;
-                        inner.apply(&mut core, Event::TokenRefreshSucceeded).persist
+                    };
+                    inner
+                        .commit(epoch, change, |inner, core| {
+                            core.counters.tokens_refreshed += 1;
+                            inner.apply(core, Event::TokenRefreshSucceeded);
+                        })
+                        .await;
+                }
+                Err(error) => {
+                    let mut core = inner.lock();
+                    if core.epoch != epoch {
+                        // A sign-in or sign-out happened meanwhile; this result belongs to
+                        // a session that no longer exists.
+                        return;
                     }
-                    Err(error) if error.is_rejected() => {
+                    if error.is_rejected() {
                         tracing::info!(%error, "the refresh token was rejected; waiting for a new sign-in");
                         inner.apply(&mut core, Event::TokenRefreshRejected);
-                        false
-                    }
-                    Err(error) => {
+                    } else {
                         tracing::warn!(%error, "token refresh failed; the session is kept");
                         core.tokens_error = Some(error.into());
                         inner.apply(&mut core, Event::TokenRefreshFailed);
-                        false
                     }
                 }
-            };
-            if persist {
-                // A failure is logged by `persist`; the fresh tokens stay in memory.
-                let _ = inner.persist().await;
             }
         });
     }
@@ -788,37 +785,35 @@ impl Inner {
         let inner = Arc::clone(self);
         let epoch = core.epoch;
         tokio::spawn(async move {
-            let result = inner.fetch_credentials().await;
-            let persist = {
-                let mut core = inner.lock();
-                if core.epoch != epoch {
-                    return;
+            match inner.fetch_credentials().await {
+                Ok((identity, credentials, logins_key)) => {
+                    let change = |session: &mut StoredSession| {
+                        session.identity_id = Some(identity.clone());
+                        session.aws_credentials = Some(credentials.clone());
+                    };
+                    inner
+                        .commit(epoch, change, |inner, core| {
+                            core.identity_logins = Some(logins_key);
+                            core.counters.credentials_refreshed += 1;
+                            inner.apply(core, Event::CredentialsRefreshSucceeded);
+                        })
+                        .await;
                 }
-                match result {
-                    Ok((identity, credentials, logins_key)) => {
-                        core.session.identity_id = Some(identity);
-                        core.session.aws_credentials = Some(credentials);
-                        core.identity_logins = Some(logins_key);
-                        inner.refresh_caches(&core);
-                        core.counters.credentials_refreshed += 1;
-                        inner.apply(&mut core, Event::CredentialsRefreshSucceeded).persist
+                Err(error) => {
+                    let mut core = inner.lock();
+                    if core.epoch != epoch {
+                        return;
                     }
-                    Err(error) => {
-                        let rejected = matches!(&error, AuthError::Provider(e) if e.is_rejected());
-                        tracing::warn!(%error, "AWS credentials refresh failed");
-                        core.credentials_error = Some(error);
-                        let event = if rejected {
-                            Event::CredentialsRefreshRejected
-                        } else {
-                            Event::CredentialsRefreshFailed
-                        };
-                        inner.apply(&mut core, event);
-                        false
-                    }
+                    let rejected = matches!(&error, AuthError::Provider(e) if e.is_rejected());
+                    tracing::warn!(%error, "AWS credentials refresh failed");
+                    core.credentials_error = Some(error);
+                    let event = if rejected {
+                        Event::CredentialsRefreshRejected
+                    } else {
+                        Event::CredentialsRefreshFailed
+                    };
+                    inner.apply(&mut core, event);
                 }
-            };
-            if persist {
-                let _ = inner.persist().await;
             }
         });
     }
@@ -897,30 +892,61 @@ impl Inner {
         Ok(())
     }
 
-    /// Writes the in-memory session after a refresh, unless someone else wrote since we
-    /// last read or wrote (then their session is adopted). Failures are logged and
-    /// returned; nothing in memory is dropped because of them.
-    async fn persist(self: &Arc<Self>) -> Result<(), StoreError> {
+    /// Makes a refresh result current. The changed session is saved first, so a caller
+    /// that receives the new tokens may exit at once without losing them; then it becomes
+    /// the in-memory session and `finish` runs under the same lock. If someone else wrote
+    /// the store since we last read or wrote it, their session is adopted instead (and
+    /// this result dropped, unless their session is the one this result refreshed). A
+    /// store that cannot be written is logged; the result is kept in memory.
+    async fn commit(
+        self: &Arc<Self>,
+        epoch: u64,
+        change: impl Fn(&mut StoredSession),
+        finish: impl FnOnce(&Arc<Self>, &mut Core),
+    ) {
         let _serial = self.persist_lock.lock().await;
-        let (session, expected) = {
-            let core = self.lock();
-            (core.session.clone(), core.generation)
-        };
-        let new = (!session.is_empty()).then_some(&session);
-        match self.store.compare_and_swap(expected, new).await {
-            Ok(generation) => {
-                self.lock().generation = generation;
-                Ok(())
-            }
-            Err(StoreError::Conflict { current }) => {
-                tracing::info!(%current, "the store was written by someone else; adopting its session");
-                self.adopt_stored().await
-            }
-            Err(error) => {
-                tracing::warn!(%error, "could not save the session; it is kept in memory");
-                Err(error)
+        let mut saved = None;
+        let mut session = StoredSession::default();
+        for _ in 0..8 {
+            let expected = {
+                let core = self.lock();
+                if core.epoch != epoch {
+                    // A sign-in, a sign-out or an adopted session replaced the session
+                    // this result belongs to.
+                    return;
+                }
+                session = core.session.clone();
+                core.generation
+            };
+            change(&mut session);
+            match self.store.compare_and_swap(expected, Some(&session)).await {
+                Ok(generation) => {
+                    saved = Some(generation);
+                    break;
+                }
+                Err(StoreError::Conflict { current }) => {
+                    tracing::info!(%current, "the store was written by someone else; adopting its session");
+                    if let Err(error) = self.adopt_stored().await {
+                        tracing::warn!(%error, "could not read the store; keeping the refreshed session in memory");
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "could not save the refreshed session; it is kept in memory");
+                    break;
+                }
             }
         }
+        let mut core = self.lock();
+        if core.epoch != epoch {
+            return;
+        }
+        if let Some(generation) = saved {
+            core.generation = generation;
+        }
+        core.session = session;
+        self.refresh_caches(&core);
+        finish(self, &mut core);
     }
 
     /// Takes the store's session as the truth after another writer changed it.

@@ -402,10 +402,12 @@ async fn another_writer_wins_over_a_late_refresh() {
     h.advance(PAST_EXPIRY);
     let tokens = alice.tokens().await.unwrap();
     settle().await;
-    // Alice's refresh could not be written over bob's session; the client adopted it.
+    // Alice's refresh could not be written over bob's session; the client adopted bob's
+    // session and, its tokens being expired too, refreshed them for the waiting caller.
     assert_eq!(h.store.peek().unwrap().user_pool.unwrap().username, "bob");
     assert_eq!(alice.username().as_deref(), Some("bob"));
-    assert_eq!(h.idp.calls().refresh, 1);
+    assert_eq!(tokens.id_claims().unwrap().string("cognito:username"), Some("bob"));
+    assert_eq!(h.idp.calls().refresh, 2);
     assert!(tokens.expires_at() > h.now());
     // Unconditional writes (tools, explicit actions) still work.
     h.store.save(&sample_session("tool")).await.unwrap();
@@ -562,4 +564,16 @@ async fn a_rejected_federated_token_fails_the_sign_in() {
     let error = client.federated_sign_in("accounts.google.com", token, None).await.unwrap_err();
     assert!(matches!(&error, AuthError::Provider(e) if e.is_rejected()));
     assert_eq!(client.current_user_state().state, UserState::SignedOut);
+}
+
+#[tokio::test]
+async fn refreshed_tokens_are_saved_before_the_caller_gets_them() {
+    let h = Harness::new();
+    let client = h.signed_in_client().await;
+    h.advance(PAST_EXPIRY);
+    let tokens = client.tokens().await.unwrap();
+    // No settling: the store must already hold what the caller received.
+    assert_eq!(h.store.peek().unwrap().user_pool.unwrap().tokens, tokens);
+    let credentials = client.aws_credentials().await.unwrap();
+    assert_eq!(h.store.peek().unwrap().aws_credentials, Some(credentials));
 }
