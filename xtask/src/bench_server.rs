@@ -106,7 +106,19 @@ pub(crate) fn run(workspace: &Path, args: &[String]) -> Result<(), String> {
                 skipped.push(format!("{}: {reason}", server.name));
             }
             Ok(_) => match runtime.block_on(measure(&server, options.seconds)) {
-                Ok(result) => report.push(result),
+                Ok(result) => {
+                    // Our own server must pass every scenario without errors: the bench
+                    // doubles as a smoke test of the release build.
+                    let broken = result
+                        .rows
+                        .iter()
+                        .any(|(_, _, load)| load.as_ref().is_none_or(|l| l.errors > 0));
+                    if server.name == "auth-mock-server" && broken {
+                        println!("\n{}", table(&[result]));
+                        return Err("auth-mock-server failed a benchmark scenario".into());
+                    }
+                    report.push(result);
+                }
                 Err(error) => {
                     println!("\n== {}: failed: {error}", server.name);
                     skipped.push(format!("{}: {error}", server.name));
