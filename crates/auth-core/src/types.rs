@@ -473,6 +473,19 @@ pub struct SignInNextStep {
     pub context: ChallengeContext,
 }
 
+impl SignInNextStep {
+    /// Builds a next step (the struct is `non_exhaustive`, so providers in other crates
+    /// need this to report a challenge).
+    pub fn new(
+        kind: ChallengeKind,
+        challenge_name: impl Into<String>,
+        parameters: BTreeMap<String, String>,
+        context: ChallengeContext,
+    ) -> Self {
+        Self { kind, challenge_name: challenge_name.into(), parameters, context }
+    }
+}
+
 /// The answer to a sign-in challenge.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
