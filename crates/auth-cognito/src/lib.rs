@@ -1,3 +1,67 @@
-//! Amazon Cognito implementations of auth-core's traits: User Pools sign-in (SRP, password, challenges, refresh), account operations, Identity Pools credentials and JWT verification.
+//! Amazon Cognito for auth-core: a user-pool identity provider speaking Cognito's real wire
+//! protocol, and a verifier for the JWTs user pools issue.
 //!
-//! This crate is being built; see the project issues for its scope.
+//! - [`CognitoUserPool`] implements auth-core's [`IdentityProvider`](auth_core::IdentityProvider)
+//!   and [`AccountProvider`](auth_core::AccountProvider): sign-in with SRP (the default),
+//!   a password or a custom flow; every challenge as a typed next step (new password,
+//!   SMS / email / authenticator codes, MFA set-up with an `otpauth://` URI, MFA choice,
+//!   custom challenges); `SECRET_HASH` for app clients with a secret; remembered devices
+//!   (ConfirmDevice, then DEVICE_SRP_AUTH so a remembered device skips MFA); refresh,
+//!   global sign-out and token revocation; sign-up, passwords, attributes, devices and MFA
+//!   settings. Plug it into `auth_core::AuthClient` for cached, refreshed, persisted
+//!   sessions.
+//! - [`JwtVerifier`] (module [`jwt`]) checks Cognito ID and access tokens for servers that receive them:
+//!   RS256 signature against the pool's cached JWKS, issuer, `token_use`, audience or
+//!   client id, expiry with leeway, optional groups.
+//!
+//! It works against real Cognito (the default endpoint is
+//! `https://cognito-idp.<region>.amazonaws.com/`) and against any server that speaks the
+//! same protocol (set [`CognitoUserPoolBuilder::endpoint`]).
+//!
+//! # Errors
+//! Every call returns a [`CognitoError`] that tells "the network failed"
+//! ([`CognitoError::Network`], with a [`NetworkErrorKind`]) from "Cognito refused"
+//! ([`CognitoError::Service`], with the exception name and message). Through the
+//! auth-core traits it becomes a `ProviderError`: `Network`; `Unavailable` for throttling
+//! and server errors; `Rejected` for every other Cognito exception; `Protocol` for answers
+//! that cannot be understood. `AuthClient` signs a session out only on `Rejected`.
+//!
+//! # Retries
+//! A call is retried (with exponential backoff and full jitter, see [`RetryPolicy`]) only
+//! when sending it again cannot do harm:
+//! - when connecting failed (DNS, refused, TLS handshake, connect timeout), for every
+//!   operation: the request never left;
+//! - after a timeout or a reset connection, or on throttling, only for the operations that
+//!   are idempotent: InitiateAuth with `REFRESH_TOKEN_AUTH` or `USER_SRP_AUTH` (the first
+//!   SRP step only creates a server-side session), GetUser, GetDevice, ListDevices,
+//!   UpdateDeviceStatus, SetUserMFAPreference, DeleteUserAttributes, GlobalSignOut,
+//!   RevokeToken, and JWKS downloads.
+//!
+//! Never after the request may have arrived: InitiateAuth with a password or a custom flow
+//! (failed attempts count, codes are sent), RespondToAuthChallenge (one-time codes and
+//! proofs), SignUp, ConfirmSignUp, ResendConfirmationCode, ForgotPassword,
+//! ConfirmForgotPassword, ChangePassword, UpdateUserAttributes,
+//! GetUserAttributeVerificationCode, VerifyUserAttribute, DeleteUser, ConfirmDevice,
+//! ForgetDevice, AssociateSoftwareToken and VerifySoftwareToken. Server errors (5xx) are
+//! reported, not retried.
+//!
+//! # Secrets
+//! Passwords, tokens, sessions, device secrets, TOTP secrets and the client secret stay in
+//! auth-core's redacting newtypes; no request or response body is logged, and error
+//! messages never quote a body.
+#![deny(rustdoc::broken_intra_doc_links)]
+#![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
+
+mod error;
+mod http;
+pub mod jwt;
+mod user_pool;
+
+pub use error::{CognitoError, NetworkErrorKind, NetworkFailure, ServiceFailure};
+pub use http::{HttpSettings, RetryPolicy};
+pub use jwt::{JwtError, JwtVerifier, JwtVerifierBuilder, TokenUse, VerifiedClaims};
+pub use user_pool::{
+    CognitoUserPool, CognitoUserPoolBuilder, DEVICE_KEY_EXTRA, Device, DevicePage, DeviceStore,
+    DeviceTracking, MemoryDeviceStore, MfaPreference, RememberedDevice, TotpSetup, UserProfile,
+    challenge_names,
+};

@@ -1,0 +1,721 @@
+//! Verification of the JWTs a user pool issues, for servers that receive them.
+//!
+//! [`JwtVerifier`] checks, in order: the shape (three base64url parts, a JSON header with a
+//! `kid`), the algorithm (`RS256` only: `none`, `HS*`, `PS*`, `ES*` are refused before any
+//! key is touched, so no key confusion is possible), the RS256 signature against the key
+//! with that `kid` in the pool's JWKS, then the claims: `token_use`, `iss`, `aud` (ID
+//! tokens) or `client_id` (access tokens), `exp` / `nbf` / `iat` with a configurable leeway,
+//! and optional groups (`cognito:groups`).
+//!
+//! The JWKS is downloaded once and cached. A token signed with an unknown `kid` (Cognito
+//! rotated its keys) triggers a new download, shared by all concurrent verifications. A
+//! download that fails or does not contain the `kid` blocks further downloads for
+//! [`min_refetch_interval`](JwtVerifierBuilder::min_refetch_interval): forged `kid`s cannot
+//! make the verifier hammer Cognito.
+//!
+//! Signature checks use `jsonwebtoken` (ring) with keys built only from RSA JWKs, and the
+//! algorithm passed to it is always RS256, whatever the token's header says.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use auth_core::{Clock, SystemClock};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey};
+use reqwest::Url;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+
+use crate::error::CognitoError;
+use crate::http::{
+    HttpSettings, Idempotency, RetryPolicy, check_endpoint, error_answer, network_failure,
+    parse_success, with_retries,
+};
+use crate::user_pool::split_pool_id;
+
+/// Tokens longer than this are refused unread: Cognito's are a few kilobytes.
+const MAX_TOKEN_LEN: usize = 16 * 1024;
+
+/// Which token a verification expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenUse {
+    /// An ID token (`token_use: id`, audience in `aud`).
+    Id,
+    /// An access token (`token_use: access`, audience in `client_id`).
+    Access,
+}
+
+impl TokenUse {
+    fn claim(self) -> &'static str {
+        match self {
+            TokenUse::Id => "id",
+            TokenUse::Access => "access",
+        }
+    }
+}
+
+impl fmt::Display for TokenUse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.claim())
+    }
+}
+
+/// Why a token was not accepted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwtError {
+    /// Not a JWT: wrong number of parts, bad base64url, a header or payload that is not a
+    /// JSON object, no `kid`, a `crit` header, or an over-long token.
+    #[error("malformed token: {0}")]
+    Malformed(&'static str),
+    /// The header's `alg` is not `RS256` (e.g. `none`, `HS256`).
+    #[error("algorithm `{0}` is not accepted (only RS256)")]
+    UnsupportedAlgorithm(String),
+    /// No key with this `kid` in the pool's JWKS, even after downloading it again (or a new
+    /// download was not allowed yet).
+    #[error("no key `{0}` in the user pool's JWKS")]
+    UnknownKey(String),
+    /// The signature does not match.
+    #[error("invalid signature")]
+    BadSignature,
+    /// `exp` is past (beyond the leeway).
+    #[error("the token expired")]
+    Expired,
+    /// `nbf` or `iat` is in the future (beyond the leeway).
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    /// `iss` is not the user pool.
+    #[error("wrong issuer `{0}`")]
+    WrongIssuer(String),
+    /// `aud` (ID token) or `client_id` (access token) is not one of the accepted app clients.
+    #[error("the token was issued to another app client")]
+    WrongAudience,
+    /// `token_use` is not the expected one (an access token where an ID token is wanted, or
+    /// the reverse).
+    #[error("expected an {expected} token, got token_use `{found}`")]
+    WrongTokenUse {
+        /// What the verification wanted.
+        expected: TokenUse,
+        /// What the token says (empty if missing).
+        found: String,
+    },
+    /// A required claim is missing or has the wrong type.
+    #[error("claim `{0}` is missing or invalid")]
+    MissingClaim(&'static str),
+    /// The user is not in the required groups.
+    #[error("the user is not in the required groups")]
+    GroupRequired,
+    /// The JWKS could not be downloaded or read: a problem of the verifier's environment,
+    /// not of the token (answer 503, not 401).
+    #[error("the user pool's JWKS is unavailable: {0}")]
+    KeysUnavailable(String),
+}
+
+impl JwtError {
+    /// True if the token itself is at fault (answer 401); false if the verifier could not
+    /// check it (the JWKS is unavailable: answer 503 and let the client retry).
+    pub fn is_token_rejected(&self) -> bool {
+        !matches!(self, JwtError::KeysUnavailable(_))
+    }
+}
+
+/// The claims of a token that passed every check.
+#[derive(Clone, PartialEq)]
+pub struct VerifiedClaims {
+    token_use: TokenUse,
+    claims: Map<String, Value>,
+}
+
+impl fmt::Debug for VerifiedClaims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Claims are personal data; print who, not what.
+        f.debug_struct("VerifiedClaims")
+            .field("token_use", &self.token_use)
+            .field("sub", &self.subject())
+            .field("claims", &self.claims.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl VerifiedClaims {
+    /// Which token it was.
+    pub fn token_use(&self) -> TokenUse {
+        self.token_use
+    }
+
+    /// `sub`: the user's stable id.
+    pub fn subject(&self) -> &str {
+        self.string("sub").unwrap_or_default()
+    }
+
+    /// The username: `cognito:username` (ID token) or `username` (access token).
+    pub fn username(&self) -> Option<&str> {
+        self.string("cognito:username").or_else(|| self.string("username"))
+    }
+
+    /// The app client the token was issued to: `aud` (ID token) or `client_id` (access).
+    pub fn client_id(&self) -> Option<&str> {
+        match self.token_use {
+            TokenUse::Id => audience(&self.claims).into_iter().next(),
+            TokenUse::Access => self.string("client_id"),
+        }
+    }
+
+    /// `cognito:groups` (empty if the user is in none).
+    pub fn groups(&self) -> Vec<&str> {
+        string_array(&self.claims, "cognito:groups")
+    }
+
+    /// True if the user is in `group`.
+    pub fn in_group(&self, group: &str) -> bool {
+        self.groups().contains(&group)
+    }
+
+    /// The access token's scopes (`scope`, space-separated).
+    pub fn scopes(&self) -> Vec<&str> {
+        self.string("scope").map(|s| s.split_ascii_whitespace().collect()).unwrap_or_default()
+    }
+
+    /// `exp`.
+    pub fn expires_at(&self) -> SystemTime {
+        time_claim(&self.claims, "exp").unwrap_or(UNIX_EPOCH)
+    }
+
+    /// A string claim (`email`, `custom:tenant`, ...).
+    pub fn string(&self, name: &str) -> Option<&str> {
+        self.claims.get(name).and_then(Value::as_str)
+    }
+
+    /// Any claim, as JSON.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.claims.get(name)
+    }
+
+    /// All claims.
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+}
+
+fn audience(claims: &Map<String, Value>) -> Vec<&str> {
+    match claims.get("aud") {
+        Some(Value::String(aud)) => vec![aud.as_str()],
+        Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn string_array<'a>(claims: &'a Map<String, Value>, name: &str) -> Vec<&'a str> {
+    match claims.get(name) {
+        Some(Value::Array(values)) => values.iter().filter_map(Value::as_str).collect(),
+        Some(Value::String(value)) => vec![value.as_str()],
+        _ => Vec::new(),
+    }
+}
+
+fn time_claim(claims: &Map<String, Value>, name: &'static str) -> Option<SystemTime> {
+    let seconds = claims.get(name)?.as_f64()?;
+    if !seconds.is_finite() || seconds < 0.0 {
+        return None;
+    }
+    Duration::try_from_secs_f64(seconds).ok().and_then(|d| UNIX_EPOCH.checked_add(d))
+}
+
+#[derive(Clone, Debug)]
+enum Groups {
+    Any(Vec<String>),
+    All(Vec<String>),
+}
+
+/// Verifies Cognito user-pool JWTs. Cheap to clone: clones share the JWKS cache.
+///
+/// ```no_run
+/// # async fn run(token: &str) -> Result<(), Box<dyn std::error::Error>> {
+/// use auth_cognito::JwtVerifier;
+///
+/// let verifier = JwtVerifier::builder("eu-west-1_AbCdEf123")
+///     .client_id("3n4b5urk1ft4fl3mg5e62d9ado")
+///     .build()?;
+/// let claims = verifier.verify_access_token(token).await?;
+/// println!("request from {}", claims.subject());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct JwtVerifier {
+    inner: Arc<Verifier>,
+}
+
+struct Verifier {
+    issuer: String,
+    clients: Vec<String>,
+    any_client: bool,
+    leeway: Duration,
+    groups: Option<Groups>,
+    clock: Arc<dyn Clock>,
+    jwks: Jwks,
+}
+
+impl fmt::Debug for JwtVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtVerifier")
+            .field("issuer", &self.inner.issuer)
+            .field("clients", &self.inner.clients)
+            .field("jwks_url", &self.inner.jwks.url.as_str())
+            .field("leeway", &self.inner.leeway)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtVerifier {
+    /// Starts configuring a verifier for tokens of user pool `pool_id` (`<region>_<id>`).
+    /// The issuer is `https://cognito-idp.<region>.amazonaws.com/<pool_id>` unless
+    /// [`issuer`](JwtVerifierBuilder::issuer) says otherwise.
+    pub fn builder(pool_id: impl Into<String>) -> JwtVerifierBuilder {
+        JwtVerifierBuilder {
+            pool_id: pool_id.into(),
+            issuer: None,
+            jwks_url: None,
+            clients: Vec::new(),
+            any_client: false,
+            leeway: Duration::ZERO,
+            groups: None,
+            min_refetch_interval: Duration::from_secs(10),
+            settings: HttpSettings::default(),
+            http_client: None,
+            clock: None,
+            jwks_json: None,
+        }
+    }
+
+    /// The issuer tokens must name.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// Verifies an ID token.
+    pub async fn verify_id_token(&self, token: &str) -> Result<VerifiedClaims, JwtError> {
+        self.verify(token, TokenUse::Id).await
+    }
+
+    /// Verifies an access token.
+    pub async fn verify_access_token(&self, token: &str) -> Result<VerifiedClaims, JwtError> {
+        self.verify(token, TokenUse::Access).await
+    }
+
+    /// Verifies a token of the given use.
+    pub async fn verify(
+        &self,
+        token: &str,
+        expected: TokenUse,
+    ) -> Result<VerifiedClaims, JwtError> {
+        let parsed = Parsed::new(token)?;
+        let key = self.inner.jwks.key(&parsed.kid).await?;
+        // Always RS256: the header's algorithm was only checked, never obeyed.
+        match jsonwebtoken::crypto::verify(
+            parsed.signature,
+            parsed.message.as_bytes(),
+            &key,
+            Algorithm::RS256,
+        ) {
+            Ok(true) => {}
+            Ok(false) | Err(_) => return Err(JwtError::BadSignature),
+        }
+        let claims = decode_object(parsed.payload).ok_or(JwtError::Malformed("payload"))?;
+        self.check_claims(&claims, expected)?;
+        Ok(VerifiedClaims { token_use: expected, claims })
+    }
+
+    /// Downloads the JWKS now (e.g. at start-up, so the first request does not wait for it).
+    pub async fn refresh_keys(&self) -> Result<(), JwtError> {
+        self.inner.jwks.fetch().await
+    }
+
+    fn check_claims(
+        &self,
+        claims: &Map<String, Value>,
+        expected: TokenUse,
+    ) -> Result<(), JwtError> {
+        let inner = &self.inner;
+        let token_use = claims.get("token_use").and_then(Value::as_str).unwrap_or_default();
+        if token_use != expected.claim() {
+            return Err(JwtError::WrongTokenUse { expected, found: token_use.to_owned() });
+        }
+        let issuer =
+            claims.get("iss").and_then(Value::as_str).ok_or(JwtError::MissingClaim("iss"))?;
+        if issuer != inner.issuer {
+            return Err(JwtError::WrongIssuer(issuer.to_owned()));
+        }
+        if !inner.any_client {
+            let audiences = match expected {
+                TokenUse::Id => audience(claims),
+                TokenUse::Access => {
+                    claims.get("client_id").and_then(Value::as_str).into_iter().collect()
+                }
+            };
+            if !audiences.iter().any(|aud| inner.clients.iter().any(|c| c == aud)) {
+                return Err(JwtError::WrongAudience);
+            }
+        }
+        let now = inner.clock.now();
+        let expires = time_claim(claims, "exp").ok_or(JwtError::MissingClaim("exp"))?;
+        if now.checked_sub(inner.leeway).is_some_and(|t| t >= expires) {
+            return Err(JwtError::Expired);
+        }
+        let latest_start = now.checked_add(inner.leeway).unwrap_or(now);
+        for name in ["nbf", "iat"] {
+            if claims.contains_key(name) {
+                let start = time_claim(claims, name).ok_or(JwtError::MissingClaim(name))?;
+                if start > latest_start {
+                    return Err(JwtError::NotYetValid);
+                }
+            }
+        }
+        if let Some(groups) = &inner.groups {
+            let member = string_array(claims, "cognito:groups");
+            let ok = match groups {
+                Groups::Any(wanted) => wanted.iter().any(|g| member.contains(&g.as_str())),
+                Groups::All(wanted) => wanted.iter().all(|g| member.contains(&g.as_str())),
+            };
+            if !ok {
+                return Err(JwtError::GroupRequired);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A token split into its parts, with a checked header.
+struct Parsed<'t> {
+    kid: String,
+    message: &'t str,
+    payload: &'t str,
+    signature: &'t str,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: Option<String>,
+    kid: Option<String>,
+    crit: Option<Value>,
+}
+
+impl<'t> Parsed<'t> {
+    fn new(token: &'t str) -> Result<Parsed<'t>, JwtError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(JwtError::Malformed("too long"));
+        }
+        let mut parts = token.splitn(4, '.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(JwtError::Malformed("a JWT has three dot-separated parts"));
+        };
+        if header.is_empty() || payload.is_empty() || signature.is_empty() {
+            return Err(JwtError::Malformed("empty part"));
+        }
+        let header_bytes =
+            URL_SAFE_NO_PAD.decode(header).map_err(|_| JwtError::Malformed("header"))?;
+        let parsed: Header =
+            serde_json::from_slice(&header_bytes).map_err(|_| JwtError::Malformed("header"))?;
+        match parsed.alg.as_deref() {
+            Some("RS256") => {}
+            Some(other) => return Err(JwtError::UnsupportedAlgorithm(other.to_owned())),
+            None => return Err(JwtError::UnsupportedAlgorithm(String::new())),
+        }
+        if parsed.crit.is_some() {
+            return Err(JwtError::Malformed("critical header extensions are not supported"));
+        }
+        let kid = parsed.kid.ok_or(JwtError::Malformed("no kid in the header"))?;
+        let message_len = header.len() + 1 + payload.len();
+        Ok(Parsed { kid, message: &token[..message_len], payload, signature })
+    }
+}
+
+fn decode_object(part: &str) -> Option<Map<String, Value>> {
+    let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+/// The cached JWKS of one pool.
+struct Jwks {
+    url: Url,
+    http: reqwest::Client,
+    retry: RetryPolicy,
+    keys: ArcSwap<HashMap<String, Arc<DecodingKey>>>,
+    /// Set when a download did not produce the wanted key: since when, and why it failed
+    /// if it did. No kid-triggered download happens within `min_refetch_interval` of it.
+    penalty: Mutex<Option<(Instant, Option<String>)>>,
+    /// One download at a time; waiters then look at its result.
+    fetching: tokio::sync::Mutex<()>,
+    min_refetch_interval: Duration,
+}
+
+impl Jwks {
+    async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, JwtError> {
+        if let Some(key) = self.keys.load().get(kid) {
+            return Ok(Arc::clone(key));
+        }
+        let _fetching = self.fetching.lock().await;
+        // Another verification may have downloaded the keys while this one waited.
+        if let Some(key) = self.keys.load().get(kid) {
+            return Ok(Arc::clone(key));
+        }
+        let penalty = self.penalty.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        if let Some((since, error)) = penalty {
+            if since.elapsed() < self.min_refetch_interval {
+                return Err(match error {
+                    Some(error) => JwtError::KeysUnavailable(error),
+                    None => JwtError::UnknownKey(kid.to_owned()),
+                });
+            }
+        }
+        let result = self.fetch_locked().await;
+        let found = self.keys.load().get(kid).cloned();
+        // Only a download that did not help (it failed, or the kid is not in it) delays the
+        // next one; a download that found the kid leaves later rotations free to fetch.
+        let penalty = match (&result, &found) {
+            (_, Some(_)) => None,
+            (Err(error), None) => Some((Instant::now(), Some(error.to_string()))),
+            (Ok(()), None) => Some((Instant::now(), None)),
+        };
+        *self.penalty.lock().unwrap_or_else(PoisonError::into_inner) = penalty;
+        result?;
+        found.ok_or_else(|| JwtError::UnknownKey(kid.to_owned()))
+    }
+
+    async fn fetch(&self) -> Result<(), JwtError> {
+        let _fetching = self.fetching.lock().await;
+        self.fetch_locked().await
+    }
+
+    async fn fetch_locked(&self) -> Result<(), JwtError> {
+        let keys = self.download().await.map_err(|e| JwtError::KeysUnavailable(e.to_string()))?;
+        tracing::debug!(keys = keys.len(), url = %self.url, "JWKS downloaded");
+        self.keys.store(Arc::new(keys));
+        Ok(())
+    }
+
+    async fn download(&self) -> Result<HashMap<String, Arc<DecodingKey>>, CognitoError> {
+        const OPERATION: &str = "GetJWKS";
+        let body = with_retries(self.retry, OPERATION, Idempotency::Idempotent, || async {
+            let response = self
+                .http
+                .get(self.url.clone())
+                .send()
+                .await
+                .map_err(|error| network_failure(OPERATION, &error))?;
+            let status = response.status();
+            let body =
+                response.bytes().await.map_err(|error| network_failure(OPERATION, &error))?;
+            if status.is_success() {
+                Ok(body)
+            } else {
+                Err(error_answer(OPERATION, status, None, &body, None))
+            }
+        })
+        .await?;
+        let document: JwkSet = parse_success(OPERATION, &body)?;
+        let keys = parse_keys(document);
+        if keys.is_empty() {
+            return Err(CognitoError::protocol("the JWKS has no usable RS256 key"));
+        }
+        Ok(keys)
+    }
+}
+
+#[derive(Deserialize)]
+struct JwkSet {
+    keys: Vec<Jwk>,
+}
+
+#[derive(Deserialize)]
+struct Jwk {
+    kid: Option<String>,
+    kty: Option<String>,
+    alg: Option<String>,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+}
+
+/// The RS256 signing keys of a JWKS. Keys of other types or uses are skipped, so a JWKS
+/// can never turn an RSA public key into anything else.
+fn parse_keys(document: JwkSet) -> HashMap<String, Arc<DecodingKey>> {
+    document
+        .keys
+        .into_iter()
+        .filter(|jwk| jwk.kty.as_deref() == Some("RSA"))
+        .filter(|jwk| jwk.alg.as_deref().is_none_or(|alg| alg == "RS256"))
+        .filter(|jwk| jwk.use_.as_deref().is_none_or(|u| u == "sig"))
+        .filter_map(|jwk| {
+            let key =
+                DecodingKey::from_rsa_components(jwk.n.as_deref()?, jwk.e.as_deref()?).ok()?;
+            Some((jwk.kid?, Arc::new(key)))
+        })
+        .collect()
+}
+
+/// Configures a [`JwtVerifier`].
+#[must_use]
+pub struct JwtVerifierBuilder {
+    pool_id: String,
+    issuer: Option<String>,
+    jwks_url: Option<String>,
+    clients: Vec<String>,
+    any_client: bool,
+    leeway: Duration,
+    groups: Option<Groups>,
+    min_refetch_interval: Duration,
+    settings: HttpSettings,
+    http_client: Option<reqwest::Client>,
+    clock: Option<Arc<dyn Clock>>,
+    jwks_json: Option<String>,
+}
+
+impl JwtVerifierBuilder {
+    /// Accepts tokens of this app client (call again for more). Required unless
+    /// [`any_client`](Self::any_client) is set.
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.clients.push(client_id.into());
+        self
+    }
+
+    /// Accepts tokens of every app client of the pool (the audience is not checked).
+    pub fn any_client(mut self) -> Self {
+        self.any_client = true;
+        self
+    }
+
+    /// The expected `iss`, for servers that are not AWS (a local Cognito): e.g.
+    /// `http://127.0.0.1:9229/us-east-1_abc`.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Where the JWKS is (default: `<issuer>/.well-known/jwks.json`).
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.jwks_url = Some(url.into());
+        self
+    }
+
+    /// Tolerated clock skew for `exp`, `nbf` and `iat` (default none).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Accepts only users in at least one of `groups`.
+    pub fn require_any_group<I, S>(mut self, groups: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.groups = Some(Groups::Any(groups.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// Accepts only users in every one of `groups`.
+    pub fn require_all_groups<I, S>(mut self, groups: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.groups = Some(Groups::All(groups.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// The shortest time between two JWKS downloads caused by unknown `kid`s (default 10 s).
+    pub fn min_refetch_interval(mut self, interval: Duration) -> Self {
+        self.min_refetch_interval = interval;
+        self
+    }
+
+    /// Timeouts and retries of JWKS downloads.
+    pub fn http_settings(mut self, settings: HttpSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Uses this reqwest client for JWKS downloads.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// The clock expiry is checked against (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Starts with these keys (a JWKS document) instead of downloading them first; unknown
+    /// `kid`s still trigger a download.
+    pub fn jwks_json(mut self, json: impl Into<String>) -> Self {
+        self.jwks_json = Some(json.into());
+        self
+    }
+
+    /// Checks the configuration and builds the verifier. Nothing is downloaded yet.
+    pub fn build(self) -> Result<JwtVerifier, CognitoError> {
+        let (region, _) = split_pool_id(&self.pool_id)?;
+        if self.clients.is_empty() && !self.any_client {
+            return Err(CognitoError::invalid(
+                "a JWT verifier needs the accepted app client ids (or any_client())",
+            ));
+        }
+        let issuer = match self.issuer {
+            Some(issuer) => issuer.trim_end_matches('/').to_owned(),
+            None => {
+                let suffix =
+                    if region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
+                format!("https://cognito-idp.{region}.{suffix}/{}", self.pool_id)
+            }
+        };
+        let url = match &self.jwks_url {
+            Some(url) => check_endpoint(url)?,
+            None => check_endpoint(&format!("{issuer}/.well-known/jwks.json"))?,
+        };
+        let keys = match &self.jwks_json {
+            Some(json) => {
+                let document: JwkSet = serde_json::from_str(json)
+                    .map_err(|e| CognitoError::invalid(format!("JWKS: {e}")))?;
+                parse_keys(document)
+            }
+            None => HashMap::new(),
+        };
+        let http = match self.http_client {
+            Some(client) => client,
+            None => self.settings.build_client()?,
+        };
+        Ok(JwtVerifier {
+            inner: Arc::new(Verifier {
+                issuer,
+                clients: self.clients,
+                any_client: self.any_client,
+                leeway: self.leeway,
+                groups: self.groups,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                jwks: Jwks {
+                    url,
+                    http,
+                    retry: self.settings.retry,
+                    keys: ArcSwap::from_pointee(keys),
+                    penalty: Mutex::new(None),
+                    fetching: tokio::sync::Mutex::new(()),
+                    min_refetch_interval: self.min_refetch_interval,
+                },
+            }),
+        })
+    }
+}

@@ -1,0 +1,377 @@
+//! The Cognito user-pool client: [`CognitoUserPool`] implements auth-core's
+//! [`IdentityProvider`] (sign-in with every flow and challenge, refresh, sign-out) and
+//! [`AccountProvider`](auth_core::AccountProvider) (sign-up, passwords, attributes), plus
+//! devices and MFA settings as inherent methods.
+
+mod account;
+mod challenge;
+mod devices;
+mod sign_in;
+mod srp;
+mod wire;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use auth_core::{
+    ChallengeContext, ChallengeResponse, Clock, IdentityProvider, ProviderError, SecretString,
+    SignInOutcome, SignInRequest, SignOutOptions, SystemClock, UserPoolSession, UserPoolTokens,
+};
+
+pub use self::account::{MfaPreference, TotpSetup, UserProfile};
+pub use self::challenge::challenge_names;
+pub use self::devices::{
+    DEVICE_KEY_EXTRA, Device, DevicePage, DeviceStore, DeviceTracking, MemoryDeviceStore,
+    RememberedDevice,
+};
+use crate::error::CognitoError;
+use crate::http::{AwsJsonClient, HttpSettings, RetryPolicy, check_endpoint, default_endpoint};
+
+/// The `X-Amz-Target` prefix of the user-pool API.
+const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
+
+/// A Cognito user pool app client, as an identity provider for `AuthClient` and a client for
+/// the account operations.
+///
+/// Cheap to clone: clones share the HTTP connection pool and configuration.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use auth_cognito::CognitoUserPool;
+/// use auth_core::{AuthClient, SignInRequest, SignInResult};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let pool = CognitoUserPool::builder("eu-west-1_AbCdEf123", "3n4b5urk1ft4fl3mg5e62d9ado")
+///     .build()?;
+/// let client = AuthClient::builder().identity_provider(Arc::new(pool.clone())).build();
+/// client.initialize().await?;
+/// match client.sign_in(SignInRequest::password("alice", "correct horse")).await? {
+///     SignInResult::Done => println!("signed in"),
+///     SignInResult::NextStep(step) => println!("answer the {} challenge", step.challenge_name),
+///     _ => {}
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct CognitoUserPool {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    api: AwsJsonClient,
+    pool_id: String,
+    region: String,
+    client_id: String,
+    client_secret: Option<SecretString>,
+    devices: Arc<dyn DeviceStore>,
+    device_tracking: DeviceTracking,
+    device_name: Option<String>,
+    totp_issuer: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for CognitoUserPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("CognitoUserPool")
+            .field("pool_id", &inner.pool_id)
+            .field("client_id", &inner.client_id)
+            .field("client_secret", &inner.client_secret.as_ref().map(|_| "[redacted]"))
+            .field("endpoint", &inner.api.endpoint().as_str())
+            .field("device_tracking", &inner.device_tracking)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CognitoUserPool {
+    /// Starts configuring a client for app client `client_id` of user pool `pool_id`
+    /// (`<region>_<id>`).
+    pub fn builder(
+        pool_id: impl Into<String>,
+        client_id: impl Into<String>,
+    ) -> CognitoUserPoolBuilder {
+        CognitoUserPoolBuilder {
+            pool_id: pool_id.into(),
+            client_id: client_id.into(),
+            client_secret: None,
+            region: None,
+            endpoint: None,
+            settings: HttpSettings::default(),
+            http_client: None,
+            devices: None,
+            device_tracking: DeviceTracking::default(),
+            device_name: None,
+            totp_issuer: None,
+            clock: None,
+        }
+    }
+
+    /// The user pool id.
+    pub fn pool_id(&self) -> &str {
+        &self.inner.pool_id
+    }
+
+    /// The app client id.
+    pub fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+
+    /// The region the pool lives in.
+    pub fn region(&self) -> &str {
+        &self.inner.region
+    }
+
+    /// The endpoint calls go to.
+    pub fn endpoint(&self) -> &str {
+        self.inner.api.endpoint().as_str()
+    }
+
+    /// The store of remembered devices.
+    pub fn device_store(&self) -> &Arc<dyn DeviceStore> {
+        &self.inner.devices
+    }
+
+    /// The pool name used by SRP: the pool id after `_`.
+    fn pool_name(&self) -> &str {
+        auth_srp::pool_name(&self.inner.pool_id)
+    }
+
+    /// `SECRET_HASH` for `username`, if the app client has a secret.
+    fn secret_hash(&self, username: &str) -> Option<String> {
+        self.inner
+            .client_secret
+            .as_ref()
+            .map(|secret| auth_srp::secret_hash(username, &self.inner.client_id, secret.secret()))
+    }
+}
+
+/// Configures a [`CognitoUserPool`].
+#[must_use]
+pub struct CognitoUserPoolBuilder {
+    pool_id: String,
+    client_id: String,
+    client_secret: Option<SecretString>,
+    region: Option<String>,
+    endpoint: Option<String>,
+    settings: HttpSettings,
+    http_client: Option<reqwest::Client>,
+    devices: Option<Arc<dyn DeviceStore>>,
+    device_tracking: DeviceTracking,
+    device_name: Option<String>,
+    totp_issuer: Option<String>,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl CognitoUserPoolBuilder {
+    /// The app client's secret, for app clients created with one: every unauthenticated
+    /// call then carries `SECRET_HASH`, and RevokeToken the secret itself.
+    pub fn client_secret(mut self, secret: impl Into<SecretString>) -> Self {
+        self.client_secret = Some(secret.into());
+        self
+    }
+
+    /// Sets or clears the app client's secret.
+    pub fn set_client_secret(&mut self, secret: Option<SecretString>) -> &mut Self {
+        self.client_secret = secret;
+        self
+    }
+
+    /// The region, if it differs from the pool id's prefix (it never does on AWS). It picks
+    /// the default endpoint and the identity-pool logins key.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Sends calls to `endpoint` instead of `https://cognito-idp.<region>.amazonaws.com/`:
+    /// a local server, an emulator, a VPC endpoint. The URL is used as given.
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Sets or clears the endpoint override.
+    pub fn set_endpoint(&mut self, endpoint: Option<String>) -> &mut Self {
+        self.endpoint = endpoint;
+        self
+    }
+
+    /// How long to wait for a connection (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.connect_timeout = timeout;
+        self
+    }
+
+    /// How long one attempt of a call may take (default 20 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.request_timeout = timeout;
+        self
+    }
+
+    /// How failed calls are retried (see [`RetryPolicy`] and the `http` notes in the crate
+    /// docs for which calls are retried at all).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.settings.retry = policy;
+        self
+    }
+
+    /// Uses this reqwest client (its own timeouts, proxy and TLS settings) instead of one
+    /// built from the timeouts above. Redirects should be disabled on it.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Where remembered devices are kept (default: in memory).
+    pub fn device_store(mut self, store: Arc<dyn DeviceStore>) -> Self {
+        self.devices = Some(store);
+        self
+    }
+
+    /// What to do with new devices (default [`DeviceTracking::Confirm`]).
+    pub fn device_tracking(mut self, tracking: DeviceTracking) -> Self {
+        self.device_tracking = tracking;
+        self
+    }
+
+    /// The name ConfirmDevice gives this device (e.g. the host name); none by default.
+    pub fn device_name(mut self, name: impl Into<String>) -> Self {
+        self.device_name = Some(name.into());
+        self
+    }
+
+    /// The issuer shown by authenticator apps for TOTP set up during sign-in (the
+    /// `issuer` of the `otpauth://` URI); the pool id by default.
+    pub fn totp_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.totp_issuer = Some(issuer.into());
+        self
+    }
+
+    /// The clock for SRP's `TIMESTAMP` (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Checks the configuration and builds the client. Nothing is sent.
+    pub fn build(self) -> Result<CognitoUserPool, CognitoError> {
+        let (pool_region, _) = split_pool_id(&self.pool_id)?;
+        if self.client_id.is_empty()
+            || self.client_id.len() > 128
+            || !self.client_id.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '+')
+        {
+            return Err(CognitoError::invalid(format!(
+                "`{}` is not an app client id",
+                self.client_id
+            )));
+        }
+        let region = self.region.unwrap_or_else(|| pool_region.to_owned());
+        let endpoint = match &self.endpoint {
+            Some(endpoint) => check_endpoint(endpoint)?,
+            None => default_endpoint("cognito-idp", &region)?,
+        };
+        let http = match self.http_client {
+            Some(client) => client,
+            None => self.settings.build_client()?,
+        };
+        let api = AwsJsonClient::new(http, endpoint, TARGET_PREFIX, self.settings.retry);
+        let totp_issuer = self.totp_issuer.unwrap_or_else(|| self.pool_id.clone());
+        Ok(CognitoUserPool {
+            inner: Arc::new(Inner {
+                api,
+                pool_id: self.pool_id,
+                region,
+                client_id: self.client_id,
+                client_secret: self.client_secret,
+                devices: self.devices.unwrap_or_else(|| Arc::new(MemoryDeviceStore::new())),
+                device_tracking: self.device_tracking,
+                device_name: self.device_name,
+                totp_issuer,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            }),
+        })
+    }
+}
+
+/// Splits `<region>_<name>`, checking the documented pattern `[\w-]+_[0-9a-zA-Z]+` and the
+/// 55-character limit.
+pub(crate) fn split_pool_id(pool_id: &str) -> Result<(&str, &str), CognitoError> {
+    let invalid = || CognitoError::invalid(format!("`{pool_id}` is not a user pool id"));
+    if pool_id.len() > 55 {
+        return Err(invalid());
+    }
+    let (region, name) = pool_id.split_once('_').ok_or_else(invalid)?;
+    let region_ok = !region.is_empty()
+        && region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let name_ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric());
+    if region_ok && name_ok { Ok((region, name)) } else { Err(invalid()) }
+}
+
+#[async_trait]
+impl IdentityProvider for CognitoUserPool {
+    fn logins_key(&self) -> String {
+        let suffix =
+            if self.inner.region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
+        format!("cognito-idp.{}.{suffix}/{}", self.inner.region, self.inner.pool_id)
+    }
+
+    async fn sign_in(&self, request: &SignInRequest) -> Result<SignInOutcome, ProviderError> {
+        Ok(self.start_sign_in(request).await?)
+    }
+
+    async fn respond_to_challenge(
+        &self,
+        context: &ChallengeContext,
+        response: &ChallengeResponse,
+    ) -> Result<SignInOutcome, ProviderError> {
+        Ok(self.continue_sign_in(context, response).await?)
+    }
+
+    async fn refresh(&self, session: &UserPoolSession) -> Result<UserPoolTokens, ProviderError> {
+        Ok(self.refresh_tokens(session).await?)
+    }
+
+    async fn sign_out(
+        &self,
+        session: &UserPoolSession,
+        options: &SignOutOptions,
+    ) -> Result<(), ProviderError> {
+        Ok(self.remote_sign_out(session, options).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_ids() {
+        assert_eq!(split_pool_id("us-east-1_AbC123").unwrap(), ("us-east-1", "AbC123"));
+        for bad in ["", "nounderscore", "us-east-1_", "_abc", "us-east-1_a-b", &"a_".repeat(30)] {
+            assert!(split_pool_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn builder_checks_and_debug_redacts() {
+        assert!(CognitoUserPool::builder("bad", "client").build().is_err());
+        assert!(CognitoUserPool::builder("us-east-1_abc", "").build().is_err());
+        assert!(
+            CognitoUserPool::builder("us-east-1_abc", "c").endpoint("ftp://x").build().is_err()
+        );
+        let pool = CognitoUserPool::builder("eu-west-1_abc", "client1")
+            .client_secret("top-secret-value")
+            .build()
+            .unwrap();
+        assert_eq!(pool.endpoint(), "https://cognito-idp.eu-west-1.amazonaws.com/");
+        assert_eq!(pool.logins_key(), "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc");
+        let printed = format!("{pool:?}");
+        assert!(!printed.contains("top-secret-value"), "{printed}");
+        assert!(printed.contains("[redacted]"), "{printed}");
+        let pool = CognitoUserPool::builder("cn-north-1_abc", "client1").build().unwrap();
+        assert_eq!(pool.endpoint(), "https://cognito-idp.cn-north-1.amazonaws.com.cn/");
+        assert_eq!(pool.logins_key(), "cognito-idp.cn-north-1.amazonaws.com.cn/cn-north-1_abc");
+    }
+}

@@ -1,0 +1,6 @@
+//! The one integration-test binary of auth-cognito.
+
+mod jwt;
+mod support;
+mod transport;
+mod wire;
