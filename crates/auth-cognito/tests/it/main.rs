@@ -1,6 +1,7 @@
 //! The one integration-test binary of auth-cognito.
 
 mod jwt;
+mod mock;
 mod support;
 mod transport;
 mod wire;
