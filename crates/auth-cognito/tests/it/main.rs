@@ -1,5 +1,6 @@
 //! The one integration-test binary of auth-cognito.
 
+mod example;
 mod jwt;
 mod mock;
 mod support;

@@ -1,0 +1,349 @@
+//! Signs a user in to a Cognito user pool (real Cognito, or a local one with `--endpoint`)
+//! through `AuthClient`, answering challenges on the terminal.
+//!
+//! ```text
+//! cargo run -p auth-cognito --example sign-in -- \
+//!     --user-pool-id us-east-1_AbC123 --client-id 1h2j3k4l5m6n7o8p9q0r \
+//!     --username alice --password 'correct horse' [--flow srp|password] \
+//!     [--endpoint http://127.0.0.1:9229] [--region us-east-1] [--client-secret S] \
+//!     [--store-dir DIR [--resume]]
+//! ```
+//!
+//! It prints every user-state change as it happens, the ID token's claims (never a
+//! token), forces one refresh and prints the new expiry. With `--store-dir` the session is
+//! kept in a file there (encrypted when `AUTH_STORE_KEY` holds 64 hex characters), and
+//! `--resume` continues from it without a password. A refused sign-in (wrong password,
+//! unknown user) exits with status 1 and one line naming Cognito's error; any other
+//! failure exits with status 2.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line example talks to the terminal"
+)]
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use auth_cognito::CognitoUserPool;
+use auth_core::{
+    AuthClient, AuthError, ChallengeKind, ChallengeResponse, DynTokenStore, IdentityProvider,
+    MemoryTokenStore, ProviderError, SignInFlow, SignInNextStep, SignInRequest, SignInResult,
+    SignOutOptions, StateChanges, TokenStore, UserPoolTokens, UserState,
+};
+use auth_storage::{FileTokenStore, Namespace};
+use clap::{Parser, ValueEnum};
+
+/// Sign in to a Cognito user pool with auth-core's AuthClient.
+#[derive(Parser)]
+struct Args {
+    /// A Cognito-compatible endpoint (e.g. a local mock); real Cognito in the region if omitted.
+    #[arg(long)]
+    endpoint: Option<String>,
+    /// The region (default: the user pool id's prefix).
+    #[arg(long)]
+    region: Option<String>,
+    /// The user pool id, `<region>_<id>`.
+    #[arg(long)]
+    user_pool_id: String,
+    /// The app client id.
+    #[arg(long)]
+    client_id: String,
+    /// The app client secret, for clients that have one.
+    #[arg(long, env = "COGNITO_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: Option<String>,
+    /// The username (or an alias such as the email address).
+    #[arg(long)]
+    username: Option<String>,
+    /// The password (or set COGNITO_PASSWORD to keep it out of the shell history).
+    #[arg(long, env = "COGNITO_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// The sign-in flow.
+    #[arg(long, value_enum, default_value_t = Flow::Srp)]
+    flow: Flow,
+    /// Keep the session in a file in this directory.
+    #[arg(long)]
+    store_dir: Option<PathBuf>,
+    /// Continue from the session stored in --store-dir, without a password.
+    #[arg(long, requires = "store_dir")]
+    resume: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Flow {
+    /// USER_SRP_AUTH: the password never leaves this machine.
+    Srp,
+    /// USER_PASSWORD_AUTH: the password is sent to Cognito over TLS.
+    Password,
+}
+
+/// A failure, and the exit status it deserves.
+struct Failure {
+    status: u8,
+    message: String,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Self {
+        Self { status: 2, message: message.into() }
+    }
+}
+
+impl From<AuthError> for Failure {
+    fn from(error: AuthError) -> Self {
+        match &error {
+            AuthError::Provider(ProviderError::Rejected(service)) => Self {
+                status: 1,
+                message: format!("Cognito refused: {}: {}", service.code(), service.message()),
+            },
+            _ => Self { status: 2, message: error.to_string() },
+        }
+    }
+}
+
+impl From<ProviderError> for Failure {
+    fn from(error: ProviderError) -> Self {
+        AuthError::Provider(error).into()
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            ExitCode::from(failure.status)
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), Failure> {
+    let mut builder = CognitoUserPool::builder(&args.user_pool_id, &args.client_id)
+        .device_name("auth-cognito sign-in example");
+    if let Some(endpoint) = &args.endpoint {
+        builder = builder.endpoint(endpoint);
+    }
+    if let Some(region) = &args.region {
+        builder = builder.region(region);
+    }
+    if let Some(secret) = &args.client_secret {
+        builder = builder.client_secret(secret.as_str());
+    }
+    let pool = builder.build().map_err(|e| Failure::usage(e.to_string()))?;
+    println!("user pool {} at {}", pool.pool_id(), pool.endpoint());
+
+    let store = token_store(&args)?;
+    let pool = Arc::new(pool);
+    let client = AuthClient::builder()
+        .identity_provider(pool.clone())
+        .token_store(store.clone())
+        // A stored session that can no longer be refreshed would otherwise wait for a new
+        // sign-in forever; this example has nobody to sign in again.
+        .sign_in_wait_timeout(Some(Duration::from_secs(5)))
+        .build();
+    // Every state change, printed right after the call that caused it (a listener task
+    // would print them as well, but interleaved unpredictably with the rest).
+    let mut changes = client.state_changes();
+    let initial = client.initialize().await?;
+    print_changes(&mut changes);
+
+    if args.resume {
+        if initial.state != UserState::SignedIn {
+            return Err(Failure::usage(format!(
+                "no stored session to resume (state {}); sign in without --resume first",
+                initial.state
+            )));
+        }
+        println!("resuming the stored session of {}", client.username().unwrap_or_default());
+    } else {
+        if initial.state.has_session() {
+            println!("a session is stored already; signing it out locally first");
+            client.sign_out(SignOutOptions::local()).await?;
+            print_changes(&mut changes);
+        }
+        sign_in(&client, &args, &mut changes).await?;
+    }
+
+    let tokens = client.tokens().await;
+    print_changes(&mut changes);
+    let tokens = tokens?;
+    print_claims(&tokens);
+    println!("tokens expire at {}", describe(tokens.expires_at()));
+    force_refresh(&pool, &*store).await?;
+    print_changes(&mut changes);
+    Ok(())
+}
+
+fn print_changes(changes: &mut StateChanges) {
+    while let Some(change) = changes.try_next() {
+        let details: String =
+            change.details.iter().map(|(key, value)| format!(" {key}={value}")).collect();
+        println!("state: {}{details}", change.state);
+    }
+}
+
+fn token_store(args: &Args) -> Result<DynTokenStore, Failure> {
+    let Some(dir) = &args.store_dir else {
+        println!("session kept in memory only (use --store-dir to keep it)");
+        return Ok(Arc::new(MemoryTokenStore::new()));
+    };
+    let namespace = Namespace::app_client(&args.user_pool_id, &args.client_id)
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    let store = FileTokenStore::builder(dir, namespace)
+        .encryption_key_from_env()
+        .map_err(|e| Failure::usage(e.to_string()))?
+        .build();
+    println!(
+        "session kept in {} ({})",
+        store.path().display(),
+        if store.is_encrypted() { "encrypted with AUTH_STORE_KEY" } else { "not encrypted" }
+    );
+    Ok(Arc::new(store))
+}
+
+async fn sign_in(
+    client: &AuthClient,
+    args: &Args,
+    changes: &mut StateChanges,
+) -> Result<(), Failure> {
+    let username = args.username.clone().ok_or_else(|| Failure::usage("--username is required"))?;
+    let password = args.password.clone().ok_or_else(|| Failure::usage("--password is required"))?;
+    let flow = match args.flow {
+        Flow::Srp => SignInFlow::SecureRemotePassword,
+        Flow::Password => SignInFlow::Password,
+    };
+    println!(
+        "signing in as {username} with {}",
+        match args.flow {
+            Flow::Srp => "USER_SRP_AUTH",
+            Flow::Password => "USER_PASSWORD_AUTH",
+        }
+    );
+    let mut result =
+        client.sign_in(SignInRequest::password(username, password).with_flow(flow)).await;
+    print_changes(changes);
+    let mut failed_answers = 0;
+    while let SignInResult::NextStep(step) = result? {
+        let response = ask(&step).await?;
+        let answered = client.confirm_sign_in(response).await;
+        print_changes(changes);
+        result = match answered {
+            Ok(result) => Ok(result),
+            // A mistyped code: the challenge stays open, ask again (a few times).
+            Err(AuthError::Provider(ProviderError::Rejected(service))) if failed_answers < 2 => {
+                failed_answers += 1;
+                println!(
+                    "Cognito refused the answer ({}: {}); try again",
+                    service.code(),
+                    service.message()
+                );
+                Ok(SignInResult::NextStep(step))
+            }
+            Err(error) => Err(error),
+        };
+    }
+    Ok(())
+}
+
+/// Asks the user for the answer to a challenge.
+async fn ask(step: &SignInNextStep) -> Result<ChallengeResponse, Failure> {
+    println!("challenge {}", step.challenge_name);
+    Ok(match &step.kind {
+        ChallengeKind::NewPasswordRequired { required_attributes } => {
+            let mut response = ChallengeResponse::answer(prompt("new password").await?);
+            for attribute in required_attributes {
+                response = response.with_attribute(attribute, prompt(attribute).await?);
+            }
+            response
+        }
+        ChallengeKind::SmsMfa { destination } | ChallengeKind::EmailOtp { destination } => {
+            let to = destination.as_deref().unwrap_or("you");
+            ChallengeResponse::answer(prompt(&format!("code sent to {to}")).await?)
+        }
+        ChallengeKind::SoftwareTokenMfa => {
+            ChallengeResponse::answer(prompt("code from your authenticator app").await?)
+        }
+        ChallengeKind::MfaSetup { secret, otpauth_uri } => {
+            // Showing the secret is the point of this step: the user types it (or scans the
+            // URI as a QR code) into an authenticator app.
+            println!("add this key to your authenticator app: {}", secret.secret());
+            println!("or scan a QR code of: {}", otpauth_uri.secret());
+            ChallengeResponse::answer(prompt("first code from the app").await?)
+        }
+        ChallengeKind::SelectMfaType { options } => ChallengeResponse::answer(
+            prompt(&format!("MFA method ({})", options.join(" / "))).await?,
+        ),
+        _ => {
+            for (name, value) in &step.parameters {
+                println!("  {name}: {value}");
+            }
+            ChallengeResponse::answer(prompt("answer").await?)
+        }
+    })
+}
+
+async fn prompt(what: &str) -> Result<String, Failure> {
+    print!("{what}: ");
+    let _ = std::io::stdout().flush();
+    let line = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|read| (read, line))
+    })
+    .await
+    .map_err(|e| Failure::usage(e.to_string()))?
+    .map_err(|e| Failure::usage(format!("cannot read the terminal: {e}")))?;
+    match line {
+        (0, _) => Err(Failure::usage("no answer (end of input)")),
+        (_, line) => Ok(line.trim().to_owned()),
+    }
+}
+
+fn print_claims(tokens: &UserPoolTokens) {
+    match tokens.id_claims() {
+        Ok(claims) => {
+            println!("ID token claims (decoded, not verified):");
+            for (name, value) in claims.as_map() {
+                println!("  {name}: {value}");
+            }
+        }
+        Err(error) => println!("the ID token's claims are unreadable: {error}"),
+    }
+}
+
+/// `AuthClient` refreshes by itself, only when tokens come within its margin of expiry; it
+/// has no "refresh now". So the example asks the provider directly, with the stored
+/// session (refresh token and remembered device), and says so.
+async fn force_refresh(pool: &CognitoUserPool, store: &dyn TokenStore) -> Result<(), Failure> {
+    let snapshot = store.load().await.map_err(AuthError::from)?;
+    let Some(session) = snapshot.session.and_then(|s| s.user_pool) else {
+        return Err(Failure::usage("the store holds no user-pool session to refresh"));
+    };
+    println!(
+        "forcing one refresh: AuthClient refreshes on its own near expiry, so this calls the \
+         Cognito provider's refresh (REFRESH_TOKEN_AUTH) directly with the stored refresh token"
+    );
+    let refreshed = pool.refresh(&session).await?;
+    println!("refreshed tokens expire at {}", describe(refreshed.expires_at()));
+    Ok(())
+}
+
+fn describe(at: SystemTime) -> String {
+    let seconds = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let remaining = at.duration_since(SystemTime::now()).map_or(0, |d| d.as_secs());
+    let formatted = i64::try_from(seconds)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| seconds.to_string());
+    format!("{formatted} (in {remaining} s)")
+}

@@ -1,0 +1,320 @@
+//! The `sign-in` example, run as a program against the in-process mock server: both flows,
+//! a challenge answered on its standard input, the file store with `--resume`, and the
+//! one-line errors of a wrong password and an unknown user.
+//!
+//! `cargo test` builds the examples next to the test binaries; a run that did not (e.g.
+//! `cargo test --test it`) skips these tests with a message, and fails them when
+//! `AUTH_REQUIRE_ALL_TESTS=1`.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use auth_mock_server::{ClientOptions, MockServer, MockServerHandle};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::process::Command;
+
+const PASSWORD: &str = "Example-Passw0rd!";
+
+fn example_binary() -> Option<PathBuf> {
+    built_example("sign-in")
+}
+
+#[allow(clippy::print_stderr, reason = "a skipped test says so loudly")]
+fn built_example(name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    // target/<profile>/deps/it-<hash> -> target/<profile>/examples/<name>
+    let profile_dir = exe.parent()?.parent()?;
+    let binary =
+        profile_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if binary.exists() {
+        return Some(binary);
+    }
+    let message = format!(
+        "the {name} example is not built at {} (run `cargo test -p auth-cognito`, which builds examples)",
+        binary.display()
+    );
+    if std::env::var("AUTH_REQUIRE_ALL_TESTS").as_deref() == Ok("1") {
+        panic!("{message}");
+    }
+    eprintln!("SKIPPED: {message}");
+    None
+}
+
+struct Setup {
+    server: MockServerHandle,
+    pool_id: String,
+    client_id: String,
+    client_secret: String,
+}
+
+async fn setup(pool: serde_json::Value) -> Setup {
+    let server = MockServer::builder().start().await.unwrap();
+    let pool_id = server.create_pool_with(pool).await.unwrap();
+    let client =
+        server.create_client(&pool_id, "example", ClientOptions::with_secret()).await.unwrap();
+    server
+        .create_user(
+            &pool_id,
+            "ex",
+            PASSWORD,
+            &[("email", "ex@example.com"), ("phone_number", "+15555550123")],
+        )
+        .await
+        .unwrap();
+    Setup {
+        server,
+        pool_id,
+        client_id: client.client_id,
+        client_secret: client.client_secret.unwrap(),
+    }
+}
+
+impl Setup {
+    fn command(&self, binary: &PathBuf, extra: &[&str]) -> Command {
+        let mut command = Command::new(binary);
+        command
+            .args(["--endpoint", &self.server.url(), "--user-pool-id", &self.pool_id])
+            .args(["--client-id", &self.client_id])
+            .args(extra)
+            .env("COGNITO_CLIENT_SECRET", &self.client_secret)
+            .env_remove("AUTH_STORE_KEY")
+            .env_remove("COGNITO_PASSWORD")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        command
+    }
+}
+
+struct Run {
+    status: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn run(mut command: Command) -> Run {
+    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .expect("the example finishes")
+        .expect("the example runs");
+    Run {
+        status: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn assert_no_token(output: &str) {
+    // Every JWT starts with base64url of `{"`: `eyJ`.
+    assert!(!output.contains("eyJ"), "the output must never contain a token:\n{output}");
+}
+
+#[tokio::test]
+async fn signs_in_with_both_flows_and_prints_the_state_changes() {
+    let Some(binary) = example_binary() else { return };
+    let setup = setup(json!({"PoolName": "example"})).await;
+    for flow in ["srp", "password"] {
+        let run =
+            run(setup
+                .command(&binary, &["--username", "ex", "--password", PASSWORD, "--flow", flow]))
+            .await;
+        assert_eq!(run.status, 0, "{flow}: stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+        let signed_out =
+            run.stdout.find("state: SIGNED_OUT").expect("the initial state is printed");
+        let signed_in = run.stdout.find("state: SIGNED_IN").expect("the sign-in is printed");
+        let claims = run.stdout.find("ID token claims").expect("the claims are printed");
+        assert!(signed_out < signed_in && signed_in < claims, "in order:\n{}", run.stdout);
+        assert!(run.stdout.contains("cognito:username: \"ex\""), "{}", run.stdout);
+        assert!(run.stdout.contains("email: \"ex@example.com\""), "{}", run.stdout);
+        assert!(run.stdout.contains("forcing one refresh"), "{}", run.stdout);
+        assert!(run.stdout.contains("refreshed tokens expire at"), "{}", run.stdout);
+        assert_no_token(&run.stdout);
+        assert_no_token(&run.stderr);
+    }
+    assert_eq!(setup.server.request_count("InitiateAuth:USER_SRP_AUTH"), 1);
+    assert_eq!(setup.server.request_count("InitiateAuth:USER_PASSWORD_AUTH"), 1);
+    assert_eq!(setup.server.request_count("InitiateAuth:REFRESH_TOKEN_AUTH"), 2);
+}
+
+#[tokio::test]
+async fn refusals_exit_non_zero_with_one_line_naming_the_error() {
+    let Some(binary) = example_binary() else { return };
+    let setup = setup(json!({"PoolName": "example-errors"})).await;
+    for (user, password, error) in [
+        ("ex", "Wrong-Passw0rd!", "NotAuthorizedException"),
+        ("nobody-here", PASSWORD, "UserNotFoundException"),
+    ] {
+        for flow in ["srp", "password"] {
+            let run = run(setup
+                .command(&binary, &["--username", user, "--password", password, "--flow", flow]))
+            .await;
+            assert_eq!(run.status, 1, "{user}/{flow}: {}", run.stderr);
+            let lines: Vec<&str> = run.stderr.lines().collect();
+            assert_eq!(lines.len(), 1, "one line: {:?}", run.stderr);
+            assert!(lines[0].contains(error), "{user}/{flow}: {}", lines[0]);
+            assert!(!run.stderr.contains(password), "the password is never printed");
+        }
+    }
+    let unreachable = Command::new(&binary)
+        .args(["--endpoint", &crate::support::closed_port_url().await])
+        .args(["--user-pool-id", &setup.pool_id, "--client-id", &setup.client_id])
+        .args(["--username", "ex", "--password", PASSWORD])
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(unreachable.status.code(), Some(2), "a network failure is not a refusal");
+}
+
+#[tokio::test]
+async fn answers_a_challenge_typed_on_standard_input() {
+    let Some(binary) = example_binary() else { return };
+    let setup = setup(json!({"PoolName": "example-mfa", "MfaConfiguration": "OPTIONAL"})).await;
+    setup
+        .server
+        .call(
+            "AdminSetUserMFAPreference",
+            json!({"UserPoolId": setup.pool_id, "Username": "ex",
+               "SMSMfaSettings": {"Enabled": true, "PreferredMfa": true}}),
+        )
+        .await
+        .unwrap();
+    let mut command = setup.command(&binary, &["--username", "ex", "--password", PASSWORD]);
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    // The prompt has no newline: read until it appears.
+    let prompt = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut chunk = [0u8; 256];
+        loop {
+            let read = stdout.read(&mut chunk).await.unwrap();
+            assert!(read > 0, "the example ended before prompting:\n{seen}");
+            seen.push_str(&String::from_utf8_lossy(&chunk[..read]));
+            if seen.contains("code sent to") {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(prompt.is_ok(), "no prompt for the SMS code:\n{seen}");
+    let code = setup.server.last_code(&setup.pool_id, "ex").unwrap().code;
+    stdin.write_all(format!("{code}\n").as_bytes()).await.unwrap();
+    let mut rest = String::new();
+    while stdout.read_line(&mut rest).await.unwrap() > 0 {}
+    let status = child.wait().await.unwrap();
+    let output = format!("{seen}{rest}");
+    assert!(status.success(), "{output}");
+    assert!(output.contains("challenge SMS_MFA"), "{output}");
+    assert!(output.contains("state: SIGNED_IN"), "{output}");
+}
+
+#[tokio::test]
+async fn resumes_from_the_encrypted_file_store_without_a_password() {
+    let Some(binary) = example_binary() else { return };
+    let setup = setup(json!({"PoolName": "example-store"})).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().to_str().unwrap();
+    let key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    let mut first = setup
+        .command(&binary, &["--username", "ex", "--password", PASSWORD, "--store-dir", store_dir]);
+    first.env("AUTH_STORE_KEY", key);
+    let run1 = run(first).await;
+    assert_eq!(run1.status, 0, "{}\n{}", run1.stdout, run1.stderr);
+    assert!(run1.stdout.contains("encrypted with AUTH_STORE_KEY"), "{}", run1.stdout);
+    let stored: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+    assert!(!stored.is_empty(), "a session file was written");
+    for entry in &stored {
+        if entry.path().is_file() {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains("eyJ"),
+                "the stored session is encrypted"
+            );
+        }
+    }
+
+    let mut second = setup.command(&binary, &["--store-dir", store_dir, "--resume"]);
+    second.env("AUTH_STORE_KEY", key);
+    let run2 = run(second).await;
+    assert_eq!(run2.status, 0, "{}\n{}", run2.stdout, run2.stderr);
+    assert!(run2.stdout.contains("resuming the stored session of ex"), "{}", run2.stdout);
+    assert!(run2.stdout.contains("state: SIGNED_IN"), "{}", run2.stdout);
+    assert!(!run2.stdout.contains("signing in as"), "no new sign-in: {}", run2.stdout);
+    assert_no_token(&run2.stdout);
+
+    let empty = tempfile::tempdir().unwrap();
+    let run3 =
+        run(setup.command(&binary, &["--store-dir", empty.path().to_str().unwrap(), "--resume"]))
+            .await;
+    assert_ne!(run3.status, 0);
+    assert!(run3.stderr.contains("no stored session"), "{}", run3.stderr);
+}
+
+#[tokio::test]
+async fn the_axum_extractor_example_guards_its_routes() {
+    use auth_core::{IdentityProvider, SignInOutcome, SignInRequest};
+
+    let Some(binary) = built_example("axum-extractor") else { return };
+    let setup = setup(json!({"PoolName": "example-axum"})).await;
+    let pool = auth_cognito::CognitoUserPool::builder(&setup.pool_id, &setup.client_id)
+        .endpoint(setup.server.url())
+        .client_secret(setup.client_secret.as_str())
+        .build()
+        .unwrap();
+    let SignInOutcome::SignedIn(session) =
+        pool.sign_in(&SignInRequest::password("ex", PASSWORD)).await.unwrap()
+    else {
+        panic!("expected tokens")
+    };
+    let mut child = Command::new(&binary)
+        .args(["--user-pool-id", &setup.pool_id, "--client-id", &setup.client_id])
+        .args(["--issuer", &setup.server.issuer(&setup.pool_id).unwrap()])
+        .args([
+            "--jwks-url",
+            &format!("{}/{}/.well-known/jwks.json", setup.server.url(), setup.pool_id),
+        ])
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    tokio::time::timeout(Duration::from_secs(30), stdout.read_line(&mut line))
+        .await
+        .unwrap()
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("the example says where it listens")
+        .to_owned();
+
+    let http = reqwest::Client::new();
+    let get = |path: &str, token: Option<&str>| {
+        let mut request = http.get(format!("{base}{path}"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let access = session.tokens.access_token().secret();
+    let ok = get("/me", Some(access)).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(ok.text().await.unwrap().starts_with("hello ex"));
+    let missing = get("/me", None).await.unwrap();
+    assert_eq!(missing.status(), 401);
+    assert_eq!(missing.headers()["www-authenticate"], "Bearer");
+    let garbage = get("/me", Some("not.a.token")).await.unwrap();
+    assert_eq!(garbage.status(), 401);
+    assert_eq!(garbage.headers()["www-authenticate"], "Bearer error=\"invalid_token\"");
+    let id_token = get("/me", Some(session.tokens.id_token().secret())).await.unwrap();
+    assert_eq!(id_token.status(), 401, "an ID token is not an access token");
+    assert_eq!(get("/admin", Some(access)).await.unwrap().status(), 403);
+    child.kill().await.unwrap();
+}
