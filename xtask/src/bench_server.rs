@@ -239,7 +239,10 @@ fn servers(workspace: &Path) -> Vec<Server> {
     list.push(Server {
         name: "fakecloud",
         command: fakecloud
-            .map(|path| (path, vec!["--port".into(), "{port}".into()], Vec::new()))
+            .map(|path| {
+                let args = ["--addr", "127.0.0.1:{port}", "--log-level", "warn"];
+                (path, args.map(String::from).to_vec(), Vec::new())
+            })
             .ok_or_else(|| {
                 "fakecloud not found (cargo install fakecloud, or FAKECLOUD_BIN)".into()
             }),
