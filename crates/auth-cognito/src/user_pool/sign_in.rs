@@ -20,7 +20,7 @@ use auth_srp::{ClientEphemeral, DeviceVerifierConfig};
 use super::CognitoUserPool;
 use super::challenge::{self, challenge_names::*, otpauth_uri};
 use super::devices::{DEVICE_KEY_EXTRA, DeviceTracking, RememberedDevice};
-use super::srp::{device_verifier_answer, password_verifier_answer};
+use super::srp::{device_verifier_answer, new_ephemeral, password_verifier_answer};
 use super::wire::{
     AccessTokenInput, AssociateSoftwareTokenInput, AssociateSoftwareTokenOutput, AuthOutput,
     AuthenticationResult, ConfirmDeviceInput, ConfirmDeviceOutput, DeviceSecretVerifierConfig,
@@ -137,7 +137,7 @@ impl CognitoUserPool {
             params.insert(Cow::Borrowed("DEVICE_KEY"), Cow::Borrowed(device.device_key.as_str()));
         }
         if srp {
-            let ephemeral = ClientEphemeral::new();
+            let ephemeral = new_ephemeral();
             params.insert(Cow::Borrowed("SRP_A"), Cow::Owned(ephemeral.public_hex()));
             if auth_flow == "CUSTOM_AUTH" {
                 params.insert(Cow::Borrowed("CHALLENGE_NAME"), Cow::Borrowed("SRP_A"));
@@ -290,7 +290,7 @@ impl CognitoUserPool {
                             "DEVICE_SRP_AUTH without a remembered device",
                         ));
                     };
-                    let ephemeral = ClientEphemeral::new();
+                    let ephemeral = new_ephemeral();
                     let mut responses = Params::from([
                         (Cow::Borrowed("SRP_A"), Cow::Owned(ephemeral.public_hex())),
                         (Cow::Borrowed("DEVICE_KEY"), Cow::Owned(device.device_key.clone())),
