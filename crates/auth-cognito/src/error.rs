@@ -193,7 +193,7 @@ impl StdError for ServiceFailure {}
 pub enum CognitoError {
     /// The network failed: connect, DNS, TLS, timeout, or a connection closed before the
     /// answer. Nothing is known about the request's outcome unless
-    /// [`NetworkErrorKind::request_not_sent`] says so.
+    /// [`NetworkFailure::request_not_sent`] says so.
     #[error("network failure: {0}")]
     Network(#[source] NetworkFailure),
     /// Cognito answered with an error.

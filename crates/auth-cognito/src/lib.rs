@@ -38,7 +38,8 @@
 //!   RevokeToken, and JWKS downloads.
 //!
 //! Never after the request may have arrived: InitiateAuth with a password or a custom flow
-//! (failed attempts count, codes are sent), RespondToAuthChallenge (one-time codes and
+//! (failed attempts count, codes are sent), GetTokensFromRefreshToken (with rotation the old
+//! refresh token dies after a grace period), RespondToAuthChallenge (one-time codes and
 //! proofs), SignUp, ConfirmSignUp, ResendConfirmationCode, ForgotPassword,
 //! ConfirmForgotPassword, ChangePassword, UpdateUserAttributes,
 //! GetUserAttributeVerificationCode, VerifyUserAttribute, DeleteUser, ConfirmDevice,

@@ -70,6 +70,7 @@ struct Inner {
     device_name: Option<String>,
     totp_issuer: String,
     clock: Arc<dyn Clock>,
+    refresh_token_rotation: bool,
 }
 
 impl fmt::Debug for CognitoUserPool {
@@ -105,6 +106,7 @@ impl CognitoUserPool {
             device_name: None,
             totp_issuer: None,
             clock: None,
+            refresh_token_rotation: false,
         }
     }
 
@@ -162,6 +164,7 @@ pub struct CognitoUserPoolBuilder {
     device_name: Option<String>,
     totp_issuer: Option<String>,
     clock: Option<Arc<dyn Clock>>,
+    refresh_token_rotation: bool,
 }
 
 impl CognitoUserPoolBuilder {
@@ -249,6 +252,18 @@ impl CognitoUserPoolBuilder {
         self
     }
 
+    /// Refreshes with GetTokensFromRefreshToken, for app clients with refresh-token rotation
+    /// enabled: each refresh then returns a new refresh token and the old one stops working
+    /// after the client's grace period. Off by default (InitiateAuth `REFRESH_TOKEN_AUTH`,
+    /// which clients without rotation use).
+    ///
+    /// A rotating refresh is not retried once it may have reached Cognito: if the answer
+    /// was lost, the old token is only good for the grace period.
+    pub fn refresh_token_rotation(mut self, enabled: bool) -> Self {
+        self.refresh_token_rotation = enabled;
+        self
+    }
+
     /// The clock for SRP's `TIMESTAMP` (default: the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
@@ -290,6 +305,7 @@ impl CognitoUserPoolBuilder {
                 device_name: self.device_name,
                 totp_issuer,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                refresh_token_rotation: self.refresh_token_rotation,
             }),
         })
     }

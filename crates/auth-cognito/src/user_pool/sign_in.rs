@@ -24,8 +24,9 @@ use super::srp::{device_verifier_answer, new_ephemeral, password_verifier_answer
 use super::wire::{
     AccessTokenInput, AssociateSoftwareTokenInput, AssociateSoftwareTokenOutput, AuthOutput,
     AuthenticationResult, ConfirmDeviceInput, ConfirmDeviceOutput, DeviceSecretVerifierConfig,
-    Empty, InitiateAuthInput, Metadata, NewDeviceMetadata, Params, RespondToAuthChallengeInput,
-    RevokeTokenInput, UpdateDeviceStatusInput, VerifySoftwareTokenInput, VerifySoftwareTokenOutput,
+    Empty, GetTokensFromRefreshTokenInput, InitiateAuthInput, Metadata, NewDeviceMetadata, Params,
+    RespondToAuthChallengeInput, RevokeTokenInput, UpdateDeviceStatusInput,
+    VerifySoftwareTokenInput, VerifySoftwareTokenOutput,
 };
 use crate::error::{CognitoError, ServiceFailure};
 use crate::http::Idempotency;
@@ -536,7 +537,8 @@ impl CognitoUserPool {
         }
     }
 
-    /// REFRESH_TOKEN_AUTH (with `DEVICE_KEY` for a tracked device).
+    /// REFRESH_TOKEN_AUTH, or GetTokensFromRefreshToken with rotation (with `DEVICE_KEY`
+    /// for a tracked device).
     pub(super) async fn refresh_tokens(
         &self,
         session: &UserPoolSession,
@@ -545,6 +547,25 @@ impl CognitoUserPool {
             .tokens
             .refresh_token()
             .ok_or_else(|| CognitoError::invalid("the session has no refresh token"))?;
+        if self.inner.refresh_token_rotation {
+            let input = GetTokensFromRefreshTokenInput {
+                refresh_token: refresh_token.secret(),
+                client_id: &self.inner.client_id,
+                client_secret: self.inner.client_secret.as_ref().map(SecretString::secret),
+                device_key: session.extras.get(DEVICE_KEY_EXTRA).map(SecretString::secret),
+            };
+            // The old refresh token dies after the grace period: never repeated once it
+            // may have arrived.
+            let output: AuthOutput = self
+                .inner
+                .api
+                .call("GetTokensFromRefreshToken", &input, Idempotency::SideEffects)
+                .await?;
+            let result = output.authentication_result.ok_or_else(|| {
+                CognitoError::protocol("GetTokensFromRefreshToken answered without tokens")
+            })?;
+            return tokens_from(result.id_token, result.access_token, result.refresh_token);
+        }
         let mut params =
             Params::from([(Cow::Borrowed("REFRESH_TOKEN"), Cow::Borrowed(refresh_token.secret()))]);
         // SECRET_HASH of a refresh uses the internal username (`cognito:username`).

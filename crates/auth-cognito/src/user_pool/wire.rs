@@ -74,6 +74,17 @@ pub(crate) struct NewDeviceMetadata {
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
+pub(crate) struct GetTokensFromRefreshTokenInput<'a> {
+    pub(crate) refresh_token: &'a str,
+    pub(crate) client_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) client_secret: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) device_key: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub(crate) struct AccessTokenInput<'a> {
     pub(crate) access_token: &'a str,
 }

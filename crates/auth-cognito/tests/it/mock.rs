@@ -659,3 +659,30 @@ async fn jwt_verifier_accepts_the_servers_tokens() {
     assert!(access.scopes().contains(&"aws.cognito.signin.user.admin"));
     assert!(verifier.verify_id_token(session.tokens.access_token().secret()).await.is_err());
 }
+
+#[tokio::test]
+async fn refresh_token_rotation() {
+    let env = Env::start(
+        json!({"PoolName": "rotation"}),
+        ClientOptions::with_secret().extra(json!({
+            "RefreshTokenRotation": {"Feature": "ENABLED", "RetryGracePeriodSeconds": 30}
+        })),
+    )
+    .await;
+    env.user("rot", &[]).await;
+    let provider = env.builder().refresh_token_rotation(true).build().unwrap();
+    let session = signed_in(sign_in(&provider, "rot", SignInFlow::SecureRemotePassword).await);
+    let rotated = provider.refresh(&session).await.unwrap();
+    let new_refresh = rotated.refresh_token().expect("rotation returns a new refresh token");
+    assert_ne!(Some(new_refresh), session.tokens.refresh_token());
+    assert_eq!(env.server.request_count("GetTokensFromRefreshToken"), 1);
+    // The old token still works within the grace period, then it is refused.
+    provider.refresh(&session).await.expect("within the grace period");
+    env.server.advance_clock(Duration::from_secs(31));
+    let error = provider.refresh(&session).await.unwrap_err();
+    assert_eq!(error.code(), Some("RefreshTokenReuseException"));
+    assert!(error.is_rejected());
+    let mut newer = session.clone();
+    newer.tokens = rotated;
+    provider.refresh(&newer).await.expect("the rotated token works");
+}
