@@ -148,8 +148,8 @@ impl Device {
         self.attributes.get("device_name").map(String::as_str)
     }
 
-    /// True if the device is remembered (`device_status` = `valid`... and, for pools that
-    /// ask, the user said yes: Cognito reports that as `dev:device_remembered_status`).
+    /// Whether the device is remembered (signs in without MFA), from the
+    /// `dev:device_remembered_status` attribute; `None` if Cognito did not report it.
     pub fn is_remembered(&self) -> Option<bool> {
         self.attributes.get("dev:device_remembered_status").map(|s| s == "remembered")
     }
