@@ -230,8 +230,15 @@ async fn a_plain_server_behind_https_is_a_tls_failure() {
 
 #[tokio::test]
 async fn unresolvable_host_is_a_dns_failure() {
-    // `.invalid` never resolves (RFC 6761).
-    let error = pool("http://cognito-idp.does-not-exist.invalid/").forgot_password("a").await;
+    // `.invalid` never resolves (RFC 6761). The connect timeout is long so that a machine
+    // whose resolver is unreachable still ends with the resolver's error, not a timeout.
+    let pool = CognitoUserPool::builder("us-east-1_Transport1", "client1")
+        .endpoint("http://cognito-idp.does-not-exist.invalid/")
+        .connect_timeout(Duration::from_secs(60))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let error = pool.forgot_password("a").await;
     let error = error.unwrap_err();
     let CognitoError::Network(failure) = &error else { panic!("{error:?}") };
     assert!(
