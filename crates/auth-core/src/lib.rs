@@ -36,14 +36,14 @@ mod types;
 pub mod testing;
 
 pub use client::{
-    AuthClient, AuthClientBuilder, DEFAULT_EXPIRY_MARGIN, ListenerHandle, StateChanges, Transition,
-    TransitionObserver,
+    Account, AuthClient, AuthClientBuilder, DEFAULT_EXPIRY_MARGIN, ListenerHandle, StateChanges,
+    Transition, TransitionObserver,
 };
 pub use env::{AlwaysOnline, Clock, Connectivity, ManualClock, ManualConnectivity, SystemClock};
 pub use error::{AuthError, NetworkError, ProviderError, ServiceError, SharedSource, StoreError};
 pub use provider::{
-    AccountProvider, CredentialsProvider, DynCredentialsProvider, DynIdentityProvider,
-    IdentityProvider,
+    AccountProvider, CredentialsProvider, DynAccountProvider, DynCredentialsProvider,
+    DynIdentityProvider, IdentityProvider,
 };
 pub use secret::{
     AccessToken, ChallengeSession, IdToken, Password, ProviderToken, RefreshToken, SecretAccessKey,

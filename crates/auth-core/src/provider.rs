@@ -121,6 +121,9 @@ pub trait AccountProvider: fmt::Debug + Send + Sync + 'static {
     async fn delete_user(&self, access_token: &AccessToken) -> Result<(), ProviderError>;
 }
 
+/// A shared account provider.
+pub type DynAccountProvider = Arc<dyn AccountProvider>;
+
 /// Turns sign-ins (or nothing, for guests) into temporary AWS credentials: a Cognito
 /// identity pool.
 #[async_trait]

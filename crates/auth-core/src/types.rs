@@ -26,9 +26,8 @@ pub struct UserPoolTokens {
     access_token: AccessToken,
     refresh_token: Option<RefreshToken>,
     expires_at: SystemTime,
-    /// How long the tokens lived when issued (from `iat`), if known: a margin longer than
-    /// half of it is shortened, so short-lived tokens do not refresh on every request.
-    lifetime: Option<Duration>,
+    /// When the access token was issued (its `iat`), by the issuer's clock, if known.
+    issued_at: Option<SystemTime>,
 }
 
 /// The serialised form of [`UserPoolTokens`]: the expiry is derived, never stored.
@@ -67,9 +66,8 @@ impl UserPoolTokens {
         let id_exp = UnverifiedClaims::decode(id_token.secret())?.expires_at()?;
         let access = UnverifiedClaims::decode(access_token.secret())?;
         let expires_at = id_exp.min(access.expires_at()?);
-        let lifetime =
-            access.time_claim("iat").ok().and_then(|iat| expires_at.duration_since(iat).ok());
-        Ok(Self { id_token, access_token, refresh_token, expires_at, lifetime })
+        let issued_at = access.time_claim("iat").ok();
+        Ok(Self { id_token, access_token, refresh_token, expires_at, issued_at })
     }
 
     /// The ID token: who the user is.
@@ -92,10 +90,17 @@ impl UserPoolTokens {
         self.expires_at
     }
 
+    /// When the access token was issued (its `iat` claim), by the issuer's clock.
+    pub fn issued_at(&self) -> Option<SystemTime> {
+        self.issued_at
+    }
+
     /// True if the tokens are still valid `margin` from `now`. A margin longer than half
-    /// the tokens' lifetime (known from `iat`) counts as half the lifetime.
+    /// the tokens' lifetime (known from `iat`) counts as half the lifetime, so short-lived
+    /// tokens do not refresh on every request.
     pub fn is_valid_at(&self, now: SystemTime, margin: Duration) -> bool {
-        let margin = self.lifetime.map_or(margin, |lifetime| margin.min(lifetime / 2));
+        let lifetime = self.issued_at.and_then(|iat| self.expires_at.duration_since(iat).ok());
+        let margin = lifetime.map_or(margin, |lifetime| margin.min(lifetime / 2));
         now.checked_add(margin).is_some_and(|t| t < self.expires_at)
     }
 

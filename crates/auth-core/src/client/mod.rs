@@ -18,9 +18,11 @@
 //! - Refreshes run in their own tasks, so a caller that gives up (drops its future) does
 //!   not cancel the refresh others are waiting for.
 
+mod account;
 mod listeners;
 
 use std::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -29,12 +31,13 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+pub use self::account::Account;
 pub use self::listeners::{ListenerHandle, StateChanges};
 use self::listeners::{Listeners, spawn_callback};
 use crate::env::{AlwaysOnline, Clock, Connectivity, SystemClock};
 use crate::error::{AuthError, ProviderError, StoreError};
 use crate::machine::{self, Effect, Event, Failure, MachineState, SessionKind, Wait, Waiters};
-use crate::provider::{DynCredentialsProvider, DynIdentityProvider};
+use crate::provider::{DynAccountProvider, DynCredentialsProvider, DynIdentityProvider};
 use crate::secret::ProviderToken;
 use crate::store::{DynTokenStore, Generation, MemoryTokenStore, overwrite_from};
 use crate::types::{
@@ -73,6 +76,7 @@ pub type TransitionObserver = Arc<dyn Fn(&Transition) + Send + Sync>;
 #[must_use]
 pub struct AuthClientBuilder {
     identity_provider: Option<DynIdentityProvider>,
+    account_provider: Option<DynAccountProvider>,
     credentials_provider: Option<DynCredentialsProvider>,
     store: Option<DynTokenStore>,
     connectivity: Option<Arc<dyn Connectivity>>,
@@ -87,6 +91,7 @@ impl AuthClientBuilder {
     fn new() -> Self {
         Self {
             identity_provider: None,
+            account_provider: None,
             credentials_provider: None,
             store: None,
             connectivity: None,
@@ -101,6 +106,13 @@ impl AuthClientBuilder {
     /// Who signs users in (a Cognito user pool, an OpenID provider, a fake).
     pub fn identity_provider(mut self, provider: DynIdentityProvider) -> Self {
         self.identity_provider = Some(provider);
+        self
+    }
+
+    /// Who offers sign-up, password reset and attributes (usually the identity provider
+    /// again, e.g. the same Cognito user pool); enables [`AuthClient::account`].
+    pub fn account_provider(mut self, provider: DynAccountProvider) -> Self {
+        self.account_provider = Some(provider);
         self
     }
 
@@ -162,6 +174,7 @@ impl AuthClientBuilder {
         AuthClient {
             inner: Arc::new(Inner {
                 identity_provider: self.identity_provider,
+                account_provider: self.account_provider,
                 credentials_provider: self.credentials_provider,
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryTokenStore::new())),
                 connectivity,
@@ -175,6 +188,7 @@ impl AuthClientBuilder {
                 listeners: Arc::new(Mutex::new(Listeners::default())),
                 wake: watch::Sender::new(0),
                 persist_lock: tokio::sync::Mutex::new(()),
+                clock_drift_ms: AtomicI64::new(0),
                 shutdown,
             }),
         }
@@ -205,6 +219,7 @@ impl fmt::Debug for AuthClient {
 
 struct Inner {
     identity_provider: Option<DynIdentityProvider>,
+    account_provider: Option<DynAccountProvider>,
     credentials_provider: Option<DynCredentialsProvider>,
     store: DynTokenStore,
     connectivity: Arc<dyn Connectivity>,
@@ -221,6 +236,11 @@ struct Inner {
     wake: watch::Sender<u64>,
     /// Serialises store writes, so the last write always carries the latest session.
     persist_lock: tokio::sync::Mutex<()>,
+    /// How far the issuer's clock is ahead of ours, in milliseconds (negative: behind),
+    /// estimated from the `iat` of tokens as they arrive. Expiry is judged by the issuer's
+    /// clock: a device whose clock is off would otherwise refresh forever (tokens that look
+    /// expired the moment they arrive) or use expired tokens.
+    clock_drift_ms: AtomicI64,
     /// Dropped with the client, which stops the connectivity task.
     shutdown: watch::Sender<()>,
 }
@@ -440,7 +460,18 @@ impl AuthClient {
         if let Some(tokens) = self.inner.valid_tokens() {
             return Ok(tokens);
         }
-        self.inner.tokens_slow().await
+        self.inner.tokens_slow(false).await
+    }
+
+    /// Refreshes the user-pool tokens now, whatever their expiry, and returns the new ones
+    /// (e.g. after changing attributes that the ID token carries). Joins a refresh already
+    /// in flight. Offline it fails with [`AuthError::Offline`] and changes nothing.
+    pub async fn refresh_tokens(&self) -> Result<UserPoolTokens, AuthError> {
+        if !self.inner.connectivity.is_online() {
+            let initialized = self.inner.lock().initialized;
+            return Err(if initialized { AuthError::Offline } else { AuthError::NotInitialized });
+        }
+        self.inner.tokens_slow(true).await
     }
 
     /// AWS credentials from the identity pool: cached while valid, else refreshed (single
@@ -451,7 +482,7 @@ impl AuthClient {
             return Ok(credentials);
         }
         loop {
-            Inner::wait_for(&self.inner, Want::Credentials).await?;
+            Inner::wait_for(&self.inner, Want::Credentials, false).await?;
             if let Some(credentials) = self.inner.valid_credentials_unchecked() {
                 return Ok(credentials);
             }
@@ -466,6 +497,17 @@ impl AuthClient {
         }
         self.aws_credentials().await?;
         self.inner.lock().session.identity_id.clone().ok_or(AuthError::NotSignedIn)
+    }
+
+    /// Account operations (sign-up, password reset, attributes, account deletion); needs
+    /// an account provider in the builder.
+    pub fn account(&self) -> Result<Account, AuthError> {
+        let provider = self
+            .inner
+            .account_provider
+            .clone()
+            .ok_or(AuthError::NotConfigured("an account provider"))?;
+        Ok(Account::new(self.clone(), provider))
     }
 
     /// The current state and its details.
@@ -566,16 +608,45 @@ impl Inner {
         lock(&self.core)
     }
 
+    /// The current time by the issuers' clock: ours corrected by the estimated drift.
+    fn now(&self) -> SystemTime {
+        let now = self.clock.now();
+        let drift = self.clock_drift_ms.load(Ordering::Relaxed);
+        let by = Duration::from_millis(drift.unsigned_abs());
+        let corrected = if drift >= 0 { now.checked_add(by) } else { now.checked_sub(by) };
+        corrected.unwrap_or(now)
+    }
+
+    /// Re-estimates the clock drift from tokens that have just arrived.
+    fn note_clock_drift(&self, tokens: &UserPoolTokens) {
+        let Some(issued) = tokens.issued_at() else { return };
+        let local = self.clock.now();
+        let drift_ms = match issued.duration_since(local) {
+            Ok(ahead) => i64::try_from(ahead.as_millis()).unwrap_or(i64::MAX),
+            Err(behind) => i64::try_from(behind.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
+        };
+        // `iat` has whole seconds and the tokens took a moment to arrive: a few seconds of
+        // difference is noise, not drift.
+        let drift_ms = if drift_ms.abs() < 5_000 { 0 } else { drift_ms };
+        if drift_ms != 0 {
+            tracing::info!(
+                drift_ms,
+                "the device clock differs from the token issuer's; correcting expiry checks"
+            );
+        }
+        self.clock_drift_ms.store(drift_ms, Ordering::Relaxed);
+    }
+
     fn valid_tokens(&self) -> Option<UserPoolTokens> {
         let guard = self.tokens.load();
         let tokens = guard.as_deref()?;
-        tokens.is_valid_at(self.clock.now(), self.margin).then(|| tokens.clone())
+        tokens.is_valid_at(self.now(), self.margin).then(|| tokens.clone())
     }
 
     fn valid_credentials(&self) -> Option<AwsCredentials> {
         let guard = self.credentials.load();
         let credentials = guard.as_deref()?;
-        credentials.is_valid_at(self.clock.now(), self.margin).then(|| credentials.clone())
+        credentials.is_valid_at(self.now(), self.margin).then(|| credentials.clone())
     }
 
     /// The cached credentials right after a wait, even if they live shorter than the
@@ -583,11 +654,11 @@ impl Inner {
     fn valid_credentials_unchecked(&self) -> Option<AwsCredentials> {
         let guard = self.credentials.load();
         let credentials = guard.as_deref()?;
-        credentials.is_valid_at(self.clock.now(), Duration::ZERO).then(|| credentials.clone())
+        credentials.is_valid_at(self.now(), Duration::ZERO).then(|| credentials.clone())
     }
 
     fn cached_at_zero_margin(&self, want: Want) -> bool {
-        let now = self.clock.now();
+        let now = self.now();
         match want {
             Want::Tokens => {
                 self.tokens.load().as_deref().is_some_and(|t| t.is_valid_at(now, Duration::ZERO))
@@ -653,10 +724,10 @@ impl Inner {
         applied
     }
 
-    async fn tokens_slow(self: &Arc<Self>) -> Result<UserPoolTokens, AuthError> {
+    async fn tokens_slow(self: &Arc<Self>, forced: bool) -> Result<UserPoolTokens, AuthError> {
         loop {
-            Inner::wait_for(self, Want::Tokens).await?;
-            let now = self.clock.now();
+            Inner::wait_for(self, Want::Tokens, forced).await?;
+            let now = self.now();
             if let Some(tokens) =
                 self.tokens.load().as_deref().filter(|t| t.is_valid_at(now, Duration::ZERO))
             {
@@ -667,8 +738,11 @@ impl Inner {
     }
 
     /// Waits until the cache for `want` is valid, driving the machine as needed.
-    async fn wait_for(self: &Arc<Self>, want: Want) -> Result<(), AuthError> {
+    /// With `forced`, the cache counts only once a refresh has completed after the call
+    /// began (a refresh already in flight is joined).
+    async fn wait_for(self: &Arc<Self>, want: Want, forced: bool) -> Result<(), AuthError> {
         let mut deadline: Option<Instant> = None;
+        let started = self.lock().counters;
         loop {
             let (mut wake, ticket) = {
                 let mut core = self.lock();
@@ -676,13 +750,22 @@ impl Inner {
                     Want::Tokens => self.valid_tokens().is_some(),
                     Want::Credentials => self.valid_credentials().is_some(),
                 };
-                if cached {
+                let refreshed_since_start = match want {
+                    Want::Tokens => core.counters.tokens_refreshed != started.tokens_refreshed,
+                    Want::Credentials => {
+                        core.counters.credentials_refreshed != started.credentials_refreshed
+                    }
+                };
+                if cached && (!forced || refreshed_since_start) {
+                    return Ok(());
+                }
+                if forced && refreshed_since_start && self.cached_at_zero_margin(want) {
                     return Ok(());
                 }
                 let event = match want {
                     Want::Tokens => Event::TokensNeeded,
                     Want::Credentials => {
-                        let now = self.clock.now();
+                        let now = self.now();
                         let federated_token_valid = core
                             .session
                             .federated
@@ -756,6 +839,9 @@ impl Inner {
                     };
                     inner
                         .commit(epoch, change, |inner, core| {
+                            if let Some(user_pool) = &core.session.user_pool {
+                                inner.note_clock_drift(&user_pool.tokens);
+                            }
                             core.counters.tokens_refreshed += 1;
                             inner.apply(core, Event::TokenRefreshSucceeded);
                         })
@@ -842,7 +928,7 @@ impl Inner {
                     .ok_or(AuthError::NotConfigured("an identity provider"))?;
                 let tokens = match self.valid_tokens() {
                     Some(tokens) => tokens,
-                    None => self.tokens_slow().await?,
+                    None => self.tokens_slow(false).await?,
                 };
                 Logins::from([(idp.logins_key(), ProviderToken::new(tokens.id_token().secret()))])
             }
@@ -887,6 +973,9 @@ impl Inner {
         core.identity_logins = identity_logins;
         core.pending_challenge = None;
         core.epoch += 1;
+        if let Some(user_pool) = &core.session.user_pool {
+            self.note_clock_drift(&user_pool.tokens);
+        }
         self.refresh_caches(&core);
         self.apply(&mut core, Event::SignedIn { session: kind });
         Ok(())

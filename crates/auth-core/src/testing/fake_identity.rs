@@ -9,11 +9,13 @@ use serde_json::json;
 use super::{epoch_seconds, unsigned_jwt};
 use crate::env::Clock;
 use crate::error::ProviderError;
-use crate::provider::IdentityProvider;
-use crate::secret::{AccessToken, ChallengeSession, IdToken, RefreshToken};
+use crate::jwt::UnverifiedClaims;
+use crate::provider::{AccountProvider, IdentityProvider};
+use crate::secret::{AccessToken, ChallengeSession, IdToken, Password, RefreshToken};
 use crate::types::{
-    ChallengeContext, ChallengeKind, ChallengeResponse, SignInNextStep, SignInOutcome,
-    SignInRequest, SignOutOptions, UserPoolSession, UserPoolTokens,
+    ChallengeContext, ChallengeKind, ChallengeResponse, CodeDelivery, SignInNextStep,
+    SignInOutcome, SignInRequest, SignOutOptions, SignUpOutcome, SignUpRequest, UserPoolSession,
+    UserPoolTokens,
 };
 
 /// How many times each method of a fake identity provider was called (including calls
@@ -63,10 +65,13 @@ struct State {
     serial: u64,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct User {
     password: String,
     mfa_code: Option<String>,
+    confirmed: bool,
+    attributes: BTreeMap<String, String>,
+    pending_code: Option<String>,
 }
 
 #[derive(Debug)]
@@ -103,9 +108,8 @@ impl FakeIdentityProvider {
 
     /// Adds (or replaces) a user.
     pub fn add_user(&self, username: &str, password: &str) -> &Self {
-        self.state()
-            .users
-            .insert(username.to_owned(), User { password: password.to_owned(), mfa_code: None });
+        let user = User { password: password.to_owned(), confirmed: true, ..User::default() };
+        self.state().users.insert(username.to_owned(), user);
         self
     }
 
@@ -149,6 +153,12 @@ impl FakeIdentityProvider {
     /// Makes every refresh take `delay` (for concurrency tests).
     pub fn set_refresh_delay(&self, delay: Duration) {
         self.state().refresh_delay = delay;
+    }
+
+    /// The last confirmation or reset code sent to `username` (the fake "delivers" codes
+    /// here instead of by email or SMS).
+    pub fn last_code(&self, username: &str) -> Option<String> {
+        self.state().users.get(username).and_then(|user| user.pending_code.clone())
     }
 
     /// The call counters.
@@ -223,6 +233,12 @@ impl IdentityProvider for FakeIdentityProvider {
         let Some(user) = state.users.get(&request.username) else {
             return Err(ProviderError::rejected("UserNotFoundException", "User does not exist."));
         };
+        if !user.confirmed {
+            return Err(ProviderError::rejected(
+                "UserNotConfirmedException",
+                "User is not confirmed.",
+            ));
+        }
         if request.password.as_ref().map(|p| p.secret()) != Some(user.password.as_str()) {
             return Err(not_authorized("Incorrect username or password."));
         }
@@ -311,6 +327,199 @@ impl IdentityProvider for FakeIdentityProvider {
                 record.revoked = true;
             }
         }
+        Ok(())
+    }
+}
+
+fn delivery(username: &str) -> CodeDelivery {
+    CodeDelivery {
+        destination: Some(format!("{}***@e***", username.chars().next().unwrap_or('u'))),
+        medium: Some("EMAIL".to_owned()),
+        attribute: Some("email".to_owned()),
+    }
+}
+
+impl FakeIdentityProvider {
+    /// The user an access token belongs to, if the token is one of ours and unexpired.
+    fn user_of(&self, access_token: &AccessToken) -> Result<String, ProviderError> {
+        let now = self.inner.clock.now();
+        let claims = UnverifiedClaims::decode(access_token.secret())
+            .map_err(|_| not_authorized("Invalid Access Token"))?;
+        if claims.expires_at().map_or(true, |exp| exp <= now) {
+            return Err(not_authorized("Access Token has expired"));
+        }
+        let username =
+            claims.string("username").ok_or_else(|| not_authorized("Invalid Access Token"))?;
+        if !self.state().users.contains_key(username) {
+            return Err(ProviderError::rejected("UserNotFoundException", "User does not exist."));
+        }
+        Ok(username.to_owned())
+    }
+
+    fn send_code(&self, username: &str) -> Result<CodeDelivery, ProviderError> {
+        let mut state = self.state();
+        state.serial += 1;
+        let code = format!("{:06}", 100_000 + state.serial);
+        let user = state.users.get_mut(username).ok_or_else(|| {
+            ProviderError::rejected("UserNotFoundException", "User does not exist.")
+        })?;
+        user.pending_code = Some(code);
+        Ok(delivery(username))
+    }
+
+    fn take_code(&self, username: &str, code: &Password) -> Result<(), ProviderError> {
+        let mut state = self.state();
+        let user = state.users.get_mut(username).ok_or_else(|| {
+            ProviderError::rejected("UserNotFoundException", "User does not exist.")
+        })?;
+        if user.pending_code.as_deref() != Some(code.secret()) {
+            return Err(ProviderError::rejected(
+                "CodeMismatchException",
+                "Invalid verification code provided.",
+            ));
+        }
+        user.pending_code = None;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AccountProvider for FakeIdentityProvider {
+    async fn sign_up(&self, request: &SignUpRequest) -> Result<SignUpOutcome, ProviderError> {
+        self.check_network()?;
+        {
+            let mut state = self.state();
+            if state.users.contains_key(&request.username) {
+                return Err(ProviderError::rejected(
+                    "UsernameExistsException",
+                    "User already exists",
+                ));
+            }
+            let user = User {
+                password: request.password.secret().to_owned(),
+                attributes: request.attributes.clone(),
+                ..User::default()
+            };
+            state.users.insert(request.username.clone(), user);
+        }
+        let delivery = self.send_code(&request.username)?;
+        Ok(SignUpOutcome::new(false, format!("sub-{}", request.username), Some(delivery)))
+    }
+
+    async fn confirm_sign_up(&self, username: &str, code: &Password) -> Result<(), ProviderError> {
+        self.check_network()?;
+        self.take_code(username, code)?;
+        if let Some(user) = self.state().users.get_mut(username) {
+            user.confirmed = true;
+        }
+        Ok(())
+    }
+
+    async fn resend_sign_up_code(&self, username: &str) -> Result<CodeDelivery, ProviderError> {
+        self.check_network()?;
+        self.send_code(username)
+    }
+
+    async fn forgot_password(&self, username: &str) -> Result<CodeDelivery, ProviderError> {
+        self.check_network()?;
+        self.send_code(username)
+    }
+
+    async fn confirm_forgot_password(
+        &self,
+        username: &str,
+        code: &Password,
+        new_password: &Password,
+    ) -> Result<(), ProviderError> {
+        self.check_network()?;
+        self.take_code(username, code)?;
+        if let Some(user) = self.state().users.get_mut(username) {
+            user.password = new_password.secret().to_owned();
+        }
+        Ok(())
+    }
+
+    async fn change_password(
+        &self,
+        access_token: &AccessToken,
+        previous: &Password,
+        proposed: &Password,
+    ) -> Result<(), ProviderError> {
+        self.check_network()?;
+        let username = self.user_of(access_token)?;
+        let mut state = self.state();
+        let user =
+            state.users.get_mut(&username).ok_or_else(|| not_authorized("Invalid Access Token"))?;
+        if user.password != previous.secret() {
+            return Err(not_authorized("Incorrect username or password."));
+        }
+        user.password = proposed.secret().to_owned();
+        Ok(())
+    }
+
+    async fn user_attributes(
+        &self,
+        access_token: &AccessToken,
+    ) -> Result<BTreeMap<String, String>, ProviderError> {
+        self.check_network()?;
+        let username = self.user_of(access_token)?;
+        let mut attributes =
+            self.state().users.get(&username).map(|u| u.attributes.clone()).unwrap_or_default();
+        attributes.insert("sub".to_owned(), format!("sub-{username}"));
+        Ok(attributes)
+    }
+
+    async fn update_user_attributes(
+        &self,
+        access_token: &AccessToken,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<Vec<CodeDelivery>, ProviderError> {
+        self.check_network()?;
+        let username = self.user_of(access_token)?;
+        if let Some(user) = self.state().users.get_mut(&username) {
+            user.attributes.extend(attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        if attributes.contains_key("email") {
+            return Ok(vec![self.send_code(&username)?]);
+        }
+        Ok(Vec::new())
+    }
+
+    async fn verify_user_attribute(
+        &self,
+        access_token: &AccessToken,
+        attribute: &str,
+        code: &Password,
+    ) -> Result<(), ProviderError> {
+        self.check_network()?;
+        let username = self.user_of(access_token)?;
+        self.take_code(&username, code)?;
+        if let Some(user) = self.state().users.get_mut(&username) {
+            user.attributes.insert(format!("{attribute}_verified"), "true".to_owned());
+        }
+        Ok(())
+    }
+
+    async fn delete_user_attributes(
+        &self,
+        access_token: &AccessToken,
+        names: &[String],
+    ) -> Result<(), ProviderError> {
+        self.check_network()?;
+        let username = self.user_of(access_token)?;
+        if let Some(user) = self.state().users.get_mut(&username) {
+            for name in names {
+                user.attributes.remove(name);
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_user(&self, access_token: &AccessToken) -> Result<(), ProviderError> {
+        self.check_network()?;
+        let username = self.user_of(access_token)?;
+        self.state().users.remove(&username);
+        self.revoke_user(&username);
         Ok(())
     }
 }

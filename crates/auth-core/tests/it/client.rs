@@ -577,3 +577,119 @@ async fn refreshed_tokens_are_saved_before_the_caller_gets_them() {
     let credentials = client.aws_credentials().await.unwrap();
     assert_eq!(h.store.peek().unwrap().aws_credentials, Some(credentials));
 }
+
+/// A client whose clock is `skew` ahead of (or, negative, behind) the provider's.
+async fn skewed_client(skew_seconds: i64) -> (Harness, Arc<auth_core::ManualClock>, AuthClient) {
+    let h = Harness::new();
+    let provider_now = h.now();
+    let local = if skew_seconds >= 0 {
+        provider_now + Duration::from_secs(skew_seconds.unsigned_abs())
+    } else {
+        provider_now - Duration::from_secs(skew_seconds.unsigned_abs())
+    };
+    let local_clock = Arc::new(auth_core::ManualClock::new(local));
+    let client = h.builder().clock(local_clock.clone()).build();
+    client.initialize().await.unwrap();
+    client.sign_in(SignInRequest::password(USER, PASSWORD)).await.unwrap();
+    (h, local_clock, client)
+}
+
+#[tokio::test]
+async fn a_device_clock_ahead_of_the_issuer_does_not_refresh_forever() {
+    let (h, local, client) = skewed_client(2 * 3600).await;
+    // By the device's clock the fresh tokens expired an hour ago; by the issuer's they
+    // have ten minutes left. No refresh is needed.
+    client.tokens().await.unwrap();
+    assert_eq!(h.idp.calls().refresh, 0);
+    // When they do expire (both clocks move on), exactly one refresh.
+    h.advance(PAST_EXPIRY);
+    local.advance(PAST_EXPIRY);
+    let tokens = client.tokens().await.unwrap();
+    assert_eq!(h.idp.calls().refresh, 1);
+    client.tokens().await.unwrap();
+    assert_eq!(h.idp.calls().refresh, 1);
+    assert!(tokens.expires_at() > h.now());
+}
+
+#[tokio::test]
+async fn a_device_clock_behind_the_issuer_still_sees_expiry() {
+    let (h, local, client) = skewed_client(-2 * 3600).await;
+    h.advance(PAST_EXPIRY);
+    local.advance(PAST_EXPIRY);
+    // By the device's clock the tokens look valid for hours; they are not.
+    let tokens = client.tokens().await.unwrap();
+    assert_eq!(h.idp.calls().refresh, 1);
+    assert!(tokens.expires_at() > h.now() + MARGIN);
+}
+
+#[tokio::test]
+async fn refresh_tokens_refreshes_now_and_is_refused_offline() {
+    let h = Harness::new();
+    let client = h.signed_in_client().await;
+    let before = client.tokens().await.unwrap();
+    let after = client.refresh_tokens().await.unwrap();
+    assert_ne!(after.access_token(), before.access_token());
+    assert_eq!(h.idp.calls().refresh, 1);
+    assert_eq!(client.tokens().await.unwrap(), after, "the refreshed tokens are cached");
+    assert_eq!(h.store.peek().unwrap().user_pool.unwrap().tokens, after, "and saved");
+    h.set_online(false);
+    assert!(matches!(client.refresh_tokens().await, Err(AuthError::Offline)));
+    assert_eq!(
+        client.current_user_state().state,
+        UserState::SignedIn,
+        "a refused forced refresh changes nothing"
+    );
+    assert_eq!(h.idp.calls().refresh, 1);
+    let signed_out = h.client().await;
+    signed_out.sign_out(SignOutOptions::local()).await.unwrap();
+    h.set_online(true);
+    assert!(matches!(signed_out.refresh_tokens().await, Err(AuthError::NotSignedIn)));
+}
+
+#[tokio::test]
+async fn account_operations_use_the_current_access_token() {
+    let h = Harness::new();
+    let client = h.builder().account_provider(Arc::new(h.idp.clone())).build();
+    client.initialize().await.unwrap();
+    let account = client.account().unwrap();
+
+    let outcome = account
+        .sign_up(
+            &auth_core::SignUpRequest::new("carol", "C4rol-pass")
+                .with_attribute("email", "c@example.com"),
+        )
+        .await
+        .unwrap();
+    assert!(!outcome.confirmed);
+    let code = h.idp.last_code("carol").unwrap();
+    assert!(account.confirm_sign_up("carol", &"000000".into()).await.is_err());
+    account.confirm_sign_up("carol", &code.into()).await.unwrap();
+    client.sign_in(SignInRequest::password("carol", "C4rol-pass")).await.unwrap();
+
+    // Attribute calls after the tokens expired refresh them first.
+    h.advance(PAST_EXPIRY);
+    assert_eq!(account.user_attributes().await.unwrap()["email"], "c@example.com");
+    assert_eq!(h.idp.calls().refresh, 1);
+    account.change_password(&"C4rol-pass".into(), &"N3w-pass".into()).await.unwrap();
+    let deliveries = account
+        .update_user_attributes(&[("email".to_owned(), "new@example.com".to_owned())].into())
+        .await
+        .unwrap();
+    assert_eq!(deliveries.len(), 1);
+    let code = h.idp.last_code("carol").unwrap();
+    account.verify_user_attribute("email", &code.into()).await.unwrap();
+    assert_eq!(account.user_attributes().await.unwrap()["email_verified"], "true");
+    account.delete_user().await.unwrap();
+    assert_eq!(client.current_user_state().state, UserState::SignedOut);
+    assert!(h.store.peek().is_none());
+
+    // Password reset needs no session.
+    let outcome = account.forgot_password(USER).await.unwrap();
+    assert_eq!(outcome.medium.as_deref(), Some("EMAIL"));
+    let code = h.idp.last_code(USER).unwrap();
+    account.confirm_forgot_password(USER, &code.into(), &"R3set-pass".into()).await.unwrap();
+    client.sign_in(SignInRequest::password(USER, "R3set-pass")).await.unwrap();
+
+    let bare = h.client().await;
+    assert!(matches!(bare.account(), Err(AuthError::NotConfigured(_))));
+}

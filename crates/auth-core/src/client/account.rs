@@ -1,0 +1,103 @@
+//! Account operations through `AuthClient`, so an app does not juggle access tokens.
+
+use std::collections::BTreeMap;
+
+use super::AuthClient;
+use crate::error::AuthError;
+use crate::provider::DynAccountProvider;
+use crate::secret::Password;
+use crate::types::{CodeDelivery, SignOutOptions, SignUpOutcome, SignUpRequest};
+
+/// Sign-up, password reset and attribute management, from [`AuthClient::account`].
+/// Operations on the signed-in user use its access token, refreshed first if needed (so
+/// they wait, like `tokens()`, while the session cannot be refreshed).
+#[derive(Clone, Debug)]
+pub struct Account {
+    client: AuthClient,
+    provider: DynAccountProvider,
+}
+
+impl Account {
+    pub(super) fn new(client: AuthClient, provider: DynAccountProvider) -> Self {
+        Self { client, provider }
+    }
+
+    /// Creates an account.
+    pub async fn sign_up(&self, request: &SignUpRequest) -> Result<SignUpOutcome, AuthError> {
+        Ok(self.provider.sign_up(request).await?)
+    }
+
+    /// Confirms an account with the code sent at sign-up.
+    pub async fn confirm_sign_up(&self, username: &str, code: &Password) -> Result<(), AuthError> {
+        Ok(self.provider.confirm_sign_up(username, code).await?)
+    }
+
+    /// Sends the sign-up confirmation code again.
+    pub async fn resend_sign_up_code(&self, username: &str) -> Result<CodeDelivery, AuthError> {
+        Ok(self.provider.resend_sign_up_code(username).await?)
+    }
+
+    /// Starts a password reset: sends a code.
+    pub async fn forgot_password(&self, username: &str) -> Result<CodeDelivery, AuthError> {
+        Ok(self.provider.forgot_password(username).await?)
+    }
+
+    /// Finishes a password reset.
+    pub async fn confirm_forgot_password(
+        &self,
+        username: &str,
+        code: &Password,
+        new_password: &Password,
+    ) -> Result<(), AuthError> {
+        Ok(self.provider.confirm_forgot_password(username, code, new_password).await?)
+    }
+
+    /// Changes the signed-in user's password.
+    pub async fn change_password(
+        &self,
+        previous: &Password,
+        proposed: &Password,
+    ) -> Result<(), AuthError> {
+        let tokens = self.client.tokens().await?;
+        Ok(self.provider.change_password(tokens.access_token(), previous, proposed).await?)
+    }
+
+    /// The signed-in user's attributes, fresh from the provider.
+    pub async fn user_attributes(&self) -> Result<BTreeMap<String, String>, AuthError> {
+        let tokens = self.client.tokens().await?;
+        Ok(self.provider.user_attributes(tokens.access_token()).await?)
+    }
+
+    /// Updates attributes; returns where verification codes went. The ID token carries
+    /// attributes: call [`AuthClient::refresh_tokens`] to get one with the new values.
+    pub async fn update_user_attributes(
+        &self,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<Vec<CodeDelivery>, AuthError> {
+        let tokens = self.client.tokens().await?;
+        Ok(self.provider.update_user_attributes(tokens.access_token(), attributes).await?)
+    }
+
+    /// Verifies an attribute with the code that was sent.
+    pub async fn verify_user_attribute(
+        &self,
+        attribute: &str,
+        code: &Password,
+    ) -> Result<(), AuthError> {
+        let tokens = self.client.tokens().await?;
+        Ok(self.provider.verify_user_attribute(tokens.access_token(), attribute, code).await?)
+    }
+
+    /// Deletes attributes.
+    pub async fn delete_user_attributes(&self, names: &[String]) -> Result<(), AuthError> {
+        let tokens = self.client.tokens().await?;
+        Ok(self.provider.delete_user_attributes(tokens.access_token(), names).await?)
+    }
+
+    /// Deletes the signed-in user's account, then signs out locally.
+    pub async fn delete_user(&self) -> Result<(), AuthError> {
+        let tokens = self.client.tokens().await?;
+        self.provider.delete_user(tokens.access_token()).await?;
+        self.client.sign_out(SignOutOptions::local()).await
+    }
+}
