@@ -155,8 +155,9 @@ impl ServiceFailure {
     }
 
     /// True if the failure says nothing about the request's validity and a later retry may
-    /// succeed: throttling, `InternalErrorException`, the generic AWS server-side failures,
-    /// and any HTTP 5xx.
+    /// succeed: throttling, `InternalErrorException`, the identity pools'
+    /// `ExternalServiceException` (a provider Cognito asked did not answer), the generic AWS
+    /// server-side failures, and any HTTP 5xx.
     ///
     /// `LimitExceededException` is deliberately *not* transient: Cognito uses it for
     /// per-user limits (too many codes requested, too many attempts), which a retry makes
@@ -167,6 +168,9 @@ impl ServiceFailure {
             || matches!(
                 self.name.as_str(),
                 "InternalErrorException"
+                    // Identity pools: the external provider (Facebook, Google...) that
+                    // Cognito asked to check a token did not answer.
+                    | "ExternalServiceException"
                     | "InternalFailure"
                     | "InternalServerError"
                     | "ServiceUnavailable"
@@ -334,6 +338,7 @@ mod tests {
             ("TooManyRequestsException", 400),
             ("ThrottlingException", 400),
             ("InternalErrorException", 500),
+            ("ExternalServiceException", 400),
             ("ServiceUnavailable", 503),
             ("HttpStatus502", 502),
             ("Anything", 429),

@@ -1,5 +1,6 @@
-//! Amazon Cognito for auth-core: a user-pool identity provider speaking Cognito's real wire
-//! protocol, and a verifier for the JWTs user pools issue.
+//! Amazon Cognito for auth-core: a user-pool identity provider and an identity-pool
+//! credentials provider speaking Cognito's real wire protocol, a verifier for the JWTs user
+//! pools issue, and (feature `aws-sdk`) a bridge to aws-sdk-rust.
 //!
 //! - [`CognitoUserPool`] implements auth-core's [`IdentityProvider`](auth_core::IdentityProvider)
 //!   and [`AccountProvider`](auth_core::AccountProvider): sign-in with SRP (the default),
@@ -10,13 +11,25 @@
 //!   global sign-out and token revocation; sign-up, passwords, attributes, devices and MFA
 //!   settings. Plug it into `auth_core::AuthClient` for cached, refreshed, persisted
 //!   sessions.
+//! - [`CognitoIdentityPool`] implements auth-core's
+//!   [`CredentialsProvider`](auth_core::CredentialsProvider): temporary AWS credentials
+//!   (GetId, then GetCredentialsForIdentity) for guests, user-pool users and federated
+//!   users (Google, Facebook, Sign in with Apple, Login with Amazon, any OIDC issuer, SAML;
+//!   [`LoginProvider`] builds their logins keys), with an optional custom role, and the
+//!   merge of a guest identity into the signed-in user's.
+//! - With the `aws-sdk` feature, module [`aws_sdk`]: `AuthClient` as the credentials
+//!   provider of any aws-sdk-rust client ([`aws_sdk::AuthClientCredentialsProvider`]) and a
+//!   SigV4 signer for any HTTP request ([`aws_sdk::RequestSigner`]), e.g. API Gateway with
+//!   IAM authorisation.
 //! - [`JwtVerifier`] (module [`jwt`]) checks Cognito ID and access tokens for servers that receive them:
 //!   RS256 signature against the pool's cached JWKS, issuer, `token_use`, audience or
 //!   client id, expiry with leeway, optional groups.
 //!
-//! It works against real Cognito (the default endpoint is
-//! `https://cognito-idp.<region>.amazonaws.com/`) and against any server that speaks the
-//! same protocol (set [`CognitoUserPoolBuilder::endpoint`]).
+//! It works against real Cognito (the default endpoints are
+//! `https://cognito-idp.<region>.amazonaws.com/` and
+//! `https://cognito-identity.<region>.amazonaws.com/`) and against any server that speaks
+//! the same protocol (set [`CognitoUserPoolBuilder::endpoint`] and
+//! [`CognitoIdentityPoolBuilder::endpoint`]).
 //!
 //! # Errors
 //! Every call returns a [`CognitoError`] that tells "the network failed"
@@ -35,7 +48,8 @@
 //!   are idempotent: InitiateAuth with `REFRESH_TOKEN_AUTH` or `USER_SRP_AUTH` (the first
 //!   SRP step only creates a server-side session), GetUser, GetDevice, ListDevices,
 //!   UpdateDeviceStatus, SetUserMFAPreference, DeleteUserAttributes, GlobalSignOut,
-//!   RevokeToken, and JWKS downloads.
+//!   RevokeToken, JWKS downloads, and the identity-pool operations GetId and
+//!   GetCredentialsForIdentity.
 //!
 //! Never after the request may have arrived: InitiateAuth with a password or a custom flow
 //! (failed attempts count, codes are sent), GetTokensFromRefreshToken (with rotation the old
@@ -53,13 +67,19 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
 
+#[cfg(feature = "aws-sdk")]
+pub mod aws_sdk;
 mod error;
 mod http;
+mod identity_pool;
 pub mod jwt;
 mod user_pool;
 
 pub use error::{CognitoError, NetworkErrorKind, NetworkFailure, ServiceFailure};
 pub use http::{HttpSettings, RetryPolicy};
+pub use identity_pool::{
+    CognitoIdentityPool, CognitoIdentityPoolBuilder, IdentityCredentials, LoginProvider,
+};
 pub use jwt::{JwtError, JwtVerifier, JwtVerifierBuilder, TokenUse, VerifiedClaims};
 pub use user_pool::{
     CognitoUserPool, CognitoUserPoolBuilder, DEVICE_KEY_EXTRA, Device, DevicePage, DeviceStore,

@@ -328,9 +328,7 @@ pub(crate) fn split_pool_id(pool_id: &str) -> Result<(&str, &str), CognitoError>
 #[async_trait]
 impl IdentityProvider for CognitoUserPool {
     fn logins_key(&self) -> String {
-        let suffix =
-            if self.inner.region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
-        format!("cognito-idp.{}.{suffix}/{}", self.inner.region, self.inner.pool_id)
+        crate::identity_pool::user_pool_key(&self.inner.region, &self.inner.pool_id)
     }
 
     async fn sign_in(&self, request: &SignInRequest) -> Result<SignInOutcome, ProviderError> {
