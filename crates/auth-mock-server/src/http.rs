@@ -111,7 +111,16 @@ async fn user_pool_api(
     if !["Get", "List", "Describe"].iter().any(|p| operation.starts_with(p)) {
         shared.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
-    match crate::ops::dispatch(&shared, operation, &meta, &body) {
+    // A bug must not silently kill the connection: answer InternalErrorException as Cognito
+    // would. The state lock (parking_lot) is not poisoned by a panic.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crate::ops::dispatch(&shared, operation, &meta, &body)
+    }))
+    .unwrap_or_else(|_| {
+        tracing::error!(operation, "operation panicked; answering InternalErrorException");
+        Err(CognitoError::internal("An internal error occurred in auth-mock-server."))
+    });
+    match outcome {
         Ok(value) => json_response(StatusCode::OK, AMZ_JSON, value.to_string()),
         Err(error) => {
             tracing::debug!(operation, error = %error, "operation failed");

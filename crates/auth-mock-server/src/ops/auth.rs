@@ -553,14 +553,8 @@ fn next_step(
                 attributes.insert(name.clone(), json!(value));
             }
         }
-        let required: Vec<String> = pool
-            .settings
-            .get("Schema")
-            .and_then(Value::as_array)
+        let required: Vec<String> = super::users::required_attributes(pool)
             .into_iter()
-            .flatten()
-            .filter(|a| a.get("Required").and_then(Value::as_bool) == Some(true))
-            .filter_map(|a| a.get("Name").and_then(Value::as_str))
             .filter(|name| user.attribute(name).is_none())
             .map(|name| format!("userAttributes.{name}"))
             .collect();

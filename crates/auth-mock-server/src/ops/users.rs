@@ -68,6 +68,13 @@ pub(crate) fn new_user(
         attributes.entry(attr.to_owned()).or_insert_with(|| given.to_owned());
         sub.clone()
     };
+    for required in required_attributes(pool) {
+        if !attributes.contains_key(&required) {
+            return Err(CognitoError::invalid_parameter(format!(
+                "Attributes did not conform to the schema: {required}: The attribute {required} is required"
+            )));
+        }
+    }
     if pool.find_user_key(given).is_some() || pool.users.contains_key(&pool.user_key(&username)) {
         return Err(CognitoError::username_exists(if username_attributes.is_empty() {
             "User account already exists".to_owned()
@@ -96,6 +103,25 @@ pub(crate) fn new_user(
         last_code: None,
         custom_auth: None,
     })
+}
+
+/// Attributes the pool's schema marks `Required` (custom ones with their `custom:` prefix).
+pub(crate) fn required_attributes(pool: &Pool) -> Vec<String> {
+    pool.settings
+        .get("Schema")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|a| a.get("Required").and_then(Value::as_bool) == Some(true))
+        .filter_map(|a| a.get("Name").and_then(Value::as_str))
+        .map(|name| {
+            if super::STANDARD_ATTRIBUTES.contains(&name) || name.starts_with("custom:") {
+                name.to_owned()
+            } else {
+                format!("custom:{name}")
+            }
+        })
+        .collect()
 }
 
 /// Refuses a verified alias value already used by another user.

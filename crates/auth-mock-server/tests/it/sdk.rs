@@ -1320,6 +1320,42 @@ async fn secret_hash_flows_and_user_existence_conformance() {
 }
 
 #[tokio::test]
+async fn required_schema_attributes_are_enforced() {
+    let f = fixture().await;
+    let pool = f
+        .server
+        .create_pool_with(serde_json::json!({
+            "PoolName": "strict",
+            "Schema": [{ "Name": "name", "AttributeDataType": "String", "Required": true }],
+        }))
+        .await
+        .unwrap();
+    let client = f.server.create_client(&pool, "app", Default::default()).await.unwrap();
+    let missing = f
+        .sdk
+        .sign_up()
+        .client_id(&client.client_id)
+        .username("kim")
+        .password(PASSWORD)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&missing), "InvalidParameterException");
+    f.sdk
+        .sign_up()
+        .client_id(&client.client_id)
+        .username("kim")
+        .password(PASSWORD)
+        .user_attributes(attr("name", "Kim"))
+        .send()
+        .await
+        .unwrap();
+    let admin_missing =
+        f.sdk.admin_create_user().user_pool_id(&pool).username("lee").send().await.unwrap_err();
+    assert_eq!(code(&admin_missing), "InvalidParameterException");
+}
+
+#[tokio::test]
 async fn every_operation_is_exercised() {
     let f = fixture().await;
     pools_and_clients(&f).await;
