@@ -1038,17 +1038,40 @@ fn session_challenge(
     };
     let next = match session.pending.clone() {
         Pending::NewPassword => {
-            let new_password = param(responses, "NEW_PASSWORD")?;
-            password::check_shape("NEW_PASSWORD", new_password)?;
-            let pool = state.pool(&pool_id)?;
-            password::Policy::of(pool).check(new_password)?;
-            let mut updates = std::collections::BTreeMap::new();
-            for (key, value) in responses {
-                if let Some(attribute) = key.strip_prefix("userAttributes.") {
-                    updates.insert(attribute.to_owned(), value.clone());
+            // A refused new password leaves the session usable for another try.
+            let checked = (|| {
+                let new_password = param(responses, "NEW_PASSWORD")?;
+                password::check_shape("NEW_PASSWORD", new_password)?;
+                let pool = state.pool(&pool_id)?;
+                password::Policy::of(pool).check(new_password)?;
+                let mut updates = std::collections::BTreeMap::new();
+                for (key, value) in responses {
+                    if let Some(attribute) = key.strip_prefix("userAttributes.") {
+                        updates.insert(attribute.to_owned(), value.clone());
+                    }
                 }
-            }
-            super::check_attribute_names(pool, &updates)?;
+                super::check_attribute_names(pool, &updates)?;
+                let user = pool
+                    .users
+                    .get(&pool.user_key(&username))
+                    .ok_or_else(crate::state::user_not_found)?;
+                for required in super::users::required_attributes(pool) {
+                    if user.attribute(&required).is_none() && !updates.contains_key(&required) {
+                        return Err(CognitoError::invalid_parameter(format!(
+                            "Invalid attributes given, {required} is missing"
+                        )));
+                    }
+                }
+                Ok((new_password, updates))
+            })();
+            let (new_password, updates) = match checked {
+                Ok(ok) => ok,
+                Err(error) => {
+                    retry(&mut state, session);
+                    return Err(error);
+                }
+            };
+            let pool = state.pool(&pool_id)?;
             let record = password::record(pool, &username, new_password, now, false);
             let pool = state.pool_mut(&pool_id)?;
             let key = pool.user_key(&username);

@@ -593,7 +593,19 @@ async fn new_password_required(f: &Fixture) {
         .await
         .unwrap_err();
     assert_eq!(code(&weak), "InvalidPasswordException");
-    // A new sign-in gives a fresh session (the failed answer consumed the first).
+    // The session survives a refused password: a second try is judged on the password again.
+    let again = sdk
+        .respond_to_auth_challenge()
+        .client_id(&f.client.client_id)
+        .challenge_name(ChallengeNameType::NewPasswordRequired)
+        .set_session(challenge.session().map(str::to_owned))
+        .challenge_responses("USERNAME", "erin")
+        .challenge_responses("NEW_PASSWORD", "still-weak")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&again), "InvalidPasswordException");
+    // The admin forms of the same flow, from a new sign-in.
     let challenge = sdk
         .admin_initiate_auth()
         .user_pool_id(&f.pool)
