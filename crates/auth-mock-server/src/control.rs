@@ -280,6 +280,9 @@ impl Shared {
         self.control.clear_faults();
         self.control.reset_counters();
         self.clock.set_offset(0);
+        crate::identity::reset(self);
+        self.oidc.reset();
+        self.s3.reset();
     }
 }
 
@@ -301,7 +304,7 @@ fn ok(value: Value) -> Response<Body> {
     crate::http::json_response(StatusCode::OK, "application/json", value.to_string())
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, CognitoError> {
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, CognitoError> {
     let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
     serde_json::from_slice(body).map_err(|error| {
         CognitoError::invalid_parameter(format!("Invalid test-control request: {error}"))

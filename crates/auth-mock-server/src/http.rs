@@ -37,6 +37,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/{pool_id}/.well-known/jwks.json", get(jwks))
         .route("/{pool_id}/.well-known/openid-configuration", get(openid_configuration))
         .merge(crate::control::router())
+        .merge(crate::identity::router())
+        .merge(crate::oidc::router())
         .fallback(not_found)
         .with_state(shared)
 }
@@ -44,14 +46,31 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 async fn root_info() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain")],
-        "auth-mock-server: a local Amazon Cognito. POST / with X-Amz-Target: AWSCognitoIdentityProviderService.<Operation>\n",
+        "auth-mock-server: a local Amazon Cognito. POST / with X-Amz-Target: AWSCognitoIdentityProviderService.<Operation> or AWSCognitoIdentityService.<Operation>; S3 requests signed for the s3 service.\n",
     )
 }
 
-async fn not_found() -> Response<Body> {
+/// Unknown paths: S3's `AccessDenied` for anonymous requests that look like S3 (any path
+/// outside the test-control API, without `X-Amz-Target`), a Cognito-shaped 404 otherwise.
+async fn not_found(request: Request<Body>) -> Response<Body> {
+    let s3_like = !request.uri().path().starts_with(crate::control::CONTROL_PREFIX)
+        && request.headers().get("x-amz-target").is_none()
+        && request.headers().get(header::AUTHORIZATION).is_none();
+    if s3_like {
+        let head = request.method() == Method::HEAD;
+        return crate::s3::anonymous(&request_id_of(&request), head);
+    }
     CognitoError::new("UnknownOperationException", "No such resource.")
         .with_status(404)
         .into_response()
+}
+
+/// The request id `serve_request` gave a request.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestId(pub(crate) String);
+
+fn request_id_of(request: &Request<Body>) -> String {
+    request.extensions().get::<RequestId>().map_or_else(String::new, |id| id.0.clone())
 }
 
 /// What handlers learn from the request besides its body.
@@ -91,16 +110,23 @@ async fn user_pool_api(
         return CognitoError::new("UnknownOperationException", "Missing X-Amz-Target header.")
             .into_response();
     };
-    let Some(operation) = target.strip_prefix(IDP_PREFIX) else {
+    let (operation, identity) = if let Some(operation) = target.strip_prefix(IDP_PREFIX) {
+        (operation, false)
+    } else if let Some(operation) = target.strip_prefix(crate::identity::PREFIX) {
+        (operation, true)
+    } else {
         return CognitoError::new(
             "UnknownOperationException",
-            format!("Unknown target {target}: expected {IDP_PREFIX}<Operation>."),
+            format!(
+                "Unknown target {target}: expected {IDP_PREFIX}<Operation> or {}<Operation>.",
+                crate::identity::PREFIX
+            ),
         )
         .into_response();
     };
-    let body = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(body) => body,
-        Err(_) => {
+    let body = match read_body(body, MAX_BODY).await {
+        Some(body) => body,
+        None => {
             return CognitoError::serialization(format!(
                 "The request body is larger than {MAX_BODY} bytes or could not be read."
             ))
@@ -114,7 +140,11 @@ async fn user_pool_api(
     // A bug must not silently kill the connection: answer InternalErrorException as Cognito
     // would. The state lock (parking_lot) is not poisoned by a panic.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        crate::ops::dispatch(&shared, operation, &meta, &body)
+        if identity {
+            crate::identity::dispatch(&shared, operation, &meta, &body)
+        } else {
+            crate::ops::dispatch(&shared, operation, &meta, &body)
+        }
     }))
     .unwrap_or_else(|_| {
         tracing::error!(operation, "operation panicked; answering InternalErrorException");
@@ -127,6 +157,28 @@ async fn user_pool_api(
             error.into_response()
         }
     }
+}
+
+/// Reads a request body of at most `limit` bytes. A longer body is read on (and thrown away,
+/// up to eight times the limit) before `None` is returned, so the client gets the error answer
+/// instead of a connection reset by the unread data.
+pub(crate) async fn read_body(body: Body, limit: usize) -> Option<axum::body::Bytes> {
+    use http_body_util::BodyExt as _;
+    let mut body = body;
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { return None };
+        let Ok(data) = frame.into_data() else { continue };
+        seen = seen.saturating_add(data.len());
+        if seen > limit.saturating_mul(8) {
+            return None;
+        }
+        if seen <= limit {
+            kept.extend_from_slice(&data);
+        }
+    }
+    (seen <= limit).then(|| axum::body::Bytes::from(kept))
 }
 
 pub(crate) fn json_response(
@@ -210,16 +262,26 @@ async fn serve_request(
         allow.insert("access-control-allow-headers", HeaderValue::from_static("*"));
         allow.insert("access-control-max-age", HeaderValue::from_static("86400"));
         preflight
+    } else if crate::s3::is_s3_request(request.headers(), request.uri()) {
+        match crate::s3::serve(&shared, request.map(Body::new), &request_id).await {
+            Some(response) => response,
+            None => return Err(DropConnection),
+        }
     } else {
         let operation = request
             .headers()
             .get("x-amz-target")
             .and_then(|v| v.to_str().ok())
-            .and_then(|t| t.strip_prefix(IDP_PREFIX))
+            .and_then(|t| {
+                t.strip_prefix(IDP_PREFIX).or_else(|| t.strip_prefix(crate::identity::PREFIX))
+            })
             .map(str::to_owned);
         if let Some(operation) = &operation {
             // Only known names, so arbitrary targets cannot grow the counter table.
-            let known = crate::ops::OPERATIONS.iter().any(|(name, _)| name == operation);
+            let known = crate::ops::OPERATIONS
+                .iter()
+                .chain(crate::identity::IDENTITY_OPERATIONS)
+                .any(|(name, _)| name == operation);
             shared.control.count(if known { operation } else { "UnknownOperation" });
         }
         let fault = operation.as_deref().and_then(|op| shared.control.take_fault(op));
@@ -233,7 +295,7 @@ async fn serve_request(
         }
         match fault.and_then(|f| f.error) {
             Some(error) => error.into_response(),
-            None => match router.oneshot(request.map(Body::new)).await {
+            None => match router.oneshot(with_request_id(request, &request_id)).await {
                 Ok(response) => response,
                 Err(infallible) => match infallible {},
             },
@@ -249,6 +311,12 @@ async fn serve_request(
         HeaderValue::from_static("x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date"),
     );
     Ok(response)
+}
+
+fn with_request_id(request: Request<hyper::body::Incoming>, request_id: &str) -> Request<Body> {
+    let mut request = request.map(Body::new);
+    request.extensions_mut().insert(RequestId(request_id.to_owned()));
+    request
 }
 
 /// Accepts connections until `shutdown` flips, then lets open connections finish (bounded).

@@ -25,7 +25,7 @@ impl std::fmt::Debug for SigningKey {
 }
 
 impl SigningKey {
-    fn generate() -> Self {
+    pub(crate) fn generate() -> Self {
         let pair = RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA-2048 key generation");
         let pkcs8 = pair.as_der().expect("a generated key encodes as PKCS#8").as_ref().to_vec();
         Self::from_pair(pair, pkcs8)
@@ -64,6 +64,28 @@ impl SigningKey {
         token.push('.');
         token.push_str(&URL_SAFE_NO_PAD.encode(&signature));
         token
+    }
+
+    /// Checks a compact RS256 JWT against this key (header `alg` and `kid`, then the RSA
+    /// signature) and returns its claims. `None` for anything malformed or not signed by
+    /// this key; expiry and the other claims are the caller's business.
+    pub(crate) fn verify_jwt(&self, token: &str) -> Option<serde_json::Value> {
+        let (signed, signature) = token.rsplit_once('.')?;
+        let (header, payload) = signed.split_once('.')?;
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+        if header.get("alg")?.as_str()? != "RS256" || header.get("kid")?.as_str()? != self.kid {
+            return None;
+        }
+        let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+        let public = aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+            self.pair.public_key().as_ref(),
+        );
+        public.verify(signed.as_bytes(), &signature).ok()?;
+        let claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+        claims.is_object().then_some(claims)
     }
 
     /// The public key as a JWK.
@@ -145,5 +167,45 @@ impl PoolKeys {
     pub(crate) fn pkcs8(&self) -> [Vec<u8>; 2] {
         let [id, access] = self.get();
         [id.pkcs8.clone(), access.pkcs8.clone()]
+    }
+}
+
+/// One signing key made on first use (or ahead of it on a background thread), for issuers
+/// that most servers never need: the OpenID tokens of the identity pools and the mock OIDC
+/// providers.
+#[derive(Default)]
+pub(crate) struct LazyKey {
+    key: OnceLock<SigningKey>,
+}
+
+impl std::fmt::Debug for LazyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyKey").field("ready", &self.key.get().is_some()).finish()
+    }
+}
+
+impl LazyKey {
+    /// Starts generating the key on a background thread unless it exists.
+    pub(crate) fn prepare_in_background(self: &Arc<Self>) {
+        if self.key.get().is_some() {
+            return;
+        }
+        let worker = Arc::clone(self);
+        let spawned = std::thread::Builder::new().name("issuer-keygen".into()).spawn(move || {
+            worker.get();
+        });
+        if spawned.is_err() {
+            tracing::warn!("could not start a key generation thread; the key is made on first use");
+        }
+    }
+
+    /// The key if it exists already (a token can only verify against a key that was made).
+    pub(crate) fn ready(&self) -> Option<&SigningKey> {
+        self.key.get()
+    }
+
+    /// The key, generated now if needed (concurrent callers wait for one generation).
+    pub(crate) fn get(&self) -> &SigningKey {
+        self.key.get_or_init(SigningKey::generate)
     }
 }

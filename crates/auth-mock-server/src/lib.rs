@@ -1,10 +1,55 @@
-//! A local Amazon Cognito User Pools server speaking the real wire protocol, in-process for
-//! tests or as the `auth-mock-server` binary.
+//! A local Amazon Cognito (User Pools and Identity Pools) speaking the real wire protocol,
+//! with a small S3 that checks SigV4, in-process for tests or as the `auth-mock-server` binary.
 //!
 //! The official AWS SDKs and Cognito client libraries work against it with only the endpoint
-//! overridden: `POST /` with `X-Amz-Target: AWSCognitoIdentityProviderService.<Operation>`,
-//! AWS JSON 1.1 bodies, Cognito-shaped errors, real SRP (`USER_SRP_AUTH` proofs are verified
-//! with [`auth_srp`]), RS256 JWTs with per-pool keys, JWKS and OpenID discovery documents.
+//! overridden: `POST /` with `X-Amz-Target: AWSCognitoIdentityProviderService.<Operation>` or
+//! `AWSCognitoIdentityService.<Operation>`, AWS JSON 1.1 bodies, Cognito-shaped errors, real
+//! SRP (`USER_SRP_AUTH` proofs are verified with [`auth_srp`]), RS256 JWTs with per-pool keys,
+//! JWKS and OpenID discovery documents.
+//!
+//! # Identity pools, federated logins and S3
+//! Identity pools ([`IDENTITY_OPERATIONS`]) turn a user-pool ID token, a token of another
+//! provider, or nothing (guests) into STS-like temporary credentials (`ASIA…` key id, secret,
+//! session token, one-hour expiry on the server clock). Logins are verified for real: user-pool
+//! ID tokens against the pool's key, issuer, expiry and the identity pool's client ids; OpenID
+//! Connect tokens against issuers this server hosts under `/_mock/oidc/<name>` (a `google`
+//! issuer signs tokens with `iss = https://accounts.google.com`, trusted under the logins key
+//! `accounts.google.com`); opaque tokens (Facebook, Login with Amazon, SAML) against a
+//! registry filled by the test. The same login always maps to the same identity, and a guest
+//! that presents a login keeps its identity id.
+//!
+//! Requests signed for the `s3` service go to a minimal path-style S3 (buckets, PutObject,
+//! GetObject, HeadObject, ListObjectsV2, DeleteObject, CopyObject, presigned URLs) that accepts
+//! only SigV4 signatures made with unexpired identity-pool credentials, so a test can prove the
+//! credentials work with `aws-sdk-s3` (`force_path_style(true)`, endpoint = [`MockServerHandle::url`]):
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use auth_mock_server::{IdTokenRequest, IdentityPoolOptions, MockServer};
+//!
+//! let server = MockServer::builder().start().await?;
+//! let user_pool = server.create_pool("users").await?;
+//! let client = server.create_client(&user_pool, "app", Default::default()).await?;
+//! let identity_pool = server
+//!     .create_identity_pool(
+//!         "app",
+//!         IdentityPoolOptions::default()
+//!             .allow_unauthenticated(true)
+//!             .user_pool(&user_pool, &client.client_id)
+//!             .login_provider("accounts.google.com", "my-google-client-id"),
+//!     )
+//!     .await?;
+//! // A Google-like ID token for the logins key "accounts.google.com":
+//! let google = server
+//!     .mint_id_token("google", IdTokenRequest::new("google-user-1", "my-google-client-id"))
+//!     .await?;
+//! server.set_credentials_lifetime(std::time::Duration::from_secs(900))?;
+//! server.s3_create_bucket("uploads")?;
+//! // ... GetId / GetCredentialsForIdentity with the SDK or the client under test, then S3 ...
+//! assert!(server.s3_object("uploads", "photo.jpg").is_none());
+//! # let _ = (identity_pool, google);
+//! # Ok(()) }
+//! ```
 //!
 //! # In-process use
 //! ```no_run
@@ -37,6 +82,19 @@
 //! | `POST /_mock/refresh-tokens/revoke` | `{"user_pool_id", "username"}` | [`MockServerHandle::revoke_refresh_tokens`] |
 //! | `POST /_mock/refresh-tokens/expire` | `{"user_pool_id", "username"}` | [`MockServerHandle::expire_refresh_tokens`] |
 //! | `POST /_mock/reset` | forget everything | [`MockServerHandle::reset`] |
+//! | `POST /_mock/identity/credentials-lifetime` | `{"seconds": 900}` (1 s to 12 h; default 3600) | [`MockServerHandle::set_credentials_lifetime`] |
+//! | `POST /_mock/identity/provider-tokens` | `{"provider": "graph.facebook.com", "token", "subject", "app_id"?, "expires_in_seconds"?}` | [`MockServerHandle::register_provider_token`] |
+//! | `GET /_mock/identity/credentials/{access_key_id}` | `{"identity_id", "role_arn", "expiration", "expired"}` (never the secret) | [`MockServerHandle::credentials_owner`] |
+//! | `GET /_mock/oidc/{name}`, `POST /_mock/oidc/{name}` | describe or configure a hosted OIDC issuer: `{"issuer"?, "audiences"?}` → [`OidcIssuerInfo`] | [`MockServerHandle::oidc_issuer`], [`MockServerHandle::configure_oidc_issuer`] |
+//! | `POST /_mock/oidc/{name}/token` | `{"sub", "aud", "expires_in_seconds"?, "claims"?}` → `{"id_token", "expires_at", "issuer", "login_key"}` | [`MockServerHandle::mint_id_token`] |
+//! | `GET /_mock/oidc/{name}/.well-known/openid-configuration`, `.../jwks.json` | the issuer's discovery document and keys | — |
+//! | — | create an identity pool with roles | [`MockServerHandle::create_identity_pool`], [`MockServerHandle::identity_call`] |
+//! | — | buckets and objects without signing | [`MockServerHandle::s3_create_bucket`], [`MockServerHandle::s3_put_object`], [`MockServerHandle::s3_object`], [`MockServerHandle::s3_keys`] |
+//!
+//! Identity-pool operations are counted and faulted by name like user-pool ones (`GetId`,
+//! `GetCredentialsForIdentity`); S3 requests as `s3:<Operation>` (`s3:PutObject`), and an
+//! S3 fault's error is answered in S3's XML shape. Cognito Identity's OpenID tokens
+//! (GetOpenIdToken) verify against `GET /.well-known/jwks_uri`.
 //!
 //! Request counters count every request by operation name, and `InitiateAuth`/
 //! `AdminInitiateAuth` additionally by flow (`InitiateAuth:REFRESH_TOKEN_AUTH`), so a test can
@@ -58,10 +116,13 @@ mod clock;
 mod control;
 mod error;
 mod http;
+mod identity;
 mod keys;
+mod oidc;
 mod ops;
 mod password;
 mod persist;
+mod s3;
 pub mod seed;
 mod server;
 mod state;
@@ -69,7 +130,10 @@ mod totp;
 
 pub use control::{CONTROL_PREFIX, DeliveredCode, Fault, FaultError};
 pub use error::CognitoError;
+pub use identity::{IDENTITY_OPERATIONS, IdentityPoolOptions, user_pool_login_key};
+pub use oidc::{IdTokenRequest, OidcIssuerInfo, OidcIssuerOptions};
 pub use ops::{Auth, OPERATIONS};
+pub use s3::{MAX_OBJECT_BYTES, MAX_TOTAL_BYTES, S3_OPERATIONS};
 pub use server::{
     ClientInfo, ClientOptions, MockServer, MockServerBuilder, MockServerHandle, StartError,
 };
@@ -85,6 +149,8 @@ pub(crate) struct Config {
     pub(crate) region: String,
     /// Refuse unsigned calls to SigV4 operations (admin and setup operations).
     pub(crate) require_signature: bool,
+    /// This server's own URL (`http://<bound address>`).
+    pub(crate) url: String,
 }
 
 /// Everything the request handlers share.
@@ -93,6 +159,9 @@ pub(crate) struct Shared {
     pub(crate) clock: clock::Clock,
     pub(crate) state: RwLock<state::State>,
     pub(crate) control: control::Control,
+    pub(crate) identity: identity::IdentityService,
+    pub(crate) oidc: oidc::Issuers,
+    pub(crate) s3: s3::Store,
     pub(crate) config: Config,
     /// Bumped by every request that may change state (drives state-file writes).
     pub(crate) generation: AtomicU64,
@@ -104,6 +173,9 @@ impl Shared {
             clock: clock::Clock::default(),
             state: RwLock::new(state::State::default()),
             control: control::Control::default(),
+            identity: identity::IdentityService::default(),
+            oidc: oidc::Issuers::default(),
+            s3: s3::Store::default(),
             config,
             generation: AtomicU64::new(0),
         }

@@ -147,6 +147,7 @@ impl MockServerBuilder {
             issuer_base,
             region: self.region,
             require_signature: self.require_signature,
+            url: format!("http://{local}"),
         }));
         let mut loaded = false;
         if let Some(path) = &self.state_file {
@@ -237,7 +238,7 @@ impl std::fmt::Debug for ClientInfo {
 /// [`MockServerHandle::shutdown`] to stop gracefully and write the state file.
 #[derive(Debug)]
 pub struct MockServerHandle {
-    shared: SharedRef,
+    pub(crate) shared: SharedRef,
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
@@ -425,11 +426,31 @@ impl MockServerHandle {
         self.shared.last_code(pool_id, username)
     }
 
-    /// The current TOTP code of a user's software token (verified, or pending verification).
+    /// The current TOTP code of a user's software token: the verified one, else the secret
+    /// of a sign-in's `MFA_SETUP` (AssociateSoftwareToken with a `Session`), else the one
+    /// pending verification after AssociateSoftwareToken with an access token.
     pub fn totp_code(&self, pool_id: &str, username: &str) -> Option<String> {
         let state = self.shared.state.read();
-        let user = state.pools.get(pool_id)?.user(username)?;
-        let secret = user.mfa.totp_secret.as_ref().or(user.mfa.pending_totp_secret.as_ref())?;
+        let pool = state.pools.get(pool_id)?;
+        let user = pool.user(username)?;
+        let now = self.shared.clock.now_secs();
+        let user_key = pool.user_key(&user.username);
+        // During MFA_SETUP the secret lives on the challenge, not on the user.
+        let setup = state
+            .sessions
+            .values()
+            .filter(|s| s.pool_id == pool_id && s.expires_at > now)
+            .filter(|s| pool.user_key(&s.username) == user_key)
+            .filter_map(|s| match &s.pending {
+                crate::state::Pending::MfaSetup { secret: Some(secret), .. } => {
+                    Some((s.expires_at, secret))
+                }
+                _ => None,
+            })
+            .max_by_key(|(expires_at, _)| *expires_at)
+            .map(|(_, secret)| secret);
+        let secret =
+            user.mfa.totp_secret.as_ref().or(setup).or(user.mfa.pending_totp_secret.as_ref())?;
         crate::totp::current_code(secret, self.shared.clock.now())
     }
 

@@ -237,7 +237,7 @@ async fn jwks_and_openid_configuration_verify_tokens() {
 }
 
 /// Verifies an RS256 JWT against a JWKS with aws-lc-rs (independent of the server's code).
-fn verify_rs256(token: &str, keys: &[serde_json::Value]) -> bool {
+pub(crate) fn verify_rs256(token: &str, keys: &[serde_json::Value]) -> bool {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let (signed, signature) = token.rsplit_once('.').unwrap();

@@ -1,12 +1,13 @@
-//! Bad input never crashes the server: random and malformed bodies to every operation get
-//! a 200 or a Cognito-shaped 400, never a 5xx, never a dropped connection.
+//! Bad input never crashes the server: random and malformed bodies to every operation (user
+//! pools and identity pools) get a 200 or a Cognito-shaped 400, never a 5xx, never a dropped
+//! connection.
 
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::raw::{RawResponse, call};
+use crate::raw::{RawResponse, call, call_identity};
 
 const MEMBERS: &[&str] = &[
     "ClientId",
@@ -52,6 +53,36 @@ const MEMBERS: &[&str] = &[
     "DEVICE_KEY",
     "Name",
     "Value",
+    "IdentityPoolId",
+    "IdentityId",
+    "IdentityPoolName",
+    "AllowUnauthenticatedIdentities",
+    "AllowClassicFlow",
+    "Logins",
+    "LoginsToRemove",
+    "CustomRoleArn",
+    "SupportedLoginProviders",
+    "CognitoIdentityProviders",
+    "ProviderName",
+    "OpenIdConnectProviderARNs",
+    "DeveloperProviderName",
+    "DeveloperUserIdentifier",
+    "SourceUserIdentifier",
+    "DestinationUserIdentifier",
+    "TokenDuration",
+    "Roles",
+    "RoleMappings",
+    "Type",
+    "AmbiguousRoleResolution",
+    "RulesConfiguration",
+    "Rules",
+    "IdentityIdsToDelete",
+    "NextToken",
+    "accounts.google.com",
+    "cognito-identity.amazonaws.com",
+    "cognito-idp.us-east-1.amazonaws.com/us-east-1_Fuzz00001",
+    "authenticated",
+    "unauthenticated",
 ];
 
 fn scalar() -> impl Strategy<Value = Value> {
@@ -72,9 +103,18 @@ fn scalar() -> impl Strategy<Value = Value> {
             Just("00"),
             Just("ffffffffffffffffffff"),
             Just("Passw0rd!"),
-            Just("email ^= \"a\"")
+            Just("email ^= \"a\""),
+            Just("us-east-1:00000000-0000-0000-0000-000000000000"),
+            Just("arn:aws:iam::000000000000:role/fuzz"),
+            Just("Token"),
+            Just("Rules"),
+            Just("dev.fuzz"),
+            Just("eyJhbGciOiJSUzI1NiJ9.e30.c2ln"),
         ]
         .prop_map(|s| Value::String(s.to_owned())),
+        // The seeded identity pool and one of its identities.
+        prop_oneof![Just(env().identity_pool.clone()), Just(env().identity.clone())]
+            .prop_map(Value::String),
     ]
 }
 
@@ -123,6 +163,8 @@ fn check(operation: &str, response: &RawResponse) {
 struct Env {
     runtime: tokio::runtime::Runtime,
     url: String,
+    identity_pool: String,
+    identity: String,
     _server: auth_mock_server::MockServerHandle,
 }
 
@@ -144,9 +186,29 @@ fn env() -> &'static Env {
                 }],
             }))
             .unwrap();
-            auth_mock_server::MockServer::builder().seed(seed).start().await.unwrap()
+            let server = auth_mock_server::MockServer::builder().seed(seed).start().await.unwrap();
+            let identity_pool = server
+                .create_identity_pool(
+                    "fuzz",
+                    auth_mock_server::IdentityPoolOptions::default()
+                        .allow_unauthenticated(true)
+                        .user_pool("us-east-1_Fuzz00001", "fuzzclient0000000000000001")
+                        .login_provider("accounts.google.com", "fuzz-google")
+                        .developer_provider("dev.fuzz"),
+                )
+                .await
+                .unwrap();
+            let identity = server
+                .identity_call("GetId", json!({ "IdentityPoolId": identity_pool }))
+                .await
+                .unwrap()["IdentityId"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            (server, identity_pool, identity)
         });
-        Env { url: server.url(), _server: server, runtime }
+        let (server, identity_pool, identity) = server;
+        Env { url: server.url(), identity_pool, identity, _server: server, runtime }
     })
 }
 
@@ -175,9 +237,21 @@ fn malformed_bodies_to_every_operation() {
                 }
             }
         }
-        for target in
-            ["", "AWSCognitoIdentityProviderService.NoSuchOperation", "Other.InitiateAuth"]
-        {
+        for (operation, _) in auth_mock_server::IDENTITY_OPERATIONS {
+            for body in fixed {
+                for signed in [true, false] {
+                    let response =
+                        call_identity(&env.url, operation, body, signed).await.expect("an answer");
+                    check(operation, &response);
+                }
+            }
+        }
+        for target in [
+            "",
+            "AWSCognitoIdentityProviderService.NoSuchOperation",
+            "AWSCognitoIdentityService.NoSuchOperation",
+            "Other.InitiateAuth",
+        ] {
             let response =
                 crate::raw::request(&env.url, "POST", "/", &[("X-Amz-Target", target)], b"{}")
                     .await
@@ -196,6 +270,14 @@ proptest! {
         let env = env();
         let operation = auth_mock_server::OPERATIONS[index].0;
         let response = env.runtime.block_on(call(&env.url, operation, &body, signed)).expect("an answer");
+        check(operation, &response);
+    }
+
+    #[test]
+    fn random_identity_bodies_never_get_a_5xx(index in 0..auth_mock_server::IDENTITY_OPERATIONS.len(), body in body(), signed in any::<bool>()) {
+        let env = env();
+        let operation = auth_mock_server::IDENTITY_OPERATIONS[index].0;
+        let response = env.runtime.block_on(call_identity(&env.url, operation, &body, signed)).expect("an answer");
         check(operation, &response);
     }
 }

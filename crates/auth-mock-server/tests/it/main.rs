@@ -5,7 +5,9 @@
 mod binary;
 mod control;
 mod fuzz;
+mod identity;
 mod raw;
+mod s3;
 mod sdk;
 mod snapshots;
 mod srp;

@@ -40,15 +40,18 @@ pub(crate) async fn request(
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body).await?;
+    // The server may answer (and close) before reading a body it refuses: read the answer
+    // even when writing failed.
+    let written = match stream.write_all(head.as_bytes()).await {
+        Ok(()) => stream.write_all(body).await,
+        Err(error) => Err(error),
+    };
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await?;
+    let read = stream.read_to_end(&mut raw).await;
     if raw.is_empty() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "closed without a response",
-        ));
+        return Err(written.err().or(read.err()).unwrap_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed without a response")
+        }));
     }
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
@@ -93,6 +96,23 @@ pub(crate) async fn call(
     let mut headers =
         vec![("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target.as_str())];
     let auth = "AWS4-HMAC-SHA256 Credential=AKIDTEST/20240101/us-east-1/cognito-idp/aws4_request, SignedHeaders=host, Signature=00";
+    if signed {
+        headers.push(("Authorization", auth));
+    }
+    request(url, "POST", "/", &headers, body).await
+}
+
+/// Calls an identity-pool operation with a raw JSON body.
+pub(crate) async fn call_identity(
+    url: &str,
+    operation: &str,
+    body: &[u8],
+    signed: bool,
+) -> std::io::Result<RawResponse> {
+    let target = format!("AWSCognitoIdentityService.{operation}");
+    let mut headers =
+        vec![("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target.as_str())];
+    let auth = "AWS4-HMAC-SHA256 Credential=AKIDTEST/20240101/us-east-1/cognito-identity/aws4_request, SignedHeaders=host, Signature=00";
     if signed {
         headers.push(("Authorization", auth));
     }

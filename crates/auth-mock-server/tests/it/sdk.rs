@@ -938,6 +938,11 @@ async fn mfa(f: &Fixture) {
         .unwrap();
     let totp =
         auth_mock_server::totp_code(associated.secret_code().unwrap(), f.server.now()).unwrap();
+    assert_eq!(
+        f.server.totp_code(&f.pool, "heidi").as_deref(),
+        Some(totp.as_str()),
+        "the handle knows the secret pending on the MFA_SETUP challenge"
+    );
     let verified = sdk
         .verify_software_token()
         .set_session(associated.session().map(str::to_owned))

@@ -88,3 +88,51 @@ pub(crate) fn claims(jwt: &str) -> serde_json::Value {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
     serde_json::from_slice(&bytes).expect("JSON claims")
 }
+
+/// The official identity-pool SDK pointed at the server, with static test credentials (the
+/// admin operations are signed with them) and no retries.
+pub(crate) fn identity_sdk(server: &MockServerHandle) -> aws_sdk_cognitoidentity::Client {
+    let config = aws_sdk_cognitoidentity::Config::builder()
+        .behavior_version(aws_sdk_cognitoidentity::config::BehaviorVersion::latest())
+        .region(aws_sdk_cognitoidentity::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_cognitoidentity::config::Credentials::new(
+            "AKIDTEST",
+            "test-secret",
+            None,
+            None,
+            "static",
+        ))
+        .endpoint_url(server.url())
+        .retry_config(aws_sdk_cognitoidentity::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_cognitoidentity::Client::from_conf(config)
+}
+
+/// `aws-sdk-s3` with path-style addressing against the server, signing with `credentials`.
+pub(crate) fn s3_sdk(
+    server: &MockServerHandle,
+    credentials: aws_sdk_s3::config::Credentials,
+) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(credentials)
+        .endpoint_url(server.url())
+        .force_path_style(true)
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// Credentials from GetCredentialsForIdentity, as the S3 SDK takes them.
+pub(crate) fn s3_credentials(
+    credentials: &aws_sdk_cognitoidentity::types::Credentials,
+) -> aws_sdk_s3::config::Credentials {
+    aws_sdk_s3::config::Credentials::new(
+        credentials.access_key_id().expect("an access key id"),
+        credentials.secret_key().expect("a secret key"),
+        credentials.session_token().map(str::to_owned),
+        None,
+        "identity-pool",
+    )
+}

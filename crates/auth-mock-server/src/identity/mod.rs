@@ -1,0 +1,385 @@
+//! Cognito identity pools (`AWSCognitoIdentityService.*`): pools, identities, logins checked
+//! for real, STS-like temporary credentials (recorded so the mock S3 can check requests signed
+//! with them) and the OpenID tokens of the basic flow.
+//!
+//! Everything lives in one [`IdentityState`] behind its own lock, next to (never inside) the
+//! user-pool state. Handlers that need both take the user-pool lock first, copy what they
+//! need, and release it before taking this one, so the two locks are never held together.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use serde_json::Value;
+
+use crate::Shared;
+use crate::error::{CognitoError, OpResult};
+use crate::http::RequestMeta;
+use crate::keys::LazyKey;
+use crate::ops::{Auth, parse};
+use crate::state::Object;
+
+mod control;
+mod credentials;
+mod flows;
+mod handle;
+mod logins;
+mod pools;
+
+pub(crate) use control::router;
+pub use handle::{IdentityPoolOptions, user_pool_login_key};
+
+pub(crate) use credentials::IssuedCredentials;
+
+/// The `X-Amz-Target` prefix of the identity-pool API.
+pub(crate) const PREFIX: &str = "AWSCognitoIdentityService.";
+
+/// The `Logins` key (and token issuer host) of Cognito Identity's own OpenID tokens.
+pub(crate) const COGNITO_IDENTITY_PROVIDER: &str = "cognito-identity.amazonaws.com";
+
+/// Every identity-pool operation the server implements, with whether it needs a
+/// SigV4-signed request.
+pub const IDENTITY_OPERATIONS: &[(&str, Auth)] = &[
+    ("CreateIdentityPool", Auth::Signed),
+    ("DeleteIdentities", Auth::Signed),
+    ("DeleteIdentityPool", Auth::Signed),
+    ("DescribeIdentity", Auth::Signed),
+    ("DescribeIdentityPool", Auth::Signed),
+    ("GetCredentialsForIdentity", Auth::Public),
+    ("GetId", Auth::Public),
+    ("GetIdentityPoolRoles", Auth::Signed),
+    ("GetOpenIdToken", Auth::Public),
+    ("GetOpenIdTokenForDeveloperIdentity", Auth::Signed),
+    ("ListIdentities", Auth::Signed),
+    ("ListIdentityPools", Auth::Signed),
+    ("LookupDeveloperIdentity", Auth::Signed),
+    ("MergeDeveloperIdentities", Auth::Signed),
+    ("SetIdentityPoolRoles", Auth::Signed),
+    ("UnlinkDeveloperIdentity", Auth::Signed),
+    ("UnlinkIdentity", Auth::Public),
+    ("UpdateIdentityPool", Auth::Signed),
+];
+
+/// Default lifetime of the credentials GetCredentialsForIdentity hands out (STS's default
+/// for web-identity sessions).
+pub(crate) const DEFAULT_CREDENTIALS_SECONDS: u64 = 3600;
+/// Longest credential lifetime the test-control API accepts (STS's maximum session).
+pub(crate) const MAX_CREDENTIALS_SECONDS: u64 = 12 * 3600;
+/// Most identities the server keeps (a runaway guest loop answers `LimitExceededException`
+/// instead of eating memory).
+const MAX_IDENTITIES: usize = 1_000_000;
+
+/// The identity-pool service: its state, and the key of its OpenID tokens.
+#[derive(Debug, Default)]
+pub(crate) struct IdentityService {
+    pub(crate) state: RwLock<IdentityState>,
+    /// Signs GetOpenIdToken tokens; made in the background when the first pool is created.
+    pub(crate) openid_key: Arc<LazyKey>,
+}
+
+/// Pools, identities, links from logins to identities, and issued credentials.
+#[derive(Debug)]
+pub(crate) struct IdentityState {
+    pub(crate) pools: BTreeMap<String, IdentityPool>,
+    pub(crate) identities: HashMap<String, Identity>,
+    /// `(identity pool id, logins key, subject)` → identity id.
+    pub(crate) links: HashMap<(String, String, String), String>,
+    /// Access key id → credentials (kept a day past expiry so S3 can say `ExpiredToken`).
+    pub(crate) credentials: HashMap<String, IssuedCredentials>,
+    pub(crate) credentials_since_sweep: usize,
+    /// Lifetime of new credentials in seconds (test-control API).
+    pub(crate) credentials_seconds: u64,
+    /// Opaque provider tokens the mock accepts: `(logins key, token)` → registration.
+    pub(crate) provider_tokens: HashMap<(String, String), ProviderToken>,
+}
+
+impl Default for IdentityState {
+    fn default() -> Self {
+        Self {
+            pools: BTreeMap::new(),
+            identities: HashMap::new(),
+            links: HashMap::new(),
+            credentials: HashMap::new(),
+            credentials_since_sweep: 0,
+            credentials_seconds: DEFAULT_CREDENTIALS_SECONDS,
+            provider_tokens: HashMap::new(),
+        }
+    }
+}
+
+/// An identity pool.
+#[derive(Debug, Clone)]
+pub(crate) struct IdentityPool {
+    pub(crate) id: String,
+    /// The request fields of CreateIdentityPool/UpdateIdentityPool, echoed back.
+    pub(crate) settings: Object,
+    /// SetIdentityPoolRoles `Roles` (`authenticated`, `unauthenticated`).
+    pub(crate) roles: BTreeMap<String, String>,
+    /// SetIdentityPoolRoles `RoleMappings`, as sent.
+    pub(crate) role_mappings: Object,
+}
+
+/// One `CognitoIdentityProviders` entry.
+#[derive(Debug, Clone)]
+pub(crate) struct UserPoolProvider {
+    pub(crate) provider_name: String,
+    pub(crate) client_id: String,
+    pub(crate) server_side_token_check: bool,
+}
+
+impl IdentityPool {
+    pub(crate) fn name(&self) -> &str {
+        self.settings.get("IdentityPoolName").and_then(Value::as_str).unwrap_or_default()
+    }
+
+    pub(crate) fn allow_unauthenticated(&self) -> bool {
+        self.settings
+            .get("AllowUnauthenticatedIdentities")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    pub(crate) fn developer_provider_name(&self) -> Option<&str> {
+        self.settings.get("DeveloperProviderName").and_then(Value::as_str)
+    }
+
+    pub(crate) fn supported_login_providers(&self) -> BTreeMap<String, String> {
+        self.settings
+            .get("SupportedLoginProviders")
+            .and_then(Value::as_object)
+            .map(|map| {
+                map.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn user_pool_providers(&self) -> Vec<UserPoolProvider> {
+        self.settings
+            .get("CognitoIdentityProviders")
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| {
+                        Some(UserPoolProvider {
+                            provider_name: item.get("ProviderName")?.as_str()?.to_owned(),
+                            client_id: item.get("ClientId")?.as_str()?.to_owned(),
+                            server_side_token_check: item
+                                .get("ServerSideTokenCheck")
+                                .and_then(Value::as_bool)
+                                .unwrap_or(false),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn string_list(&self, field: &str) -> Vec<String> {
+        crate::state::string_list(&self.settings, field)
+    }
+}
+
+/// An identity.
+#[derive(Debug, Clone)]
+pub(crate) struct Identity {
+    pub(crate) id: String,
+    pub(crate) pool_id: String,
+    /// Linked logins: `(logins key, subject)`; for the developer provider the subject is the
+    /// developer user identifier (several may be linked after MergeDeveloperIdentities).
+    pub(crate) logins: BTreeSet<(String, String)>,
+    pub(crate) created: f64,
+    pub(crate) modified: f64,
+}
+
+/// An opaque provider token registered through the test-control API (Facebook and Login with
+/// Amazon access tokens, SAML assertions).
+#[derive(Debug, Clone)]
+pub(crate) struct ProviderToken {
+    pub(crate) subject: String,
+    /// The app the token was issued to; checked against `SupportedLoginProviders` when set.
+    pub(crate) app_id: Option<String>,
+    pub(crate) expires_at: u64,
+}
+
+impl IdentityState {
+    pub(crate) fn pool(&self, id: &str) -> OpResult<&IdentityPool> {
+        self.pools.get(id).ok_or_else(|| pool_not_found(id))
+    }
+
+    pub(crate) fn identity(&self, id: &str) -> OpResult<&Identity> {
+        self.identities.get(id).ok_or_else(|| identity_not_found(id))
+    }
+
+    /// Creates an identity in a pool with these links; returns its id.
+    pub(crate) fn new_identity(
+        &mut self,
+        pool_id: &str,
+        logins: BTreeSet<(String, String)>,
+        now: f64,
+    ) -> OpResult<String> {
+        if self.identities.len() >= MAX_IDENTITIES {
+            return Err(CognitoError::limit_exceeded(
+                "auth-mock-server keeps at most 1000000 identities; reset the server.",
+            ));
+        }
+        let region = pool_id.split_once(':').map_or("us-east-1", |(region, _)| region);
+        let id = format!("{region}:{}", uuid::Uuid::new_v4());
+        for (provider, subject) in &logins {
+            self.links.insert((pool_id.to_owned(), provider.clone(), subject.clone()), id.clone());
+        }
+        self.identities.insert(
+            id.clone(),
+            Identity {
+                id: id.clone(),
+                pool_id: pool_id.to_owned(),
+                logins,
+                created: now,
+                modified: now,
+            },
+        );
+        Ok(id)
+    }
+
+    /// Removes an identity and its links.
+    pub(crate) fn remove_identity(&mut self, id: &str) -> Option<Identity> {
+        let identity = self.identities.remove(id)?;
+        for (provider, subject) in &identity.logins {
+            self.links.remove(&(identity.pool_id.clone(), provider.clone(), subject.clone()));
+        }
+        Some(identity)
+    }
+}
+
+pub(crate) fn pool_not_found(id: &str) -> CognitoError {
+    CognitoError::resource_not_found(format!("IdentityPool '{id}' not found."))
+}
+
+pub(crate) fn identity_not_found(id: &str) -> CognitoError {
+    CognitoError::resource_not_found(format!("Identity '{id}' not found."))
+}
+
+/// Runs one identity-pool operation.
+pub(crate) fn dispatch(
+    shared: &Shared,
+    operation: &str,
+    meta: &RequestMeta,
+    body: &[u8],
+) -> OpResult {
+    let Some((_, auth)) = IDENTITY_OPERATIONS.iter().find(|(name, _)| *name == operation) else {
+        return Err(CognitoError::unknown_operation(format!(
+            "The operation {operation} is not supported by auth-mock-server."
+        )));
+    };
+    if *auth == Auth::Signed && shared.config.require_signature && !meta.signed {
+        return Err(CognitoError::new(
+            "MissingAuthenticationTokenException",
+            format!("{operation} must be signed with AWS Signature Version 4 (IAM credentials)."),
+        ));
+    }
+    let cx = crate::ops::Cx { shared, meta };
+    match operation {
+        "CreateIdentityPool" => pools::create_identity_pool(&cx, parse(body)?),
+        "DeleteIdentities" => flows::delete_identities(&cx, parse(body)?),
+        "DeleteIdentityPool" => pools::delete_identity_pool(&cx, parse(body)?),
+        "DescribeIdentity" => flows::describe_identity(&cx, parse(body)?),
+        "DescribeIdentityPool" => pools::describe_identity_pool(&cx, parse(body)?),
+        "GetCredentialsForIdentity" => flows::get_credentials_for_identity(&cx, parse(body)?),
+        "GetId" => flows::get_id(&cx, parse(body)?),
+        "GetIdentityPoolRoles" => pools::get_identity_pool_roles(&cx, parse(body)?),
+        "GetOpenIdToken" => flows::get_open_id_token(&cx, parse(body)?),
+        "GetOpenIdTokenForDeveloperIdentity" => {
+            flows::get_open_id_token_for_developer_identity(&cx, parse(body)?)
+        }
+        "ListIdentities" => flows::list_identities(&cx, parse(body)?),
+        "ListIdentityPools" => pools::list_identity_pools(&cx, parse(body)?),
+        "LookupDeveloperIdentity" => flows::lookup_developer_identity(&cx, parse(body)?),
+        "MergeDeveloperIdentities" => flows::merge_developer_identities(&cx, parse(body)?),
+        "SetIdentityPoolRoles" => pools::set_identity_pool_roles(&cx, parse(body)?),
+        "UnlinkDeveloperIdentity" => flows::unlink_developer_identity(&cx, parse(body)?),
+        "UnlinkIdentity" => flows::unlink_identity(&cx, parse(body)?),
+        "UpdateIdentityPool" => pools::update_identity_pool(&cx, parse(body)?),
+        other => Err(CognitoError::internal(format!("operation {other} is listed but not routed"))),
+    }
+}
+
+/// AWS's validation message for a member that breaks a constraint.
+pub(crate) fn invalid_member(member: &str, constraint: &str) -> CognitoError {
+    CognitoError::invalid_parameter(format!(
+        "1 validation error detected: Value at '{}' failed to satisfy constraint: {constraint}",
+        crate::ops::lower_first(member)
+    ))
+}
+
+/// Checks a string member's length and characters.
+pub(crate) fn check_string(
+    value: &str,
+    member: &str,
+    min: usize,
+    max: usize,
+    pattern: &str,
+    allowed: impl Fn(char) -> bool,
+) -> OpResult<()> {
+    let len = value.chars().count();
+    if len < min {
+        return Err(invalid_member(
+            member,
+            &format!("Member must have length greater than or equal to {min}"),
+        ));
+    }
+    if len > max {
+        return Err(invalid_member(
+            member,
+            &format!("Member must have length less than or equal to {max}"),
+        ));
+    }
+    if !value.chars().all(allowed) {
+        return Err(invalid_member(
+            member,
+            &format!("Member must satisfy regular expression pattern: {pattern}"),
+        ));
+    }
+    Ok(())
+}
+
+/// `IdentityPoolId` and `IdentityId`: `[\w-]+:[0-9a-f-]+`, at most 55 characters.
+pub(crate) fn check_id(value: &str, member: &str) -> OpResult<()> {
+    let well_formed = value.split_once(':').is_some_and(|(region, rest)| {
+        !region.is_empty()
+            && region.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+            && !rest.is_empty()
+            && rest.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c) || c == '-')
+    });
+    check_string(value, member, 1, 55, "[\\w-]+:[0-9a-f-]+", |_| true)?;
+    if well_formed {
+        Ok(())
+    } else {
+        Err(invalid_member(
+            member,
+            "Member must satisfy regular expression pattern: [\\w-]+:[0-9a-f-]+",
+        ))
+    }
+}
+
+/// A required `IdentityPoolId`/`IdentityId` member.
+pub(crate) fn required_id<'a>(value: &'a Option<String>, member: &str) -> OpResult<&'a str> {
+    let value = value.as_deref().ok_or_else(|| CognitoError::missing(member))?;
+    check_id(value, member)?;
+    Ok(value)
+}
+
+/// `MaxResults` of the list operations: required, 1..=60.
+pub(crate) fn max_results(value: Option<i64>) -> OpResult<usize> {
+    let value = value.ok_or_else(|| CognitoError::missing("MaxResults"))?;
+    if !(1..=60).contains(&value) {
+        return Err(invalid_member("MaxResults", "Member must have value between 1 and 60"));
+    }
+    Ok(usize::try_from(value).unwrap_or(60))
+}
+
+/// Forgets every pool, identity, credential and registered provider token.
+pub(crate) fn reset(shared: &Shared) {
+    *shared.identity.state.write() = IdentityState::default();
+}
