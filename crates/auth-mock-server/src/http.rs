@@ -134,7 +134,15 @@ async fn user_pool_api(
         }
     };
     let meta = RequestMeta::from_headers(&parts.headers);
-    if !["Get", "List", "Describe"].iter().any(|p| operation.starts_with(p)) {
+    // Identity-pool GetId/GetCredentialsForIdentity/GetOpenIdToken create identities and credentials.
+    let read_only = if identity {
+        ["List", "Describe", "Lookup", "GetIdentityPoolRoles"]
+            .iter()
+            .any(|p| operation.starts_with(p))
+    } else {
+        ["Get", "List", "Describe"].iter().any(|p| operation.starts_with(p))
+    };
+    if !read_only {
         shared.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     // A bug must not silently kill the connection: answer InternalErrorException as Cognito

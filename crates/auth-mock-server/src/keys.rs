@@ -204,6 +204,23 @@ impl LazyKey {
         self.key.get()
     }
 
+    /// A key restored from PKCS#8 DER (the state file); `None` if unusable.
+    pub(crate) fn from_pkcs8(der: &[u8]) -> Option<Self> {
+        let key = OnceLock::new();
+        let _ = key.set(SigningKey::from_pkcs8(der)?);
+        Some(Self { key })
+    }
+
+    /// Sets a key restored from PKCS#8 DER; false if it is unusable or a key exists already.
+    pub(crate) fn restore(&self, der: &[u8]) -> bool {
+        SigningKey::from_pkcs8(der).is_some_and(|key| self.key.set(key).is_ok())
+    }
+
+    /// The private key as PKCS#8 DER, if it was made.
+    pub(crate) fn pkcs8(&self) -> Option<Vec<u8>> {
+        self.key.get().map(|key| key.pkcs8.clone())
+    }
+
     /// The key, generated now if needed (concurrent callers wait for one generation).
     pub(crate) fn get(&self) -> &SigningKey {
         self.key.get_or_init(SigningKey::generate)

@@ -133,6 +133,8 @@ fn announce(server: &auth_mock_server::MockServerHandle, demo: bool, region: &st
         }
         out.push_str("\n# paste into a shell:\n");
         out.push_str(&format!("export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER={url}\n"));
+        out.push_str(&format!("export AWS_ENDPOINT_URL_COGNITO_IDENTITY={url}\n"));
+        out.push_str(&format!("export AWS_ENDPOINT_URL_S3={url}  # path-style addressing\n"));
         out.push_str(&format!("export AWS_REGION={region}\n"));
         out.push_str("export AWS_ACCESS_KEY_ID=test\nexport AWS_SECRET_ACCESS_KEY=test\n");
         if let Some(pool) = seeded.pools.first() {

@@ -275,6 +275,62 @@ impl Issuers {
     }
 }
 
+/// A hosted issuer in the state file.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct IssuerSnapshot {
+    name: String,
+    issuer: String,
+    audiences: Vec<String>,
+    /// PKCS#8 DER, base64; absent when the key was never made.
+    key: Option<String>,
+}
+
+impl Issuers {
+    /// The issuers for the state file.
+    pub(crate) fn snapshot(&self) -> Vec<IssuerSnapshot> {
+        use base64::Engine as _;
+        self.issuers
+            .lock()
+            .values()
+            .map(|i| IssuerSnapshot {
+                name: i.name.clone(),
+                issuer: i.issuer.clone(),
+                audiences: i.audiences.clone(),
+                key: i.key.pkcs8().map(|der| base64::engine::general_purpose::STANDARD.encode(der)),
+            })
+            .collect()
+    }
+
+    /// Restores issuers from the state file.
+    pub(crate) fn restore(&self, snapshots: Vec<IssuerSnapshot>) -> Result<(), String> {
+        use base64::Engine as _;
+        let mut issuers = self.issuers.lock();
+        for snapshot in snapshots.into_iter().take(MAX_ISSUERS) {
+            check_name(&snapshot.name).map_err(|e| e.message().to_owned())?;
+            let key = match snapshot.key {
+                Some(b64) => {
+                    let der = base64::engine::general_purpose::STANDARD
+                        .decode(b64)
+                        .map_err(|e| format!("OIDC issuer {}: bad key: {e}", snapshot.name))?;
+                    LazyKey::from_pkcs8(&der)
+                        .ok_or_else(|| format!("OIDC issuer {}: unusable key", snapshot.name))?
+                }
+                None => LazyKey::default(),
+            };
+            issuers.insert(
+                snapshot.name.clone(),
+                Arc::new(Issuer {
+                    name: snapshot.name,
+                    issuer: snapshot.issuer,
+                    audiences: snapshot.audiences,
+                    key: Arc::new(key),
+                }),
+            );
+        }
+        Ok(())
+    }
+}
+
 impl Shared {
     /// Describes (creating if needed) a hosted issuer.
     pub(crate) fn oidc_issuer(&self, name: &str) -> Result<OidcIssuerInfo, CognitoError> {
@@ -287,6 +343,7 @@ impl Shared {
         name: &str,
         options: OidcIssuerOptions,
     ) -> Result<OidcIssuerInfo, CognitoError> {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(self.oidc.configure(name, options, &self.config.url)?.describe(&self.config.url))
     }
 
@@ -317,6 +374,8 @@ impl Shared {
         claims.insert("auth_time".into(), json!(now));
         claims.insert("exp".into(), json!(exp));
         claims.extend(request.claims.clone());
+        // The issuer and its key must reach the state file.
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok((issuer.key.get().sign_jwt(&Value::Object(claims)), exp))
     }
 }

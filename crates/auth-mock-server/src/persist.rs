@@ -26,6 +26,9 @@ struct Snapshot {
     /// Hex SHA-256 of the token → record.
     access_tokens: Vec<(String, AccessRecord)>,
     revoked_origins: Vec<String>,
+    /// Identity pools, identities, credentials and issuer keys (absent in older files).
+    #[serde(default)]
+    identity: crate::identity::IdentitySnapshot,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -106,6 +109,7 @@ pub(crate) fn save(shared: &Shared, path: &Path) -> Result<(), String> {
                 .map(|(k, v)| (hex(k), v.clone()))
                 .collect(),
             revoked_origins: state.revoked_origins.iter().cloned().collect(),
+            identity: crate::identity::snapshot(shared),
         }
     };
     let text = serde_json::to_vec(&snapshot).map_err(|e| e.to_string())?;
@@ -183,6 +187,8 @@ pub(crate) fn load(shared: &Shared, path: &Path) -> Result<bool, String> {
         }
     }
     state.revoked_origins = snapshot.revoked_origins.into_iter().collect();
+    drop(state);
+    crate::identity::restore(shared, snapshot.identity)?;
     shared.clock.set_offset(snapshot.clock_offset_millis);
     Ok(true)
 }

@@ -66,6 +66,7 @@ impl Shared {
             ));
         }
         self.identity.state.write().credentials_seconds = seconds;
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 
@@ -99,6 +100,7 @@ impl Shared {
                 expires_at,
             },
         );
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 }

@@ -156,6 +156,7 @@ impl MockServerHandle {
         let shared = Arc::clone(&self.shared);
         let operation = operation.to_owned();
         tokio::task::spawn_blocking(move || {
+            shared.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let meta = crate::http::RequestMeta { signed_region: None, signed: true };
             crate::identity::dispatch(&shared, &operation, &meta, body.to_string().as_bytes())
         })

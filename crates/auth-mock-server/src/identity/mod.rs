@@ -24,10 +24,12 @@ mod credentials;
 mod flows;
 mod handle;
 mod logins;
+mod persist;
 mod pools;
 
 pub(crate) use control::router;
 pub use handle::{IdentityPoolOptions, user_pool_login_key};
+pub(crate) use persist::{IdentitySnapshot, restore, snapshot};
 
 pub(crate) use credentials::IssuedCredentials;
 

@@ -91,6 +91,7 @@ async fn no_flags_serves_the_demo_pool_and_stops_on_ctrl_c() {
     let text = running.stdout.join("\n");
     assert!(text.contains("export COGNITO_USER_POOL_ID=us-east-1_DemoPool1"), "{text}");
     assert!(text.contains("export COGNITO_CLIENT_ID=democlient0000000000000001"), "{text}");
+    assert!(text.contains("export AWS_ENDPOINT_URL_COGNITO_IDENTITY=http://"), "{text}");
     assert!(
         text.contains(&format!(
             "export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER={}",

@@ -1150,3 +1150,58 @@ async fn admin_operations_need_a_signature_and_validate_input() {
         assert_eq!(response.header("x-amzn-errortype"), Some(kind));
     }
 }
+
+#[tokio::test]
+async fn identity_pools_survive_a_restart_with_a_state_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let start = || auth_mock_server::MockServer::builder().state_file(&path).start();
+    let server = start().await.unwrap();
+    let pool = server
+        .create_identity_pool(
+            "kept",
+            IdentityPoolOptions::default()
+                .allow_unauthenticated(true)
+                .login_provider("accounts.google.com", GOOGLE_CLIENT),
+        )
+        .await
+        .unwrap();
+    let ids = identity_sdk(&server);
+    let google =
+        server.mint_id_token("google", IdTokenRequest::new("g-1", GOOGLE_CLIENT)).await.unwrap();
+    let id = ids
+        .get_id()
+        .identity_pool_id(&pool)
+        .logins("accounts.google.com", &google)
+        .send()
+        .await
+        .unwrap();
+    let id = id.identity_id().unwrap().to_owned();
+    let guest = ids.get_id().identity_pool_id(&pool).send().await.unwrap().identity_id.unwrap();
+    let open_id = ids.get_open_id_token().identity_id(&guest).send().await.unwrap().token.unwrap();
+    let credentials = ids.get_credentials_for_identity().identity_id(&guest).send().await.unwrap();
+    let key = credentials.credentials().unwrap().access_key_id().unwrap().to_owned();
+    server.shutdown().await;
+
+    let server = start().await.unwrap();
+    let ids = identity_sdk(&server);
+    let described = ids.describe_identity_pool().identity_pool_id(&pool).send().await.unwrap();
+    assert_eq!(described.identity_pool_name(), "kept");
+    let again = ids
+        .get_id()
+        .identity_pool_id(&pool)
+        .logins("accounts.google.com", &google)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.identity_id(),
+        Some(id.as_str()),
+        "the token minted before the restart still verifies"
+    );
+    assert_eq!(server.credentials_owner(&key).unwrap().0, guest);
+    let jwks =
+        request(&server.url(), "GET", "/.well-known/jwks_uri", &[], b"").await.unwrap().json();
+    assert!(verify_rs256(&open_id, jwks["keys"].as_array().unwrap()), "same OpenID key");
+    ids.get_credentials_for_identity().identity_id(&guest).send().await.unwrap();
+}
