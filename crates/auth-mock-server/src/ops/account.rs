@@ -88,6 +88,7 @@ pub(crate) fn sign_up(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
             }
         })?;
     check_alias_unique(pool, &user.username, &user.attributes)?;
+    super::users::check_required_attributes(pool, &user.attributes)?;
     user.password = Some(password::record(pool, &user.username, new_password, now, false));
     let auto_verified = pool.string_list("AutoVerifiedAttributes");
     let prefer = if auto_verified.iter().any(|a| a == "email") { "email" } else { "phone_number" };

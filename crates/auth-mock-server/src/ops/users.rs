@@ -68,13 +68,6 @@ pub(crate) fn new_user(
         attributes.entry(attr.to_owned()).or_insert_with(|| given.to_owned());
         sub.clone()
     };
-    for required in required_attributes(pool) {
-        if !attributes.contains_key(&required) {
-            return Err(CognitoError::invalid_parameter(format!(
-                "Attributes did not conform to the schema: {required}: The attribute {required} is required"
-            )));
-        }
-    }
     if pool.find_user_key(given).is_some() || pool.users.contains_key(&pool.user_key(&username)) {
         return Err(CognitoError::username_exists(if username_attributes.is_empty() {
             "User account already exists".to_owned()
@@ -122,6 +115,22 @@ pub(crate) fn required_attributes(pool: &Pool) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// Refuses a sign-up without the attributes the schema requires. (AdminCreateUser does not
+/// check: the user supplies them with NEW_PASSWORD_REQUIRED's `requiredAttributes`.)
+pub(crate) fn check_required_attributes(
+    pool: &Pool,
+    attributes: &BTreeMap<String, String>,
+) -> OpResult<()> {
+    for required in required_attributes(pool) {
+        if !attributes.contains_key(&required) {
+            return Err(CognitoError::invalid_parameter(format!(
+                "Attributes did not conform to the schema: {required}: The attribute {required} is required"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a verified alias value already used by another user.

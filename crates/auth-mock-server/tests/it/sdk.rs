@@ -1337,7 +1337,7 @@ async fn secret_hash_flows_and_user_existence_conformance() {
 }
 
 #[tokio::test]
-async fn required_schema_attributes_are_enforced() {
+async fn required_schema_attributes_at_sign_up_and_first_sign_in() {
     let f = fixture().await;
     let pool = f
         .server
@@ -1367,9 +1367,54 @@ async fn required_schema_attributes_are_enforced() {
         .send()
         .await
         .unwrap();
-    let admin_missing =
-        f.sdk.admin_create_user().user_pool_id(&pool).username("lee").send().await.unwrap_err();
-    assert_eq!(code(&admin_missing), "InvalidParameterException");
+    // AdminCreateUser does not check; the user supplies the attribute at first sign-in.
+    f.sdk
+        .admin_create_user()
+        .user_pool_id(&pool)
+        .username("lee")
+        .temporary_password("Temp-Passw0rd!")
+        .send()
+        .await
+        .unwrap();
+    let challenge = f
+        .sdk
+        .initiate_auth()
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .client_id(&client.client_id)
+        .auth_parameters("USERNAME", "lee")
+        .auth_parameters("PASSWORD", "Temp-Passw0rd!")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        challenge.challenge_parameters().unwrap()["requiredAttributes"],
+        r#"["userAttributes.name"]"#
+    );
+    let missing = f
+        .sdk
+        .respond_to_auth_challenge()
+        .client_id(&client.client_id)
+        .challenge_name(ChallengeNameType::NewPasswordRequired)
+        .set_session(challenge.session().map(str::to_owned))
+        .challenge_responses("USERNAME", "lee")
+        .challenge_responses("NEW_PASSWORD", "Lee-Passw0rd!")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&missing), "InvalidParameterException");
+    let done = f
+        .sdk
+        .respond_to_auth_challenge()
+        .client_id(&client.client_id)
+        .challenge_name(ChallengeNameType::NewPasswordRequired)
+        .set_session(challenge.session().map(str::to_owned))
+        .challenge_responses("USERNAME", "lee")
+        .challenge_responses("NEW_PASSWORD", "Lee-Passw0rd!")
+        .challenge_responses("userAttributes.name", "Lee")
+        .send()
+        .await
+        .unwrap();
+    assert!(done.authentication_result().is_some());
 }
 
 #[tokio::test]
