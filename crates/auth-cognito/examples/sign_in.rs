@@ -6,11 +6,13 @@
 //!     --user-pool-id us-east-1_AbC123 --client-id 1h2j3k4l5m6n7o8p9q0r \
 //!     --username alice --password 'correct horse' [--flow srp|password] \
 //!     [--endpoint http://127.0.0.1:9229] [--region us-east-1] [--client-secret S] \
-//!     [--store-dir DIR [--resume]]
+//!     [--store-dir DIR [--resume]] [--identity-pool-id us-east-1:0b7c... [--identity-endpoint URL]]
 //! ```
 //!
 //! It prints every user-state change as it happens, the ID token's claims (never a
-//! token), forces one refresh and prints the new expiry. With `--store-dir` the session is
+//! token), forces one refresh and prints the new expiry. With `--identity-pool-id` it also
+//! federates the sign-in into the identity pool and prints the identity id and when the
+//! temporary AWS credentials expire (never the secret key or session token). With `--store-dir` the session is
 //! kept in a file there (encrypted when `AUTH_STORE_KEY` holds 64 hex characters), and
 //! `--resume` continues from it without a password. A refused sign-in (wrong password,
 //! unknown user) exits with status 1 and one line naming Cognito's error; any other
@@ -27,7 +29,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use auth_cognito::CognitoUserPool;
+use auth_cognito::{CognitoIdentityPool, CognitoUserPool};
 use auth_core::{
     AuthClient, AuthError, ChallengeKind, ChallengeResponse, DynTokenStore, IdentityProvider,
     MemoryTokenStore, ProviderError, SignInFlow, SignInNextStep, SignInRequest, SignInResult,
@@ -69,6 +71,13 @@ struct Args {
     /// Continue from the session stored in --store-dir, without a password.
     #[arg(long, requires = "store_dir")]
     resume: bool,
+    /// A Cognito identity pool (`<region>:<uuid>`) that trusts the user pool: print the
+    /// identity id and the expiry of the AWS credentials it issues.
+    #[arg(long)]
+    identity_pool_id: Option<String>,
+    /// The identity pool's endpoint (default: --endpoint, else real Cognito in its region).
+    #[arg(long, requires = "identity_pool_id")]
+    identity_endpoint: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -144,7 +153,16 @@ async fn run(args: Args) -> Result<(), Failure> {
 
     let store = token_store(&args)?;
     let pool = Arc::new(pool);
-    let client = AuthClient::builder()
+    let mut builder = AuthClient::builder();
+    if let Some(identity_pool) = identity_pool(&args)? {
+        println!(
+            "identity pool {} at {}",
+            identity_pool.identity_pool_id(),
+            identity_pool.endpoint()
+        );
+        builder = builder.credentials_provider(Arc::new(identity_pool));
+    }
+    let client = builder
         .identity_provider(pool.clone())
         .token_store(store.clone())
         // A stored session that can no longer be refreshed would otherwise wait for a new
@@ -179,8 +197,40 @@ async fn run(args: Args) -> Result<(), Failure> {
     let tokens = tokens?;
     print_claims(&tokens);
     println!("tokens expire at {}", describe(tokens.expires_at()));
+    if args.identity_pool_id.is_some() {
+        print_aws_credentials(&client, &mut changes).await?;
+    }
     force_refresh(&pool, &*store).await?;
     print_changes(&mut changes);
+    Ok(())
+}
+
+fn identity_pool(args: &Args) -> Result<Option<CognitoIdentityPool>, Failure> {
+    let Some(id) = &args.identity_pool_id else { return Ok(None) };
+    let mut builder = CognitoIdentityPool::builder(id);
+    if let Some(endpoint) = args.identity_endpoint.as_ref().or(args.endpoint.as_ref()) {
+        builder = builder.endpoint(endpoint);
+    }
+    builder.build().map(Some).map_err(|e| Failure::usage(e.to_string()))
+}
+
+/// The identity-pool part: the identity id and the credentials' expiry. The access key id
+/// is shortened and the secret key and session token are never printed.
+async fn print_aws_credentials(
+    client: &AuthClient,
+    changes: &mut StateChanges,
+) -> Result<(), Failure> {
+    let credentials = client.aws_credentials().await;
+    print_changes(changes);
+    let credentials = credentials?;
+    println!("identity id {}", client.identity_id().await?);
+    let key_prefix: String = credentials.access_key_id.chars().take(4).collect();
+    match credentials.expiration {
+        Some(expiration) => {
+            println!("AWS credentials ({key_prefix}...) expire at {}", describe(expiration))
+        }
+        None => println!("AWS credentials ({key_prefix}...) do not expire"),
+    }
     Ok(())
 }
 
