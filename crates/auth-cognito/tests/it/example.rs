@@ -318,3 +318,66 @@ async fn the_axum_extractor_example_guards_its_routes() {
     assert_eq!(get("/admin", Some(access)).await.unwrap().status(), 403);
     child.kill().await.unwrap();
 }
+
+/// True if `output` holds a run of 30 or more base64 characters: the shape of a secret
+/// access key or a session token (identity ids and access key ids are shorter runs). The
+/// store's path, which may hold a long hash, is left out.
+fn has_secret_shaped_run(output: &str) -> bool {
+    output.lines().filter(|line| !line.starts_with("session kept in")).any(|line| {
+        let mut run = 0;
+        line.chars().any(|c| {
+            run = if c.is_ascii_alphanumeric() || "+/=".contains(c) { run + 1 } else { 0 };
+            run >= 30
+        })
+    })
+}
+
+#[tokio::test]
+async fn prints_the_identity_id_and_the_credentials_expiry_with_an_identity_pool() {
+    let Some(binary) = example_binary() else { return };
+    let setup = setup(json!({"PoolName": "example-identity"})).await;
+    let options = auth_mock_server::IdentityPoolOptions::default()
+        .user_pool(&setup.pool_id, &setup.client_id);
+    let identity_pool = setup.server.create_identity_pool("example", options).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().to_str().unwrap();
+    let identity_args = ["--identity-pool-id", identity_pool.as_str()];
+
+    let mut first = setup
+        .command(&binary, &["--username", "ex", "--password", PASSWORD, "--store-dir", store_dir]);
+    first.args(identity_args);
+    let run1 = run(first).await;
+    assert_eq!(run1.status, 0, "{}\n{}", run1.stdout, run1.stderr);
+    assert!(run1.stdout.contains(&format!("identity pool {identity_pool} at")), "{}", run1.stdout);
+    let identity = run1
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("identity id "))
+        .expect("the identity id is printed")
+        .to_owned();
+    assert!(identity.starts_with("us-east-1:"), "{identity}");
+    let expiry = run1
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("AWS credentials (ASIA...) expire at "))
+        .expect("the credentials' expiry is printed");
+    assert!(expiry.contains("(in 3"), "about an hour from now: {expiry}");
+    assert_no_token(&run1.stdout);
+    assert!(
+        !has_secret_shaped_run(&run1.stdout),
+        "no secret key or session token:\n{}",
+        run1.stdout
+    );
+    assert_eq!(setup.server.request_count("GetId"), 1);
+    assert_eq!(setup.server.request_count("GetCredentialsForIdentity"), 1);
+
+    // A restart over the same store resumes the identity and its credentials.
+    let mut second = setup.command(&binary, &["--store-dir", store_dir, "--resume"]);
+    second.args(identity_args);
+    let run2 = run(second).await;
+    assert_eq!(run2.status, 0, "{}\n{}", run2.stdout, run2.stderr);
+    assert!(run2.stdout.contains(&format!("identity id {identity}")), "{}", run2.stdout);
+    assert!(!has_secret_shaped_run(&run2.stdout), "{}", run2.stdout);
+    assert_eq!(setup.server.request_count("GetId"), 1, "the stored identity was used");
+    assert_eq!(setup.server.request_count("GetCredentialsForIdentity"), 1, "and its credentials");
+}

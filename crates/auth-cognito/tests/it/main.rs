@@ -1,5 +1,7 @@
 //! The one integration-test binary of auth-cognito.
 
+#[cfg(feature = "aws-sdk")]
+mod credentials;
 mod example;
 mod identity_pool;
 mod jwt;
