@@ -80,7 +80,6 @@ pub(crate) struct IdentityService {
 }
 
 /// Pools, identities, links from logins to identities, and issued credentials.
-#[derive(Debug)]
 pub(crate) struct IdentityState {
     pub(crate) pools: BTreeMap<String, IdentityPool>,
     pub(crate) identities: HashMap<String, Identity>,
@@ -93,6 +92,19 @@ pub(crate) struct IdentityState {
     pub(crate) credentials_seconds: u64,
     /// Opaque provider tokens the mock accepts: `(logins key, token)` → registration.
     pub(crate) provider_tokens: HashMap<(String, String), ProviderToken>,
+}
+
+impl std::fmt::Debug for IdentityState {
+    /// Counts only: the maps hold secrets (credentials, registered provider tokens).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityState")
+            .field("pools", &self.pools.len())
+            .field("identities", &self.identities.len())
+            .field("credentials", &self.credentials.len())
+            .field("provider_tokens", &self.provider_tokens.len())
+            .field("credentials_seconds", &self.credentials_seconds)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for IdentityState {

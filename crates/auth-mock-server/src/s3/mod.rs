@@ -62,9 +62,20 @@ pub const S3_OPERATIONS: &[&str] = &[
 ];
 
 /// The buckets and objects.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Store {
     inner: Mutex<Buckets>,
+}
+
+impl std::fmt::Debug for Store {
+    /// Counts only, not the objects' bytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = self.inner.lock();
+        f.debug_struct("Store")
+            .field("buckets", &inner.buckets.len())
+            .field("bytes", &inner.bytes)
+            .finish()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -463,9 +474,36 @@ fn check_signature(
         .with("AWSAccessKeyId", credential.access_key_id.clone())
         .with("StringToSign", string_to_sign)
         .with("SignatureProvided", given)
-        .with("CanonicalRequest", canonical));
+        .with("CanonicalRequest", redact_token(canonical)));
     }
     Ok(ChunkSigning { key, amz_date: amz_date.to_owned(), scope, seed: expected })
+}
+
+/// The canonical request with the session token's value hidden (header or presigned query
+/// parameter), to echo in an error.
+fn redact_token(canonical: &str) -> String {
+    canonical
+        .split('\n')
+        .map(|line| {
+            if line.starts_with("x-amz-security-token:") {
+                "x-amz-security-token:[redacted]".to_owned()
+            } else if line.contains("X-Amz-Security-Token=") {
+                line.split('&')
+                    .map(|pair| {
+                        if pair.starts_with("X-Amz-Security-Token=") {
+                            "X-Amz-Security-Token=[redacted]"
+                        } else {
+                            pair
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("&")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn authenticate(shared: &Shared, parts: &Parts) -> Result<Authenticated, S3Error> {

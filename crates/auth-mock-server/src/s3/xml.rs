@@ -14,8 +14,9 @@ pub(crate) fn element(out: &mut String, name: &str, value: &str) {
     out.push('>');
 }
 
-/// Appends text with XML's five special characters escaped (and other control characters as
-/// character references, which S3 also does for keys).
+/// Appends text with XML's five special characters escaped, and control characters other
+/// than newline and tab as character references (as S3 does for keys; a bare `\r` would be
+/// read back as a newline).
 pub(crate) fn escape_into(out: &mut String, value: &str) {
     for c in value.chars() {
         match c {
@@ -24,6 +25,7 @@ pub(crate) fn escape_into(out: &mut String, value: &str) {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '\n' | '\t' => out.push(c),
             c if c.is_control() => out.push_str(&format!("&#x{:X};", u32::from(c))),
             c => out.push(c),
         }
@@ -94,7 +96,7 @@ mod tests {
     #[test]
     fn escaping() {
         let mut out = String::new();
-        escape_into(&mut out, "a<b>&\"c'\u{1}");
-        assert_eq!(out, "a&lt;b&gt;&amp;&quot;c&apos;&#x1;");
+        escape_into(&mut out, "a<b>&\"c'\u{1}\r\n\t");
+        assert_eq!(out, "a&lt;b&gt;&amp;&quot;c&apos;&#x1;&#xD;\n\t");
     }
 }

@@ -180,6 +180,11 @@ async fn bad_credentials_are_refused() {
     let wrong_secret = with(key, "0000000000000000000000000000000000000000", token);
     let error = wrong_secret.get_object().bucket("bkt").key("k").send().await.unwrap_err();
     assert_eq!(s3_error(&error), ("SignatureDoesNotMatch".into(), 403));
+    let body =
+        String::from_utf8_lossy(error.raw_response().unwrap().body().bytes().unwrap()).into_owned();
+    assert!(body.contains("<CanonicalRequest>GET\n/bkt/k\n"), "{body}");
+    assert!(body.contains("x-amz-security-token:[redacted]"), "{body}");
+    assert!(!body.contains(token.unwrap()), "the session token is not echoed");
     let unknown = with("ASIAUNKNOWN000000000", credentials.secret_access_key(), token);
     let error = unknown.get_object().bucket("bkt").key("k").send().await.unwrap_err();
     assert_eq!(s3_error(&error), ("InvalidAccessKeyId".into(), 403));
