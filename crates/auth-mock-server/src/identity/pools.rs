@@ -136,6 +136,8 @@ fn validated_settings(request: &PoolRequest) -> OpResult<Object> {
     }
     let mut fields = request.clone();
     fields.identity_pool_id = None;
+    // Cognito fills in defaults for omitted parameters.
+    fields.allow_classic_flow = Some(fields.allow_classic_flow.unwrap_or(false));
     match serde_json::to_value(fields) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(CognitoError::internal("could not store the identity pool settings")),

@@ -6,6 +6,7 @@ mod binary;
 mod control;
 mod fuzz;
 mod identity;
+mod identity_snapshots;
 mod raw;
 mod s3;
 mod sdk;

@@ -311,7 +311,7 @@ async fn s3_faults_and_counters() {
 }
 
 /// Signs a request with `aws-sigv4` (S3 settings: no double encoding, no path normalisation).
-fn sign(
+pub(crate) fn sign(
     credentials: &aws_sdk_s3::config::Credentials,
     method: &str,
     uri: &str,
