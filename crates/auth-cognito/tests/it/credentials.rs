@@ -494,6 +494,35 @@ async fn oidc_facebook_and_saml_logins_use_their_keys() {
     assert!(![&id, &facebook_identity].contains(&&saml_id));
 }
 
+/// `AuthClient` hands the identity it holds to the next federated sign-in (to merge a
+/// guest); when that identity is another user's, Cognito refuses the merge and the provider
+/// asks GetId, so the new user never inherits the previous user's identity.
+#[tokio::test]
+async fn another_federated_user_gets_their_own_identity() {
+    let world = World::start(false).await;
+    let client = world.auth_client(Arc::new(MemoryTokenStore::new()), false, false);
+    client.initialize().await.unwrap();
+    let google = LoginProvider::google();
+    let first = world.google_token("google-user-a", Duration::from_secs(3600)).await;
+    client.federated_sign_in(google.key(), ProviderToken::new(first), None).await.unwrap();
+    let identity_a = client.identity_id().await.unwrap();
+
+    let second = world.google_token("google-user-b", Duration::from_secs(3600)).await;
+    client.federated_sign_in(google.key(), ProviderToken::new(second.clone()), None).await.unwrap();
+    let identity_b = client.identity_id().await.unwrap();
+    assert_ne!(identity_b, identity_a, "user b must not inherit user a's identity");
+    // a: GetId + GetCredentialsForIdentity; b: the refused merge into a's identity, GetId,
+    // then credentials.
+    assert_eq!((world.count("GetId"), world.count("GetCredentialsForIdentity")), (2, 3));
+    let credentials = client.aws_credentials().await.unwrap();
+    assert_eq!(
+        world.server.credentials_owner(&credentials.access_key_id).unwrap().0,
+        identity_b.as_str()
+    );
+    // The same login always maps to the same identity.
+    assert_eq!(world.identity_pool().get_id(&google.logins(second)).await.unwrap(), identity_b);
+}
+
 #[tokio::test]
 async fn a_restart_resumes_the_identity_and_refreshes_it_in_one_call() {
     let world = World::start(true).await;
