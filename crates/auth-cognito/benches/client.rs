@@ -1,7 +1,8 @@
 //! Client-side costs: the SRP computation of one sign-in, and verifying a JWT with a warm
-//! JWKS. Targets: SRP under 5 ms, verification under 50 µs.
+//! JWKS. Targets: SRP under 5 ms, verification under 50 µs. With the `aws-sdk` feature also
+//! the aws-sdk bridge: handing cached credentials to the SDK, and one SigV4 signature.
 //!
-//! `cargo bench -p auth-cognito --bench client`
+//! `cargo bench -p auth-cognito --bench client [--features aws-sdk]`
 #![allow(missing_docs, reason = "criterion's macros generate undocumented items")]
 
 use std::hint::black_box;
@@ -100,5 +101,47 @@ fn jwt(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, srp, jwt);
+/// What every aws-sdk-rust call costs the bridge when the credentials are cached: one
+/// `AuthClient::aws_credentials()` and the conversion to the SDK's type. And what signing a
+/// request with `RequestSigner` costs (1 KiB body, hashed).
+#[cfg(feature = "aws-sdk")]
+fn aws_sdk(c: &mut Criterion) {
+    use std::sync::Arc;
+
+    use auth_cognito::aws_sdk::{AuthClientCredentialsProvider, RequestSigner};
+    use auth_core::testing::FakeCredentialsProvider;
+    use auth_core::{AuthClient, SystemClock};
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let client = AuthClient::builder()
+        .credentials_provider(Arc::new(FakeCredentialsProvider::new(Arc::new(SystemClock))))
+        .guest_access(true)
+        .build();
+    let credentials = runtime.block_on(async {
+        client.initialize().await.unwrap();
+        client.aws_credentials().await.unwrap()
+    });
+    let bridge = AuthClientCredentialsProvider::new(client.clone());
+    c.bench_function("aws-sdk/provide cached credentials", |b| {
+        b.to_async(&runtime).iter(|| async { black_box(bridge.credentials().await.unwrap()) });
+    });
+    let signer = RequestSigner::new(client, "us-east-1", "execute-api");
+    let body = vec![b'x'; 1024];
+    c.bench_function("aws-sdk/SigV4 sign a request (1 KiB body)", |b| {
+        b.iter(|| {
+            let mut request =
+                http::Request::post("https://abc.execute-api.us-east-1.amazonaws.com/prod/items")
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .unwrap();
+            signer.sign_with(&mut request, &credentials, SystemTime::now()).unwrap();
+            black_box(request)
+        });
+    });
+}
+
+#[cfg(not(feature = "aws-sdk"))]
+fn aws_sdk(_: &mut Criterion) {}
+
+criterion_group!(benches, srp, jwt, aws_sdk);
 criterion_main!(benches);
