@@ -271,7 +271,7 @@ async fn serve_request(
         allow.insert("access-control-max-age", HeaderValue::from_static("86400"));
         preflight
     } else if crate::s3::is_s3_request(request.headers(), request.uri()) {
-        match crate::s3::serve(&shared, request.map(Body::new), &request_id).await {
+        match crate::s3::serve(Arc::clone(&shared), request.map(Body::new), &request_id).await {
             Some(response) => response,
             None => return Err(DropConnection),
         }

@@ -12,6 +12,7 @@
 //! Objects live in memory: at most [`MAX_OBJECT_BYTES`] each and [`MAX_TOTAL_BYTES`] in all.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::http::request::Parts;
@@ -384,16 +385,27 @@ fn operation(
 
 /// Serves one S3 request. `None` asks the caller to drop the connection (fault injection).
 pub(crate) async fn serve(
-    shared: &Shared,
+    shared: Arc<Shared>,
     request: Request<Body>,
     request_id: &str,
 ) -> Option<Response<Body>> {
     let (parts, body) = request.into_parts();
     let head = parts.method == Method::HEAD;
-    let mut response = match handle(shared, parts, body).await {
-        Ok(response) => response,
-        Err(Handled::Drop) => return None,
-        Err(Handled::Error(error)) => error.into_response(request_id, head),
+    // On its own task, so that a bug answers InternalError instead of killing the connection.
+    let handled = tokio::spawn(async move { handle(&shared, parts, body).await }).await;
+    let mut response = match handled {
+        Ok(Ok(response)) => response,
+        Ok(Err(Handled::Drop)) => return None,
+        Ok(Err(Handled::Error(error))) => error.into_response(request_id, head),
+        Err(_) => {
+            tracing::error!("S3 request handler panicked; answering InternalError");
+            S3Error::new(
+                500,
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+            )
+            .into_response(request_id, head)
+        }
     };
     if let Ok(value) = HeaderValue::from_str(request_id) {
         response.headers_mut().insert("x-amz-request-id", value);
