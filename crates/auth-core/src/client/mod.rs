@@ -407,7 +407,14 @@ impl AuthClient {
         self.check_can_sign_in(true)?;
         let federated = FederatedSession::new(provider, token, expires_at);
         let logins = Logins::from([(provider.to_owned(), federated.token.clone())]);
-        let current = self.inner.lock().session.identity_id.clone();
+        // Only a guest's identity is offered for merging: another user's identity must
+        // never be handed to the next user.
+        let current = {
+            let core = self.inner.lock();
+            let session = &core.session;
+            let guest = session.user_pool.is_none() && session.federated.is_none();
+            if guest { session.identity_id.clone() } else { None }
+        };
         let identity = credentials_provider.identity_id(&logins, current.as_ref()).await?;
         let credentials = credentials_provider.credentials(&identity, &logins).await?;
         let session = StoredSession {

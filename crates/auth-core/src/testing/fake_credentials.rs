@@ -48,6 +48,7 @@ struct State {
     network_down: bool,
     scripted: VecDeque<ProviderError>,
     serial: u64,
+    offered_for_merge: Vec<Option<IdentityId>>,
 }
 
 impl FakeCredentialsProvider {
@@ -64,6 +65,7 @@ impl FakeCredentialsProvider {
                     network_down: false,
                     scripted: VecDeque::new(),
                     serial: 0,
+                    offered_for_merge: Vec::new(),
                 }),
                 identity_calls: AtomicUsize::new(0),
                 credentials_calls: AtomicUsize::new(0),
@@ -94,6 +96,12 @@ impl FakeCredentialsProvider {
     /// Makes the next call fail with `error`.
     pub fn fail_next(&self, error: ProviderError) {
         self.state().scripted.push_back(error);
+    }
+
+    /// The `current` identity passed to each `identity_id` call, in order: what the client
+    /// offered to merge into the signed-in identity.
+    pub fn offered_for_merge(&self) -> Vec<Option<IdentityId>> {
+        self.state().offered_for_merge.clone()
     }
 
     /// The call counters.
@@ -159,6 +167,7 @@ impl CredentialsProvider for FakeCredentialsProvider {
         current: Option<&IdentityId>,
     ) -> Result<IdentityId, ProviderError> {
         self.inner.identity_calls.fetch_add(1, Ordering::SeqCst);
+        self.state().offered_for_merge.push(current.cloned());
         let keys = self.check(logins)?;
         let mut state = self.state();
         if let Some(known) = keys.iter().find_map(|key| state.identities.get(key)) {

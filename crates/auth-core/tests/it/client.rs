@@ -693,3 +693,27 @@ async fn account_operations_use_the_current_access_token() {
     let bare = h.client().await;
     assert!(matches!(bare.account(), Err(AuthError::NotConfigured(_))));
 }
+
+#[tokio::test]
+async fn only_a_guest_identity_is_offered_for_merging() {
+    let h = Harness::new().with_guest();
+    let client = h.client().await;
+    let guest = client.identity_id().await.unwrap();
+    client
+        .federated_sign_in("accounts.google.com", google_token(&h, Duration::from_secs(3600)), None)
+        .await
+        .unwrap();
+    assert_eq!(client.identity_id().await.unwrap(), guest, "the guest identity was merged");
+    // A second user of the same provider signs in on this device.
+    let exp = auth_core::testing::epoch_seconds(h.now() + Duration::from_secs(3600));
+    let other = ProviderToken::new(auth_core::testing::unsigned_jwt(
+        &serde_json::json!({"sub": "g-2", "exp": exp}),
+    ));
+    client.federated_sign_in("accounts.google.com", other, None).await.unwrap();
+    assert_ne!(client.identity_id().await.unwrap(), guest);
+    assert_eq!(
+        h.pool.offered_for_merge(),
+        [None, Some(guest), None],
+        "the first user's identity is never offered"
+    );
+}
