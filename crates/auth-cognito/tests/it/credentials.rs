@@ -17,8 +17,8 @@ use auth_cognito::{
 };
 use auth_core::machine::{Effect, Event, Wait};
 use auth_core::{
-    AuthClient, AuthError, Clock, DynTokenStore, ManualClock, MemoryTokenStore, ProviderError,
-    ProviderToken, SignInFlow, SignInRequest, Transition, UserState,
+    AuthClient, AuthError, Clock, DynTokenStore, IdentityProvider, ManualClock, MemoryTokenStore,
+    ProviderError, ProviderToken, SignInFlow, SignInOutcome, SignInRequest, Transition, UserState,
 };
 use auth_mock_server::{
     ClientInfo, ClientOptions, IdTokenRequest, IdentityPoolOptions, MockServer, MockServerHandle,
@@ -418,6 +418,37 @@ async fn forged_and_expired_login_tokens_are_refused() {
     }
     client.federated_sign_in(google.key(), ProviderToken::new(genuine), None).await.unwrap();
     assert_eq!(client.current_user_state().state, UserState::SignedIn);
+
+    // User-pool ID tokens are checked the same way: signature, token use, expiry.
+    let outcome =
+        IdentityProvider::sign_in(&world.user_pool(), &SignInRequest::password("alice", PASSWORD))
+            .await
+            .unwrap();
+    let SignInOutcome::SignedIn(session) = outcome else { panic!("expected tokens") };
+    let user_pool = LoginProvider::user_pool(&world.pool_id).unwrap();
+    let id_token = session.tokens.id_token().secret().to_owned();
+    let mut tampered = id_token.clone().into_bytes();
+    let inside = tampered.len() - 10;
+    tampered[inside] = if tampered[inside] == b'A' { b'B' } else { b'A' };
+    let access_token = session.tokens.access_token().secret().to_owned();
+    let identity_pool = world.identity_pool();
+    for (what, token) in [
+        ("a tampered ID token", String::from_utf8(tampered).unwrap()),
+        ("an access token", access_token),
+    ] {
+        let error = identity_pool.get_id(&user_pool.logins(token)).await.unwrap_err();
+        assert!(
+            matches!(&error, CognitoError::Service(f) if f.name() == "NotAuthorizedException"),
+            "{what}: {error:?}"
+        );
+    }
+    identity_pool.get_id(&user_pool.logins(id_token.clone())).await.expect("the genuine ID token");
+    world.advance(PAST_EXPIRY);
+    let error = identity_pool.get_id(&user_pool.logins(id_token)).await.unwrap_err();
+    assert!(
+        matches!(&error, CognitoError::Service(f) if f.name() == "NotAuthorizedException"),
+        "expired: {error:?}"
+    );
 }
 
 /// Every kind of provider, by the key `LoginProvider` builds: an OIDC issuer registered by
