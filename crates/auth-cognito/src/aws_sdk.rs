@@ -10,6 +10,8 @@
 //! - [`RequestSigner`] signs an [`http::Request`] with SigV4 and the same credentials, for
 //!   services without an SDK client: API Gateway with IAM authorisation (`execute-api`),
 //!   AppSync, a Lambda function URL, an S3-compatible endpoint.
+//! - [`ClockTimeSource`] gives an SDK client the same clock as `AuthClient`, for tests that
+//!   move time (a `ManualClock`): the SDK's identity cache judges expiry by its own clock.
 //!
 //! ```no_run
 //! use auth_cognito::aws_sdk::AuthClientCredentialsProvider;
@@ -165,6 +167,28 @@ fn credentials_error(error: AuthError, state: UserState) -> CredentialsError {
         }
         AuthError::Provider(ProviderError::Protocol(_)) => CredentialsError::unhandled(error),
         _ => CredentialsError::provider_error(error),
+    }
+}
+
+/// An auth-core [`Clock`] as aws-sdk-rust's time source (`time_source` of an SDK config).
+///
+/// The SDK dates signatures and judges the expiry of cached credentials by its time source.
+/// In production the system clock serves both the SDK and `AuthClient`; a test that moves
+/// time with a `ManualClock` (and the mock server's clock) gives the SDK the same clock, so
+/// that "expired" means the same for both.
+#[derive(Clone, Debug)]
+pub struct ClockTimeSource(Arc<dyn Clock>);
+
+impl ClockTimeSource {
+    /// The SDK time source that reads `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self(clock)
+    }
+}
+
+impl aws_smithy_async::time::TimeSource for ClockTimeSource {
+    fn now(&self) -> SystemTime {
+        self.0.now()
     }
 }
 

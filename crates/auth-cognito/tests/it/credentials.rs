@@ -9,9 +9,9 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use auth_cognito::aws_sdk::{AuthClientCredentialsProvider, RequestSigner};
+use auth_cognito::aws_sdk::{AuthClientCredentialsProvider, ClockTimeSource, RequestSigner};
 use auth_cognito::{
     CognitoError, CognitoIdentityPool, CognitoUserPool, LoginProvider, RetryPolicy,
 };
@@ -31,16 +31,6 @@ const GOOGLE_CLIENT: &str = "google-client-id.apps.example";
 const BUCKET: &str = "uploads";
 /// Past the default one-hour lifetime of the credentials (and of the user-pool tokens).
 const PAST_EXPIRY: Duration = Duration::from_secs(3700);
-
-/// The SDK's time source, reading the test's manual clock.
-#[derive(Debug)]
-struct ClockTimeSource(Arc<ManualClock>);
-
-impl aws_smithy_async::time::TimeSource for ClockTimeSource {
-    fn now(&self) -> SystemTime {
-        self.0.now()
-    }
-}
 
 struct World {
     server: MockServerHandle,
@@ -127,7 +117,7 @@ impl World {
             .endpoint_url(self.server.url())
             .force_path_style(true)
             .credentials_provider(AuthClientCredentialsProvider::new(client.clone()))
-            .time_source(ClockTimeSource(self.clock.clone()))
+            .time_source(ClockTimeSource::new(self.clock.clone()))
             .build();
         aws_sdk_s3::Client::from_conf(config)
     }
