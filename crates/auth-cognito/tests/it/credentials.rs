@@ -254,7 +254,8 @@ async fn a_guest_uses_s3_and_is_refreshed_for_the_same_identity() {
     // for credentials without an expiry, so the S3 call after they expire succeeds only if
     // the bridge passed the expiry on.
     world.server.set_credentials_lifetime(Duration::from_secs(600)).unwrap();
-    let client = world.auth_client(Arc::new(MemoryTokenStore::new()), false, true);
+    let store: DynTokenStore = Arc::new(MemoryTokenStore::new());
+    let client = world.auth_client(store.clone(), false, true);
     assert_eq!(client.initialize().await.unwrap().state, UserState::Guest);
     let s3 = world.s3(&client);
     put(&s3, "public/guest.txt", b"from a guest").await;
@@ -268,6 +269,14 @@ async fn a_guest_uses_s3_and_is_refreshed_for_the_same_identity() {
     assert_eq!(world.count("GetId"), 1);
     assert_eq!(client.identity_id().await.unwrap(), identity);
     assert_eq!(client.current_user_state().state, UserState::Guest);
+
+    // The device stays the same guest across a restart, even once the credentials expired.
+    world.advance(Duration::from_secs(660));
+    let restarted = world.auth_client(store, false, true);
+    assert_eq!(restarted.initialize().await.unwrap().state, UserState::Guest);
+    restarted.aws_credentials().await.unwrap();
+    assert_eq!(restarted.identity_id().await.unwrap(), identity);
+    assert_eq!((world.count("GetId"), world.count("GetCredentialsForIdentity")), (1, 3));
 
     // A guest who signs in keeps the identity: Cognito merges it into the user's.
     let user_pool = AuthClient::builder()
