@@ -18,7 +18,7 @@
 //! again. Backoff is exponential with full jitter, capped by [`RetryPolicy`].
 
 use std::error::Error as StdError;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use reqwest::{StatusCode, Url};
@@ -189,6 +189,21 @@ impl AwsJsonClient {
         I: Serialize + Sync + ?Sized,
         O: DeserializeOwned + Send,
     {
+        Ok(self.call_dated(operation, input, idempotency).await?.0)
+    }
+
+    /// Like [`call`](Self::call), also returning the answer's `Date` header: the
+    /// service's clock, which callers use to judge expiry when the device clock is off.
+    pub(crate) async fn call_dated<I, O>(
+        &self,
+        operation: &'static str,
+        input: &I,
+        idempotency: Idempotency,
+    ) -> Result<(O, Option<SystemTime>), CognitoError>
+    where
+        I: Serialize + Sync + ?Sized,
+        O: DeserializeOwned + Send,
+    {
         // Serialising our own request types cannot fail (string maps and plain fields).
         let body = serde_json::to_vec(input).map_err(|error| {
             CognitoError::invalid(format!("{operation}: request not serialisable: {error}"))
@@ -205,7 +220,12 @@ impl AwsJsonClient {
                 .send()
                 .await
                 .map_err(|error| network_failure(operation, &error))?;
-            read_answer(operation, response).await
+            let date = response
+                .headers()
+                .get(reqwest::header::DATE)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| httpdate::parse_http_date(value).ok());
+            Ok((read_answer(operation, response).await?, date))
         })
         .await
     }

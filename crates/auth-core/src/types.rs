@@ -133,6 +133,11 @@ pub struct AwsCredentials {
     /// When the credentials stop working; `None` for long-term credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiration: Option<SystemTime>,
+    /// When the service issued them, by the service's clock (e.g. the HTTP `Date` of the
+    /// answer), if known. The client uses it, like a token's `iat`, to judge expiry by the
+    /// service's clock when the device clock is off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<SystemTime>,
 }
 
 impl AwsCredentials {
@@ -143,7 +148,19 @@ impl AwsCredentials {
         session_token: Option<SessionToken>,
         expiration: Option<SystemTime>,
     ) -> Self {
-        Self { access_key_id: access_key_id.into(), secret_access_key, session_token, expiration }
+        Self {
+            access_key_id: access_key_id.into(),
+            secret_access_key,
+            session_token,
+            expiration,
+            issued_at: None,
+        }
+    }
+
+    /// Records when the service issued the credentials, by its clock.
+    pub fn with_issued_at(mut self, issued_at: SystemTime) -> Self {
+        self.issued_at = Some(issued_at);
+        self
     }
 
     /// True if the credentials are still valid `margin` from `now`.

@@ -313,12 +313,28 @@ async fn serve_request(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert("x-amzn-requestid", value);
     }
+    // The server's own (controllable) clock, as a real service's Date would be: clients
+    // judge the expiry of what it issues by it.
+    if let Some(value) = http_date(shared.clock.now()) {
+        headers.insert(axum::http::header::DATE, value);
+    }
     headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
     headers.insert(
         "access-control-expose-headers",
         HeaderValue::from_static("x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date"),
     );
     Ok(response)
+}
+
+/// The `Date` header for `time`; `None` past what HTTP dates can say (year 9999), where
+/// a test has pushed the clock (hyper then writes the real date).
+fn http_date(time: std::time::SystemTime) -> Option<HeaderValue> {
+    const LAST_HTTP_DATE: Duration = Duration::from_secs(253_402_300_799);
+    let since_epoch = time.duration_since(std::time::UNIX_EPOCH).ok()?;
+    if since_epoch > LAST_HTTP_DATE {
+        return None;
+    }
+    HeaderValue::from_str(&httpdate::fmt_http_date(time)).ok()
 }
 
 fn with_request_id(request: Request<hyper::body::Incoming>, request_id: &str) -> Request<Body> {

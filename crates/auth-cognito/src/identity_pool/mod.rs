@@ -180,10 +180,10 @@ impl CognitoIdentityPool {
             logins,
             custom_role_arn: self.inner.custom_role_arn.as_deref(),
         };
-        let output: GetCredentialsForIdentityOutput = self
+        let (output, date): (GetCredentialsForIdentityOutput, _) = self
             .inner
             .api
-            .call("GetCredentialsForIdentity", &input, Idempotency::Idempotent)
+            .call_dated("GetCredentialsForIdentity", &input, Idempotency::Idempotent)
             .await?;
         let answered = match output.identity_id {
             Some(id) if is_identity_id(&id) => IdentityId::new(id),
@@ -197,10 +197,14 @@ impl CognitoIdentityPool {
         let credentials = output.credentials.ok_or_else(|| {
             CognitoError::protocol("GetCredentialsForIdentity answered without Credentials")
         })?;
-        Ok(IdentityCredentials {
-            identity_id: answered,
-            credentials: credentials_from(credentials)?,
-        })
+        let credentials = credentials_from(credentials)?;
+        // The answer's Date is the service's clock: AuthClient corrects expiry checks with
+        // it when the device clock is off.
+        let credentials = match date {
+            Some(date) => credentials.with_issued_at(date),
+            None => credentials,
+        };
+        Ok(IdentityCredentials { identity_id: answered, credentials })
     }
 
     fn take_handoff(&self, identity_id: &IdentityId, logins: &Logins) -> Option<AwsCredentials> {

@@ -591,3 +591,22 @@ async fn wait_until(condition: impl Fn() -> bool) {
     }
     panic!("the condition never held");
 }
+
+/// A device clock two hours ahead: the identity pool's `Date` lets AuthClient judge the
+/// one-hour credentials by the service's clock, so they are cached, not refetched on
+/// every call (or, worse, in a loop).
+#[tokio::test]
+async fn a_device_clock_far_ahead_still_caches_guest_credentials() {
+    let world = World::start(true).await;
+    world.clock.advance(Duration::from_secs(2 * 3600));
+    let client = world.auth_client(Arc::new(MemoryTokenStore::new()), false, true);
+    client.initialize().await.unwrap();
+    let first = client.aws_credentials().await.unwrap();
+    assert_eq!(client.aws_credentials().await.unwrap(), first);
+    assert_eq!(world.count("GetCredentialsForIdentity"), 1);
+    // When they do expire by the service's clock, one refresh.
+    world.advance(PAST_EXPIRY);
+    let second = client.aws_credentials().await.unwrap();
+    assert_ne!(second.access_key_id, first.access_key_id);
+    assert_eq!(world.count("GetCredentialsForIdentity"), 2);
+}

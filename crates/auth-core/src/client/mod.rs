@@ -312,6 +312,15 @@ enum Want {
     Credentials,
 }
 
+/// Why a wait ended well.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ready {
+    /// The cache is valid.
+    Valid,
+    /// A refresh for this request completed: use its result as it is.
+    JustRefreshed,
+}
+
 impl AuthClient {
     /// Starts building a client.
     pub fn builder() -> AuthClientBuilder {
@@ -489,9 +498,17 @@ impl AuthClient {
             return Ok(credentials);
         }
         loop {
-            Inner::wait_for(&self.inner, Want::Credentials, false).await?;
-            if let Some(credentials) = self.inner.valid_credentials_unchecked() {
-                return Ok(credentials);
+            let ready = Inner::wait_for(&self.inner, Want::Credentials, false).await?;
+            let guard = self.inner.credentials.load();
+            let Some(credentials) = guard.as_deref() else { return Err(AuthError::NotSignedIn) };
+            let valid = credentials.is_valid_at(self.inner.now(), Duration::ZERO);
+            if ready == Ready::JustRefreshed && !valid {
+                tracing::warn!(
+                    "fresh AWS credentials look expired by this device's clock; using them anyway"
+                );
+            }
+            if valid || ready == Ready::JustRefreshed {
+                return Ok(credentials.clone());
             }
         }
     }
@@ -624,9 +641,10 @@ impl Inner {
         corrected.unwrap_or(now)
     }
 
-    /// Re-estimates the clock drift from tokens that have just arrived.
-    fn note_clock_drift(&self, tokens: &UserPoolTokens) {
-        let Some(issued) = tokens.issued_at() else { return };
+    /// Re-estimates the clock drift from something the issuer stamped with its clock just
+    /// now (the `iat` of fresh tokens, the `Date` of fresh credentials).
+    fn note_clock_drift(&self, issued: Option<SystemTime>) {
+        let Some(issued) = issued else { return };
         let local = self.clock.now();
         let drift_ms = match issued.duration_since(local) {
             Ok(ahead) => i64::try_from(ahead.as_millis()).unwrap_or(i64::MAX),
@@ -654,28 +672,6 @@ impl Inner {
         let guard = self.credentials.load();
         let credentials = guard.as_deref()?;
         credentials.is_valid_at(self.now(), self.margin).then(|| credentials.clone())
-    }
-
-    /// The cached credentials right after a wait, even if they live shorter than the
-    /// margin (the identity pool decides their lifetime; refusing them would loop).
-    fn valid_credentials_unchecked(&self) -> Option<AwsCredentials> {
-        let guard = self.credentials.load();
-        let credentials = guard.as_deref()?;
-        credentials.is_valid_at(self.now(), Duration::ZERO).then(|| credentials.clone())
-    }
-
-    fn cached_at_zero_margin(&self, want: Want) -> bool {
-        let now = self.now();
-        match want {
-            Want::Tokens => {
-                self.tokens.load().as_deref().is_some_and(|t| t.is_valid_at(now, Duration::ZERO))
-            }
-            Want::Credentials => self
-                .credentials
-                .load()
-                .as_deref()
-                .is_some_and(|c| c.is_valid_at(now, Duration::ZERO)),
-        }
     }
 
     fn refresh_caches(&self, core: &Core) {
@@ -733,11 +729,17 @@ impl Inner {
 
     async fn tokens_slow(self: &Arc<Self>, forced: bool) -> Result<UserPoolTokens, AuthError> {
         loop {
-            Inner::wait_for(self, Want::Tokens, forced).await?;
+            let ready = Inner::wait_for(self, Want::Tokens, forced).await?;
             let now = self.now();
-            if let Some(tokens) =
-                self.tokens.load().as_deref().filter(|t| t.is_valid_at(now, Duration::ZERO))
-            {
+            let guard = self.tokens.load();
+            let Some(tokens) = guard.as_deref() else { return Err(AuthError::NotSignedIn) };
+            let valid = tokens.is_valid_at(now, Duration::ZERO);
+            if ready == Ready::JustRefreshed && !valid {
+                tracing::warn!(
+                    "fresh tokens look expired by this device's clock; using them anyway"
+                );
+            }
+            if valid || ready == Ready::JustRefreshed {
                 return Ok(tokens.clone());
             }
             // The clock moved past expiry since the wait ended: go round again.
@@ -747,7 +749,7 @@ impl Inner {
     /// Waits until the cache for `want` is valid, driving the machine as needed.
     /// With `forced`, the cache counts only once a refresh has completed after the call
     /// began (a refresh already in flight is joined).
-    async fn wait_for(self: &Arc<Self>, want: Want, forced: bool) -> Result<(), AuthError> {
+    async fn wait_for(self: &Arc<Self>, want: Want, forced: bool) -> Result<Ready, AuthError> {
         let mut deadline: Option<Instant> = None;
         let started = self.lock().counters;
         loop {
@@ -764,10 +766,10 @@ impl Inner {
                     }
                 };
                 if cached && (!forced || refreshed_since_start) {
-                    return Ok(());
+                    return Ok(Ready::Valid);
                 }
-                if forced && refreshed_since_start && self.cached_at_zero_margin(want) {
-                    return Ok(());
+                if forced && refreshed_since_start {
+                    return Ok(Ready::JustRefreshed);
                 }
                 let event = match want {
                     Want::Tokens => Event::TokensNeeded,
@@ -803,10 +805,12 @@ impl Inner {
             if let Some(error) = ticket.ended(&core, want) {
                 return Err(error);
             }
-            if ticket.refreshed(&core, want) && self.cached_at_zero_margin(want) {
-                // A refresh completed but what it got lives shorter than the margin (the
-                // service decides lifetimes): use it rather than refreshing forever.
-                return Ok(());
+            if ticket.refreshed(&core, want) {
+                // A refresh completed for this request. What it got may look expired or
+                // nearly so (a lifetime shorter than the margin, or a device clock far off
+                // with no drift estimate yet): it is as fresh as the service makes it, so
+                // it is used rather than refreshed again, which would never end.
+                return Ok(Ready::JustRefreshed);
             }
             // Otherwise look again: the cache may be valid now, or the state has changed.
         }
@@ -847,7 +851,7 @@ impl Inner {
                     inner
                         .commit(epoch, change, |inner, core| {
                             if let Some(user_pool) = &core.session.user_pool {
-                                inner.note_clock_drift(&user_pool.tokens);
+                                inner.note_clock_drift(user_pool.tokens.issued_at());
                             }
                             core.counters.tokens_refreshed += 1;
                             inner.apply(core, Event::TokenRefreshSucceeded);
@@ -886,6 +890,9 @@ impl Inner {
                     };
                     inner
                         .commit(epoch, change, |inner, core| {
+                            if let Some(credentials) = &core.session.aws_credentials {
+                                inner.note_clock_drift(credentials.issued_at);
+                            }
                             core.identity_logins = Some(logins_key);
                             core.counters.credentials_refreshed += 1;
                             inner.apply(core, Event::CredentialsRefreshSucceeded);
@@ -981,7 +988,9 @@ impl Inner {
         core.pending_challenge = None;
         core.epoch += 1;
         if let Some(user_pool) = &core.session.user_pool {
-            self.note_clock_drift(&user_pool.tokens);
+            self.note_clock_drift(user_pool.tokens.issued_at());
+        } else if let Some(credentials) = &core.session.aws_credentials {
+            self.note_clock_drift(credentials.issued_at);
         }
         self.refresh_caches(&core);
         self.apply(&mut core, Event::SignedIn { session: kind });

@@ -49,6 +49,7 @@ struct State {
     scripted: VecDeque<ProviderError>,
     serial: u64,
     offered_for_merge: Vec<Option<IdentityId>>,
+    stamp_issue_time: bool,
 }
 
 impl FakeCredentialsProvider {
@@ -66,6 +67,7 @@ impl FakeCredentialsProvider {
                     scripted: VecDeque::new(),
                     serial: 0,
                     offered_for_merge: Vec::new(),
+                    stamp_issue_time: true,
                 }),
                 identity_calls: AtomicUsize::new(0),
                 credentials_calls: AtomicUsize::new(0),
@@ -81,6 +83,12 @@ impl FakeCredentialsProvider {
     /// Sets the lifetime of credentials issued from now on.
     pub fn set_lifetime(&self, lifetime: Duration) {
         self.state().lifetime = lifetime;
+    }
+
+    /// Whether issued credentials carry the pool's time of issue (`issued_at`, as a real
+    /// provider reads from the answer's `Date`); on by default.
+    pub fn set_stamp_issue_time(&self, stamp: bool) {
+        self.state().stamp_issue_time = stamp;
     }
 
     /// Makes the pool reject `token` from now on (as if the provider revoked it).
@@ -203,11 +211,12 @@ impl CredentialsProvider for FakeCredentialsProvider {
             ));
         }
         state.serial += 1;
-        Ok(AwsCredentials::new(
+        let credentials = AwsCredentials::new(
             format!("ASIAFAKE{:012}", state.serial),
             SecretAccessKey::new(format!("fake-secret-{}", state.serial)),
             Some(SessionToken::new(format!("fake-session-{}", state.serial))),
             Some(now + state.lifetime),
-        ))
+        );
+        Ok(if state.stamp_issue_time { credentials.with_issued_at(now) } else { credentials })
     }
 }

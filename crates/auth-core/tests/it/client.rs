@@ -717,3 +717,30 @@ async fn only_a_guest_identity_is_offered_for_merging() {
         "the first user's identity is never offered"
     );
 }
+
+/// A guest client whose clock is two hours ahead of the identity pool's.
+async fn skewed_guest(stamp_issue_time: bool) -> (Harness, AuthClient) {
+    let h = Harness::new().with_guest();
+    h.pool.set_stamp_issue_time(stamp_issue_time);
+    let local = Arc::new(auth_core::ManualClock::new(h.now() + Duration::from_secs(2 * 3600)));
+    let client = h.builder().clock(local).build();
+    client.initialize().await.unwrap();
+    (h, client)
+}
+
+#[tokio::test]
+async fn guest_credentials_with_a_clock_far_ahead_are_not_refreshed_in_a_loop() {
+    // The pool says when it issued them: the drift is corrected, the cache works.
+    let (h, client) = skewed_guest(true).await;
+    let first = client.aws_credentials().await.unwrap();
+    assert_eq!(client.aws_credentials().await.unwrap(), first);
+    assert_eq!(h.pool.calls().credentials, 1);
+
+    // Without an issue time the fresh credentials look expired on arrival: each call is
+    // served by one refresh, never a storm of them.
+    let (h, client) = skewed_guest(false).await;
+    client.aws_credentials().await.unwrap();
+    assert_eq!(h.pool.calls().credentials, 1);
+    client.aws_credentials().await.unwrap();
+    assert_eq!(h.pool.calls().credentials, 2);
+}
