@@ -31,9 +31,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_cognito::{CognitoIdentityPool, CognitoUserPool};
 use auth_core::{
-    AuthClient, AuthError, ChallengeKind, ChallengeResponse, DynTokenStore, IdentityProvider,
+    AuthClient, AuthError, ChallengeKind, ChallengeResponse, DynTokenStore,
     MemoryTokenStore, ProviderError, SignInFlow, SignInNextStep, SignInRequest, SignInResult,
-    SignOutOptions, StateChanges, TokenStore, UserPoolTokens, UserState,
+    SignOutOptions, StateChanges, UserPoolTokens, UserState,
 };
 use auth_storage::{FileTokenStore, Namespace};
 use clap::{Parser, ValueEnum};
@@ -200,8 +200,10 @@ async fn run(args: Args) -> Result<(), Failure> {
     if args.identity_pool_id.is_some() {
         print_aws_credentials(&client, &mut changes).await?;
     }
-    force_refresh(&pool, &*store).await?;
+    println!("forcing one refresh (AuthClient::refresh_tokens, REFRESH_TOKEN_AUTH)");
+    let refreshed = client.refresh_tokens().await;
     print_changes(&mut changes);
+    println!("refreshed tokens expire at {}", describe(refreshed?.expires_at()));
     Ok(())
 }
 
@@ -373,20 +375,6 @@ fn print_claims(tokens: &UserPoolTokens) {
 /// `AuthClient` refreshes by itself, only when tokens come within its margin of expiry; it
 /// has no "refresh now". So the example asks the provider directly, with the stored
 /// session (refresh token and remembered device), and says so.
-async fn force_refresh(pool: &CognitoUserPool, store: &dyn TokenStore) -> Result<(), Failure> {
-    let snapshot = store.load().await.map_err(AuthError::from)?;
-    let Some(session) = snapshot.session.and_then(|s| s.user_pool) else {
-        return Err(Failure::usage("the store holds no user-pool session to refresh"));
-    };
-    println!(
-        "forcing one refresh: AuthClient refreshes on its own near expiry, so this calls the \
-         Cognito provider's refresh (REFRESH_TOKEN_AUTH) directly with the stored refresh token"
-    );
-    let refreshed = pool.refresh(&session).await?;
-    println!("refreshed tokens expire at {}", describe(refreshed.expires_at()));
-    Ok(())
-}
-
 fn describe(at: SystemTime) -> String {
     let seconds = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let remaining = at.duration_since(SystemTime::now()).map_or(0, |d| d.as_secs());
