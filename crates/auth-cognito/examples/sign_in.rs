@@ -31,9 +31,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_cognito::{CognitoIdentityPool, CognitoUserPool};
 use auth_core::{
-    AuthClient, AuthError, ChallengeKind, ChallengeResponse, DynTokenStore,
-    MemoryTokenStore, ProviderError, SignInFlow, SignInNextStep, SignInRequest, SignInResult,
-    SignOutOptions, StateChanges, UserPoolTokens, UserState,
+    AuthClient, AuthError, ChallengeKind, ChallengeResponse, DynTokenStore, MemoryTokenStore,
+    ProviderError, SignInFlow, SignInNextStep, SignInRequest, SignInResult, SignOutOptions,
+    StateChanges, UserPoolTokens, UserState,
 };
 use auth_storage::{FileTokenStore, Namespace};
 use clap::{Parser, ValueEnum};

@@ -560,6 +560,12 @@ impl AuthClient {
         released
     }
 
+    /// How many requests are blocked right now, waiting for a re-sign-in (or for
+    /// connectivity): e.g. to decide whether to show a sign-in prompt.
+    pub fn requests_waiting_for_sign_in(&self) -> usize {
+        self.inner.lock().blocked
+    }
+
     /// Calls `callback` with every state change, in order, from a task of its own: a slow
     /// or panicking callback delays only itself. Must be called inside a Tokio runtime.
     pub fn add_listener<F>(&self, callback: F) -> ListenerHandle

@@ -29,6 +29,8 @@ pub struct FakeIdentityCalls {
     pub respond: usize,
     /// `refresh` calls.
     pub refresh: usize,
+    /// `refresh` calls that reached the (fake) service: the network was up.
+    pub refresh_served: usize,
     /// `sign_out` calls.
     pub sign_out: usize,
 }
@@ -49,6 +51,7 @@ struct Inner {
     sign_in: AtomicUsize,
     respond: AtomicUsize,
     refresh: AtomicUsize,
+    refresh_served: AtomicUsize,
     sign_out: AtomicUsize,
 }
 
@@ -101,6 +104,7 @@ impl FakeIdentityProvider {
                 sign_in: AtomicUsize::new(0),
                 respond: AtomicUsize::new(0),
                 refresh: AtomicUsize::new(0),
+                refresh_served: AtomicUsize::new(0),
                 sign_out: AtomicUsize::new(0),
             }),
         }
@@ -167,6 +171,7 @@ impl FakeIdentityProvider {
             sign_in: self.inner.sign_in.load(Ordering::SeqCst),
             respond: self.inner.respond.load(Ordering::SeqCst),
             refresh: self.inner.refresh.load(Ordering::SeqCst),
+            refresh_served: self.inner.refresh_served.load(Ordering::SeqCst),
             sign_out: self.inner.sign_out.load(Ordering::SeqCst),
         }
     }
@@ -175,13 +180,15 @@ impl FakeIdentityProvider {
         self.inner.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// A request: it fails if the network is down (and then reaches nothing, so a scripted
+    /// failure waits for the next request that does), else takes the next scripted failure.
     fn check_network(&self) -> Result<(), ProviderError> {
         let mut state = self.state();
-        if let Some(error) = state.scripted.pop_front() {
-            return Err(error);
-        }
         if state.network_down {
             return Err(ProviderError::network("fake provider: network unavailable"));
+        }
+        if let Some(error) = state.scripted.pop_front() {
+            return Err(error);
         }
         Ok(())
     }
@@ -286,6 +293,9 @@ impl IdentityProvider for FakeIdentityProvider {
 
     async fn refresh(&self, session: &UserPoolSession) -> Result<UserPoolTokens, ProviderError> {
         self.inner.refresh.fetch_add(1, Ordering::SeqCst);
+        if !self.state().network_down {
+            self.inner.refresh_served.fetch_add(1, Ordering::SeqCst);
+        }
         self.check_network()?;
         let delay = self.state().refresh_delay;
         if !delay.is_zero() {

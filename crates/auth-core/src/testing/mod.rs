@@ -8,6 +8,7 @@ pub mod conformance;
 mod fake_credentials;
 mod fake_identity;
 mod faulty_store;
+pub mod model;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
