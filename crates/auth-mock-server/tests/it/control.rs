@@ -3,10 +3,9 @@
 use std::time::Duration;
 
 use auth_mock_server::{Fault, Lifetimes};
-use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
 
 use crate::raw::request;
-use crate::support::{PASSWORD, claims, code, fixture};
+use crate::support::{PASSWORD, assert_code, claims, fixture};
 
 #[tokio::test]
 async fn clock_lifetimes_and_counters_over_http() {
@@ -39,18 +38,10 @@ async fn clock_lifetimes_and_counters_over_http() {
         request(&url, "POST", "/_mock/clock", &[], br#"{"advance_seconds":61}"#).await.unwrap();
     assert_eq!(moved.status, 200);
     assert!(moved.json()["offset_seconds"].as_f64().unwrap() >= 61.0);
-    let expired = f.sdk.get_user().access_token(&access).send().await.unwrap_err();
-    assert_eq!(code(&expired), "NotAuthorizedException");
+    assert_code(f.sdk.get_user().access_token(&access).send().await, "NotAuthorizedException");
 
     request(&url, "DELETE", "/_mock/requests", &[], b"").await.unwrap();
-    f.sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::RefreshTokenAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("REFRESH_TOKEN", &refresh)
-        .send()
-        .await
-        .unwrap();
+    f.refresh_auth(&refresh).send().await.unwrap();
     let counts = request(&url, "GET", "/_mock/requests", &[], b"").await.unwrap().json();
     assert_eq!(counts["requests"]["InitiateAuth"], 1);
     assert_eq!(counts["requests"]["InitiateAuth:REFRESH_TOKEN_AUTH"], 1);
@@ -71,17 +62,7 @@ async fn faults_errors_latency_and_dropped_connections() {
     .await
     .unwrap();
     assert_eq!(added.status, 200, "{}", added.body);
-    let throttled = f
-        .sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("USERNAME", "alice")
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&throttled), "TooManyRequestsException");
+    assert_code(f.password_auth("alice", PASSWORD).send().await, "TooManyRequestsException");
     // `times: 1` — the next call goes through.
     let (access, _, _) = f.password_login("alice", PASSWORD).await;
 
@@ -135,15 +116,7 @@ async fn codes_custom_auth_refresh_tokens_and_reset_over_http() {
     .await
     .unwrap();
     assert_eq!(set.status, 200, "{}", set.body);
-    let challenge = f
-        .sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::CustomAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("USERNAME", "alice")
-        .send()
-        .await
-        .unwrap();
+    let challenge = f.custom_auth("alice").send().await.unwrap();
     assert_eq!(challenge.challenge_parameters().unwrap()["question"], "colour?");
 
     let (_, _, refresh) = f.password_login("alice", PASSWORD).await;
@@ -158,35 +131,19 @@ async fn codes_custom_auth_refresh_tokens_and_reset_over_http() {
     .unwrap()
     .json();
     assert!(revoked["refresh_tokens"].as_u64().unwrap() >= 1);
-    let refused = f
-        .sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::RefreshTokenAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("REFRESH_TOKEN", &refresh)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&refused), "NotAuthorizedException");
+    assert_code(f.refresh_auth(&refresh).send().await, "NotAuthorizedException");
 
     let (_, _, refresh) = f.password_login("alice", PASSWORD).await;
     f.server.expire_refresh_tokens(&f.pool, "alice").unwrap();
-    let expired = f
-        .sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::RefreshTokenAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("REFRESH_TOKEN", &refresh)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&expired), "NotAuthorizedException");
+    assert_code(f.refresh_auth(&refresh).send().await, "NotAuthorizedException");
 
     assert_eq!(f.server.set_lifetimes(None, None, Lifetimes::default()).unwrap(), 1);
     let reset = request(&url, "POST", "/_mock/reset", &[], b"").await.unwrap();
     assert_eq!(reset.status, 200);
-    let gone = f.sdk.describe_user_pool().user_pool_id(&f.pool).send().await.unwrap_err();
-    assert_eq!(code(&gone), "ResourceNotFoundException");
+    assert_code(
+        f.sdk.describe_user_pool().user_pool_id(&f.pool).send().await,
+        "ResourceNotFoundException",
+    );
 }
 
 #[tokio::test]

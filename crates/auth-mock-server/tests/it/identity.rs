@@ -15,7 +15,7 @@ use aws_sdk_cognitoidentity::types::{
 
 use crate::control::verify_rs256;
 use crate::raw::request;
-use crate::support::{Fixture, PASSWORD, claims, code, fixture, identity_sdk};
+use crate::support::{Fixture, PASSWORD, assert_code, claims, code, fixture, identity_sdk};
 
 const GOOGLE_CLIENT: &str = "1234-google-client.apps.googleusercontent.com";
 
@@ -145,8 +145,7 @@ async fn unauthenticated_access_can_be_refused() {
         )
         .await
         .unwrap();
-    let refused = fed.ids.get_id().identity_pool_id(&closed).send().await.unwrap_err();
-    assert_eq!(code(&refused), "NotAuthorizedException");
+    assert_code(fed.ids.get_id().identity_pool_id(&closed).send().await, "NotAuthorizedException");
     // A guest of a pool that stops allowing guests gets no more credentials.
     fed.ids
         .update_identity_pool()
@@ -242,12 +241,7 @@ async fn user_pool_logins_are_verified() {
         .unwrap();
     let other_token = fed
         .f
-        .sdk
-        .initiate_auth()
-        .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::UserPasswordAuth)
-        .client_id(&other.client_id)
-        .auth_parameters("USERNAME", "alice")
-        .auth_parameters("PASSWORD", PASSWORD)
+        .password_auth_via(&other.client_id, "alice", PASSWORD)
         .send()
         .await
         .unwrap()
@@ -553,8 +547,10 @@ async fn guest_identities_keep_their_id_when_signing_in() {
     let second = fed.get_id(&[]).await.unwrap();
     let (merged, _) = fed.credentials(&second, &[(&fed.login_key, &token)]).await.unwrap();
     assert_eq!(merged, guest);
-    let gone = fed.ids.describe_identity().identity_id(&second).send().await.unwrap_err();
-    assert_eq!(code(&gone), "ResourceNotFoundException");
+    assert_code(
+        fed.ids.describe_identity().identity_id(&second).send().await,
+        "ResourceNotFoundException",
+    );
 
     // A Google login can be added to alice's identity by presenting both.
     let google = fed
@@ -675,14 +671,10 @@ async fn developer_authenticated_identities() {
         .unwrap();
     assert!(credentials.credentials().is_some());
     // The developer provider itself is no login for clients.
-    let refused = ids
-        .get_id()
-        .identity_pool_id(&pool)
-        .logins("login.myapp", "user-42")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&refused), "NotAuthorizedException");
+    assert_code(
+        ids.get_id().identity_pool_id(&pool).logins("login.myapp", "user-42").send().await,
+        "NotAuthorizedException",
+    );
 
     let found = ids
         .lookup_developer_identity()
@@ -730,15 +722,15 @@ async fn developer_authenticated_identities() {
         .send()
         .await
         .unwrap();
-    let missing = ids
-        .lookup_developer_identity()
-        .identity_pool_id(&pool)
-        .developer_user_identifier("user-43")
-        .max_results(10)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&missing), "ResourceNotFoundException");
+    assert_code(
+        ids.lookup_developer_identity()
+            .identity_pool_id(&pool)
+            .developer_user_identifier("user-43")
+            .max_results(10)
+            .send()
+            .await,
+        "ResourceNotFoundException",
+    );
 }
 
 #[tokio::test]
@@ -831,15 +823,15 @@ async fn roles_and_role_mappings() {
         .await
         .unwrap();
     assert!(custom.credentials().is_some());
-    let not_granted = ids
-        .get_credentials_for_identity()
-        .identity_id(&id)
-        .logins(&fed.login_key, &token)
-        .custom_role_arn("arn:aws:iam::000000000000:role/root")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&not_granted), "NotAuthorizedException");
+    assert_code(
+        ids.get_credentials_for_identity()
+            .identity_id(&id)
+            .logins(&fed.login_key, &token)
+            .custom_role_arn("arn:aws:iam::000000000000:role/root")
+            .send()
+            .await,
+        "NotAuthorizedException",
+    );
 
     let staff = server
         .mint_id_token(
@@ -870,22 +862,22 @@ async fn roles_and_role_mappings() {
     );
 
     // Mappings must name the pool's providers; pools without roles cannot issue credentials.
-    let unknown = ids
-        .set_identity_pool_roles()
-        .identity_pool_id(&fed.pool_id)
-        .roles("authenticated", "arn:aws:iam::000000000000:role/auth")
-        .role_mappings(
-            "graph.facebook.com",
-            RoleMapping::builder()
-                .r#type(RoleMappingType::Token)
-                .ambiguous_role_resolution(AmbiguousRoleResolutionType::Deny)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&unknown), "InvalidParameterException");
+    assert_code(
+        ids.set_identity_pool_roles()
+            .identity_pool_id(&fed.pool_id)
+            .roles("authenticated", "arn:aws:iam::000000000000:role/auth")
+            .role_mappings(
+                "graph.facebook.com",
+                RoleMapping::builder()
+                    .r#type(RoleMappingType::Token)
+                    .ambiguous_role_resolution(AmbiguousRoleResolutionType::Deny)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await,
+        "InvalidParameterException",
+    );
     let bare = ids
         .create_identity_pool()
         .identity_pool_name("no roles")
@@ -894,13 +886,10 @@ async fn roles_and_role_mappings() {
         .await
         .unwrap();
     let guest = ids.get_id().identity_pool_id(bare.identity_pool_id()).send().await.unwrap();
-    let refused = ids
-        .get_credentials_for_identity()
-        .identity_id(guest.identity_id().unwrap())
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&refused), "InvalidIdentityPoolConfigurationException");
+    assert_code(
+        ids.get_credentials_for_identity().identity_id(guest.identity_id().unwrap()).send().await,
+        "InvalidIdentityPoolConfigurationException",
+    );
 }
 
 /// The administration operations, and the shapes they echo.
@@ -986,15 +975,15 @@ async fn administration(fed: &Federation) {
     let described = ids.describe_identity().identity_id(&id).send().await.unwrap();
     assert_eq!(described.logins(), std::slice::from_ref(&fed.login_key));
     assert!(described.creation_date().is_some());
-    let wrong = ids
-        .unlink_identity()
-        .identity_id(&id)
-        .logins("accounts.google.com", "x")
-        .logins_to_remove(&fed.login_key)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&wrong), "NotAuthorizedException");
+    assert_code(
+        ids.unlink_identity()
+            .identity_id(&id)
+            .logins("accounts.google.com", "x")
+            .logins_to_remove(&fed.login_key)
+            .send()
+            .await,
+        "NotAuthorizedException",
+    );
     ids.unlink_identity()
         .identity_id(&id)
         .logins(&fed.login_key, &token)
@@ -1010,11 +999,15 @@ async fn administration(fed: &Federation) {
     );
     let deleted = ids.delete_identities().identity_ids_to_delete(&guest).send().await.unwrap();
     assert!(deleted.unprocessed_identity_ids().is_empty());
-    let gone = ids.describe_identity().identity_id(&guest).send().await.unwrap_err();
-    assert_eq!(code(&gone), "ResourceNotFoundException");
+    assert_code(
+        ids.describe_identity().identity_id(&guest).send().await,
+        "ResourceNotFoundException",
+    );
     ids.delete_identity_pool().identity_pool_id(&pool).send().await.unwrap();
-    let gone = ids.describe_identity_pool().identity_pool_id(&pool).send().await.unwrap_err();
-    assert_eq!(code(&gone), "ResourceNotFoundException");
+    assert_code(
+        ids.describe_identity_pool().identity_pool_id(&pool).send().await,
+        "ResourceNotFoundException",
+    );
 }
 
 async fn flows(fed: &Federation) {

@@ -14,10 +14,18 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 
 use crate::srp::{DeviceCreds, srp_login};
-use crate::support::{Fixture, PASSWORD, claims, code, fixture};
+use crate::support::{Fixture, PASSWORD, assert_code, claims, code, fixture};
 
 fn attr(name: &str, value: &str) -> AttributeType {
     AttributeType::builder().name(name).value(value).build().unwrap()
+}
+
+/// A custom string attribute for a pool's schema.
+fn string_schema(name: &str) -> SchemaAttributeType {
+    SchemaAttributeType::builder()
+        .name(name)
+        .attribute_data_type(aws_sdk_cognitoidentityprovider::types::AttributeDataType::String)
+        .build()
 }
 
 async fn pools_and_clients(f: &Fixture) {
@@ -40,14 +48,7 @@ async fn pools_and_clients(f: &Fixture) {
         )
         .alias_attributes(aws_sdk_cognitoidentityprovider::types::AliasAttributeType::Email)
         .mfa_configuration(UserPoolMfaType::Optional)
-        .schema(
-            SchemaAttributeType::builder()
-                .name("tier")
-                .attribute_data_type(
-                    aws_sdk_cognitoidentityprovider::types::AttributeDataType::String,
-                )
-                .build(),
-        )
+        .schema(string_schema("tier"))
         .send()
         .await
         .unwrap();
@@ -76,14 +77,7 @@ async fn pools_and_clients(f: &Fixture) {
 
     sdk.add_custom_attributes()
         .user_pool_id(&pool_id)
-        .custom_attributes(
-            SchemaAttributeType::builder()
-                .name("plan")
-                .attribute_data_type(
-                    aws_sdk_cognitoidentityprovider::types::AttributeDataType::String,
-                )
-                .build(),
-        )
+        .custom_attributes(string_schema("plan"))
         .send()
         .await
         .unwrap();
@@ -154,16 +148,16 @@ async fn pools_and_clients(f: &Fixture) {
     let clients = sdk.list_user_pool_clients().user_pool_id(&pool_id).send().await.unwrap();
     assert_eq!(clients.user_pool_clients().len(), 1);
 
-    let bad = sdk
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name("mixed")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserSrpAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::UserPasswordAuth)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&bad), "InvalidParameterException");
+    assert_code(
+        sdk.create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("mixed")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserSrpAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::UserPasswordAuth)
+            .send()
+            .await,
+        "InvalidParameterException",
+    );
 
     sdk.delete_user_pool_client()
         .user_pool_id(&pool_id)
@@ -171,17 +165,15 @@ async fn pools_and_clients(f: &Fixture) {
         .send()
         .await
         .unwrap();
-    let gone = sdk
-        .describe_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_id(&client_id)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&gone), "ResourceNotFoundException");
+    assert_code(
+        sdk.describe_user_pool_client().user_pool_id(&pool_id).client_id(&client_id).send().await,
+        "ResourceNotFoundException",
+    );
     sdk.delete_user_pool().user_pool_id(&pool_id).send().await.unwrap();
-    let gone = sdk.describe_user_pool().user_pool_id(&pool_id).send().await.unwrap_err();
-    assert_eq!(code(&gone), "ResourceNotFoundException");
+    assert_code(
+        sdk.describe_user_pool().user_pool_id(&pool_id).send().await,
+        "ResourceNotFoundException",
+    );
 }
 
 #[tokio::test]
@@ -206,20 +198,21 @@ async fn admin_users(f: &Fixture) {
     assert_eq!(user.user_status(), Some(&UserStatusType::ForceChangePassword));
     assert!(user.enabled());
 
-    let exists =
-        sdk.admin_create_user().user_pool_id(&f.pool).username("carol").send().await.unwrap_err();
-    assert_eq!(code(&exists), "UsernameExistsException");
+    assert_code(
+        sdk.admin_create_user().user_pool_id(&f.pool).username("carol").send().await,
+        "UsernameExistsException",
+    );
 
-    let weak = sdk
-        .admin_set_user_password()
-        .user_pool_id(&f.pool)
-        .username("carol")
-        .password("short")
-        .permanent(true)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&weak), "InvalidPasswordException");
+    assert_code(
+        sdk.admin_set_user_password()
+            .user_pool_id(&f.pool)
+            .username("carol")
+            .password("short")
+            .permanent(true)
+            .send()
+            .await,
+        "InvalidPasswordException",
+    );
     sdk.admin_set_user_password()
         .user_pool_id(&f.pool)
         .username("carol")
@@ -256,43 +249,19 @@ async fn admin_users(f: &Fixture) {
     assert!(!got.user_attributes().iter().any(|a| a.name() == "name"));
 
     sdk.admin_disable_user().user_pool_id(&f.pool).username("carol").send().await.unwrap();
-    let disabled = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("USERNAME", "carol")
-        .auth_parameters("PASSWORD", "Carol-Passw0rd!")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&disabled), "NotAuthorizedException");
+    assert_code(f.password_auth("carol", "Carol-Passw0rd!").send().await, "NotAuthorizedException");
     sdk.admin_enable_user().user_pool_id(&f.pool).username("carol").send().await.unwrap();
     let (access, _, refresh) = f.password_login("carol", "Carol-Passw0rd!").await;
 
     sdk.admin_user_global_sign_out().user_pool_id(&f.pool).username("carol").send().await.unwrap();
-    let revoked = sdk.get_user().access_token(&access).send().await.unwrap_err();
-    assert_eq!(code(&revoked), "NotAuthorizedException");
-    let revoked = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::RefreshTokenAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("REFRESH_TOKEN", &refresh)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&revoked), "NotAuthorizedException");
+    assert_code(sdk.get_user().access_token(&access).send().await, "NotAuthorizedException");
+    assert_code(f.refresh_auth(&refresh).send().await, "NotAuthorizedException");
 
     sdk.admin_reset_user_password().user_pool_id(&f.pool).username("carol").send().await.unwrap();
-    let reset = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("USERNAME", "carol")
-        .auth_parameters("PASSWORD", "Carol-Passw0rd!")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&reset), "PasswordResetRequiredException");
+    assert_code(
+        f.password_auth("carol", "Carol-Passw0rd!").send().await,
+        "PasswordResetRequiredException",
+    );
 
     let listed =
         sdk.list_users().user_pool_id(&f.pool).filter("email ^= \"car\"").send().await.unwrap();
@@ -309,19 +278,16 @@ async fn admin_users(f: &Fixture) {
     let listed = sdk.list_users().user_pool_id(&f.pool).limit(1).send().await.unwrap();
     assert_eq!(listed.users().len(), 1);
     assert!(listed.pagination_token().is_some());
-    let bad = sdk
-        .list_users()
-        .user_pool_id(&f.pool)
-        .filter("custom:tier = \"x\"")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&bad), "InvalidParameterException");
+    assert_code(
+        sdk.list_users().user_pool_id(&f.pool).filter("custom:tier = \"x\"").send().await,
+        "InvalidParameterException",
+    );
 
     sdk.admin_delete_user().user_pool_id(&f.pool).username("carol").send().await.unwrap();
-    let gone =
-        sdk.admin_get_user().user_pool_id(&f.pool).username("carol").send().await.unwrap_err();
-    assert_eq!(code(&gone), "UserNotFoundException");
+    assert_code(
+        sdk.admin_get_user().user_pool_id(&f.pool).username("carol").send().await,
+        "UserNotFoundException",
+    );
 
     // AdminConfirmSignUp on a signed-up user.
     sdk.sign_up()
@@ -354,9 +320,10 @@ async fn groups(f: &Fixture) {
         .await
         .unwrap();
     assert_eq!(group.group().unwrap().group_name(), Some("admins"));
-    let dup =
-        sdk.create_group().user_pool_id(&f.pool).group_name("admins").send().await.unwrap_err();
-    assert_eq!(code(&dup), "GroupExistsException");
+    assert_code(
+        sdk.create_group().user_pool_id(&f.pool).group_name("admins").send().await,
+        "GroupExistsException",
+    );
     sdk.create_group().user_pool_id(&f.pool).group_name("readers").send().await.unwrap();
     sdk.update_group()
         .user_pool_id(&f.pool)
@@ -416,9 +383,10 @@ async fn groups(f: &Fixture) {
         .await
         .unwrap();
     assert!(mine.groups().is_empty());
-    let missing =
-        sdk.get_group().user_pool_id(&f.pool).group_name("admins").send().await.unwrap_err();
-    assert_eq!(code(&missing), "ResourceNotFoundException");
+    assert_code(
+        sdk.get_group().user_pool_id(&f.pool).group_name("admins").send().await,
+        "ResourceNotFoundException",
+    );
 }
 
 #[tokio::test]
@@ -428,26 +396,8 @@ async fn groups_conformance() {
 
 async fn password_and_tokens(f: &Fixture) {
     let sdk = &f.sdk;
-    let wrong = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("USERNAME", "alice")
-        .auth_parameters("PASSWORD", "nope")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&wrong), "NotAuthorizedException");
-    let missing = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("USERNAME", "nobody")
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&missing), "UserNotFoundException");
+    assert_code(f.password_auth("alice", "nope").send().await, "NotAuthorizedException");
+    assert_code(f.password_auth("nobody", PASSWORD).send().await, "UserNotFoundException");
 
     let (access, id, refresh) = f.password_login("alice", PASSWORD).await;
     let id_claims = claims(&id);
@@ -464,14 +414,7 @@ async fn password_and_tokens(f: &Fixture) {
     let me = sdk.get_user().access_token(&access).send().await.unwrap();
     assert_eq!(me.username(), "alice");
 
-    let refreshed = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::RefreshTokenAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("REFRESH_TOKEN", &refresh)
-        .send()
-        .await
-        .unwrap();
+    let refreshed = f.refresh_auth(&refresh).send().await.unwrap();
     let result = refreshed.authentication_result().unwrap();
     assert!(result.refresh_token().is_none(), "no rotation: no new refresh token");
     let new_id = claims(result.id_token().unwrap());
@@ -485,64 +428,43 @@ async fn password_and_tokens(f: &Fixture) {
         .await
         .unwrap();
     f.password_login("alice", "N3w-Passw0rd!").await;
-    let wrong_previous = sdk
-        .change_password()
-        .access_token(&access)
-        .previous_password("not it")
-        .proposed_password("Other-Passw0rd!")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&wrong_previous), "NotAuthorizedException");
+    assert_code(
+        sdk.change_password()
+            .access_token(&access)
+            .previous_password("not it")
+            .proposed_password("Other-Passw0rd!")
+            .send()
+            .await,
+        "NotAuthorizedException",
+    );
 
     // RevokeToken revokes the refresh token and the access tokens issued from it.
     let (access2, _, refresh2) = f.password_login("alice", "N3w-Passw0rd!").await;
     sdk.revoke_token().token(&refresh2).client_id(&f.client.client_id).send().await.unwrap();
-    let revoked = sdk.get_user().access_token(&access2).send().await.unwrap_err();
-    assert_eq!(code(&revoked), "NotAuthorizedException");
-    let revoked = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::RefreshTokenAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("REFRESH_TOKEN", &refresh2)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&revoked), "NotAuthorizedException");
-    let access_as_refresh =
-        sdk.revoke_token().token(&access).client_id(&f.client.client_id).send().await.unwrap_err();
-    assert_eq!(code(&access_as_refresh), "UnsupportedTokenTypeException");
+    assert_code(sdk.get_user().access_token(&access2).send().await, "NotAuthorizedException");
+    assert_code(f.refresh_auth(&refresh2).send().await, "NotAuthorizedException");
+    assert_code(
+        sdk.revoke_token().token(&access).client_id(&f.client.client_id).send().await,
+        "UnsupportedTokenTypeException",
+    );
 
     // GlobalSignOut revokes everything the user holds.
     let (access3, _, refresh3) = f.password_login("alice", "N3w-Passw0rd!").await;
     sdk.global_sign_out().access_token(&access3).send().await.unwrap();
-    assert_eq!(
-        code(&sdk.get_user().access_token(&access3).send().await.unwrap_err()),
-        "NotAuthorizedException"
-    );
-    let after = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::RefreshTokenAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("REFRESH_TOKEN", &refresh3)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&after), "NotAuthorizedException");
+    assert_code(sdk.get_user().access_token(&access3).send().await, "NotAuthorizedException");
+    assert_code(f.refresh_auth(&refresh3).send().await, "NotAuthorizedException");
     // A new sign-in right after works.
     f.password_login("alice", "N3w-Passw0rd!").await;
 
     // Expired access tokens are refused once the server clock passes exp.
     let (access4, _, _) = f.password_login("alice", "N3w-Passw0rd!").await;
     f.server.advance_clock(std::time::Duration::from_secs(3601));
-    assert_eq!(
-        code(&sdk.get_user().access_token(&access4).send().await.unwrap_err()),
-        "NotAuthorizedException"
-    );
+    assert_code(sdk.get_user().access_token(&access4).send().await, "NotAuthorizedException");
     f.server.set_clock_offset(0);
-    let forged =
-        sdk.get_user().access_token("eyJhbGciOiJIUzI1NiJ9.e30.x").send().await.unwrap_err();
-    assert_eq!(code(&forged), "NotAuthorizedException");
+    assert_code(
+        sdk.get_user().access_token("eyJhbGciOiJIUzI1NiJ9.e30.x").send().await,
+        "NotAuthorizedException",
+    );
     f.server
         .call(
             "AdminSetUserPassword",
@@ -567,44 +489,28 @@ async fn new_password_required(f: &Fixture) {
         .send()
         .await
         .unwrap();
-    let challenge = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("USERNAME", "erin")
-        .auth_parameters("PASSWORD", "Temp-Passw0rd!")
-        .send()
-        .await
-        .unwrap();
+    let challenge = f.password_auth("erin", "Temp-Passw0rd!").send().await.unwrap();
     assert_eq!(challenge.challenge_name(), Some(&ChallengeNameType::NewPasswordRequired));
     let params = challenge.challenge_parameters().unwrap();
     let user_attributes: serde_json::Value =
         serde_json::from_str(&params["userAttributes"]).unwrap();
     assert_eq!(user_attributes["email"], "erin@example.com");
     assert_eq!(params["requiredAttributes"], "[]");
-    let weak = sdk
-        .respond_to_auth_challenge()
-        .client_id(&f.client.client_id)
-        .challenge_name(ChallengeNameType::NewPasswordRequired)
-        .set_session(challenge.session().map(str::to_owned))
-        .challenge_responses("USERNAME", "erin")
-        .challenge_responses("NEW_PASSWORD", "weak")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&weak), "InvalidPasswordException");
+    assert_code(
+        f.answer(ChallengeNameType::NewPasswordRequired, challenge.session(), "erin")
+            .challenge_responses("NEW_PASSWORD", "weak")
+            .send()
+            .await,
+        "InvalidPasswordException",
+    );
     // The session survives a refused password: a second try is judged on the password again.
-    let again = sdk
-        .respond_to_auth_challenge()
-        .client_id(&f.client.client_id)
-        .challenge_name(ChallengeNameType::NewPasswordRequired)
-        .set_session(challenge.session().map(str::to_owned))
-        .challenge_responses("USERNAME", "erin")
-        .challenge_responses("NEW_PASSWORD", "still-weak")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&again), "InvalidPasswordException");
+    assert_code(
+        f.answer(ChallengeNameType::NewPasswordRequired, challenge.session(), "erin")
+            .challenge_responses("NEW_PASSWORD", "still-weak")
+            .send()
+            .await,
+        "InvalidPasswordException",
+    );
     // The admin forms of the same flow, from a new sign-in.
     let challenge = sdk
         .admin_initiate_auth()
@@ -652,31 +558,22 @@ async fn sign_up_and_account(f: &Fixture) {
         .await
         .unwrap();
     assert!(!signed_up.user_confirmed());
-    let not_confirmed = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("USERNAME", "frank")
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&not_confirmed), "UserNotConfirmedException");
+    assert_code(f.password_auth("frank", PASSWORD).send().await, "UserNotConfirmedException");
     sdk.resend_confirmation_code()
         .client_id(&f.client.client_id)
         .username("frank")
         .send()
         .await
         .unwrap();
-    let wrong = sdk
-        .confirm_sign_up()
-        .client_id(&f.client.client_id)
-        .username("frank")
-        .confirmation_code("000000x")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&wrong), "CodeMismatchException");
+    assert_code(
+        sdk.confirm_sign_up()
+            .client_id(&f.client.client_id)
+            .username("frank")
+            .confirmation_code("000000x")
+            .send()
+            .await,
+        "CodeMismatchException",
+    );
     let delivered = f.server.last_code(&f.pool, "frank").unwrap();
     assert_eq!(delivered.purpose, "signup");
     sdk.confirm_sign_up()
@@ -741,9 +638,10 @@ async fn sign_up_and_account(f: &Fixture) {
     assert!(me.user_attributes().iter().any(|a| a.name() == "custom:tier"));
 
     sdk.delete_user().access_token(&access).send().await.unwrap();
-    let gone =
-        sdk.admin_get_user().user_pool_id(&f.pool).username("frank").send().await.unwrap_err();
-    assert_eq!(code(&gone), "UserNotFoundException");
+    assert_code(
+        sdk.admin_get_user().user_pool_id(&f.pool).username("frank").send().await,
+        "UserNotFoundException",
+    );
 }
 
 #[tokio::test]
@@ -796,23 +694,11 @@ async fn mfa(f: &Fixture) {
     let me = sdk.get_user().access_token(&access).send().await.unwrap();
     assert_eq!(me.preferred_mfa_setting(), Some("SOFTWARE_TOKEN_MFA"));
 
-    let challenge = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("USERNAME", "grace")
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap();
+    let challenge = f.password_auth("grace", PASSWORD).send().await.unwrap();
     assert_eq!(challenge.challenge_name(), Some(&ChallengeNameType::SoftwareTokenMfa));
     let code_now = f.server.totp_code(&f.pool, "grace").unwrap();
-    let done = sdk
-        .respond_to_auth_challenge()
-        .client_id(&f.client.client_id)
-        .challenge_name(ChallengeNameType::SoftwareTokenMfa)
-        .set_session(challenge.session().map(str::to_owned))
-        .challenge_responses("USERNAME", "grace")
+    let done = f
+        .answer(ChallengeNameType::SoftwareTokenMfa, challenge.session(), "grace")
         .challenge_responses("SOFTWARE_TOKEN_MFA_CODE", code_now)
         .send()
         .await
@@ -831,50 +717,30 @@ async fn mfa(f: &Fixture) {
         .send()
         .await
         .unwrap();
-    let select = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("USERNAME", "grace")
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap();
+    let select = f.password_auth("grace", PASSWORD).send().await.unwrap();
     assert_eq!(select.challenge_name(), Some(&ChallengeNameType::SelectMfaType));
     let options: Vec<String> =
         serde_json::from_str(&select.challenge_parameters().unwrap()["MFAS_CAN_CHOOSE"]).unwrap();
     assert_eq!(options, ["SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP"]);
-    let sms = sdk
-        .respond_to_auth_challenge()
-        .client_id(&f.client.client_id)
-        .challenge_name(ChallengeNameType::SelectMfaType)
-        .set_session(select.session().map(str::to_owned))
-        .challenge_responses("USERNAME", "grace")
+    let sms = f
+        .answer(ChallengeNameType::SelectMfaType, select.session(), "grace")
         .challenge_responses("ANSWER", "SMS_MFA")
         .send()
         .await
         .unwrap();
     assert_eq!(sms.challenge_name(), Some(&ChallengeNameType::SmsMfa));
     assert_eq!(sms.challenge_parameters().unwrap()["CODE_DELIVERY_DELIVERY_MEDIUM"], "SMS");
-    let wrong = sdk
-        .respond_to_auth_challenge()
-        .client_id(&f.client.client_id)
-        .challenge_name(ChallengeNameType::SmsMfa)
-        .set_session(sms.session().map(str::to_owned))
-        .challenge_responses("USERNAME", "grace")
-        .challenge_responses("SMS_MFA_CODE", "not-it")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&wrong), "CodeMismatchException");
+    assert_code(
+        f.answer(ChallengeNameType::SmsMfa, sms.session(), "grace")
+            .challenge_responses("SMS_MFA_CODE", "not-it")
+            .send()
+            .await,
+        "CodeMismatchException",
+    );
     let sent = f.server.last_code(&f.pool, "grace").unwrap();
     assert_eq!(sent.purpose, "mfa");
-    let done = sdk
-        .respond_to_auth_challenge()
-        .client_id(&f.client.client_id)
-        .challenge_name(ChallengeNameType::SmsMfa)
-        .set_session(sms.session().map(str::to_owned))
-        .challenge_responses("USERNAME", "grace")
+    let done = f
+        .answer(ChallengeNameType::SmsMfa, sms.session(), "grace")
         .challenge_responses("SMS_MFA_CODE", &sent.code)
         .send()
         .await
@@ -891,22 +757,10 @@ async fn mfa(f: &Fixture) {
         .send()
         .await
         .unwrap();
-    let email = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("USERNAME", "grace")
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap();
+    let email = f.password_auth("grace", PASSWORD).send().await.unwrap();
     assert_eq!(email.challenge_name(), Some(&ChallengeNameType::EmailOtp));
     let sent = f.server.last_code(&f.pool, "grace").unwrap();
-    sdk.respond_to_auth_challenge()
-        .client_id(&f.client.client_id)
-        .challenge_name(ChallengeNameType::EmailOtp)
-        .set_session(email.session().map(str::to_owned))
-        .challenge_responses("USERNAME", "grace")
+    f.answer(ChallengeNameType::EmailOtp, email.session(), "grace")
         .challenge_responses("EMAIL_OTP_CODE", &sent.code)
         .send()
         .await
@@ -920,15 +774,7 @@ async fn mfa(f: &Fixture) {
         .await
         .unwrap();
     f.server.create_user(&f.pool, "heidi", PASSWORD, &[]).await.unwrap();
-    let setup = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("USERNAME", "heidi")
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap();
+    let setup = f.password_auth("heidi", PASSWORD).send().await.unwrap();
     assert_eq!(setup.challenge_name(), Some(&ChallengeNameType::MfaSetup));
     let associated = sdk
         .associate_software_token()
@@ -950,15 +796,8 @@ async fn mfa(f: &Fixture) {
         .send()
         .await
         .unwrap();
-    let done = sdk
-        .respond_to_auth_challenge()
-        .client_id(&f.client.client_id)
-        .challenge_name(ChallengeNameType::MfaSetup)
-        .set_session(verified.session().map(str::to_owned))
-        .challenge_responses("USERNAME", "heidi")
-        .send()
-        .await
-        .unwrap();
+    let done =
+        f.answer(ChallengeNameType::MfaSetup, verified.session(), "heidi").send().await.unwrap();
     assert!(done.authentication_result().is_some());
     sdk.set_user_pool_mfa_config()
         .user_pool_id(&f.pool)
@@ -974,43 +813,19 @@ async fn mfa_conformance() {
 }
 
 async fn custom_auth(f: &Fixture) {
-    let sdk = &f.sdk;
-    let not_configured = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::CustomAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("USERNAME", "alice")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&not_configured), "InvalidParameterException");
+    assert_code(f.custom_auth("alice").send().await, "InvalidParameterException");
     f.server.set_custom_auth(&f.pool, "alice", Some("42")).unwrap();
-    let challenge = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::CustomAuth)
-        .client_id(&f.client.client_id)
-        .auth_parameters("USERNAME", "alice")
-        .send()
-        .await
-        .unwrap();
+    let challenge = f.custom_auth("alice").send().await.unwrap();
     assert_eq!(challenge.challenge_name(), Some(&ChallengeNameType::CustomChallenge));
-    let again = sdk
-        .respond_to_auth_challenge()
-        .client_id(&f.client.client_id)
-        .challenge_name(ChallengeNameType::CustomChallenge)
-        .set_session(challenge.session().map(str::to_owned))
-        .challenge_responses("USERNAME", "alice")
+    let again = f
+        .answer(ChallengeNameType::CustomChallenge, challenge.session(), "alice")
         .challenge_responses("ANSWER", "41")
         .send()
         .await
         .unwrap();
     assert_eq!(again.challenge_name(), Some(&ChallengeNameType::CustomChallenge));
-    let done = sdk
-        .respond_to_auth_challenge()
-        .client_id(&f.client.client_id)
-        .challenge_name(ChallengeNameType::CustomChallenge)
-        .set_session(again.session().map(str::to_owned))
-        .challenge_responses("USERNAME", "alice")
+    let done = f
+        .answer(ChallengeNameType::CustomChallenge, again.session(), "alice")
         .challenge_responses("ANSWER", "42")
         .send()
         .await
@@ -1278,15 +1093,7 @@ async fn refresh_rotation(f: &Fixture) {
         .await
         .unwrap();
     let client_id = client.user_pool_client().unwrap().client_id().unwrap().to_owned();
-    let login = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&client_id)
-        .auth_parameters("USERNAME", "alice")
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap();
+    let login = f.password_auth_via(&client_id, "alice", PASSWORD).send().await.unwrap();
     let first = login.authentication_result().unwrap().refresh_token().unwrap().to_owned();
     let rotated = sdk
         .get_tokens_from_refresh_token()
@@ -1309,14 +1116,14 @@ async fn refresh_rotation(f: &Fixture) {
         .await
         .unwrap();
     f.server.advance_clock(std::time::Duration::from_secs(11));
-    let reused = sdk
-        .get_tokens_from_refresh_token()
-        .client_id(&client_id)
-        .refresh_token(&first)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&reused), "RefreshTokenReuseException");
+    assert_code(
+        sdk.get_tokens_from_refresh_token()
+            .client_id(&client_id)
+            .refresh_token(&first)
+            .send()
+            .await,
+        "RefreshTokenReuseException",
+    );
     sdk.get_tokens_from_refresh_token()
         .client_id(&client_id)
         .refresh_token(second)
@@ -1348,16 +1155,16 @@ async fn required_schema_attributes_at_sign_up_and_first_sign_in() {
         .await
         .unwrap();
     let client = f.server.create_client(&pool, "app", Default::default()).await.unwrap();
-    let missing = f
-        .sdk
-        .sign_up()
-        .client_id(&client.client_id)
-        .username("kim")
-        .password(PASSWORD)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&missing), "InvalidParameterException");
+    assert_code(
+        f.sdk
+            .sign_up()
+            .client_id(&client.client_id)
+            .username("kim")
+            .password(PASSWORD)
+            .send()
+            .await,
+        "InvalidParameterException",
+    );
     f.sdk
         .sign_up()
         .client_id(&client.client_id)
@@ -1376,39 +1183,31 @@ async fn required_schema_attributes_at_sign_up_and_first_sign_in() {
         .send()
         .await
         .unwrap();
-    let challenge = f
-        .sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&client.client_id)
-        .auth_parameters("USERNAME", "lee")
-        .auth_parameters("PASSWORD", "Temp-Passw0rd!")
-        .send()
-        .await
-        .unwrap();
+    let challenge =
+        f.password_auth_via(&client.client_id, "lee", "Temp-Passw0rd!").send().await.unwrap();
     assert_eq!(
         challenge.challenge_parameters().unwrap()["requiredAttributes"],
         r#"["userAttributes.name"]"#
     );
-    let missing = f
-        .sdk
-        .respond_to_auth_challenge()
-        .client_id(&client.client_id)
-        .challenge_name(ChallengeNameType::NewPasswordRequired)
-        .set_session(challenge.session().map(str::to_owned))
-        .challenge_responses("USERNAME", "lee")
+    assert_code(
+        f.answer_via(
+            &client.client_id,
+            ChallengeNameType::NewPasswordRequired,
+            challenge.session(),
+            "lee",
+        )
         .challenge_responses("NEW_PASSWORD", "Lee-Passw0rd!")
         .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&missing), "InvalidParameterException");
+        .await,
+        "InvalidParameterException",
+    );
     let done = f
-        .sdk
-        .respond_to_auth_challenge()
-        .client_id(&client.client_id)
-        .challenge_name(ChallengeNameType::NewPasswordRequired)
-        .set_session(challenge.session().map(str::to_owned))
-        .challenge_responses("USERNAME", "lee")
+        .answer_via(
+            &client.client_id,
+            ChallengeNameType::NewPasswordRequired,
+            challenge.session(),
+            "lee",
+        )
         .challenge_responses("NEW_PASSWORD", "Lee-Passw0rd!")
         .challenge_responses("userAttributes.name", "Lee")
         .send()

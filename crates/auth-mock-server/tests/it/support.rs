@@ -4,6 +4,9 @@ use auth_mock_server::{ClientInfo, ClientOptions, MockServer, MockServerHandle};
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
+use aws_sdk_cognitoidentityprovider::operation::initiate_auth::builders::InitiateAuthFluentBuilder;
+use aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::builders::RespondToAuthChallengeFluentBuilder;
+use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ChallengeNameType};
 
 pub(crate) const PASSWORD: &str = "Passw0rd!";
 
@@ -27,6 +30,19 @@ pub(crate) fn sdk(server: &MockServerHandle) -> Client {
 /// The exception name of an SDK error.
 pub(crate) fn code<E: ProvideErrorMetadata>(error: &E) -> String {
     error.code().unwrap_or("<no code>").to_owned()
+}
+
+/// Asserts that an SDK call failed with the exception `expected`.
+#[track_caller]
+pub(crate) fn assert_code<T, E>(result: Result<T, E>, expected: &str)
+where
+    T: std::fmt::Debug,
+    E: ProvideErrorMetadata,
+{
+    match result {
+        Ok(output) => panic!("expected {expected}, the call succeeded: {output:?}"),
+        Err(error) => assert_eq!(code(&error), expected),
+    }
 }
 
 /// A pool, a public client allowing every flow, and a confirmed user `alice`.
@@ -55,22 +71,83 @@ pub(crate) async fn fixture() -> Fixture {
 }
 
 impl Fixture {
-    /// Signs `alice` in with USER_PASSWORD_AUTH; returns (access, id, refresh).
+    /// InitiateAuth with USER_PASSWORD_AUTH through the fixture's client, ready to send.
+    pub(crate) fn password_auth(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> InitiateAuthFluentBuilder {
+        self.password_auth_via(&self.client.client_id, username, password)
+    }
+
+    /// InitiateAuth with USER_PASSWORD_AUTH through `client_id`, ready to send (or to be given
+    /// more parameters, such as SECRET_HASH).
+    pub(crate) fn password_auth_via(
+        &self,
+        client_id: &str,
+        username: &str,
+        password: &str,
+    ) -> InitiateAuthFluentBuilder {
+        self.sdk
+            .initiate_auth()
+            .auth_flow(AuthFlowType::UserPasswordAuth)
+            .client_id(client_id)
+            .auth_parameters("USERNAME", username)
+            .auth_parameters("PASSWORD", password)
+    }
+
+    /// InitiateAuth with REFRESH_TOKEN_AUTH through the fixture's client, ready to send.
+    pub(crate) fn refresh_auth(&self, refresh_token: &str) -> InitiateAuthFluentBuilder {
+        self.sdk
+            .initiate_auth()
+            .auth_flow(AuthFlowType::RefreshTokenAuth)
+            .client_id(&self.client.client_id)
+            .auth_parameters("REFRESH_TOKEN", refresh_token)
+    }
+
+    /// InitiateAuth with CUSTOM_AUTH through the fixture's client, ready to send.
+    pub(crate) fn custom_auth(&self, username: &str) -> InitiateAuthFluentBuilder {
+        self.sdk
+            .initiate_auth()
+            .auth_flow(AuthFlowType::CustomAuth)
+            .client_id(&self.client.client_id)
+            .auth_parameters("USERNAME", username)
+    }
+
+    /// RespondToAuthChallenge through the fixture's client for `username` in `session`; the
+    /// caller adds the answer's responses and sends.
+    pub(crate) fn answer(
+        &self,
+        challenge: ChallengeNameType,
+        session: Option<&str>,
+        username: &str,
+    ) -> RespondToAuthChallengeFluentBuilder {
+        self.answer_via(&self.client.client_id, challenge, session, username)
+    }
+
+    /// [`Fixture::answer`] through `client_id`.
+    pub(crate) fn answer_via(
+        &self,
+        client_id: &str,
+        challenge: ChallengeNameType,
+        session: Option<&str>,
+        username: &str,
+    ) -> RespondToAuthChallengeFluentBuilder {
+        self.sdk
+            .respond_to_auth_challenge()
+            .client_id(client_id)
+            .challenge_name(challenge)
+            .set_session(session.map(str::to_owned))
+            .challenge_responses("USERNAME", username)
+    }
+
+    /// Signs `username` in with USER_PASSWORD_AUTH; returns (access, id, refresh).
     pub(crate) async fn password_login(
         &self,
         username: &str,
         password: &str,
     ) -> (String, String, String) {
-        let out = self
-            .sdk
-            .initiate_auth()
-            .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::UserPasswordAuth)
-            .client_id(&self.client.client_id)
-            .auth_parameters("USERNAME", username)
-            .auth_parameters("PASSWORD", password)
-            .send()
-            .await
-            .expect("password sign-in");
+        let out = self.password_auth(username, password).send().await.expect("password sign-in");
         let result = out.authentication_result().expect("tokens");
         (
             result.access_token().unwrap().to_owned(),
