@@ -115,6 +115,18 @@ impl Default for HttpSettings {
 }
 
 impl HttpSettings {
+    /// `client` if the caller supplied one (its own timeouts, proxy and TLS), else a client
+    /// built from these settings.
+    pub(crate) fn client_or(
+        &self,
+        client: Option<reqwest::Client>,
+    ) -> Result<reqwest::Client, CognitoError> {
+        match client {
+            Some(client) => Ok(client),
+            None => self.build_client(),
+        }
+    }
+
     pub(crate) fn build_client(&self) -> Result<reqwest::Client, CognitoError> {
         reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
@@ -153,6 +165,36 @@ pub(crate) fn check_endpoint(endpoint: &str) -> Result<Url, CognitoError> {
         )));
     }
     Ok(url)
+}
+
+/// The part of a service client's configuration that decides where and how calls are sent:
+/// an endpoint override, timeouts and retries, or a caller's own reqwest client. The user-
+/// and identity-pool builders keep one each and turn it into their [`AwsJsonClient`].
+#[derive(Default)]
+pub(crate) struct Transport {
+    /// Replaces the service's default endpoint in the region when set.
+    pub(crate) endpoint: Option<String>,
+    pub(crate) settings: HttpSettings,
+    /// Used instead of a client built from `settings` (whose retry policy still applies).
+    pub(crate) http_client: Option<reqwest::Client>,
+}
+
+impl Transport {
+    /// Checks the endpoint (or derives `service`'s default one for `region`) and builds the
+    /// client for the API whose operations are named `<target_prefix><Operation>`.
+    pub(crate) fn connect(
+        self,
+        service: &str,
+        region: &str,
+        target_prefix: &'static str,
+    ) -> Result<AwsJsonClient, CognitoError> {
+        let endpoint = match &self.endpoint {
+            Some(endpoint) => check_endpoint(endpoint)?,
+            None => default_endpoint(service, region)?,
+        };
+        let http = self.settings.client_or(self.http_client)?;
+        Ok(AwsJsonClient::new(http, endpoint, target_prefix, self.settings.retry))
+    }
 }
 
 /// An AWS JSON 1.1 client for one service endpoint.

@@ -694,10 +694,7 @@ impl JwtVerifierBuilder {
             }
             None => HashMap::new(),
         };
-        let http = match self.http_client {
-            Some(client) => client,
-            None => self.settings.build_client()?,
-        };
+        let http = self.settings.client_or(self.http_client)?;
         Ok(JwtVerifier {
             inner: Arc::new(Verifier {
                 issuer,

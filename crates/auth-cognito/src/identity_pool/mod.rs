@@ -18,9 +18,7 @@ use self::wire::{
     GetCredentialsForIdentityInput, GetCredentialsForIdentityOutput, GetIdInput, GetIdOutput,
 };
 use crate::error::CognitoError;
-use crate::http::{
-    AwsJsonClient, HttpSettings, Idempotency, RetryPolicy, check_endpoint, default_endpoint,
-};
+use crate::http::{AwsJsonClient, Idempotency, RetryPolicy, Transport};
 
 /// The `X-Amz-Target` prefix of the identity-pool API.
 const TARGET_PREFIX: &str = "AWSCognitoIdentityService.";
@@ -123,11 +121,9 @@ impl CognitoIdentityPool {
         CognitoIdentityPoolBuilder {
             identity_pool_id: identity_pool_id.into(),
             region: None,
-            endpoint: None,
             account_id: None,
             custom_role_arn: None,
-            settings: HttpSettings::default(),
-            http_client: None,
+            transport: Transport::default(),
         }
     }
 
@@ -288,11 +284,9 @@ impl CredentialsProvider for CognitoIdentityPool {
 pub struct CognitoIdentityPoolBuilder {
     identity_pool_id: String,
     region: Option<String>,
-    endpoint: Option<String>,
     account_id: Option<String>,
     custom_role_arn: Option<String>,
-    settings: HttpSettings,
-    http_client: Option<reqwest::Client>,
+    transport: Transport,
 }
 
 impl CognitoIdentityPoolBuilder {
@@ -306,13 +300,13 @@ impl CognitoIdentityPoolBuilder {
     /// Sends calls to `endpoint` instead of `https://cognito-identity.<region>.amazonaws.com/`:
     /// a local server, an emulator, a VPC endpoint. The URL is used as given.
     pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = Some(endpoint.into());
+        self.transport.endpoint = Some(endpoint.into());
         self
     }
 
     /// Sets or clears the endpoint override.
     pub fn set_endpoint(&mut self, endpoint: Option<String>) -> &mut Self {
-        self.endpoint = endpoint;
+        self.transport.endpoint = endpoint;
         self
     }
 
@@ -345,27 +339,27 @@ impl CognitoIdentityPoolBuilder {
 
     /// How long to wait for a connection (default 5 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.connect_timeout = timeout;
+        self.transport.settings.connect_timeout = timeout;
         self
     }
 
     /// How long one attempt of a call may take (default 20 s).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.request_timeout = timeout;
+        self.transport.settings.request_timeout = timeout;
         self
     }
 
     /// How failed calls are retried (both operations are safe to retry; see
     /// [`RetryPolicy`]).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.settings.retry = policy;
+        self.transport.settings.retry = policy;
         self
     }
 
     /// Uses this reqwest client (its own timeouts, proxy and TLS settings) instead of one
     /// built from the timeouts above. Redirects should be disabled on it.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
+        self.transport.http_client = Some(client);
         self
     }
 
@@ -391,17 +385,10 @@ impl CognitoIdentityPoolBuilder {
                 return Err(CognitoError::invalid(format!("`{arn}` is not an IAM role ARN")));
             }
         }
-        let endpoint = match &self.endpoint {
-            Some(endpoint) => check_endpoint(endpoint)?,
-            None => default_endpoint("cognito-identity", &region)?,
-        };
-        let http = match self.http_client {
-            Some(client) => client,
-            None => self.settings.build_client()?,
-        };
+        let api = self.transport.connect("cognito-identity", &region, TARGET_PREFIX)?;
         Ok(CognitoIdentityPool {
             inner: Arc::new(Inner {
-                api: AwsJsonClient::new(http, endpoint, TARGET_PREFIX, self.settings.retry),
+                api,
                 identity_pool_id: self.identity_pool_id,
                 region,
                 account_id: self.account_id,

@@ -27,7 +27,7 @@ pub use self::devices::{
     RememberedDevice,
 };
 use crate::error::CognitoError;
-use crate::http::{AwsJsonClient, HttpSettings, RetryPolicy, check_endpoint, default_endpoint};
+use crate::http::{AwsJsonClient, RetryPolicy, Transport};
 
 /// The `X-Amz-Target` prefix of the user-pool API.
 const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
@@ -98,9 +98,7 @@ impl CognitoUserPool {
             client_id: client_id.into(),
             client_secret: None,
             region: None,
-            endpoint: None,
-            settings: HttpSettings::default(),
-            http_client: None,
+            transport: Transport::default(),
             devices: None,
             device_tracking: DeviceTracking::default(),
             device_name: None,
@@ -156,9 +154,7 @@ pub struct CognitoUserPoolBuilder {
     client_id: String,
     client_secret: Option<SecretString>,
     region: Option<String>,
-    endpoint: Option<String>,
-    settings: HttpSettings,
-    http_client: Option<reqwest::Client>,
+    transport: Transport,
     devices: Option<Arc<dyn DeviceStore>>,
     device_tracking: DeviceTracking,
     device_name: Option<String>,
@@ -191,39 +187,39 @@ impl CognitoUserPoolBuilder {
     /// Sends calls to `endpoint` instead of `https://cognito-idp.<region>.amazonaws.com/`:
     /// a local server, an emulator, a VPC endpoint. The URL is used as given.
     pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = Some(endpoint.into());
+        self.transport.endpoint = Some(endpoint.into());
         self
     }
 
     /// Sets or clears the endpoint override.
     pub fn set_endpoint(&mut self, endpoint: Option<String>) -> &mut Self {
-        self.endpoint = endpoint;
+        self.transport.endpoint = endpoint;
         self
     }
 
     /// How long to wait for a connection (default 5 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.connect_timeout = timeout;
+        self.transport.settings.connect_timeout = timeout;
         self
     }
 
     /// How long one attempt of a call may take (default 20 s).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.request_timeout = timeout;
+        self.transport.settings.request_timeout = timeout;
         self
     }
 
     /// How failed calls are retried (see [`RetryPolicy`] and the `http` notes in the crate
     /// docs for which calls are retried at all).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.settings.retry = policy;
+        self.transport.settings.retry = policy;
         self
     }
 
     /// Uses this reqwest client (its own timeouts, proxy and TLS settings) instead of one
     /// built from the timeouts above. Redirects should be disabled on it.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
+        self.transport.http_client = Some(client);
         self
     }
 
@@ -283,15 +279,7 @@ impl CognitoUserPoolBuilder {
             )));
         }
         let region = self.region.unwrap_or_else(|| pool_region.to_owned());
-        let endpoint = match &self.endpoint {
-            Some(endpoint) => check_endpoint(endpoint)?,
-            None => default_endpoint("cognito-idp", &region)?,
-        };
-        let http = match self.http_client {
-            Some(client) => client,
-            None => self.settings.build_client()?,
-        };
-        let api = AwsJsonClient::new(http, endpoint, TARGET_PREFIX, self.settings.retry);
+        let api = self.transport.connect("cognito-idp", &region, TARGET_PREFIX)?;
         let totp_issuer = self.totp_issuer.unwrap_or_else(|| self.pool_id.clone());
         Ok(CognitoUserPool {
             inner: Arc::new(Inner {
