@@ -99,7 +99,17 @@ impl CognitoError {
     }
 }
 
-fn lower_first(member: &str) -> String {
+/// AWS's validation message for a member that breaks `constraint` (e.g. "Member must have
+/// length greater than or equal to 1").
+pub(crate) fn invalid_member(member: &str, constraint: &str) -> CognitoError {
+    CognitoError::invalid_parameter(format!(
+        "1 validation error detected: Value at '{}' failed to satisfy constraint: {constraint}",
+        lower_first(member)
+    ))
+}
+
+/// A member name as AWS's validation messages spell it: `UserPoolId` → `userPoolId`.
+pub(crate) fn lower_first(member: &str) -> String {
     let mut chars = member.chars();
     chars.next().map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
 }
@@ -128,3 +138,24 @@ impl IntoResponse for CognitoError {
 
 /// The result of an operation handler.
 pub(crate) type OpResult<T = serde_json::Value> = Result<T, CognitoError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_messages_name_the_member_in_camel_case() {
+        let error =
+            invalid_member("UserPoolId", "Member must have length greater than or equal to 1");
+        assert_eq!(error.kind(), "InvalidParameterException");
+        assert_eq!(
+            error.message(),
+            "1 validation error detected: Value at 'userPoolId' failed to satisfy constraint: Member must have length greater than or equal to 1"
+        );
+        assert_eq!(
+            CognitoError::missing("Username").message(),
+            "1 validation error detected: Value null at 'username' failed to satisfy constraint: Member must not be null"
+        );
+        assert_eq!(lower_first(""), "");
+    }
+}

@@ -11,7 +11,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use rand::RngCore as _;
 use serde_json::Value;
 
-use crate::error::CognitoError;
+use crate::error::{CognitoError, invalid_member};
 use crate::state::{PasswordRecord, Pool};
 
 fn argon2() -> Argon2<'static> {
@@ -145,15 +145,10 @@ pub(crate) fn check_shape(field: &str, password: &str) -> Result<(), CognitoErro
         || password.chars().count() > 256
         || password.chars().any(char::is_whitespace)
     {
-        return Err(CognitoError::invalid_parameter(format!(
-            "1 validation error detected: Value at '{}' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[\\S]+.*[\\S]+$",
-            lower_first(field)
-        )));
+        return Err(invalid_member(
+            field,
+            "Member must satisfy regular expression pattern: ^[\\S]+.*[\\S]+$",
+        ));
     }
     Ok(())
-}
-
-fn lower_first(s: &str) -> String {
-    let mut chars = s.chars();
-    chars.next().map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
 }

@@ -18,10 +18,10 @@ use serde_json::{Value, json};
 use super::logins::{VerifiedLogin, verify_all};
 use super::{
     COGNITO_IDENTITY_PROVIDER, Identity, IdentityPool, IdentityState, check_id, check_string,
-    identity_not_found, invalid_member, max_results, pool_not_found, required_id,
+    identity_not_found, max_results, pool_not_found, required_id,
 };
 use crate::Shared;
-use crate::error::{CognitoError, OpResult};
+use crate::error::{CognitoError, OpResult, invalid_member};
 use crate::ops::{Cx, empty};
 
 /// Lifetime of GetOpenIdToken tokens.

@@ -22,9 +22,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{COGNITO_IDENTITY_PROVIDER, IdentityPool, check_string, invalid_member};
+use super::{COGNITO_IDENTITY_PROVIDER, IdentityPool, check_string};
 use crate::Shared;
-use crate::error::{CognitoError, OpResult};
+use crate::error::{CognitoError, OpResult, invalid_member};
 
 /// Opaque-token providers: their tokens are access tokens, not JWTs.
 pub(crate) const OPAQUE_PROVIDERS: &[&str] =

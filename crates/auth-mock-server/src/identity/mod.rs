@@ -13,10 +13,10 @@ use parking_lot::RwLock;
 use serde_json::Value;
 
 use crate::Shared;
-use crate::error::{CognitoError, OpResult};
+use crate::error::{CognitoError, OpResult, invalid_member};
 use crate::http::RequestMeta;
 use crate::keys::LazyKey;
-use crate::ops::{Auth, parse};
+use crate::ops::{Auth, check_operation, parse};
 use crate::state::Object;
 
 mod control;
@@ -282,17 +282,7 @@ pub(crate) fn dispatch(
     meta: &RequestMeta,
     body: &[u8],
 ) -> OpResult {
-    let Some((_, auth)) = IDENTITY_OPERATIONS.iter().find(|(name, _)| *name == operation) else {
-        return Err(CognitoError::unknown_operation(format!(
-            "The operation {operation} is not supported by auth-mock-server."
-        )));
-    };
-    if *auth == Auth::Signed && shared.config.require_signature && !meta.signed {
-        return Err(CognitoError::new(
-            "MissingAuthenticationTokenException",
-            format!("{operation} must be signed with AWS Signature Version 4 (IAM credentials)."),
-        ));
-    }
+    check_operation(shared, IDENTITY_OPERATIONS, operation, meta)?;
     let cx = crate::ops::Cx { shared, meta };
     match operation {
         "CreateIdentityPool" => pools::create_identity_pool(&cx, parse(body)?),
@@ -317,14 +307,6 @@ pub(crate) fn dispatch(
         "UpdateIdentityPool" => pools::update_identity_pool(&cx, parse(body)?),
         other => Err(CognitoError::internal(format!("operation {other} is listed but not routed"))),
     }
-}
-
-/// AWS's validation message for a member that breaks a constraint.
-pub(crate) fn invalid_member(member: &str, constraint: &str) -> CognitoError {
-    CognitoError::invalid_parameter(format!(
-        "1 validation error detected: Value at '{}' failed to satisfy constraint: {constraint}",
-        crate::ops::lower_first(member)
-    ))
 }
 
 /// Checks a string member's length and characters.

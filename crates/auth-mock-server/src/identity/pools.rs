@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{IdentityPool, check_string, invalid_member, max_results, pool_not_found, required_id};
-use crate::error::{CognitoError, OpResult};
+use super::{IdentityPool, check_string, max_results, pool_not_found, required_id};
+use crate::error::{CognitoError, OpResult, invalid_member};
 use crate::ops::{Cx, empty};
 use crate::state::Object;
 

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 use crate::Shared;
-use crate::error::{CognitoError, OpResult};
+use crate::error::{CognitoError, OpResult, invalid_member};
 use crate::http::RequestMeta;
 use crate::state::{AppClient, State, User};
 
@@ -101,18 +101,18 @@ pub enum Auth {
     Signed,
 }
 
-/// Runs one operation.
-pub(crate) fn dispatch(
+/// Checks that `operation` is one of `operations` (a service's list) and, if it must be
+/// signed, that the request was (unless the server was told not to require signatures).
+pub(crate) fn check_operation(
     shared: &Shared,
+    operations: &[(&str, Auth)],
     operation: &str,
     meta: &RequestMeta,
-    body: &[u8],
-) -> OpResult {
-    let Some((_, auth)) = OPERATIONS.iter().find(|(name, _)| *name == operation) else {
-        return Err(CognitoError::new(
-            "UnknownOperationException",
-            format!("The operation {operation} is not supported by auth-mock-server."),
-        ));
+) -> OpResult<()> {
+    let Some((_, auth)) = operations.iter().find(|(name, _)| *name == operation) else {
+        return Err(CognitoError::unknown_operation(format!(
+            "The operation {operation} is not supported by auth-mock-server."
+        )));
     };
     if *auth == Auth::Signed && shared.config.require_signature && !meta.signed {
         return Err(CognitoError::new(
@@ -120,6 +120,17 @@ pub(crate) fn dispatch(
             format!("{operation} must be signed with AWS Signature Version 4 (IAM credentials)."),
         ));
     }
+    Ok(())
+}
+
+/// Runs one operation.
+pub(crate) fn dispatch(
+    shared: &Shared,
+    operation: &str,
+    meta: &RequestMeta,
+    body: &[u8],
+) -> OpResult {
+    check_operation(shared, OPERATIONS, operation, meta)?;
     let cx = Cx { shared, meta };
     match operation {
         "AddCustomAttributes" => pools::add_custom_attributes(&cx, parse(body)?),
@@ -236,27 +247,21 @@ pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> OpResult<T> {
 pub(crate) fn required<'a>(value: &'a Option<String>, member: &str) -> OpResult<&'a str> {
     match value.as_deref() {
         Some(v) if !v.is_empty() => Ok(v),
-        Some(_) => Err(CognitoError::invalid_parameter(format!(
-            "1 validation error detected: Value at '{}' failed to satisfy constraint: Member must have length greater than or equal to 1",
-            lower_first(member)
-        ))),
+        Some(_) => {
+            Err(invalid_member(member, "Member must have length greater than or equal to 1"))
+        }
         None => Err(CognitoError::missing(member)),
     }
-}
-
-pub(crate) fn lower_first(s: &str) -> String {
-    let mut chars = s.chars();
-    chars.next().map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
 }
 
 /// A username as sent: 1..=128 characters, no whitespace-only.
 pub(crate) fn username_member<'a>(value: &'a Option<String>, member: &str) -> OpResult<&'a str> {
     let username = required(value, member)?;
     if username.chars().count() > 128 || username.chars().any(|c| c.is_control()) {
-        return Err(CognitoError::invalid_parameter(format!(
-            "1 validation error detected: Value at '{}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{{L}}\\p{{M}}\\p{{S}}\\p{{N}}\\p{{P}}]+",
-            lower_first(member)
-        )));
+        return Err(invalid_member(
+            member,
+            "Member must satisfy regular expression pattern: [\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+",
+        ));
     }
     Ok(username)
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::{Cx, empty, paginate, random_alnum, required};
-use crate::error::{CognitoError, OpResult};
+use crate::error::{CognitoError, OpResult, invalid_member};
 use crate::keys::PoolKeys;
 use crate::state::{AppClient, Group, Lifetimes, Object, Pool};
 
@@ -296,9 +296,7 @@ pub(crate) struct ListRequest {
 pub(crate) fn list_user_pools(cx: &Cx<'_>, request: ListRequest) -> OpResult {
     let max = request.max_results.ok_or_else(|| CognitoError::missing("MaxResults"))?;
     if !(1..=60).contains(&max) {
-        return Err(CognitoError::invalid_parameter(
-            "1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 60",
-        ));
+        return Err(invalid_member("MaxResults", "Member must have value between 1 and 60"));
     }
     let state = cx.shared.state.read();
     let pools: Vec<Value> = state

@@ -9,7 +9,7 @@ use super::{
     AttributeType, Cx, attribute_map, check_attribute_names, deliver_code, empty, mfa_options,
     new_code, paginate, required, user_type, username_member,
 };
-use crate::error::{CognitoError, OpResult};
+use crate::error::{CognitoError, OpResult, invalid_member};
 use crate::password;
 use crate::state::{MfaSettings, Pool, State, User, UserStatus};
 
@@ -585,9 +585,7 @@ fn matches(filter: &Filter, user: &User) -> bool {
 pub(crate) fn list_users(cx: &Cx<'_>, request: ListUsersRequest) -> OpResult {
     let pool_id = required(&request.user_pool_id, "UserPoolId")?;
     if request.limit.is_some_and(|l| !(0..=60).contains(&l)) {
-        return Err(CognitoError::invalid_parameter(
-            "1 validation error detected: Value at 'limit' failed to satisfy constraint: Member must have value less than or equal to 60",
-        ));
+        return Err(invalid_member("Limit", "Member must have value less than or equal to 60"));
     }
     if request.filter.as_deref().is_some_and(|f| f.chars().count() > 256) {
         return Err(CognitoError::invalid_parameter("Filter must be at most 256 characters."));
