@@ -22,7 +22,7 @@ use super::{
 };
 use crate::Shared;
 use crate::error::{CognitoError, OpResult, invalid_member};
-use crate::ops::{Cx, empty};
+use crate::ops::{Cx, empty, with_next_token};
 
 /// Lifetime of GetOpenIdToken tokens.
 const OPENID_TOKEN_SECONDS: u64 = 600;
@@ -513,11 +513,11 @@ pub(crate) fn lookup_developer_identity(cx: &Cx<'_>, request: IdentityRequest) -
         .map(|(_, user)| user.clone())
         .collect();
     let (page, next) = crate::ops::paginate(&users, None, request.next_token.as_deref(), max)?;
-    let mut out = json!({ "IdentityId": identity_id, "DeveloperUserIdentifierList": page });
-    if let Some(next) = next {
-        out["NextToken"] = json!(next);
-    }
-    Ok(out)
+    with_next_token(
+        json!({ "IdentityId": identity_id, "DeveloperUserIdentifierList": page }),
+        "NextToken",
+        next,
+    )
 }
 
 /// The identity of a developer user, with the checks the developer operations share.
@@ -658,14 +658,14 @@ pub(crate) fn list_identities(cx: &Cx<'_>, request: IdentityRequest) -> OpResult
     // Creation order, so pages stay stable while identities are added.
     identities.sort_by(|a, b| a.created.total_cmp(&b.created).then_with(|| a.id.cmp(&b.id)));
     let (page, next) = crate::ops::paginate(&identities, None, request.next_token.as_deref(), max)?;
-    let mut out = json!({
-        "IdentityPoolId": pool_id,
-        "Identities": page.iter().map(|i| description(i)).collect::<Vec<_>>(),
-    });
-    if let Some(next) = next {
-        out["NextToken"] = json!(next);
-    }
-    Ok(out)
+    with_next_token(
+        json!({
+            "IdentityPoolId": pool_id,
+            "Identities": page.iter().map(|i| description(i)).collect::<Vec<_>>(),
+        }),
+        "NextToken",
+        next,
+    )
 }
 
 pub(crate) fn delete_identities(cx: &Cx<'_>, request: IdentityRequest) -> OpResult {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{IdentityPool, check_string, max_results, pool_not_found, required_id};
 use crate::error::{CognitoError, OpResult, invalid_member};
-use crate::ops::{Cx, empty};
+use crate::ops::{Cx, empty, with_next_token};
 use crate::state::Object;
 
 /// The fields of CreateIdentityPool and UpdateIdentityPool (the `IdentityPool` shape).
@@ -234,11 +234,7 @@ pub(crate) fn list_identity_pools(cx: &Cx<'_>, request: ListRequest) -> OpResult
         .map(|p| json!({ "IdentityPoolId": p.id, "IdentityPoolName": p.name() }))
         .collect();
     let (page, next) = crate::ops::paginate(&pools, None, request.next_token.as_deref(), max)?;
-    let mut out = json!({ "IdentityPools": page });
-    if let Some(next) = next {
-        out["NextToken"] = json!(next);
-    }
-    Ok(out)
+    with_next_token(json!({ "IdentityPools": page }), "NextToken", next)
 }
 
 #[derive(Debug, Deserialize)]

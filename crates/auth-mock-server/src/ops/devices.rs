@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Cx, empty, paginate, required, token_owner, username_member};
+use super::{Cx, empty, paginate, required, token_owner, username_member, with_next_token};
 use crate::error::{CognitoError, OpResult};
 use crate::state::{Device, State, User};
 
@@ -125,11 +125,7 @@ fn list(cx: &Cx<'_>, request: DeviceRequest, admin: bool) -> OpResult {
     let devices: Vec<Value> =
         user.devices.values().filter(|d| d.srp_verifier.is_some()).map(device_type).collect();
     let (page, next) = paginate(&devices, request.limit, request.pagination_token.as_deref(), 60)?;
-    let mut out = json!({ "Devices": page });
-    if let Some(next) = next {
-        out["PaginationToken"] = json!(next);
-    }
-    Ok(out)
+    with_next_token(json!({ "Devices": page }), "PaginationToken", next)
 }
 
 pub(crate) fn list_devices(cx: &Cx<'_>, request: DeviceRequest) -> OpResult {

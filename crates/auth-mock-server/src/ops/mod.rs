@@ -534,6 +534,15 @@ pub(crate) fn paginate<T: Clone>(
     Ok((items[start..end].to_vec(), next))
 }
 
+/// A list operation's answer: `out`, plus the token of the next page under `member`
+/// (`NextToken` or `PaginationToken`) when there is one.
+pub(crate) fn with_next_token(mut out: Value, member: &str, next: Option<String>) -> OpResult {
+    if let Some(next) = next {
+        out[member] = json!(next);
+    }
+    Ok(out)
+}
+
 /// Builds a pool for a seed, with the checks CreateUserPool applies.
 pub(crate) fn seed_pool(
     region: &str,

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{Cx, empty, paginate, random_alnum, required};
+use super::{Cx, empty, paginate, random_alnum, required, with_next_token};
 use crate::error::{CognitoError, OpResult, invalid_member};
 use crate::keys::PoolKeys;
 use crate::state::{AppClient, Group, Lifetimes, Object, Pool};
@@ -313,11 +313,7 @@ pub(crate) fn list_user_pools(cx: &Cx<'_>, request: ListRequest) -> OpResult {
         })
         .collect();
     let (page, next) = paginate(&pools, Some(max), request.next_token.as_deref(), 60)?;
-    let mut out = json!({ "UserPools": page });
-    if let Some(next) = next {
-        out["NextToken"] = json!(next);
-    }
-    Ok(out)
+    with_next_token(json!({ "UserPools": page }), "NextToken", next)
 }
 
 pub(crate) fn delete_user_pool(cx: &Cx<'_>, request: PoolRef) -> OpResult {
@@ -627,11 +623,7 @@ pub(crate) fn list_user_pool_clients(cx: &Cx<'_>, request: ListRequest) -> OpRes
         })
         .collect();
     let (page, next) = paginate(&clients, request.max_results, request.next_token.as_deref(), 60)?;
-    let mut out = json!({ "UserPoolClients": page });
-    if let Some(next) = next {
-        out["NextToken"] = json!(next);
-    }
-    Ok(out)
+    with_next_token(json!({ "UserPoolClients": page }), "NextToken", next)
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -741,11 +733,7 @@ pub(crate) fn list_groups(cx: &Cx<'_>, request: GroupRequest) -> OpResult {
     let groups: Vec<Value> =
         state.pool(pool_id)?.groups.values().map(|g| group_type(pool_id, g)).collect();
     let (page, next) = paginate(&groups, request.limit, request.next_token.as_deref(), 60)?;
-    let mut out = json!({ "Groups": page });
-    if let Some(next) = next {
-        out["NextToken"] = json!(next);
-    }
-    Ok(out)
+    with_next_token(json!({ "Groups": page }), "NextToken", next)
 }
 
 pub(crate) fn check_seed_pool(settings: &Object) -> OpResult<()> {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{
     AttributeType, Cx, attribute_map, check_attribute_names, deliver_code, empty, mfa_options,
-    new_code, paginate, required, user_type, username_member,
+    new_code, paginate, required, user_type, username_member, with_next_token,
 };
 use crate::error::{CognitoError, OpResult, invalid_member};
 use crate::password;
@@ -467,11 +467,7 @@ pub(crate) fn admin_list_groups_for_user(cx: &Cx<'_>, request: UserRequest) -> O
         .map(|g| super::pools::group_type(pool_id, g))
         .collect();
     let (page, next) = paginate(&groups, request.limit, request.next_token.as_deref(), 60)?;
-    let mut out = json!({ "Groups": page });
-    if let Some(next) = next {
-        out["NextToken"] = json!(next);
-    }
-    Ok(out)
+    with_next_token(json!({ "Groups": page }), "NextToken", next)
 }
 
 pub(crate) fn list_users_in_group(cx: &Cx<'_>, request: UserRequest) -> OpResult {
@@ -489,11 +485,7 @@ pub(crate) fn list_users_in_group(cx: &Cx<'_>, request: UserRequest) -> OpResult
         .map(|u| user_type(u, None))
         .collect();
     let (page, next) = paginate(&users, request.limit, request.next_token.as_deref(), 60)?;
-    let mut out = json!({ "Users": page });
-    if let Some(next) = next {
-        out["NextToken"] = json!(next);
-    }
-    Ok(out)
+    with_next_token(json!({ "Users": page }), "NextToken", next)
 }
 
 #[derive(Debug, Deserialize)]
@@ -600,11 +592,7 @@ pub(crate) fn list_users(cx: &Cx<'_>, request: ListUsersRequest) -> OpResult {
         .map(|u| user_type(u, request.attributes_to_get.as_deref()))
         .collect();
     let (page, next) = paginate(&users, request.limit, request.pagination_token.as_deref(), 60)?;
-    let mut out = json!({ "Users": page });
-    if let Some(next) = next {
-        out["PaginationToken"] = json!(next);
-    }
-    Ok(out)
+    with_next_token(json!({ "Users": page }), "PaginationToken", next)
 }
 
 #[cfg(test)]
