@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{Response, StatusCode};
-use axum::response::IntoResponse as _;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -304,11 +304,30 @@ fn ok(value: Value) -> Response<Body> {
     crate::http::json_response(StatusCode::OK, "application/json", value.to_string())
 }
 
-pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, CognitoError> {
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, CognitoError> {
     let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
     serde_json::from_slice(body).map_err(|error| {
         CognitoError::invalid_parameter(format!("Invalid test-control request: {error}"))
     })
+}
+
+/// The JSON body of a test-control request, read with [`parse`]: a body that does not parse
+/// is answered with `InvalidParameterException` before the handler runs.
+pub(crate) struct ControlJson<T>(pub(crate) T);
+
+impl<S, T> FromRequest<S> for ControlJson<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = Response<Body>;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let body = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        parse(&body).map(ControlJson).map_err(IntoResponse::into_response)
+    }
 }
 
 fn result(outcome: Result<Value, CognitoError>) -> Response<Body> {
@@ -332,11 +351,10 @@ struct ClockRequest {
     offset_seconds: Option<f64>,
 }
 
-async fn post_clock(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response<Body> {
-    let request: ClockRequest = match parse(&body) {
-        Ok(r) => r,
-        Err(error) => return error.into_response(),
-    };
+async fn post_clock(
+    State(shared): State<Arc<Shared>>,
+    ControlJson(request): ControlJson<ClockRequest>,
+) -> Response<Body> {
     let to_millis = |s: f64| if s.is_finite() { (s * 1000.0) as i64 } else { 0 };
     if let Some(offset) = request.offset_seconds {
         shared.clock.set_offset(to_millis(offset));
@@ -357,12 +375,8 @@ struct LifetimesRequest {
 
 async fn post_lifetimes(
     State(shared): State<Arc<Shared>>,
-    body: axum::body::Bytes,
+    ControlJson(request): ControlJson<LifetimesRequest>,
 ) -> Response<Body> {
-    let request: LifetimesRequest = match parse(&body) {
-        Ok(r) => r,
-        Err(error) => return error.into_response(),
-    };
     result(
         shared
             .set_lifetimes(
@@ -378,11 +392,10 @@ async fn get_faults(State(shared): State<Arc<Shared>>) -> Response<Body> {
     ok(json!({ "faults": shared.control.faults() }))
 }
 
-async fn post_fault(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response<Body> {
-    let fault: Fault = match parse(&body) {
-        Ok(r) => r,
-        Err(error) => return error.into_response(),
-    };
+async fn post_fault(
+    State(shared): State<Arc<Shared>>,
+    ControlJson(fault): ControlJson<Fault>,
+) -> Response<Body> {
     if fault.operation.is_empty() {
         return CognitoError::invalid_parameter("operation is required (an operation name or *)")
             .into_response();
@@ -425,12 +438,8 @@ struct CustomAuthRequest {
 
 async fn post_custom_auth(
     State(shared): State<Arc<Shared>>,
-    body: axum::body::Bytes,
+    ControlJson(request): ControlJson<CustomAuthRequest>,
 ) -> Response<Body> {
-    let request: CustomAuthRequest = match parse(&body) {
-        Ok(r) => r,
-        Err(error) => return error.into_response(),
-    };
     let custom = request.answer.map(|answer| CustomAuth { answer, parameters: request.parameters });
     result(
         shared
@@ -446,26 +455,25 @@ struct UserRef {
     username: String,
 }
 
-async fn post_revoke(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response<Body> {
-    let request: UserRef = match parse(&body) {
-        Ok(r) => r,
-        Err(error) => return error.into_response(),
-    };
-    result(
-        shared
-            .end_refresh_tokens(&request.user_pool_id, &request.username, true)
-            .map(|n| json!({ "refresh_tokens": n })),
-    )
+async fn post_revoke(
+    State(shared): State<Arc<Shared>>,
+    ControlJson(user): ControlJson<UserRef>,
+) -> Response<Body> {
+    end_user_refresh_tokens(&shared, &user, true)
 }
 
-async fn post_expire(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response<Body> {
-    let request: UserRef = match parse(&body) {
-        Ok(r) => r,
-        Err(error) => return error.into_response(),
-    };
+async fn post_expire(
+    State(shared): State<Arc<Shared>>,
+    ControlJson(user): ControlJson<UserRef>,
+) -> Response<Body> {
+    end_user_refresh_tokens(&shared, &user, false)
+}
+
+/// Revokes (`revoke`) or expires a user's refresh tokens; answers how many there were.
+fn end_user_refresh_tokens(shared: &Shared, user: &UserRef, revoke: bool) -> Response<Body> {
     result(
         shared
-            .end_refresh_tokens(&request.user_pool_id, &request.username, false)
+            .end_refresh_tokens(&user.user_pool_id, &user.username, revoke)
             .map(|n| json!({ "refresh_tokens": n })),
     )
 }

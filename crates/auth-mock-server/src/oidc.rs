@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::Shared;
+use crate::control::ControlJson;
 use crate::error::CognitoError;
 use crate::keys::LazyKey;
 
@@ -410,12 +411,8 @@ async fn get_issuer(State(shared): State<Arc<Shared>>, Path(name): Path<String>)
 async fn post_issuer(
     State(shared): State<Arc<Shared>>,
     Path(name): Path<String>,
-    body: axum::body::Bytes,
+    ControlJson(options): ControlJson<OidcIssuerOptions>,
 ) -> Response<Body> {
-    let options: OidcIssuerOptions = match crate::control::parse(&body) {
-        Ok(options) => options,
-        Err(error) => return error.into_response(),
-    };
     match shared.configure_oidc_issuer(&name, options) {
         Ok(info) => ok(json!(info)),
         Err(error) => error.into_response(),
@@ -425,12 +422,8 @@ async fn post_issuer(
 async fn post_token(
     State(shared): State<Arc<Shared>>,
     Path(name): Path<String>,
-    body: axum::body::Bytes,
+    ControlJson(request): ControlJson<IdTokenRequest>,
 ) -> Response<Body> {
-    let request: IdTokenRequest = match crate::control::parse(&body) {
-        Ok(request) => request,
-        Err(error) => return error.into_response(),
-    };
     let minted = tokio::task::spawn_blocking(move || {
         let (token, exp) = shared.mint_id_token(&name, &request)?;
         let info = shared.oidc_issuer(&name)?;

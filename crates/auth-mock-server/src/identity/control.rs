@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::{MAX_CREDENTIALS_SECONDS, ProviderToken};
 use crate::Shared;
+use crate::control::ControlJson;
 use crate::error::CognitoError;
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
@@ -113,12 +114,8 @@ struct LifetimeRequest {
 
 async fn post_lifetime(
     State(shared): State<Arc<Shared>>,
-    body: axum::body::Bytes,
+    ControlJson(request): ControlJson<LifetimeRequest>,
 ) -> Response<Body> {
-    let request: LifetimeRequest = match crate::control::parse(&body) {
-        Ok(request) => request,
-        Err(error) => return error.into_response(),
-    };
     result(
         shared
             .set_credentials_lifetime(request.seconds)
@@ -138,12 +135,8 @@ struct ProviderTokenRequest {
 
 async fn post_provider_token(
     State(shared): State<Arc<Shared>>,
-    body: axum::body::Bytes,
+    ControlJson(request): ControlJson<ProviderTokenRequest>,
 ) -> Response<Body> {
-    let request: ProviderTokenRequest = match crate::control::parse(&body) {
-        Ok(request) => request,
-        Err(error) => return error.into_response(),
-    };
     result(
         shared
             .register_provider_token(
