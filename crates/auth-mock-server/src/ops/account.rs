@@ -161,21 +161,30 @@ pub(crate) fn confirm_sign_up(cx: &Cx<'_>, request: AccountRequest) -> OpResult 
     empty()
 }
 
-pub(crate) fn resend_confirmation_code(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
-    let now = cx.now();
-    let mut state = cx.shared.state.write();
-    let (pool_id, username, prevent) = public_user(&state, &request)?;
+/// The user a code is sent to (ResendConfirmationCode, ForgotPassword). `None` for an
+/// unknown user of a client that hides user existence: the caller then answers with a
+/// simulated delivery instead of `UserNotFoundException`.
+fn code_recipient<'s>(
+    state: &'s mut State,
+    request: &AccountRequest,
+) -> OpResult<Option<&'s mut crate::state::User>> {
+    let (pool_id, username, prevent) = public_user(state, request)?;
     let Some(username) = username else {
-        if prevent {
-            return Ok(
-                json!({ "CodeDeliveryDetails": simulated_delivery(request.username.as_deref()) }),
-            );
-        }
-        return Err(crate::state::user_not_found());
+        return if prevent { Ok(None) } else { Err(crate::state::user_not_found()) };
     };
     let pool = state.pool_mut(&pool_id)?;
     let key = pool.user_key(&username);
-    let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
+    pool.users.get_mut(&key).map(Some).ok_or_else(crate::state::user_not_found)
+}
+
+pub(crate) fn resend_confirmation_code(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
+    let now = cx.now();
+    let mut state = cx.shared.state.write();
+    let Some(user) = code_recipient(&mut state, &request)? else {
+        return Ok(
+            json!({ "CodeDeliveryDetails": simulated_delivery(request.username.as_deref()) }),
+        );
+    };
     if user.status != UserStatus::Unconfirmed {
         return Err(CognitoError::invalid_parameter("User is already confirmed."));
     }
@@ -198,18 +207,11 @@ fn simulated_delivery(login: Option<&str>) -> Value {
 pub(crate) fn forgot_password(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
     let now = cx.now();
     let mut state = cx.shared.state.write();
-    let (pool_id, username, prevent) = public_user(&state, &request)?;
-    let Some(username) = username else {
-        if prevent {
-            return Ok(
-                json!({ "CodeDeliveryDetails": simulated_delivery(request.username.as_deref()) }),
-            );
-        }
-        return Err(crate::state::user_not_found());
+    let Some(user) = code_recipient(&mut state, &request)? else {
+        return Ok(
+            json!({ "CodeDeliveryDetails": simulated_delivery(request.username.as_deref()) }),
+        );
     };
-    let pool = state.pool_mut(&pool_id)?;
-    let key = pool.user_key(&username);
-    let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
     if !user.enabled {
         return Err(CognitoError::not_authorized("User is disabled."));
     }

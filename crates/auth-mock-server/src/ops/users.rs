@@ -429,19 +429,15 @@ fn group_not_found() -> CognitoError {
 }
 
 pub(crate) fn admin_add_user_to_group(cx: &Cx<'_>, request: UserRequest) -> OpResult {
-    let pool_id = required(&request.user_pool_id, "UserPoolId")?;
-    let group = required(&request.group_name, "GroupName")?.to_owned();
-    let login = username_member(&request.username, "Username")?;
-    let mut state = cx.shared.state.write();
-    let pool = state.pool_mut(pool_id)?;
-    if !pool.groups.contains_key(&group) {
-        return Err(group_not_found());
-    }
-    pool.user_mut(login).ok_or_else(crate::state::user_not_found)?.groups.insert(group);
-    empty()
+    set_membership(cx, &request, true)
 }
 
 pub(crate) fn admin_remove_user_from_group(cx: &Cx<'_>, request: UserRequest) -> OpResult {
+    set_membership(cx, &request, false)
+}
+
+/// Adds the user to (`member`) or removes them from an existing group.
+fn set_membership(cx: &Cx<'_>, request: &UserRequest, member: bool) -> OpResult {
     let pool_id = required(&request.user_pool_id, "UserPoolId")?;
     let group = required(&request.group_name, "GroupName")?.to_owned();
     let login = username_member(&request.username, "Username")?;
@@ -450,7 +446,12 @@ pub(crate) fn admin_remove_user_from_group(cx: &Cx<'_>, request: UserRequest) ->
     if !pool.groups.contains_key(&group) {
         return Err(group_not_found());
     }
-    pool.user_mut(login).ok_or_else(crate::state::user_not_found)?.groups.remove(&group);
+    let groups = &mut pool.user_mut(login).ok_or_else(crate::state::user_not_found)?.groups;
+    if member {
+        groups.insert(group);
+    } else {
+        groups.remove(&group);
+    }
     empty()
 }
 
