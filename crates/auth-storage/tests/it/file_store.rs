@@ -9,7 +9,9 @@ use auth_core::testing::conformance::token_store::sample_session;
 use auth_core::{Generation, StoreError, TokenStore, TokenStoreExt};
 use auth_storage::{EncryptionKey, FileTokenStore, Namespace};
 
-use crate::support::{file_store, namespace, temp_dir, test_key};
+use crate::support::{
+    assert_a_held_lock_blocks_only_writes, file_store, namespace, temp_dir, test_key,
+};
 
 /// Every file in `dir`, by name.
 fn listing(dir: &Path) -> Vec<String> {
@@ -337,26 +339,8 @@ async fn a_held_lock_makes_writes_unavailable_not_lost() {
     let store = FileTokenStore::builder(dir.path(), namespace())
         .lock_timeout(Duration::from_millis(200))
         .build();
-    let g1 = store.save(&sample_session("kept")).await.unwrap();
-    let lock = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(dir.path().join(format!("{}.lock", namespace().file_stem())))
-        .unwrap();
-    fs4::FileExt::lock(&lock).unwrap();
-    match store.compare_and_swap(g1, None).await {
-        Err(StoreError::Unavailable { message, .. }) => {
-            assert!(message.contains("locked"), "{message}")
-        }
-        other => panic!("expected Unavailable, got {other:?}"),
-    }
-    assert_eq!(
-        store.load().await.unwrap().session,
-        Some(sample_session("kept")),
-        "loads need no lock"
-    );
-    drop(lock);
-    store.compare_and_swap(g1, None).await.unwrap();
+    let lock = dir.path().join(format!("{}.lock", namespace().file_stem()));
+    assert_a_held_lock_blocks_only_writes(&store, &lock).await;
 }
 
 #[tokio::test]

@@ -193,20 +193,5 @@ async fn a_held_lock_file_makes_keyring_writes_unavailable_not_lost() {
     let lock_path = dir.path().join("keyring.lock");
     let (store, _, _) = mock_store_with_entry("lock-file");
     let store = store.lock_file_with_timeout(&lock_path, std::time::Duration::from_millis(100));
-    let g1 = store.save(&sample_session("held")).await.unwrap();
-    let held = std::fs::OpenOptions::new().read(true).write(true).open(&lock_path).unwrap();
-    fs4::FileExt::lock(&held).unwrap();
-    match store.compare_and_swap(g1, None).await {
-        Err(StoreError::Unavailable { message, .. }) => {
-            assert!(message.contains("locked"), "{message}")
-        }
-        other => panic!("expected Unavailable, got {other:?}"),
-    }
-    assert_eq!(
-        store.load().await.unwrap().session,
-        Some(sample_session("held")),
-        "loads need no lock"
-    );
-    drop(held);
-    store.compare_and_swap(g1, None).await.unwrap();
+    crate::support::assert_a_held_lock_blocks_only_writes(&store, &lock_path).await;
 }

@@ -4,6 +4,8 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
 
+use auth_core::testing::conformance::token_store::sample_session;
+use auth_core::{StoreError, TokenStore, TokenStoreExt};
 use auth_storage::{EncryptionKey, FileTokenStore, Namespace};
 use tempfile::TempDir;
 
@@ -53,6 +55,31 @@ pub(crate) fn child_command(test_name: &str, role_var: &str) -> Command {
         .env(role_var, "1")
         .env_remove("RUST_LOG");
     command
+}
+
+/// Checks that while another process holds `lock_path` (the store's lock file), `store`
+/// refuses writes as unavailable instead of losing them, still loads, and writes again once
+/// the lock is free. `store` is given a session first, which also creates the lock file.
+pub(crate) async fn assert_a_held_lock_blocks_only_writes(
+    store: &dyn TokenStore,
+    lock_path: &Path,
+) {
+    let g1 = store.save(&sample_session("held")).await.unwrap();
+    let held = std::fs::OpenOptions::new().read(true).write(true).open(lock_path).unwrap();
+    fs4::FileExt::lock(&held).unwrap();
+    match store.compare_and_swap(g1, None).await {
+        Err(StoreError::Unavailable { message, .. }) => {
+            assert!(message.contains("locked"), "{message}")
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    assert_eq!(
+        store.load().await.unwrap().session,
+        Some(sample_session("held")),
+        "loads need no lock"
+    );
+    drop(held);
+    store.compare_and_swap(g1, None).await.unwrap();
 }
 
 /// Reports loudly that `test` cannot run here and why, straight to stderr (libtest hides
