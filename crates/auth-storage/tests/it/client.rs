@@ -36,6 +36,13 @@ impl World {
             .clock(self.clock.clone())
             .build()
     }
+
+    /// A process that signs `alice` in over `store` and exits, leaving her session stored.
+    async fn sign_in_and_exit(&self, store: FileTokenStore) {
+        let client = self.client(store);
+        client.initialize().await.unwrap();
+        client.sign_in(SignInRequest::password("alice", "Passw0rd!")).await.unwrap();
+    }
 }
 
 fn encrypted_store(dir: &Path) -> FileTokenStore {
@@ -86,10 +93,7 @@ async fn a_restarted_client_resumes_the_session() {
 async fn a_damaged_file_starts_signed_out_with_the_damage_reported() {
     let dir = temp_dir();
     let world = World::new();
-    let first = world.client(encrypted_store(dir.path()));
-    first.initialize().await.unwrap();
-    first.sign_in(SignInRequest::password("alice", "Passw0rd!")).await.unwrap();
-    drop(first);
+    world.sign_in_and_exit(encrypted_store(dir.path())).await;
     let path = encrypted_store(dir.path()).path().to_owned();
     let mut bytes = fs::read(&path).unwrap();
     bytes.truncate(bytes.len() / 3);
@@ -163,10 +167,7 @@ async fn a_locked_keyring_key_fails_initialize_and_keeps_the_session() {
 
     let dir = temp_dir();
     let world = World::new();
-    let first = world.client(encrypted_store(dir.path()));
-    first.initialize().await.unwrap();
-    first.sign_in(SignInRequest::password("alice", "Passw0rd!")).await.unwrap();
-    drop(first);
+    world.sign_in_and_exit(encrypted_store(dir.path())).await;
     let before = fs::read(encrypted_store(dir.path()).path()).unwrap();
 
     let entry = Entry::new_with_credential(Box::new(MockCredential::default()));
