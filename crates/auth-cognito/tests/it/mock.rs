@@ -14,8 +14,8 @@ use auth_cognito::{
 use auth_core::testing::conformance::identity_provider::{self, ProviderFixture};
 use auth_core::{
     AccountProvider, AuthClient, ChallengeKind, ChallengeResponse, IdentityProvider, ManualClock,
-    SignInFlow, SignInNextStep, SignInOutcome, SignInRequest, SignInResult, SignOutOptions,
-    SignUpRequest, UserPoolSession, UserState,
+    ProviderError, SignInFlow, SignInNextStep, SignInOutcome, SignInRequest, SignInResult,
+    SignOutOptions, SignUpRequest, UserPoolSession, UserState,
 };
 use auth_mock_server::{ClientInfo, ClientOptions, Fault, MockServer, MockServerHandle};
 use serde_json::{Value, json};
@@ -88,6 +88,15 @@ fn signed_in(outcome: SignInOutcome) -> UserPoolSession {
         SignInOutcome::NextStep(step) => panic!("expected tokens, got {}", step.challenge_name),
         _ => panic!("unexpected outcome"),
     }
+}
+
+/// Answers the challenge of `step` with `text` (a code, a choice, a custom answer).
+async fn answer(
+    provider: &CognitoUserPool,
+    step: &SignInNextStep,
+    text: &str,
+) -> Result<SignInOutcome, ProviderError> {
+    provider.respond_to_challenge(&step.context, &ChallengeResponse::answer(text)).await
 }
 
 async fn sign_in(provider: &CognitoUserPool, username: &str, flow: SignInFlow) -> SignInOutcome {
@@ -195,16 +204,10 @@ async fn sms_email_and_authenticator_codes_and_mfa_choice() {
     provider.set_mfa_preference(access, MfaPreference::new().sms(true, true)).await.unwrap();
     let sms = step(sign_in(&provider, "sam", SignInFlow::SecureRemotePassword).await);
     assert!(matches!(&sms.kind, ChallengeKind::SmsMfa { destination: Some(_) }), "{:?}", sms.kind);
-    let wrong =
-        provider.respond_to_challenge(&sms.context, &ChallengeResponse::answer("000000")).await;
+    let wrong = answer(&provider, &sms, "000000").await;
     assert_eq!(wrong.unwrap_err().code(), Some("CodeMismatchException"));
     let code = env.code("sam");
-    signed_in(
-        provider
-            .respond_to_challenge(&sms.context, &ChallengeResponse::answer(code))
-            .await
-            .unwrap(),
-    );
+    signed_in(answer(&provider, &sms, &code).await.unwrap());
 
     // An authenticator app, set up while signed in.
     let setup = provider.associate_software_token(access).await.unwrap();
@@ -218,12 +221,7 @@ async fn sms_email_and_authenticator_codes_and_mfa_choice() {
     assert_eq!(profile.preferred_mfa.as_deref(), Some("SOFTWARE_TOKEN_MFA"));
     let totp = step(sign_in(&provider, "sam", SignInFlow::SecureRemotePassword).await);
     assert_eq!(totp.kind, ChallengeKind::SoftwareTokenMfa);
-    signed_in(
-        provider
-            .respond_to_challenge(&totp.context, &ChallengeResponse::answer(env.totp("sam")))
-            .await
-            .unwrap(),
-    );
+    signed_in(answer(&provider, &totp, &env.totp("sam")).await.unwrap());
 
     // Both enabled, none preferred: the user chooses.
     provider
@@ -238,19 +236,9 @@ async fn sms_email_and_authenticator_codes_and_mfa_choice() {
         options.contains(&"SMS_MFA".to_owned())
             && options.contains(&"SOFTWARE_TOKEN_MFA".to_owned())
     );
-    let totp = step(
-        provider
-            .respond_to_challenge(&select.context, &ChallengeResponse::answer("SOFTWARE_TOKEN_MFA"))
-            .await
-            .unwrap(),
-    );
+    let totp = step(answer(&provider, &select, "SOFTWARE_TOKEN_MFA").await.unwrap());
     assert_eq!(totp.kind, ChallengeKind::SoftwareTokenMfa);
-    signed_in(
-        provider
-            .respond_to_challenge(&totp.context, &ChallengeResponse::answer(env.totp("sam")))
-            .await
-            .unwrap(),
-    );
+    signed_in(answer(&provider, &totp, &env.totp("sam")).await.unwrap());
 
     // Email codes.
     provider
@@ -262,12 +250,7 @@ async fn sms_email_and_authenticator_codes_and_mfa_choice() {
         .unwrap();
     let email = step(sign_in(&provider, "sam", SignInFlow::SecureRemotePassword).await);
     assert!(matches!(&email.kind, ChallengeKind::EmailOtp { .. }), "{:?}", email.kind);
-    signed_in(
-        provider
-            .respond_to_challenge(&email.context, &ChallengeResponse::answer(env.code("sam")))
-            .await
-            .unwrap(),
-    );
+    signed_in(answer(&provider, &email, &env.code("sam")).await.unwrap());
 }
 
 #[tokio::test]
@@ -285,18 +268,12 @@ async fn mfa_setup_during_sign_in() {
     };
     assert!(secret.secret().len() >= 16);
     assert!(otpauth_uri.secret().starts_with("otpauth://totp/Mock%20App:tia?secret="));
-    let wrong =
-        provider.respond_to_challenge(&setup.context, &ChallengeResponse::answer("000000")).await;
+    let wrong = answer(&provider, &setup, "000000").await;
     assert!(wrong.unwrap_err().is_rejected(), "a wrong first code is refused");
     // The secret associated through the sign-in session is not on the user yet, so the
     // handle's `totp_code` cannot see it: compute the code from the secret shown.
     let code = auth_mock_server::totp_code(secret.secret(), env.server.now()).unwrap();
-    signed_in(
-        provider
-            .respond_to_challenge(&setup.context, &ChallengeResponse::answer(code))
-            .await
-            .unwrap(),
-    );
+    signed_in(answer(&provider, &setup, &code).await.unwrap());
     // From now on the authenticator is asked for.
     let totp = step(sign_in(&provider, "tia", SignInFlow::Password).await);
     assert_eq!(totp.kind, ChallengeKind::SoftwareTokenMfa);
@@ -311,29 +288,18 @@ async fn custom_auth_with_and_without_srp() {
     let custom =
         step(IdentityProvider::sign_in(&provider, &SignInRequest::custom("cus")).await.unwrap());
     assert_eq!(custom.kind, ChallengeKind::CustomChallenge);
-    let wrong =
-        provider.respond_to_challenge(&custom.context, &ChallengeResponse::answer("41")).await;
+    let wrong = answer(&provider, &custom, "41").await;
     assert!(
         wrong.is_err() || matches!(wrong, Ok(SignInOutcome::NextStep(_))),
         "a wrong answer does not sign in"
     );
     let custom =
         step(IdentityProvider::sign_in(&provider, &SignInRequest::custom("cus")).await.unwrap());
-    signed_in(
-        provider
-            .respond_to_challenge(&custom.context, &ChallengeResponse::answer("forty-two"))
-            .await
-            .unwrap(),
-    );
+    signed_in(answer(&provider, &custom, "forty-two").await.unwrap());
 
     let custom = step(sign_in(&provider, "cus", SignInFlow::CustomWithSrp).await);
     assert_eq!(custom.challenge_name, "CUSTOM_CHALLENGE");
-    signed_in(
-        provider
-            .respond_to_challenge(&custom.context, &ChallengeResponse::answer("forty-two"))
-            .await
-            .unwrap(),
-    );
+    signed_in(answer(&provider, &custom, "forty-two").await.unwrap());
     let wrong_password =
         SignInRequest::password("cus", "Wrong-Passw0rd!").with_flow(SignInFlow::CustomWithSrp);
     assert!(IdentityProvider::sign_in(&provider, &wrong_password).await.unwrap_err().is_rejected());
@@ -363,12 +329,7 @@ async fn a_remembered_device_skips_mfa() {
 
     // First SRP sign-in on this device: MFA, then the device is confirmed and remembered.
     let sms = step(sign_in(&provider, "dee", SignInFlow::SecureRemotePassword).await);
-    let session = signed_in(
-        provider
-            .respond_to_challenge(&sms.context, &ChallengeResponse::answer(env.code("dee")))
-            .await
-            .unwrap(),
-    );
+    let session = signed_in(answer(&provider, &sms, &env.code("dee")).await.unwrap());
     let device = devices.get("dee").await.unwrap().expect("the device is remembered after sign-in");
     assert_eq!(session.extras[DEVICE_KEY_EXTRA].secret(), device.device_key);
     let listed = provider.list_devices(session.tokens.access_token(), None, None).await.unwrap();
