@@ -4,7 +4,9 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::users::{apply_attribute_updates, check_alias_unique, new_user, revoke_user_tokens};
+use super::users::{
+    apply_attribute_updates, check_alias_unique, delete_attributes, new_user, revoke_user_tokens,
+};
 use super::{
     AttributeType, Cx, attribute_map, check_secret_hash, deliver_code, delivery_details, empty,
     mfa_options, new_code, required, token_owner, username_member,
@@ -105,6 +107,22 @@ pub(crate) fn sign_up(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
     Ok(out)
 }
 
+/// The answer to a wrong (or missing) verification code.
+fn wrong_code() -> CognitoError {
+    CognitoError::code_mismatch("Invalid verification code provided, please try again.")
+}
+
+/// The pool and username a confirmation code is checked for (ConfirmSignUp,
+/// ConfirmForgotPassword). An unknown user of a client that hides user existence gets the
+/// wrong-code answer instead of `UserNotFoundException`.
+fn confirming_user(state: &State, request: &AccountRequest) -> OpResult<(String, String)> {
+    match public_user(state, request)? {
+        (pool_id, Some(username), _) => Ok((pool_id, username)),
+        (_, None, true) => Err(wrong_code()),
+        (_, None, false) => Err(crate::state::user_not_found()),
+    }
+}
+
 fn check_code(
     codes: &std::collections::BTreeMap<String, crate::state::Code>,
     purpose: &str,
@@ -112,9 +130,7 @@ fn check_code(
     now: u64,
 ) -> OpResult<()> {
     let Some(code) = codes.get(purpose) else {
-        return Err(CognitoError::code_mismatch(
-            "Invalid verification code provided, please try again.",
-        ));
+        return Err(wrong_code());
     };
     if code.expires_at <= now {
         return Err(CognitoError::expired_code(
@@ -122,9 +138,7 @@ fn check_code(
         ));
     }
     if code.code != given {
-        return Err(CognitoError::code_mismatch(
-            "Invalid verification code provided, please try again.",
-        ));
+        return Err(wrong_code());
     }
     Ok(())
 }
@@ -133,14 +147,7 @@ pub(crate) fn confirm_sign_up(cx: &Cx<'_>, request: AccountRequest) -> OpResult 
     let given = required(&request.confirmation_code, "ConfirmationCode")?;
     let now = cx.now();
     let mut state = cx.shared.state.write();
-    let (pool_id, username, prevent) = public_user(&state, &request)?;
-    let Some(username) = username else {
-        return Err(if prevent {
-            CognitoError::code_mismatch("Invalid verification code provided, please try again.")
-        } else {
-            crate::state::user_not_found()
-        });
-    };
+    let (pool_id, username) = confirming_user(&state, &request)?;
     let modified = cx.now_f64();
     let pool = state.pool_mut(&pool_id)?;
     let key = pool.user_key(&username);
@@ -231,14 +238,7 @@ pub(crate) fn confirm_forgot_password(cx: &Cx<'_>, request: AccountRequest) -> O
     password::check_shape("Password", new_password)?;
     let now = cx.now();
     let mut state = cx.shared.state.write();
-    let (pool_id, username, prevent) = public_user(&state, &request)?;
-    let Some(username) = username else {
-        return Err(if prevent {
-            CognitoError::code_mismatch("Invalid verification code provided, please try again.")
-        } else {
-            crate::state::user_not_found()
-        });
-    };
+    let (pool_id, username) = confirming_user(&state, &request)?;
     let modified = cx.now_f64();
     let pool = state.pool_mut(&pool_id)?;
     let key = pool.user_key(&username);
@@ -345,16 +345,7 @@ pub(crate) fn delete_user_attributes(cx: &Cx<'_>, request: AccountRequest) -> Op
     let pool = state.pool_mut(&owner.pool_id)?;
     let key = pool.user_key(&owner.username);
     let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
-    for name in names {
-        if name == "sub" {
-            return Err(CognitoError::invalid_parameter(
-                "Cannot delete the non-mutable attribute sub",
-            ));
-        }
-        user.attributes.remove(&name);
-    }
-    user.modified = modified;
-    empty()
+    delete_attributes(user, names, modified)
 }
 
 pub(crate) fn get_user_attribute_verification_code(

@@ -323,7 +323,12 @@ pub(crate) fn admin_delete_user_attributes(cx: &Cx<'_>, request: UserRequest) ->
         .ok_or_else(|| CognitoError::missing("UserAttributeNames"))?;
     let now = cx.now_f64();
     let mut state = cx.shared.state.write();
-    let user = lookup(&mut state, &request)?;
+    delete_attributes(lookup(&mut state, &request)?, names, now)
+}
+
+/// Removes the named attributes (DeleteUserAttributes, AdminDeleteUserAttributes); `sub`
+/// cannot be removed.
+pub(crate) fn delete_attributes(user: &mut User, names: Vec<String>, now: f64) -> OpResult {
     for name in names {
         if name == "sub" {
             return Err(CognitoError::invalid_parameter(
