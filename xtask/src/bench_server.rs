@@ -7,7 +7,9 @@
 //! again the same for every server. The client uses a 256-bit private `a` (RFC 5054's
 //! minimum recommendation) instead of Cognito clients' 1024 bits, so that the load
 //! generator, which shares the two cores with the server, spends less of them on its own
-//! exponentiations; the server's work is the same either way.
+//! exponentiations; the server's work is the same either way. For SRP logins the task also
+//! prints the CPU time per login of the server and of the generator, read from /proc: on a
+//! machine shared with other work it varies much less than logins per second.
 //!
 //! Peers are found on the machine, never downloaded here: `moto_server` (pip install
 //! "moto[server]"), cognito-local (npm install cognito-local; set `AUTH_BENCH_COGNITO_LOCAL` to the
@@ -266,6 +268,25 @@ fn rss_kib(pid: u32, field: &str) -> Option<u64> {
     status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// User plus system CPU seconds of one process (`self` for this one), all threads.
+fn cpu_seconds(pid: &str) -> f64 {
+    // utime and stime are the 14th and 15th fields of /proc/PID/stat, in USER_HZ (100 on
+    // Linux) ticks; the command name (2nd field) may contain spaces.
+    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|stat| {
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    });
+    ticks.unwrap_or(0) as f64 / 100.0
+}
+
+/// [`cpu_seconds`] of a process and its descendants.
+fn tree_cpu_seconds(pid: u32) -> f64 {
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .map(|c| c.split_whitespace().filter_map(|c| c.parse().ok()).map(tree_cpu_seconds).sum())
+        .unwrap_or(0.0);
+    cpu_seconds(&pid.to_string()) + children
+}
+
 /// RSS of a process and its descendants (node and Python servers may fork helpers).
 fn tree_rss_kib(pid: u32, field: &str) -> u64 {
     let mut total = rss_kib(pid, field).unwrap_or(0);
@@ -292,6 +313,9 @@ struct Load {
     p50_ms: f64,
     p99_ms: f64,
     errors: u64,
+    /// CPU milliseconds per request spent by the server and by the load generator (SRP
+    /// logins only): unlike requests/s, it hardly depends on what else runs on the machine.
+    cpu_ms: Option<(f64, f64)>,
 }
 
 async fn measure(server: &Server, seconds: u64) -> Result<Result_, String> {
@@ -374,7 +398,7 @@ async fn measure(server: &Server, seconds: u64) -> Result<Result_, String> {
         result.rows.push(("GetUser".into(), concurrency, load));
     }
     for concurrency in [1u32, 16] {
-        let load = srp_load(&url, concurrency, seconds).await;
+        let load = srp_load(&url, pid, concurrency, seconds).await;
         if let Err(error) = &load {
             println!("USER_SRP_AUTH login does not work: {error}");
         }
@@ -392,11 +416,14 @@ async fn measure(server: &Server, seconds: u64) -> Result<Result_, String> {
 fn print_row(name: &str, concurrency: u32, load: Option<&Load>) {
     match load {
         Some(l) => println!(
-            "{name:<34} c={concurrency:<2} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms{}",
+            "{name:<34} c={concurrency:<2} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms{}{}",
             l.rps,
             l.p50_ms,
             l.p99_ms,
-            if l.errors > 0 { format!("  ({} errors)", l.errors) } else { String::new() }
+            if l.errors > 0 { format!("  ({} errors)", l.errors) } else { String::new() },
+            l.cpu_ms.map_or(String::new(), |(server, client)| format!(
+                "  CPU per login: server {server:.2} ms + generator {client:.2} ms"
+            )),
         ),
         None => println!("{name:<34} c={concurrency:<2} not supported"),
     }
@@ -573,7 +600,7 @@ fn wrk(
         .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
-    Ok(Load { rps, p50_ms: percentile("50%"), p99_ms: percentile("99%"), errors })
+    Ok(Load { rps, p50_ms: percentile("50%"), p99_ms: percentile("99%"), errors, cpu_ms: None })
 }
 
 fn parse_duration_ms(value: &str) -> f64 {
@@ -645,10 +672,7 @@ impl Connection {
 
 /// One full USER_SRP_AUTH login: InitiateAuth with SRP_A, the client proof, the answer.
 async fn srp_login(conn: &mut Connection, pool_id: &str, client_id: &str) -> Result<(), String> {
-    let mut a = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut a);
-    let ephemeral = auth_srp::ClientEphemeral::from_private(auth_srp::BigUint::from_bytes_be(&a))
-        .map_err(|e| e.to_string())?;
+    let ephemeral = auth_srp::ClientEphemeral::new_256_bit();
     let init = json!({
         "AuthFlow": "USER_SRP_AUTH",
         "ClientId": client_id,
@@ -696,7 +720,7 @@ async fn srp_login(conn: &mut Connection, pool_id: &str, client_id: &str) -> Res
     }
 }
 
-async fn srp_load(url: &str, concurrency: u32, seconds: u64) -> Result<Load, String> {
+async fn srp_load(url: &str, pid: u32, concurrency: u32, seconds: u64) -> Result<Load, String> {
     let (pool_id, client_id) = ids();
     // One login first: an unsupported flow is reported instead of measured.
     let mut probe = Connection::open(url).await?;
@@ -727,6 +751,7 @@ async fn srp_load(url: &str, concurrency: u32, seconds: u64) -> Result<Load, Str
         }));
     }
     let started = Instant::now();
+    let cpu_before = (tree_cpu_seconds(pid), cpu_seconds("self"));
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     stop.store(true, Ordering::Relaxed);
     let mut all = Vec::new();
@@ -734,6 +759,11 @@ async fn srp_load(url: &str, concurrency: u32, seconds: u64) -> Result<Load, Str
         all.extend(task.await.unwrap_or_default());
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let per_login = |before: f64, after: f64| (after - before) * 1000.0 / all.len() as f64;
+    let cpu_ms = (
+        per_login(cpu_before.0, tree_cpu_seconds(pid)),
+        per_login(cpu_before.1, cpu_seconds("self")),
+    );
     all.sort();
     let pick = |q: f64| {
         all.get(((all.len() as f64 - 1.0) * q).round() as usize)
@@ -744,5 +774,6 @@ async fn srp_load(url: &str, concurrency: u32, seconds: u64) -> Result<Load, Str
         p50_ms: pick(0.50),
         p99_ms: pick(0.99),
         errors: errors.load(Ordering::Relaxed),
+        cpu_ms: Some(cpu_ms),
     })
 }

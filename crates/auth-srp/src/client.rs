@@ -3,7 +3,8 @@
 use num_bigint::BigUint;
 use rand::RngCore as _;
 
-use crate::group::{check_public, compute_u, compute_x, g, k, n, parse_hex};
+use crate::group::{check_public, compute_u, compute_x, k, n, parse_hex};
+use crate::modexp::{Residue, pow_g};
 use crate::{SessionKey, SrpError, decode_base64_lenient};
 
 /// The client's ephemeral key pair (a, A = g^a mod N) for one sign-in attempt.
@@ -62,11 +63,31 @@ impl Default for ClientEphemeral {
 }
 
 impl ClientEphemeral {
-    /// A fresh random a of 128 bytes (1024 bits), as Cognito's clients choose it.
+    /// A fresh random a of 128 bytes (1024 bits), as Cognito's own clients
+    /// (amazon-cognito-identity-js, the Android SDK) and pycognito choose it.
+    ///
+    /// [`ClientEphemeral::new_256_bit`] is as secure for this group and costs much less.
     pub fn new() -> Self {
-        let mut bytes = zeroize::Zeroizing::new([0u8; 128]);
+        Self::random::<128>()
+    }
+
+    /// A fresh random a of 32 bytes (256 bits): RFC 5054 §2.5.4 asks for "at least 256-bit
+    /// random numbers", which give about 128 bits of security, the strength of the 3072-bit
+    /// group itself. The server cannot tell it from [`ClientEphemeral::new`]'s 1024 bits, and
+    /// the client's work is about a third: A = g^a comes from the precomputed table of powers
+    /// of g, and the final exponent a + u·x has 512 bits instead of 1024.
+    pub fn new_256_bit() -> Self {
+        Self::random::<32>()
+    }
+
+    fn random<const BYTES: usize>() -> Self {
+        let mut bytes = zeroize::Zeroizing::new([0u8; BYTES]);
         loop {
             rand::rng().fill_bytes(bytes.as_mut());
+            // a = 0 (probability 2^-(8·BYTES)) would make A = 1: draw again.
+            if bytes.iter().all(|&b| b == 0) {
+                continue;
+            }
             if let Ok(ephemeral) = Self::from_private(BigUint::from_bytes_be(bytes.as_ref())) {
                 return ephemeral;
             }
@@ -76,7 +97,7 @@ impl ClientEphemeral {
     /// Uses a fixed private value a (test vectors). Refused if A = g^a mod N would be 0 mod N
     /// (never for a prime N and g = 2, but the check is cheap).
     pub fn from_private(a: BigUint) -> Result<Self, SrpError> {
-        let public = g().modpow(&a, n());
+        let public = pow_g(&a).to_biguint();
         check_public("A", &public)?;
         Ok(Self { private: a, public })
     }
@@ -106,11 +127,11 @@ impl ClientEphemeral {
         let u = compute_u(&self.public, b_public)?;
         let x = compute_x(salt, pool_name, user_id, password);
         let n = n();
-        let kgx = (k() * g().modpow(&x, n)) % n;
+        let kgx = (k() * pow_g(&x).to_biguint()) % n;
         // Normalise B − k·g^x into [0, N) before exponentiating.
         let base = (b_reduced + n - kgx) % n;
         let exponent = &self.private + &u * &x;
-        let shared = base.modpow(&exponent, n);
+        let shared = Residue::new(&base).pow(&exponent).to_biguint();
         Ok(SessionKey::derive(&shared, &u))
     }
 

@@ -36,8 +36,10 @@
 //! [`DeviceVerifierConfig::generate`] produces what `ConfirmDevice` sends; device sign-in is the
 //! same maths with the device group key as pool name and the device key as user id.
 //!
-//! This crate does no IO. All hashing uses RustCrypto crates; big-integer maths uses
-//! `num-bigint`.
+//! This crate does no IO. All hashing uses RustCrypto crates; integers are `num-bigint`
+//! values, and exponentiation modulo N uses the crate's own Montgomery arithmetic with a
+//! precomputed table for powers of g (about five times faster than `num-bigint`'s `modpow`
+//! for g^a, g^b and g^x; see the `srp` benchmark).
 
 #![forbid(unsafe_code)]
 #![deny(rustdoc::broken_intra_doc_links)]
@@ -47,6 +49,7 @@ mod device;
 mod error;
 mod group;
 mod key;
+mod modexp;
 mod secret_hash;
 mod server;
 mod timestamp;

@@ -3,7 +3,8 @@
 use num_bigint::BigUint;
 use rand::RngCore as _;
 
-use crate::group::{check_public, compute_u, compute_x, g, hex_lower, k, n, pad_bytes};
+use crate::group::{check_public, compute_u, compute_x, hex_lower, k, n, pad_bytes};
+use crate::modexp::{Residue, pow_g};
 use crate::{SessionKey, SrpError};
 
 /// What a server stores instead of a password: the salt and v = g^x mod N.
@@ -30,7 +31,7 @@ impl Verifier {
     /// padHex form, like every client does).
     pub fn with_salt_bytes(pool_name: &str, user_id: &str, password: &str, salt: &[u8]) -> Self {
         let x = compute_x(&BigUint::from_bytes_be(salt), pool_name, user_id, password);
-        Self { salt: salt.to_vec(), verifier: g().modpow(&x, n()) }
+        Self { salt: salt.to_vec(), verifier: pow_g(&x).to_biguint() }
     }
 
     /// Rebuilds a stored verifier (e.g. from ConfirmDevice's `DeviceSecretVerifierConfig`, or a
@@ -94,7 +95,7 @@ impl ServerEphemeral {
     /// Uses a fixed private value b (test vectors).
     pub fn from_private(verifier: &BigUint, b: BigUint) -> Self {
         let n = n();
-        let public = (k() * verifier + g().modpow(&b, n)) % n;
+        let public = (k() * verifier + pow_g(&b).to_biguint()) % n;
         Self { private: b, public, verifier: verifier.clone() }
     }
 
@@ -113,9 +114,8 @@ impl ServerEphemeral {
     pub fn session_key(&self, a_public: &BigUint) -> Result<SessionKey, SrpError> {
         let a_reduced = check_public("A", a_public)?;
         let u = compute_u(a_public, &self.public)?;
-        let n = n();
-        let base = (a_reduced * self.verifier.modpow(&u, n)) % n;
-        let shared = base.modpow(&self.private, n);
+        let base = Residue::new(&a_reduced).mul(&Residue::new(&self.verifier).pow(&u));
+        let shared = base.pow(&self.private).to_biguint();
         Ok(SessionKey::derive(&shared, &u))
     }
 }

@@ -1,0 +1,139 @@
+//! The SRP maths of one USER_SRP_AUTH login, each step timed twice: as this crate computes it
+//! (Montgomery arithmetic, the comb table for powers of g) and as the textbook formula with
+//! `num-bigint`'s `modpow` (what this crate did before: the baseline). Target: a whole login,
+//! client and server together, well under 5 ms of CPU, so that `cargo xtask bench-server`
+//! can reach 400 logins/s on two cores with its load generator sharing them.
+//!
+//! `cargo bench -p auth-srp --bench srp`
+#![allow(missing_docs, reason = "criterion's macros generate undocumented items")]
+
+use std::hint::black_box;
+
+use auth_srp::{
+    BigUint, ClientEphemeral, PasswordChallenge, ServerEphemeral, SessionKey, Verifier, compute_u,
+    compute_x, g, k, n,
+};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+const POOL: &str = "BenchPool1";
+const USER: &str = "bench-user";
+const PASSWORD: &str = "Bench-Passw0rd!";
+const BLOCK: &str = "c2VjcmV0IGJsb2Nr";
+const TIMESTAMP: &str = "Tue Mar 5 07:04:09 UTC 2024";
+
+fn random(bytes: usize) -> BigUint {
+    let mut buffer = vec![0u8; bytes];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut buffer);
+    BigUint::from_bytes_be(&buffer)
+}
+
+/// The client's S = (B − k·g^x)^(a + u·x) mod N with num-bigint only.
+fn textbook_client_s(a: &BigUint, x: &BigUint, u: &BigUint, b_public: &BigUint) -> BigUint {
+    let n = n();
+    let kgx = k() * g().modpow(x, n) % n;
+    ((b_public % n) + n - kgx).modpow(&(a + u * x), n)
+}
+
+/// The server's S = (A · v^u)^b mod N with num-bigint only.
+fn textbook_server_s(a_public: &BigUint, v: &BigUint, u: &BigUint, b: &BigUint) -> BigUint {
+    let n = n();
+    ((a_public % n) * v.modpow(u, n) % n).modpow(b, n)
+}
+
+fn steps(c: &mut Criterion) {
+    let n = n();
+    let verifier = Verifier::generate(POOL, USER, PASSWORD);
+    let v = verifier.verifier().clone();
+    let salt = BigUint::from_bytes_be(verifier.salt());
+    let x = compute_x(&salt, POOL, USER, PASSWORD);
+    let (a, b) = (random(32), random(32));
+    let client = ClientEphemeral::from_private(a.clone()).unwrap();
+    let server = ServerEphemeral::from_private(&v, b.clone());
+    let u = compute_u(client.public(), server.public()).unwrap();
+
+    let mut group = c.benchmark_group("srp step");
+    group.sample_size(30);
+    group.bench_function("A = g^a, 256-bit a: this crate", |bench| {
+        bench.iter(|| ClientEphemeral::from_private(black_box(a.clone())).unwrap())
+    });
+    group.bench_function("A = g^a, 256-bit a: num-bigint modpow", |bench| {
+        bench.iter(|| g().modpow(black_box(&a), n))
+    });
+    let long_a = random(128);
+    group.bench_function("A = g^a, 1024-bit a: this crate", |bench| {
+        bench.iter(|| ClientEphemeral::from_private(black_box(long_a.clone())).unwrap())
+    });
+    group.bench_function("A = g^a, 1024-bit a: num-bigint modpow", |bench| {
+        bench.iter(|| g().modpow(black_box(&long_a), n))
+    });
+    group.bench_function("B = k·v + g^b: this crate", |bench| {
+        bench.iter(|| ServerEphemeral::from_private(black_box(&v), b.clone()))
+    });
+    group.bench_function("B = k·v + g^b: num-bigint modpow", |bench| {
+        bench.iter(|| (k() * black_box(&v) + g().modpow(&b, n)) % n)
+    });
+    group.bench_function("server S and key: this crate", |bench| {
+        bench.iter(|| server.session_key(black_box(client.public())).unwrap())
+    });
+    group.bench_function("server S and key: num-bigint modpow", |bench| {
+        bench.iter(|| {
+            let s = textbook_server_s(black_box(client.public()), &v, &u, &b);
+            SessionKey::derive(&s, &u)
+        })
+    });
+    group.bench_function("client S and key, 256-bit a: this crate", |bench| {
+        bench.iter(|| {
+            client.session_key(POOL, USER, PASSWORD, &salt, black_box(server.public())).unwrap()
+        })
+    });
+    group.bench_function("client S and key, 256-bit a: num-bigint modpow", |bench| {
+        bench.iter(|| {
+            let s = textbook_client_s(&a, &x, &u, black_box(server.public()));
+            SessionKey::derive(&s, &u)
+        })
+    });
+    group.finish();
+}
+
+/// Everything both sides compute for one login with fresh random a and b: the SRP maths
+/// `cargo xtask bench-server` spends per login (its load generator plays the client with a
+/// 256-bit a).
+fn login(c: &mut Criterion) {
+    let n = n();
+    let verifier = Verifier::generate(POOL, USER, PASSWORD);
+    let salt_hex = verifier.salt_hex();
+    let salt = BigUint::from_bytes_be(verifier.salt());
+    let block = auth_srp::decode_base64_lenient("SECRET_BLOCK", BLOCK).unwrap();
+    let mut group = c.benchmark_group("srp login, client and server");
+    group.sample_size(20);
+    group.bench_function("this crate", |bench| {
+        bench.iter(|| {
+            let client = ClientEphemeral::new_256_bit();
+            let server = ServerEphemeral::new(verifier.verifier());
+            let srp_b = server.public_hex();
+            let challenge = PasswordChallenge::new(POOL, USER, &salt_hex, &srp_b, BLOCK);
+            let signature =
+                client.password_claim_signature(&challenge, PASSWORD, TIMESTAMP).unwrap();
+            let key = server.session_key(client.public()).unwrap();
+            assert!(key.verify_signature(POOL, USER, &block, TIMESTAMP, &signature));
+        })
+    });
+    group.bench_function("num-bigint modpow", |bench| {
+        let v = verifier.verifier();
+        bench.iter(|| {
+            let (a, b) = (random(32), random(32));
+            let a_public = g().modpow(&a, n);
+            let b_public = (k() * v + g().modpow(&b, n)) % n;
+            let u = compute_u(&a_public, &b_public).unwrap();
+            let x = compute_x(&salt, POOL, USER, PASSWORD);
+            let client_key = SessionKey::derive(&textbook_client_s(&a, &x, &u, &b_public), &u);
+            let signature = client_key.sign(POOL, USER, &block, TIMESTAMP);
+            let server_key = SessionKey::derive(&textbook_server_s(&a_public, v, &u, &b), &u);
+            assert!(server_key.verify_signature(POOL, USER, &block, TIMESTAMP, &signature));
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, steps, login);
+criterion_main!(benches);
