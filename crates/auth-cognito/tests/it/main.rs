@@ -6,6 +6,7 @@ mod example;
 mod identity_pool;
 mod jwt;
 mod mock;
+mod model;
 mod support;
 mod transport;
 mod wire;
