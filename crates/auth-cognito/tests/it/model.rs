@@ -104,10 +104,11 @@ impl MockWorld {
         let pool_id = server.create_pool("model").await.unwrap();
         let client = server.create_client(&pool_id, "app", ClientOptions::default()).await.unwrap();
         server.create_user(&pool_id, USER, PASSWORD, &[]).await.unwrap();
-        let mut lifetimes = Lifetimes::default();
-        lifetimes.access_token_seconds = Some(config.token_lifetime.as_secs());
-        lifetimes.id_token_seconds = Some(config.token_lifetime.as_secs());
-        lifetimes.refresh_token_seconds = Some(config.refresh_lifetime.as_secs());
+        let lifetimes = Lifetimes {
+            access_token_seconds: Some(config.token_lifetime.as_secs()),
+            id_token_seconds: Some(config.token_lifetime.as_secs()),
+            refresh_token_seconds: Some(config.refresh_lifetime.as_secs()),
+        };
         server.set_lifetimes(Some(&pool_id), None, lifetimes).unwrap();
         let pool = CognitoUserPool::builder(&pool_id, &client.client_id)
             .endpoint(server.url())
