@@ -38,8 +38,9 @@
 //!
 //! This crate does no IO. All hashing uses RustCrypto crates; integers are `num-bigint`
 //! values, and exponentiation modulo N uses the crate's own Montgomery arithmetic with a
-//! precomputed table for powers of g (about five times faster than `num-bigint`'s `modpow`
-//! for g^a, g^b and g^x; see the `srp` benchmark).
+//! precomputed table for powers of g: about nine times faster than `num-bigint`'s `modpow`
+//! for g^a, g^b and g^x, 1.4 times for the other exponentiations, about 2.8 ms instead of
+//! 6.2 ms for both sides of a login (`cargo bench -p auth-srp --bench srp`).
 
 #![forbid(unsafe_code)]
 #![deny(rustdoc::broken_intra_doc_links)]
