@@ -4,37 +4,18 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use auth_srp::{BigUint, ClientEphemeral, PasswordChallenge};
-use rand::RngCore as _;
-use zeroize::Zeroizing;
+use auth_srp::{ClientEphemeral, PasswordChallenge};
 
 use super::wire::Params;
 use crate::error::CognitoError;
 
-/// The size of the client's private SRP value a, in bytes.
-///
-/// 32 bytes (256 bits), as RFC 5054 §2.5.4 asks ("at least 256-bit random numbers", about
-/// 128 bits of security, the strength of the 3072-bit group). amazon-cognito-identity-js
-/// and pycognito draw 128 bytes; the server cannot tell the difference, and the shorter
-/// exponent halves a sign-in's SRP work (4.0 ms instead of 8.3 ms in one run of this
-/// crate's `client` benchmark), which keeps it within the 5 ms budget.
-pub(crate) const PRIVATE_VALUE_BYTES: usize = 32;
-
-/// A fresh ephemeral key pair (a, A = g^a mod N) for one SRP exchange.
+/// A fresh ephemeral key pair (a, A = g^a mod N) for one SRP exchange, with a 256-bit a:
+/// RFC 5054 §2.5.4 asks for at least 256 bits (about 128 bits of security, the strength of
+/// the 3072-bit group). amazon-cognito-identity-js and pycognito draw 1024 bits; the server
+/// cannot tell the difference, and the shorter exponent makes a sign-in's SRP work about a
+/// third (see auth-srp's `ClientEphemeral::new_256_bit` and this crate's `client` bench).
 pub(crate) fn new_ephemeral() -> ClientEphemeral {
-    let mut bytes = Zeroizing::new([0u8; PRIVATE_VALUE_BYTES]);
-    loop {
-        rand::rng().fill_bytes(bytes.as_mut());
-        // a = 0 (probability 2^-256) would make A = 1: draw again. `from_private` refuses
-        // only an A of 0 mod N, which no a gives.
-        if bytes.iter().all(|&b| b == 0) {
-            continue;
-        }
-        if let Ok(ephemeral) = ClientEphemeral::from_private(BigUint::from_bytes_be(bytes.as_ref()))
-        {
-            return ephemeral;
-        }
-    }
+    ClientEphemeral::new_256_bit()
 }
 
 fn parameter<'p>(

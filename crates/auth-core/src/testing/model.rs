@@ -24,8 +24,11 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use proptest::prelude::*;
 
-use crate::client::{AuthClient, AuthClientBuilder, StateChanges};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::client::{AuthClient, AuthClientBuilder, StateChanges, Transition};
 use crate::error::AuthError;
+use crate::machine::Event;
 use crate::testing::epoch_seconds;
 use crate::types::{SignInRequest, SignOutOptions, UserState, UserStateDetails};
 
@@ -245,8 +248,35 @@ enum Expect {
 /// paused Tokio clock this costs nothing; with real time it bounds a failing run.
 const PATIENCE: Duration = Duration::from_secs(10);
 
+/// What the runner sees of the client's transitions: whether a refresh is in flight, and
+/// how many connectivity changes it has taken in. Background work (a refresh started
+/// because connectivity returned) must finish before the next operation, or the world
+/// would change under it.
+#[derive(Debug, Default)]
+struct Probe {
+    refreshing: bool,
+    connectivity_changes: usize,
+}
+
+fn probed(world: &dyn ModelWorld, probe: &Arc<Mutex<Probe>>) -> AuthClient {
+    let probe = Arc::clone(probe);
+    world
+        .builder()
+        .transition_observer(Arc::new(move |transition: &Transition| {
+            let mut probe = probe.lock().unwrap_or_else(PoisonError::into_inner);
+            probe.refreshing = transition.to.token_refresh || transition.to.credentials_refresh;
+            if matches!(transition.event, Event::ConnectivityChanged { .. }) {
+                probe.connectivity_changes += 1;
+            }
+        }))
+        .build()
+}
+
 struct Run<'w> {
     world: &'w dyn ModelWorld,
+    probe: Arc<Mutex<Probe>>,
+    /// Connectivity changes the client should have taken in.
+    connectivity_changes: usize,
     client: AuthClient,
     changes: StateChanges,
     heard: Vec<UserStateDetails>,
@@ -257,7 +287,8 @@ struct Run<'w> {
 /// first disagreement.
 pub async fn check_sequence(world: &dyn ModelWorld, ops: &[Op]) {
     let config = world.config().clone();
-    let client = world.builder().build();
+    let probe = Arc::default();
+    let client = probed(world, &probe);
     let changes = client.state_changes();
     client.initialize().await.expect("initialize");
     let now = epoch_seconds(world.now());
@@ -276,7 +307,8 @@ pub async fn check_sequence(world: &dyn ModelWorld, ops: &[Op]) {
         notified: vec![UserState::SignedOut],
         refreshes: 0,
     };
-    let mut run = Run { world, client, changes, heard: Vec::new(), model };
+    let mut run =
+        Run { world, probe, connectivity_changes: 0, client, changes, heard: Vec::new(), model };
     run.check("initialize").await;
     for op in ops {
         run.apply(op).await;
@@ -350,11 +382,17 @@ impl Run<'_> {
                 self.model.now += seconds;
             }
             Op::Offline => {
+                if self.model.online {
+                    self.connectivity_changes += 1;
+                }
                 self.model.online = false;
                 self.world.set_reachable(false).await;
                 self.world.set_connectivity(false).await;
             }
             Op::Online => {
+                if !self.model.online {
+                    self.connectivity_changes += 1;
+                }
                 let m = &mut self.model;
                 let was_online = m.online;
                 m.online = true;
@@ -390,7 +428,7 @@ impl Run<'_> {
             }
             Op::Tokens { callers, release } => self.tokens(*callers, *release).await,
             Op::Restart => {
-                let client = self.world.builder().build();
+                let client = probed(self.world, &self.probe);
                 self.changes = client.state_changes();
                 self.heard.clear();
                 client.initialize().await.expect("initialize after restart");
@@ -496,6 +534,15 @@ impl Run<'_> {
     async fn check(&mut self, after: &str) {
         let started = tokio::time::Instant::now();
         loop {
+            let settled = {
+                let probe = self.probe.lock().unwrap_or_else(PoisonError::into_inner);
+                !probe.refreshing && probe.connectivity_changes >= self.connectivity_changes
+            };
+            if !settled {
+                assert!(started.elapsed() < PATIENCE, "the client did not settle after {after}");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                continue;
+            }
             self.heard.extend(std::iter::from_fn(|| self.changes.try_next()));
             let observed = self.observe().await;
             let expected = self.expected();
