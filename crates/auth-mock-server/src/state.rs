@@ -241,6 +241,10 @@ pub(crate) struct AccessRecord {
     pub(crate) client_id: String,
     pub(crate) issued_at: u64,
     pub(crate) expires_at: u64,
+    /// When the id token issued with it expires: the record (and with it any revocation of
+    /// its family) is kept until both tokens are dead.
+    #[serde(default)]
+    pub(crate) id_expires_at: u64,
     pub(crate) origin_jti: String,
     pub(crate) device_key: Option<String>,
 }

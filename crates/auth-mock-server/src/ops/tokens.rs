@@ -1,5 +1,6 @@
 //! Issuing ID, access and refresh tokens.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
@@ -76,10 +77,18 @@ pub(crate) fn issue(shared: &Shared, grant: TokenGrant) -> OpResult<Value> {
 
 /// Drops expired token records and sessions so a long-running server does not grow forever.
 pub(crate) fn sweep(state: &mut State, now: u64) {
-    state.access_tokens.retain(|_, r| r.expires_at > now);
+    state.access_tokens.retain(|_, r| r.expires_at.max(r.id_expires_at) > now);
     state.refresh_tokens.retain(|_, r| r.expires_at > now);
     state.sessions.retain(|_, s| s.expires_at > now);
     state.srp.retain(|_, s| s.expires_at > now);
+    // A revoked family needs remembering only while one of its tokens could still be shown.
+    let live: HashSet<&str> = state
+        .access_tokens
+        .values()
+        .map(|r| r.origin_jti.as_str())
+        .chain(state.refresh_tokens.values().map(|r| r.origin_jti.as_str()))
+        .collect();
+    state.revoked_origins.retain(|origin| live.contains(origin.as_str()));
 }
 
 type Prepared = (
@@ -187,6 +196,7 @@ fn prepare(state: &mut State, shared: &Shared, grant: &TokenGrant, now: u64) -> 
         client_id: grant.client_id.clone(),
         issued_at: now,
         expires_at: now.saturating_add(access_ttl),
+        id_expires_at: now.saturating_add(id_ttl),
         origin_jti: origin_jti.clone(),
         device_key: device_key.clone(),
     };
@@ -222,4 +232,38 @@ fn prepare(state: &mut State, shared: &Shared, grant: &TokenGrant, now: u64) -> 
         RefreshMode::Keep { .. } => None,
     };
     Ok((keys, Value::Object(id), Value::Object(access), refresh, access_ttl, record, new_device))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access(origin: &str, expires_at: u64, id_expires_at: u64) -> AccessRecord {
+        AccessRecord {
+            pool_id: "pool".into(),
+            username: "alice".into(),
+            client_id: "client".into(),
+            issued_at: 0,
+            expires_at,
+            id_expires_at,
+            origin_jti: origin.into(),
+            device_key: None,
+        }
+    }
+
+    #[test]
+    fn sweep_forgets_a_revocation_only_once_every_token_of_the_family_is_dead() {
+        let mut state = State::default();
+        // Family "a": access token dead at 10, its id token at 20. Family "b": nothing left.
+        state.access_tokens.insert([1; 32], access("a", 10, 20));
+        state.revoked_origins.extend(["a".to_owned(), "b".to_owned()]);
+
+        sweep(&mut state, 15);
+        assert_eq!(state.access_tokens.len(), 1, "the id token of family a is still alive");
+        assert_eq!(state.revoked_origins, HashSet::from(["a".to_owned()]));
+
+        sweep(&mut state, 20);
+        assert!(state.access_tokens.is_empty());
+        assert!(state.revoked_origins.is_empty());
+    }
 }

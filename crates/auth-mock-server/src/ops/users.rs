@@ -347,6 +347,13 @@ pub(crate) fn admin_set_enabled(cx: &Cx<'_>, request: UserRequest, enabled: bool
     let user = lookup(&mut state, &request)?;
     user.enabled = enabled;
     user.modified = now;
+    if !enabled {
+        // Cognito revokes a disabled user's tokens, so enabling the user again does not
+        // bring the old sessions back: they must sign in anew.
+        let username = user.username.clone();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?.to_owned();
+        revoke_user_tokens(&mut state, &pool_id, &username);
+    }
     empty()
 }
 

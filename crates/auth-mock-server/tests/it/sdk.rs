@@ -248,9 +248,13 @@ async fn admin_users(f: &Fixture) {
     );
     assert!(!got.user_attributes().iter().any(|a| a.name() == "name"));
 
+    // Disabling revokes the user's tokens: enabling again does not revive the old session.
+    let (before_access, _, before_refresh) = f.password_login("carol", "Carol-Passw0rd!").await;
     sdk.admin_disable_user().user_pool_id(&f.pool).username("carol").send().await.unwrap();
     assert_code(f.password_auth("carol", "Carol-Passw0rd!").send().await, "NotAuthorizedException");
     sdk.admin_enable_user().user_pool_id(&f.pool).username("carol").send().await.unwrap();
+    assert_code(sdk.get_user().access_token(&before_access).send().await, "NotAuthorizedException");
+    assert_code(f.refresh_auth(&before_refresh).send().await, "NotAuthorizedException");
     let (access, _, refresh) = f.password_login("carol", "Carol-Passw0rd!").await;
 
     sdk.admin_user_global_sign_out().user_pool_id(&f.pool).username("carol").send().await.unwrap();
