@@ -14,7 +14,9 @@
 //! federates the sign-in into the identity pool and prints the identity id and when the
 //! temporary AWS credentials expire (never the secret key or session token). With `--store-dir` the session is
 //! kept in a file there (encrypted when `AUTH_STORE_KEY` holds 64 hex characters), and
-//! `--resume` continues from it without a password. A refused sign-in (wrong password,
+//! `--resume` continues from it without a password; so is the device remembered at
+//! sign-in (with the `file-device-store` feature), with the same key, so a later run
+//! signs in on this device without MFA. Without `--store-dir` both live in memory. A refused sign-in (wrong password,
 //! unknown user) exits with status 1 and one line naming Cognito's error; any other
 //! failure exits with status 2.
 #![allow(
@@ -29,7 +31,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use auth_cognito::{CognitoIdentityPool, CognitoUserPool};
+use auth_cognito::{CognitoIdentityPool, CognitoUserPool, DeviceStore, MemoryDeviceStore};
 use auth_core::{
     AuthClient, AuthError, ChallengeKind, ChallengeResponse, DynTokenStore, MemoryTokenStore,
     ProviderError, SignInFlow, SignInNextStep, SignInRequest, SignInResult, SignOutOptions,
@@ -148,7 +150,8 @@ async fn run(args: Args) -> Result<(), Failure> {
     if let Some(secret) = &args.client_secret {
         builder = builder.client_secret(secret.as_str());
     }
-    let pool = builder.build().map_err(|e| Failure::usage(e.to_string()))?;
+    let pool = builder.device_store(device_store(&args)?);
+    let pool = pool.build().map_err(|e| Failure::usage(e.to_string()))?;
     println!("user pool {} at {}", pool.pool_id(), pool.endpoint());
 
     let store = token_store(&args)?;
@@ -261,6 +264,39 @@ fn token_store(args: &Args) -> Result<DynTokenStore, Failure> {
         if store.is_encrypted() { "encrypted with AUTH_STORE_KEY" } else { "not encrypted" }
     );
     Ok(Arc::new(store))
+}
+
+/// Where remembered devices go: next to the session with `--store-dir` (and the same key),
+/// so that they survive a restart; in memory otherwise.
+fn device_store(args: &Args) -> Result<Arc<dyn DeviceStore>, Failure> {
+    let Some(dir) = &args.store_dir else {
+        println!("remembered devices kept in memory only");
+        return Ok(Arc::new(MemoryDeviceStore::new()));
+    };
+    #[cfg(feature = "file-device-store")]
+    {
+        let namespace = Namespace::app_client(&args.user_pool_id, &args.client_id)
+            .map_err(|e| Failure::usage(e.to_string()))?;
+        let store = auth_cognito::FileDeviceStore::builder(dir, namespace)
+            .encryption_key_from_env()
+            .map_err(|e| Failure::usage(e.to_string()))?
+            .build();
+        println!(
+            "remembered devices kept in {} ({})",
+            store.path().display(),
+            if store.is_encrypted() { "encrypted with AUTH_STORE_KEY" } else { "not encrypted" }
+        );
+        Ok(Arc::new(store))
+    }
+    #[cfg(not(feature = "file-device-store"))]
+    {
+        println!(
+            "remembered devices kept in memory only (build with the file-device-store feature \
+             to keep them in {})",
+            dir.display()
+        );
+        Ok(Arc::new(MemoryDeviceStore::new()))
+    }
 }
 
 async fn sign_in(

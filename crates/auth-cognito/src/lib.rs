@@ -7,7 +7,9 @@
 //!   a password or a custom flow; every challenge as a typed next step (new password,
 //!   SMS / email / authenticator codes, MFA set-up with an `otpauth://` URI, MFA choice,
 //!   custom challenges); `SECRET_HASH` for app clients with a secret; remembered devices
-//!   (ConfirmDevice, then DEVICE_SRP_AUTH so a remembered device skips MFA); refresh,
+//!   (ConfirmDevice, then DEVICE_SRP_AUTH so a remembered device skips MFA), kept in a
+//!   [`DeviceStore`]: in memory, or (feature `file-device-store`) in a file that survives
+//!   restarts, `FileDeviceStore`; refresh,
 //!   global sign-out and token revocation; sign-up, passwords, attributes, devices and MFA
 //!   settings. Plug it into `auth_core::AuthClient` for cached, refreshed, persisted
 //!   sessions.
@@ -85,4 +87,8 @@ pub use user_pool::{
     CognitoUserPool, CognitoUserPoolBuilder, DEVICE_KEY_EXTRA, Device, DevicePage, DeviceStore,
     DeviceTracking, MemoryDeviceStore, MfaPreference, RememberedDevice, TotpSetup, UserProfile,
     challenge_names,
+};
+#[cfg(feature = "file-device-store")]
+pub use user_pool::{
+    DEVICES_DOCUMENT_KIND, DeviceDocument, FileDeviceStore, FileDeviceStoreBuilder,
 };

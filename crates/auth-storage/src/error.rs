@@ -15,4 +15,8 @@ pub enum ConfigError {
     /// The OS keyring refused the entry's name (empty or too long for the platform).
     #[error("invalid keyring entry: {0}")]
     InvalidKeyringEntry(String),
+    /// A document kind is not 1 to 32 lowercase ASCII letters, digits and `-` starting
+    /// with a letter, or is one of the reserved names (`session`, `lock`).
+    #[error("invalid document kind: {0}")]
+    InvalidDocumentKind(String),
 }

@@ -1,5 +1,8 @@
 //! The file store: one file per namespace in a directory the caller picks, replaced
 //! atomically, locked against other processes, optionally encrypted.
+//!
+//! [`Inner`] does the file work for any record [`Kind`]: [`FileTokenStore`] uses it for
+//! sessions, [`FileDocumentStore`](crate::FileDocumentStore) for documents.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read as _, Write as _};
@@ -12,9 +15,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use auth_core::{Generation, Snapshot, StoreError, StoredSession, TokenStore};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::error::ConfigError;
-use crate::format::{self, DecodeError, Decoded};
+use crate::format::{self, DecodeError, Decoded, Kind};
 use crate::key::{Cipher, EncryptionKey};
 use crate::namespace::Namespace;
 
@@ -65,13 +70,15 @@ pub struct FileTokenStore {
     inner: Arc<Inner>,
 }
 
+/// One record file, its lock and its temporary file, of one [`Kind`].
 #[derive(Debug)]
-struct Inner {
+pub(crate) struct Inner {
     dir: PathBuf,
     record: PathBuf,
     lock: PathBuf,
     temp: PathBuf,
     stem: String,
+    kind: Kind,
     namespace: Namespace,
     key: KeySource,
     lock_timeout: Duration,
@@ -113,14 +120,75 @@ impl KeySource {
     }
 }
 
-/// Builds a [`FileTokenStore`]: where, which namespace, which key, how long to wait for the
-/// lock.
-#[must_use]
-pub struct FileTokenStoreBuilder {
+/// The choices a file store builder collects, whatever the store holds.
+#[derive(Debug)]
+pub(crate) struct Options {
     dir: PathBuf,
     namespace: Namespace,
     key: KeySource,
     lock_timeout: Duration,
+}
+
+impl Options {
+    pub(crate) fn new(dir: PathBuf, namespace: Namespace) -> Self {
+        Self { dir, namespace, key: KeySource::None, lock_timeout: DEFAULT_LOCK_TIMEOUT }
+    }
+
+    pub(crate) fn set_encryption_key(&mut self, key: Option<EncryptionKey>) {
+        self.key = match key {
+            Some(key) => KeySource::Key(Arc::new(key.cipher())),
+            None => KeySource::None,
+        };
+    }
+
+    pub(crate) fn encryption_key_from_env(&mut self) -> Result<(), ConfigError> {
+        if let Some(key) = EncryptionKey::from_env()? {
+            self.set_encryption_key(Some(key));
+        }
+        Ok(())
+    }
+
+    #[cfg(feature = "keyring")]
+    pub(crate) fn encryption_key_in_keyring(&mut self, key: crate::keyring::KeyringKey) {
+        self.key = KeySource::Keyring { key, cipher: OnceLock::new() };
+    }
+
+    pub(crate) fn lock_timeout(&mut self, timeout: Duration) {
+        self.lock_timeout = timeout;
+    }
+
+    /// The files of a store of `kind`. Sessions keep the names they always had
+    /// (`<stem>.session`, `<stem>.lock`); a document of kind `k` uses `<stem>.k` and
+    /// `<stem>.k.lock`, so it never waits for the session's writers.
+    pub(crate) fn open(self, kind: Kind) -> Arc<Inner> {
+        let stem = self.namespace.file_stem();
+        let suffix = &kind.suffix;
+        let lock = if kind == Kind::SESSION {
+            format!("{stem}.lock")
+        } else {
+            format!("{stem}.{suffix}.lock")
+        };
+        let dir = self.dir;
+        Arc::new(Inner {
+            record: dir.join(format!("{stem}.{suffix}")),
+            lock: dir.join(lock),
+            temp: dir.join(format!(".{stem}.{suffix}.tmp")),
+            dir,
+            stem,
+            kind,
+            namespace: self.namespace,
+            key: self.key,
+            lock_timeout: self.lock_timeout,
+            warned_plaintext: AtomicBool::new(false),
+        })
+    }
+}
+
+/// Builds a [`FileTokenStore`]: where, which namespace, which key, how long to wait for the
+/// lock.
+#[must_use]
+pub struct FileTokenStoreBuilder {
+    options: Options,
 }
 
 impl FileTokenStoreBuilder {
@@ -133,10 +201,7 @@ impl FileTokenStoreBuilder {
     /// Encrypts the session with `key`, or stores it in plain text (in a `0600` file)
     /// with `None`.
     pub fn set_encryption_key(&mut self, key: Option<EncryptionKey>) -> &mut Self {
-        self.key = match key {
-            Some(key) => KeySource::Key(Arc::new(key.cipher())),
-            None => KeySource::None,
-        };
+        self.options.set_encryption_key(key);
         self
     }
 
@@ -144,9 +209,7 @@ impl FileTokenStoreBuilder {
     /// variable is set and not empty; otherwise leaves the choice unchanged. Fails if the
     /// variable holds anything else.
     pub fn encryption_key_from_env(mut self) -> Result<Self, ConfigError> {
-        if let Some(key) = EncryptionKey::from_env()? {
-            self.set_encryption_key(Some(key));
-        }
+        self.options.encryption_key_from_env()?;
         Ok(self)
     }
 
@@ -155,34 +218,20 @@ impl FileTokenStoreBuilder {
     /// [`StoreError::Unavailable`].
     #[cfg(feature = "keyring")]
     pub fn encryption_key_in_keyring(mut self, key: crate::keyring::KeyringKey) -> Self {
-        self.key = KeySource::Keyring { key, cipher: OnceLock::new() };
+        self.options.encryption_key_in_keyring(key);
         self
     }
 
     /// How long a write waits for the lock before giving up with
     /// [`StoreError::Unavailable`]; default [`DEFAULT_LOCK_TIMEOUT`].
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
-        self.lock_timeout = timeout;
+        self.options.lock_timeout(timeout);
         self
     }
 
     /// Builds the store. Nothing is touched on disk until the first load or write.
     pub fn build(self) -> FileTokenStore {
-        let stem = self.namespace.file_stem();
-        let dir = self.dir;
-        FileTokenStore {
-            inner: Arc::new(Inner {
-                record: dir.join(format!("{stem}.session")),
-                lock: dir.join(format!("{stem}.lock")),
-                temp: dir.join(format!(".{stem}.session.tmp")),
-                dir,
-                stem,
-                namespace: self.namespace,
-                key: self.key,
-                lock_timeout: self.lock_timeout,
-                warned_plaintext: AtomicBool::new(false),
-            }),
-        }
+        FileTokenStore { inner: self.options.open(Kind::SESSION) }
     }
 }
 
@@ -196,12 +245,7 @@ impl FileTokenStore {
     /// Starts building a store for `namespace` in `dir` (created `0700` on first write if
     /// missing).
     pub fn builder(dir: impl Into<PathBuf>, namespace: Namespace) -> FileTokenStoreBuilder {
-        FileTokenStoreBuilder {
-            dir: dir.into(),
-            namespace,
-            key: KeySource::None,
-            lock_timeout: DEFAULT_LOCK_TIMEOUT,
-        }
+        FileTokenStoreBuilder { options: Options::new(dir.into(), namespace) }
     }
 
     /// The file that holds the session.
@@ -227,7 +271,8 @@ impl FileTokenStore {
     /// [`TokenStore::load`] on the calling thread (it reads a file and, to move a damaged
     /// one aside, may wait for the lock).
     pub fn load_blocking(&self) -> Result<Snapshot, StoreError> {
-        self.inner.load()
+        let (generation, session) = self.inner.load()?;
+        Ok(Snapshot::new(generation, session))
     }
 
     /// [`TokenStore::compare_and_swap`] on the calling thread (it waits for the lock and
@@ -245,7 +290,8 @@ impl FileTokenStore {
 impl TokenStore for FileTokenStore {
     async fn load(&self) -> Result<Snapshot, StoreError> {
         let inner = Arc::clone(&self.inner);
-        run_blocking(move || inner.load()).await
+        let (generation, session) = run_blocking(move || inner.load()).await?;
+        Ok(Snapshot::new(generation, session))
     }
 
     async fn compare_and_swap(
@@ -274,24 +320,46 @@ pub(crate) async fn run_blocking<T: Send + 'static>(
     clippy::large_enum_variant,
     reason = "short-lived, one per call; boxing would cost an allocation on every load"
 )]
-enum Current {
+enum Current<T> {
     Missing,
-    Record(Decoded),
+    Record(Decoded<T>),
     Damaged { message: String, generation: Option<Generation> },
 }
 
 impl Inner {
-    fn load(&self) -> Result<Snapshot, StoreError> {
+    /// The record file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.record
+    }
+
+    /// The directory of the store.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The store's namespace.
+    pub(crate) fn namespace(&self) -> &Namespace {
+        &self.namespace
+    }
+
+    /// True if records are written encrypted.
+    pub(crate) fn is_encrypted(&self) -> bool {
+        self.key.is_encrypted()
+    }
+
+    /// The record's generation and payload; a missing record is ([`Generation::NEW`],
+    /// `None`). A damaged record is kept aside (under the lock) and reported.
+    pub(crate) fn load<T: DeserializeOwned>(&self) -> Result<(Generation, Option<T>), StoreError> {
         let cipher = self.key.cipher()?;
         match self.read_current(cipher.as_deref())? {
-            Current::Missing => Ok(Snapshot::new(Generation::NEW, None)),
-            Current::Record(decoded) => Ok(self.snapshot(decoded)),
+            Current::Missing => Ok((Generation::NEW, None)),
+            Current::Record(decoded) => Ok(self.loaded(decoded)),
             Current::Damaged { .. } => {
                 // Moving the record aside must not race a writer: re-read under the lock.
                 let _lock = self.lock()?;
                 match self.read_current(cipher.as_deref())? {
-                    Current::Missing => Ok(Snapshot::new(Generation::NEW, None)),
-                    Current::Record(decoded) => Ok(self.snapshot(decoded)),
+                    Current::Missing => Ok((Generation::NEW, None)),
+                    Current::Record(decoded) => Ok(self.loaded(decoded)),
                     Current::Damaged { message, generation } => {
                         Err(self.keep_aside(message, generation, cipher.as_deref()))
                     }
@@ -300,15 +368,17 @@ impl Inner {
         }
     }
 
-    fn compare_and_swap(
+    /// Replaces the record with `new` (`None`: a tombstone) if its generation is
+    /// `expected`; the new generation, or [`StoreError::Conflict`] with the current one.
+    pub(crate) fn compare_and_swap<T: Serialize + DeserializeOwned>(
         &self,
         expected: Generation,
-        new: Option<&StoredSession>,
+        new: Option<&T>,
     ) -> Result<Generation, StoreError> {
         let cipher = self.key.cipher()?;
         self.ensure_dir()?;
         let _lock = self.lock()?;
-        let current = match self.read_current(cipher.as_deref())? {
+        let current = match self.read_current::<T>(cipher.as_deref())? {
             Current::Missing => Generation::NEW,
             Current::Record(decoded) => decoded.generation,
             Current::Damaged { message, generation } => {
@@ -319,31 +389,38 @@ impl Inner {
             return Err(StoreError::Conflict { current });
         }
         let generation = format::write_generation(current)?;
-        let bytes = format::encode(&self.namespace, generation, new, cipher.as_deref())?;
+        let bytes =
+            format::encode(&self.kind, &self.namespace, generation, new, cipher.as_deref())?;
         self.write_atomically(&bytes)?;
         tracing::debug!(
             path = %self.record.display(),
             %generation,
             cleared = new.is_none(),
-            "session saved"
+            "{} saved",
+            self.kind.what
         );
         Ok(generation)
     }
 
-    fn snapshot(&self, decoded: Decoded) -> Snapshot {
+    fn loaded<T>(&self, decoded: Decoded<T>) -> (Generation, Option<T>) {
         if decoded.plaintext_with_key && !self.warned_plaintext.swap(true, Ordering::Relaxed) {
             tracing::warn!(
                 path = %self.record.display(),
-                "the stored session is not encrypted although a key is configured; the next \
-                 write will encrypt it"
+                "the stored {} is not encrypted although a key is configured; the next \
+                 write will encrypt it",
+                self.kind.what
             );
         }
-        Snapshot::new(decoded.generation, decoded.session)
+        (decoded.generation, decoded.payload)
     }
 
     /// Reads and decodes the record. `Refused` and `Unavailable` come back as errors;
     /// damage comes back as a value, for the caller to handle under the lock.
-    fn read_current(&self, cipher: Option<&Cipher>) -> Result<Current, StoreError> {
+    fn read_current<T: DeserializeOwned>(
+        &self,
+        cipher: Option<&Cipher>,
+    ) -> Result<Current<T>, StoreError> {
+        let what = &self.kind.what;
         match fs::symlink_metadata(&self.dir) {
             Ok(metadata) => check_private_dir(&self.dir, &metadata)?,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Current::Missing),
@@ -361,17 +438,17 @@ impl Inner {
                 )));
             }
             Err(error) => {
-                return Err(io_error("cannot open the session file", &self.record, error));
+                return Err(io_error(&format!("cannot open the {what} file"), &self.record, error));
             }
         };
-        let metadata = file
-            .metadata()
-            .map_err(|error| io_error("cannot inspect the session file", &self.record, error))?;
-        check_private_file(&self.record, &file, &metadata)?;
+        let metadata = file.metadata().map_err(|error| {
+            io_error(&format!("cannot inspect the {what} file"), &self.record, error)
+        })?;
+        check_private_file(&self.record, what, &file, &metadata)?;
         if metadata.len() > MAX_RECORD_LEN {
             return Ok(Current::Damaged {
                 message: format!(
-                    "the file is {} bytes long, too large for a session",
+                    "the file is {} bytes long, too large for a {what}",
                     metadata.len()
                 ),
                 generation: None,
@@ -379,9 +456,10 @@ impl Inner {
         }
         let capacity = usize::try_from(metadata.len()).unwrap_or(0).saturating_add(1);
         let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(capacity));
-        file.read_to_end(&mut bytes)
-            .map_err(|error| io_error("cannot read the session file", &self.record, error))?;
-        match format::decode(&bytes, &self.namespace, cipher) {
+        file.read_to_end(&mut bytes).map_err(|error| {
+            io_error(&format!("cannot read the {what} file"), &self.record, error)
+        })?;
+        match format::decode(&bytes, &self.kind, &self.namespace, cipher) {
             Ok(decoded) => Ok(Current::Record(decoded)),
             Err(DecodeError::Refused(message)) => {
                 Err(StoreError::Refused(format!("{}: {message}", self.record.display())))
@@ -401,27 +479,33 @@ impl Inner {
         cipher: Option<&Cipher>,
     ) -> StoreError {
         let seconds = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let what = &self.kind.what;
         let aside = self.dir.join(format!(
-            "{}.session.damaged-{seconds}-{:04x}",
+            "{}.{}.damaged-{seconds}-{:04x}",
             self.stem,
+            self.kind.suffix,
             rand::random::<u16>()
         ));
         if let Err(error) = fs::rename(&self.record, &aside) {
-            return io_error("cannot move the damaged session file aside", &self.record, error);
+            return io_error(
+                &format!("cannot move the damaged {what} file aside"),
+                &self.record,
+                error,
+            );
         }
         tracing::error!(
             path = %self.record.display(),
             kept_at = %aside.display(),
             reason = %message,
-            "the stored session was damaged; it has been kept aside and the store is now empty"
+            "the stored {what} was damaged; it has been kept aside and the store is now empty"
         );
         let tombstone = format::tombstone_generation(generation);
-        let written = format::encode(&self.namespace, tombstone, None, cipher)
+        let written = format::encode::<()>(&self.kind, &self.namespace, tombstone, None, cipher)
             .and_then(|bytes| self.write_atomically(&bytes));
         if let Err(error) = written {
             // The damaged file is aside already; without a tombstone the store reads as new,
             // and its first write still jumps to the clock.
-            tracing::warn!(%error, "could not write a tombstone after keeping a damaged session aside");
+            tracing::warn!(%error, "could not write a tombstone after keeping a damaged {what} aside");
             let _ = sync_dir(&self.dir);
         }
         StoreError::Damaged { message, kept_at: aside.display().to_string() }
@@ -475,15 +559,17 @@ impl Inner {
             .and_then(|()| file.sync_all())
             .map_err(|error| io_error("cannot write the temporary file", &self.temp, error))?;
         drop(file);
-        fs::rename(&self.temp, &self.record)
-            .map_err(|error| io_error("cannot replace the session file", &self.record, error))?;
+        fs::rename(&self.temp, &self.record).map_err(|error| {
+            io_error(&format!("cannot replace the {} file", self.kind.what), &self.record, error)
+        })?;
         // The new record is in place and visible to every reader: reporting a failure now
         // would claim that nothing changed. Only its survival of a power cut is in doubt.
         if let Err(error) = sync_dir(&self.dir) {
             tracing::warn!(
                 dir = %self.dir.display(),
                 %error,
-                "the session was replaced but the directory could not be flushed to disk"
+                "the {} was replaced but the directory could not be flushed to disk",
+                self.kind.what
             );
         }
         Ok(())
@@ -616,7 +702,12 @@ fn check_private_dir(dir: &Path, metadata: &fs::Metadata) -> Result<(), StoreErr
 }
 
 #[cfg(unix)]
-fn check_private_file(path: &Path, file: &File, metadata: &fs::Metadata) -> Result<(), StoreError> {
+fn check_private_file(
+    path: &Path,
+    what: &str,
+    file: &File,
+    metadata: &fs::Metadata,
+) -> Result<(), StoreError> {
     use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
     if !metadata.is_file() {
         return Err(StoreError::Refused(format!("{} is not a regular file", path.display())));
@@ -624,7 +715,7 @@ fn check_private_file(path: &Path, file: &File, metadata: &fs::Metadata) -> Resu
     let me = rustix::process::geteuid().as_raw();
     if metadata.uid() != me {
         return Err(StoreError::Refused(format!(
-            "the session file {} belongs to user {}, not to the current user {me}; it is not read",
+            "the {what} file {} belongs to user {}, not to the current user {me}; it is not read",
             path.display(),
             metadata.uid()
         )));
@@ -632,7 +723,7 @@ fn check_private_file(path: &Path, file: &File, metadata: &fs::Metadata) -> Resu
     let mode = metadata.mode() & 0o777;
     if mode & 0o022 != 0 {
         return Err(StoreError::Refused(format!(
-            "the session file {} is writable by other users (mode {mode:o}), so its content \
+            "the {what} file {} is writable by other users (mode {mode:o}), so its content \
              cannot be trusted; it is not read",
             path.display()
         )));
@@ -641,10 +732,10 @@ fn check_private_file(path: &Path, file: &File, metadata: &fs::Metadata) -> Resu
         tracing::warn!(
             path = %path.display(),
             mode = format_args!("{mode:o}"),
-            "the session file was readable by other users; restricting it to 0600"
+            "the {what} file was readable by other users; restricting it to 0600"
         );
         file.set_permissions(fs::Permissions::from_mode(0o600)).map_err(|error| {
-            io_error("cannot restrict the session file's permissions", path, error)
+            io_error(&format!("cannot restrict the {what} file's permissions"), path, error)
         })?;
     }
     Ok(())
@@ -653,6 +744,7 @@ fn check_private_file(path: &Path, file: &File, metadata: &fs::Metadata) -> Resu
 #[cfg(not(unix))]
 fn check_private_file(
     path: &Path,
+    _what: &str,
     _file: &File,
     metadata: &fs::Metadata,
 ) -> Result<(), StoreError> {

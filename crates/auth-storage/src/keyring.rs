@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 
 use crate::error::ConfigError;
 use crate::file::{lock_exclusive, run_blocking};
-use crate::format::{self, DecodeError};
+use crate::format::{self, DecodeError, Kind};
 use crate::key::EncryptionKey;
 use crate::namespace::Namespace;
 
@@ -232,7 +232,7 @@ impl Inner {
             return Err(StoreError::Conflict { current });
         }
         let generation = format::write_generation(current)?;
-        let record = format::encode(&self.namespace, generation, new, None)?;
+        let record = format::encode(&Kind::SESSION, &self.namespace, generation, new, None)?;
         self.entry.set_secret(&record).map_err(|error| self.keyring_error("write", error))?;
         tracing::debug!(service = %self.service, namespace = %self.namespace, %generation, "session saved");
         Ok(generation)
@@ -244,8 +244,8 @@ impl Inner {
             Err(keyring::Error::NoEntry) => return Ok(Current::Missing),
             Err(error) => return Err(self.keyring_error("read", error)),
         };
-        match format::decode(&bytes, &self.namespace, None) {
-            Ok(decoded) => Ok(Current::Record(Snapshot::new(decoded.generation, decoded.session))),
+        match format::decode(&bytes, &Kind::SESSION, &self.namespace, None) {
+            Ok(decoded) => Ok(Current::Record(Snapshot::new(decoded.generation, decoded.payload))),
             Err(DecodeError::Refused(message)) => Err(StoreError::Refused(format!(
                 "keyring item {}: {message}",
                 self.describe(self.namespace.key())
@@ -279,9 +279,13 @@ impl Inner {
             "the stored session was damaged; it has been kept aside and the store is now empty"
         );
         let tombstone = format::tombstone_generation(generation);
-        let written = format::encode(&self.namespace, tombstone, None, None).and_then(|record| {
-            self.entry.set_secret(&record).map_err(|error| self.keyring_error("write", error))
-        });
+        let written =
+            format::encode::<StoredSession>(&Kind::SESSION, &self.namespace, tombstone, None, None)
+                .and_then(|record| {
+                    self.entry
+                        .set_secret(&record)
+                        .map_err(|error| self.keyring_error("write", error))
+                });
         if let Err(error) = written {
             tracing::warn!(%error, "could not write a tombstone after keeping a damaged session aside");
         }

@@ -11,6 +11,13 @@
 //! - `KeyringTokenStore` (feature `keyring`): one item in the macOS Keychain, the Windows
 //!   Credential Manager or the Secret Service.
 //!
+//! [`FileDocumentStore`] puts the file store's machinery (atomic writes, the lock,
+//! permission checks, encryption, damaged files kept aside) under any serialisable value
+//! that must live next to a session without being one, such as the devices a user made
+//! trusted (auth-cognito's `FileDeviceStore`, feature `file-device-store`). Each document
+//! kind has its own file and format, so a session file is never read as a document or
+//! the other way round.
+//!
 //! Two rules run through all of them, because losing a user's session is worse than any
 //! error: a store that cannot be reached *right now* (locked keyring, lock held by a stuck
 //! process, disk error) answers [`StoreError::Unavailable`] and clears nothing, and
@@ -37,6 +44,7 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
 
+mod document;
 mod error;
 mod file;
 mod format;
@@ -46,6 +54,7 @@ mod keyring;
 mod namespace;
 
 pub use auth_core::{MemoryTokenStore, StoreError, TokenStore, TokenStoreExt};
+pub use document::{FileDocumentStore, FileDocumentStoreBuilder, MAX_DOCUMENT_KIND_LEN};
 pub use error::ConfigError;
 pub use file::{DEFAULT_LOCK_TIMEOUT, FileTokenStore, FileTokenStoreBuilder};
 pub use key::{EncryptionKey, KEY_ENV_VAR};

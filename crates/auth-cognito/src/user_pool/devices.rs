@@ -58,9 +58,9 @@ impl fmt::Debug for RememberedDevice {
     }
 }
 
-/// Where remembered devices are kept, per username. Implement it over a file or the OS
-/// keyring to remember devices across restarts; [`MemoryDeviceStore`] forgets them when
-/// the process ends.
+/// Where remembered devices are kept, per username. [`MemoryDeviceStore`] forgets them when
+/// the process ends; `FileDeviceStore` (feature `file-device-store`) keeps them in a file
+/// across restarts; implement it over the OS keyring or a database for anything else.
 ///
 /// Errors are strings: a store failure never stops a sign-in (the device is then simply
 /// not used or not remembered), it is only logged.

@@ -6,6 +6,8 @@
 mod account;
 mod challenge;
 mod devices;
+#[cfg(feature = "file-device-store")]
+mod file_devices;
 mod sign_in;
 mod srp;
 mod wire;
@@ -25,6 +27,10 @@ pub use self::challenge::challenge_names;
 pub use self::devices::{
     DEVICE_KEY_EXTRA, Device, DevicePage, DeviceStore, DeviceTracking, MemoryDeviceStore,
     RememberedDevice,
+};
+#[cfg(feature = "file-device-store")]
+pub use self::file_devices::{
+    DEVICES_DOCUMENT_KIND, DeviceDocument, FileDeviceStore, FileDeviceStoreBuilder,
 };
 use crate::error::CognitoError;
 use crate::http::{AwsJsonClient, RetryPolicy, Transport};

@@ -181,7 +181,15 @@ async fn answers_a_challenge_typed_on_standard_input() {
         )
         .await
         .unwrap();
-    let mut command = setup.command(&binary, &["--username", "ex", "--password", PASSWORD]);
+    let command = setup.command(&binary, &["--username", "ex", "--password", PASSWORD]);
+    let output = run_answering_the_sms_code(&setup, command).await;
+    assert!(output.contains("challenge SMS_MFA"), "{output}");
+    assert!(output.contains("state: SIGNED_IN"), "{output}");
+}
+
+/// Runs the example, types the SMS code the server sent when it prompts for it, and
+/// returns everything it printed; fails unless it prompts, and succeeds after the answer.
+async fn run_answering_the_sms_code(setup: &Setup, mut command: Command) -> String {
     command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
@@ -208,8 +216,59 @@ async fn answers_a_challenge_typed_on_standard_input() {
     let status = child.wait().await.unwrap();
     let output = format!("{seen}{rest}");
     assert!(status.success(), "{output}");
-    assert!(output.contains("challenge SMS_MFA"), "{output}");
-    assert!(output.contains("state: SIGNED_IN"), "{output}");
+    output
+}
+
+/// The example keeps remembered devices in `--store-dir` only with this feature.
+#[cfg(feature = "file-device-store")]
+#[tokio::test]
+async fn a_device_remembered_in_the_store_dir_skips_mfa_in_the_next_run() {
+    let Some(binary) = example_binary() else { return };
+    let setup = setup(json!({"PoolName": "example-devices", "MfaConfiguration": "OPTIONAL",
+        "DeviceConfiguration": {"ChallengeRequiredOnNewDevice": true,
+                                "DeviceOnlyRememberedOnUserPrompt": false}}))
+    .await;
+    setup
+        .server
+        .call(
+            "AdminSetUserMFAPreference",
+            json!({"UserPoolId": setup.pool_id, "Username": "ex",
+               "SMSMfaSettings": {"Enabled": true, "PreferredMfa": true}}),
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().to_str().unwrap();
+    let key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let args = ["--username", "ex", "--password", PASSWORD, "--store-dir", store_dir];
+
+    let mut first = setup.command(&binary, &args);
+    first.env("AUTH_STORE_KEY", key);
+    let output = run_answering_the_sms_code(&setup, first).await;
+    assert!(output.contains("challenge SMS_MFA"), "a new device: MFA\n{output}");
+    assert!(
+        output.lines().any(|line| line.starts_with("remembered devices kept in")
+            && line.ends_with("(encrypted with AUTH_STORE_KEY)")),
+        "{output}"
+    );
+    let devices_file = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "devices"))
+        .expect("a devices file was written");
+    let text = std::fs::read_to_string(&devices_file).unwrap();
+    assert!(text.contains("ciphertext") && !text.contains("device_secret"), "{text}");
+
+    // A new process signs in again (after a local sign-out of the stored session) on the
+    // device it remembered: no MFA.
+    let mut second = setup.command(&binary, &args);
+    second.env("AUTH_STORE_KEY", key);
+    let run2 = run(second).await;
+    assert_eq!(run2.status, 0, "{}\n{}", run2.stdout, run2.stderr);
+    assert!(run2.stdout.contains("signing it out locally first"), "{}", run2.stdout);
+    assert!(!run2.stdout.contains("challenge"), "no MFA on a remembered device:\n{}", run2.stdout);
+    assert!(run2.stdout.contains("state: SIGNED_IN"), "{}", run2.stdout);
 }
 
 #[tokio::test]
@@ -327,7 +386,9 @@ async fn the_axum_extractor_example_guards_its_routes() {
 /// access key or a session token (identity ids and access key ids are shorter runs). The
 /// store's path, which may hold a long hash, is left out.
 fn has_secret_shaped_run(output: &str) -> bool {
-    output.lines().filter(|line| !line.starts_with("session kept in")).any(|line| {
+    let names_a_file =
+        |line: &str| line.starts_with("session kept in") || line.contains("devices kept in");
+    output.lines().filter(|line| !names_a_file(line)).any(|line| {
         let mut run = 0;
         line.chars().any(|c| {
             run = if c.is_ascii_alphanumeric() || "+/=".contains(c) { run + 1 } else { 0 };

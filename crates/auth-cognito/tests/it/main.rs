@@ -3,6 +3,8 @@
 #[cfg(feature = "aws-sdk")]
 mod credentials;
 mod example;
+#[cfg(feature = "file-device-store")]
+mod file_devices;
 mod identity_pool;
 mod jwt;
 mod mock;

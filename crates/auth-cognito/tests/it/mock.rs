@@ -364,6 +364,67 @@ async fn a_remembered_device_skips_mfa() {
     );
 }
 
+/// The case device tracking exists for: the device is remembered by one process, and a
+/// later process (a new `CognitoUserPool` over a new `FileDeviceStore` on the same
+/// directory, as after a restart) signs in with DEVICE_SRP_AUTH instead of MFA.
+#[cfg(feature = "file-device-store")]
+#[tokio::test]
+async fn a_remembered_device_survives_a_restart_with_the_file_store() {
+    use auth_cognito::FileDeviceStore;
+    use auth_storage::{EncryptionKey, Namespace};
+
+    let env = Env::start(
+        json!({"PoolName": "restart", "MfaConfiguration": "OPTIONAL",
+               "DeviceConfiguration": {"ChallengeRequiredOnNewDevice": true, "DeviceOnlyRememberedOnUserPrompt": false}}),
+        ClientOptions::default(),
+    )
+    .await;
+    env.user("rey", &[("phone_number", "+15555550112")]).await;
+    let plain = env.builder().device_tracking(DeviceTracking::Off).build().unwrap();
+    let session = signed_in(sign_in(&plain, "rey", SignInFlow::Password).await);
+    plain
+        .set_mfa_preference(session.tokens.access_token(), MfaPreference::new().sms(true, true))
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let key = EncryptionKey::generate();
+    let namespace = Namespace::app_client(&env.pool_id, &env.client.client_id).unwrap();
+    let file_store = || {
+        Arc::new(
+            FileDeviceStore::builder(dir.path(), namespace.clone())
+                .encryption_key(key.clone())
+                .build(),
+        )
+    };
+
+    // First run: MFA, then the device is confirmed and written to the file.
+    let device_key = {
+        let provider = env.builder().device_store(file_store()).build().unwrap();
+        let sms = step(sign_in(&provider, "rey", SignInFlow::SecureRemotePassword).await);
+        let session = signed_in(answer(&provider, &sms, &env.code("rey")).await.unwrap());
+        provider.sign_out(&session, &SignOutOptions::default()).await.unwrap();
+        session.extras[DEVICE_KEY_EXTRA].secret().to_owned()
+    };
+    let text = std::fs::read_to_string(file_store().path()).unwrap();
+    assert!(!text.contains(&device_key), "the file is encrypted: {text}");
+
+    // "Restart": nothing shared with the first run but the directory and the key.
+    let devices = file_store();
+    let remembered = devices.get("rey").await.unwrap().expect("the device was kept in the file");
+    assert_eq!(remembered.device_key, device_key);
+    let provider = env.builder().device_store(devices).build().unwrap();
+    env.server.reset_request_counts();
+    let session = signed_in(sign_in(&provider, "rey", SignInFlow::SecureRemotePassword).await);
+    assert_eq!(session.extras[DEVICE_KEY_EXTRA].secret(), device_key);
+    assert_eq!(
+        env.server.request_count("RespondToAuthChallenge"),
+        3,
+        "PASSWORD_VERIFIER, DEVICE_SRP_AUTH, DEVICE_PASSWORD_VERIFIER: no MFA"
+    );
+    assert_eq!(env.server.request_count("ConfirmDevice"), 0, "the same device, not a new one");
+}
+
 #[tokio::test]
 async fn account_operations_end_to_end() {
     let env = Env::start(

@@ -12,6 +12,7 @@ mod client;
 mod conformance;
 mod contention;
 mod crash;
+mod document_store;
 mod file_store;
 #[cfg(feature = "keyring")]
 mod keyring_mock;
