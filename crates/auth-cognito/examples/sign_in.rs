@@ -408,9 +408,7 @@ fn print_claims(tokens: &UserPoolTokens) {
     }
 }
 
-/// `AuthClient` refreshes by itself, only when tokens come within its margin of expiry; it
-/// has no "refresh now". So the example asks the provider directly, with the stored
-/// session (refresh token and remembered device), and says so.
+/// An instant as RFC 3339 with the seconds left until it, for the expiry lines.
 fn describe(at: SystemTime) -> String {
     let seconds = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let remaining = at.duration_since(SystemTime::now()).map_or(0, |d| d.as_secs());
