@@ -225,6 +225,7 @@ impl Seed {
                         "ALLOW_REFRESH_TOKEN_AUTH",
                         "ALLOW_CUSTOM_AUTH",
                         "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+                        "ALLOW_USER_AUTH",
                     ]
                     .map(String::from)
                     .to_vec()

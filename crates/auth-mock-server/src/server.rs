@@ -187,7 +187,7 @@ pub struct ClientOptions {
     pub generate_secret: bool,
     /// `ExplicitAuthFlows`; empty means every flow (`ALLOW_USER_SRP_AUTH`,
     /// `ALLOW_USER_PASSWORD_AUTH`, `ALLOW_REFRESH_TOKEN_AUTH`, `ALLOW_CUSTOM_AUTH`,
-    /// `ALLOW_ADMIN_USER_PASSWORD_AUTH`).
+    /// `ALLOW_ADMIN_USER_PASSWORD_AUTH`, `ALLOW_USER_AUTH`).
     pub explicit_auth_flows: Vec<String>,
     /// Extra `CreateUserPoolClient` fields, e.g. `{"AccessTokenValidity": 5, ...}`.
     pub extra: Option<Value>,
@@ -307,6 +307,7 @@ impl MockServerHandle {
                 "ALLOW_REFRESH_TOKEN_AUTH".into(),
                 "ALLOW_CUSTOM_AUTH".into(),
                 "ALLOW_ADMIN_USER_PASSWORD_AUTH".into(),
+                "ALLOW_USER_AUTH".into(),
             ]
         } else {
             options.explicit_auth_flows

@@ -283,6 +283,12 @@ pub(crate) enum Pending {
     Custom { attempts: u32 },
     /// DEVICE_SRP_AUTH was issued for this device.
     DeviceSrp { device_key: String },
+    /// SELECT_CHALLENGE (choice-based `USER_AUTH`) was issued with these first factors;
+    /// `simulated` when the user does not exist (PreventUserExistenceErrors).
+    SelectChallenge { options: Vec<&'static str>, simulated: bool },
+    /// A one-time code was sent as the first factor (`EMAIL_OTP` or `SMS_OTP` of
+    /// `USER_AUTH`); `code` is `None` for a simulated challenge, which no answer passes.
+    FirstFactorCode { challenge: &'static str, code: Option<String>, attempts: u32 },
 }
 
 /// A pending challenge, found by its `Session` value.
@@ -422,6 +428,21 @@ impl Pool {
         self.settings.get("MfaConfiguration").and_then(Value::as_str).unwrap_or("OFF")
     }
 
+    /// `Policies.SignInPolicy.AllowedFirstAuthFactors`, `[PASSWORD]` when unset.
+    pub(crate) fn first_auth_factors(&self) -> Vec<String> {
+        let factors = self
+            .settings
+            .get("Policies")
+            .and_then(|p| p.get("SignInPolicy"))
+            .and_then(|p| p.get("AllowedFirstAuthFactors"))
+            .and_then(Value::as_array)
+            .map(|items| {
+                items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        if factors.is_empty() { vec!["PASSWORD".to_owned()] } else { factors }
+    }
+
     pub(crate) fn device_tracking(&self) -> Option<(bool, bool)> {
         let config = self.settings.get("DeviceConfiguration")?.as_object()?;
         let flag = |name: &str| config.get(name).and_then(Value::as_bool).unwrap_or(false);
@@ -459,6 +480,9 @@ impl AppClient {
                 has("ALLOW_ADMIN_USER_PASSWORD_AUTH") || has("ADMIN_NO_SRP_AUTH")
             }
             "CUSTOM_AUTH" => has("ALLOW_CUSTOM_AUTH") || has("CUSTOM_AUTH_FLOW_ONLY"),
+            // Choice-based sign-in has its own switch; it covers password, SRP and one-time
+            // codes inside USER_AUTH without the separate flows being allowed.
+            "USER_AUTH" => has("ALLOW_USER_AUTH"),
             // Legacy clients (no ALLOW_ values) can always refresh.
             "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
                 has("ALLOW_REFRESH_TOKEN_AUTH") || !flows.iter().any(|f| f.starts_with("ALLOW_"))

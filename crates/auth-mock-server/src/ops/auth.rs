@@ -14,6 +14,8 @@ use crate::error::{CognitoError, OpResult};
 use crate::password;
 use crate::state::{AuthSession, Pending, SignInContext, SrpPending, State, UserStatus};
 
+mod choice;
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct InitiateAuthRequest {
@@ -94,11 +96,6 @@ fn initiate(cx: &Cx<'_>, request: InitiateAuthRequest, admin: bool) -> OpResult 
     if admin && flow == "USER_PASSWORD_AUTH" {
         return Err(CognitoError::invalid_parameter("Initiate Auth method not supported."));
     }
-    if flow == "USER_AUTH" {
-        return Err(CognitoError::invalid_parameter(
-            "USER_AUTH (choice-based sign-in) is not supported by auth-mock-server.",
-        ));
-    }
     let params = request.auth_parameters.unwrap_or_default();
     let pool_id = {
         let state = cx.shared.state.read();
@@ -135,6 +132,7 @@ fn initiate(cx: &Cx<'_>, request: InitiateAuthRequest, admin: bool) -> OpResult 
                 custom_start(cx, &pool_id, client_id, &params, ctx)
             }
         }
+        "USER_AUTH" => choice::start(cx, &pool_id, client_id, &params, ctx),
         _ => Err(CognitoError::invalid_parameter("Initiate Auth method not supported.")),
     }
 }
@@ -1007,12 +1005,19 @@ fn session_challenge(
     }
     check_challenge_secret_hash(&state, &session.pool_id, client_id, &session.username, responses)?;
     let login = param(responses, "USERNAME")?;
+    // A simulated USER_AUTH challenge (missing user, PreventUserExistenceErrors) has no user
+    // to compare with; it fails later the way a wrong answer would.
+    let simulated = matches!(
+        &session.pending,
+        Pending::SelectChallenge { simulated: true, .. }
+            | Pending::FirstFactorCode { code: None, .. }
+    );
     let same_user = state
         .pools
         .get(&session.pool_id)
         .and_then(|p| p.user(login))
         .is_some_and(|u| u.username == session.username);
-    if !same_user {
+    if !same_user && !simulated {
         return Err(CognitoError::not_authorized("Invalid session for the user."));
     }
     let pool_id = session.pool_id.clone();
@@ -1026,6 +1031,10 @@ fn session_challenge(
         Pending::MfaSetup { .. } => "MFA_SETUP",
         Pending::Custom { .. } => "CUSTOM_CHALLENGE",
         Pending::DeviceSrp { .. } => "DEVICE_SRP_AUTH",
+        Pending::FirstFactorCode { challenge, .. } => challenge,
+        // A PASSWORD / PASSWORD_SRP challenge of USER_AUTH is answered under its own name.
+        Pending::SelectChallenge { options, .. } if options.contains(&name) => name,
+        Pending::SelectChallenge { .. } => "SELECT_CHALLENGE",
     };
     if expected != name {
         return Err(CognitoError::invalid_parameter(format!(
@@ -1152,6 +1161,45 @@ fn session_challenge(
         }
         Pending::DeviceSrp { .. } => {
             return Err(CognitoError::invalid_parameter("DEVICE_SRP_AUTH is answered with SRP_A."));
+        }
+        Pending::SelectChallenge { .. } => {
+            drop(state);
+            return choice::answer(cx, client_id, name, session_id, session, responses);
+        }
+        Pending::FirstFactorCode { challenge, code, attempts } => {
+            let field = if challenge == "SMS_OTP" { "SMS_OTP_CODE" } else { "EMAIL_OTP_CODE" };
+            let given = match param(responses, field) {
+                Ok(given) => given,
+                Err(error) => {
+                    retry(&mut state, session);
+                    return Err(error);
+                }
+            };
+            if code.as_deref() != Some(given) {
+                // The last allowed wrong code ends the session.
+                if attempts + 1 < choice::CODE_ATTEMPTS {
+                    let pending =
+                        Pending::FirstFactorCode { challenge, code, attempts: attempts + 1 };
+                    retry(&mut state, AuthSession { pending, ..session });
+                }
+                return Err(CognitoError::code_mismatch(
+                    "Invalid code or auth state for the user.",
+                ));
+            }
+            {
+                let pool = state.pool(&pool_id)?;
+                let user = pool
+                    .users
+                    .get(&pool.user_key(&username))
+                    .ok_or_else(crate::state::user_not_found)?;
+                if !user.enabled {
+                    return Err(CognitoError::not_authorized("User is disabled."));
+                }
+            }
+            check_status_after_password(&state, &pool_id, &username, now)?;
+            // The code proved a second channel: no MFA follows a one-time-code first factor.
+            ctx.mfa_done = true;
+            next_step(cx, &mut state, &pool_id, client_id, &username, ctx)?
         }
     };
     drop(state);

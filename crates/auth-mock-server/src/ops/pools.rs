@@ -99,6 +99,53 @@ fn check_pool_settings(settings: &Object) -> OpResult<()> {
                 }
             }
         }
+        check_sign_in_policy(policies.get("SignInPolicy"))?;
+    }
+    Ok(())
+}
+
+/// First factors `Policies.SignInPolicy.AllowedFirstAuthFactors` may list.
+const FIRST_AUTH_FACTORS: &[&str] = &["PASSWORD", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN"];
+
+/// `SignInPolicy{AllowedFirstAuthFactors}`: 1 to 4 distinct known factors.
+fn check_sign_in_policy(policy: Option<&Value>) -> OpResult<()> {
+    let policy = match policy {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::Object(policy)) => policy,
+        Some(_) => return Err(CognitoError::serialization("SignInPolicy must be an object.")),
+    };
+    let factors = match policy.get("AllowedFirstAuthFactors") {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Err(CognitoError::serialization(
+                "AllowedFirstAuthFactors must be a list of strings.",
+            ));
+        }
+    };
+    if factors.is_empty() || factors.len() > FIRST_AUTH_FACTORS.len() {
+        return Err(CognitoError::invalid_parameter(
+            "1 validation error detected: Value at 'policies.signInPolicy.allowedFirstAuthFactors' failed to satisfy constraint: Member must have length less than or equal to 4 and greater than or equal to 1",
+        ));
+    }
+    let mut seen = Vec::new();
+    for factor in factors {
+        let Some(factor) = factor.as_str() else {
+            return Err(CognitoError::serialization(
+                "AllowedFirstAuthFactors must be a list of strings.",
+            ));
+        };
+        if !FIRST_AUTH_FACTORS.contains(&factor) {
+            return Err(CognitoError::invalid_parameter(format!(
+                "1 validation error detected: Value '[{factor}]' at 'policies.signInPolicy.allowedFirstAuthFactors' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [PASSWORD, EMAIL_OTP, SMS_OTP, WEB_AUTHN]]"
+            )));
+        }
+        if seen.contains(&factor) {
+            return Err(CognitoError::invalid_parameter(format!(
+                "AllowedFirstAuthFactors lists {factor} more than once."
+            )));
+        }
+        seen.push(factor);
     }
     Ok(())
 }

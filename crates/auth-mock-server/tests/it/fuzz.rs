@@ -51,6 +51,12 @@ const MEMBERS: &[&str] = &[
     "SECRET_HASH",
     "REFRESH_TOKEN",
     "DEVICE_KEY",
+    "PREFERRED_CHALLENGE",
+    "ANSWER",
+    "EMAIL_OTP_CODE",
+    "SMS_OTP_CODE",
+    "SignInPolicy",
+    "AllowedFirstAuthFactors",
     "Name",
     "Value",
     "IdentityPoolId",
@@ -98,6 +104,10 @@ fn scalar() -> impl Strategy<Value = Value> {
             Just("USER_PASSWORD_AUTH"),
             Just("REFRESH_TOKEN_AUTH"),
             Just("PASSWORD_VERIFIER"),
+            Just("USER_AUTH"),
+            Just("SELECT_CHALLENGE"),
+            Just("PASSWORD_SRP"),
+            Just("EMAIL_OTP"),
             Just("us-east-1_Fuzz00001"),
             Just("fuzzclient0000000000000001"),
             Just("00"),
@@ -216,7 +226,7 @@ fn env() -> &'static Env {
 fn malformed_bodies_to_every_operation() {
     let env = env();
     let huge = vec![b'a'; 2 * 1024 * 1024];
-    let fixed: [&[u8]; 9] = [
+    let fixed: [&[u8]; 12] = [
         b"",
         b"{",
         b"[]",
@@ -225,6 +235,11 @@ fn malformed_bodies_to_every_operation() {
         b"{\"ClientId\": 5, \"UserPoolId\": [], \"Username\": {}}",
         b"{\"AuthParameters\": [1,2], \"ChallengeResponses\": \"x\", \"UserAttributes\": [{\"Name\": 1}]}",
         b"\xff\xfe\x00",
+        // Choice-based sign-in: a bad preference, an answer without a session, a malformed
+        // sign-in policy.
+        b"{\"AuthFlow\": \"USER_AUTH\", \"ClientId\": \"fuzzclient0000000000000001\", \"UserPoolId\": \"us-east-1_Fuzz00001\", \"AuthParameters\": {\"USERNAME\": \"alice\", \"PREFERRED_CHALLENGE\": \"SMS_OTP\", \"SRP_A\": \"00\"}}",
+        b"{\"ChallengeName\": \"SELECT_CHALLENGE\", \"ClientId\": \"fuzzclient0000000000000001\", \"UserPoolId\": \"us-east-1_Fuzz00001\", \"ChallengeResponses\": {\"USERNAME\": \"alice\", \"ANSWER\": \"EMAIL_OTP\"}}",
+        b"{\"PoolName\": \"p\", \"UserPoolId\": \"us-east-1_Fuzz00001\", \"Policies\": {\"SignInPolicy\": {\"AllowedFirstAuthFactors\": [\"PASSWORD\", 7]}}}",
         &huge,
     ];
     env.runtime.block_on(async {

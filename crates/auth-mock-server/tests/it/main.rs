@@ -13,3 +13,4 @@ mod sdk;
 mod snapshots;
 mod srp;
 mod support;
+mod user_auth;
