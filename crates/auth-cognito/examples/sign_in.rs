@@ -4,10 +4,15 @@
 //! ```text
 //! cargo run -p auth-cognito --example sign-in -- \
 //!     --user-pool-id us-east-1_AbC123 --client-id 1h2j3k4l5m6n7o8p9q0r \
-//!     --username alice --password 'correct horse' [--flow srp|password] \
+//!     --username alice [--password 'correct horse'] [--flow srp|password|user-auth] \
 //!     [--endpoint http://127.0.0.1:9229] [--region us-east-1] [--client-secret S] \
 //!     [--store-dir DIR [--resume]] [--identity-pool-id us-east-1:0b7c... [--identity-endpoint URL]]
 //! ```
+//!
+//! `--flow user-auth` is Cognito's choice-based sign-in (`USER_AUTH`): with `--password`
+//! it prefers `PASSWORD_SRP`; without one it lists the first factors the pool offers (e.g.
+//! a one-time code by email or SMS), lets you pick one, then asks for the code. The other
+//! flows need `--password`.
 //!
 //! It prints every user-state change as it happens, the ID token's claims (never a
 //! token), forces one refresh and prints the new expiry. With `--identity-pool-id` it also
@@ -33,9 +38,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_cognito::{CognitoIdentityPool, CognitoUserPool, DeviceStore, MemoryDeviceStore};
 use auth_core::{
-    AuthClient, AuthError, ChallengeKind, ChallengeResponse, DynTokenStore, MemoryTokenStore,
-    ProviderError, SignInFlow, SignInNextStep, SignInRequest, SignInResult, SignOutOptions,
-    StateChanges, UserPoolTokens, UserState,
+    AuthClient, AuthError, ChallengeKind, ChallengeResponse, DynTokenStore, FirstFactor,
+    MemoryTokenStore, ProviderError, SignInFlow, SignInNextStep, SignInRequest, SignInResult,
+    SignOutOptions, StateChanges, UserPoolTokens, UserState,
 };
 use auth_storage::{FileTokenStore, Namespace};
 use clap::{Parser, ValueEnum};
@@ -88,6 +93,9 @@ enum Flow {
     Srp,
     /// USER_PASSWORD_AUTH: the password is sent to Cognito over TLS.
     Password,
+    /// USER_AUTH, choice-based: PASSWORD_SRP with --password, else pick a first factor
+    /// (e.g. a one-time code by email or SMS).
+    UserAuth,
 }
 
 /// A failure, and the exit status it deserves.
@@ -305,24 +313,33 @@ async fn sign_in(
     changes: &mut StateChanges,
 ) -> Result<(), Failure> {
     let username = args.username.clone().ok_or_else(|| Failure::usage("--username is required"))?;
-    let password = args.password.clone().ok_or_else(|| Failure::usage("--password is required"))?;
-    let flow = match args.flow {
-        Flow::Srp => SignInFlow::SecureRemotePassword,
-        Flow::Password => SignInFlow::Password,
-    };
-    println!(
-        "signing in as {username} with {}",
-        match args.flow {
-            Flow::Srp => "USER_SRP_AUTH",
-            Flow::Password => "USER_PASSWORD_AUTH",
+    let password = args.password.as_deref();
+    let request = match (args.flow, password) {
+        (Flow::UserAuth, Some(password)) => {
+            println!("signing in as {username} with USER_AUTH, preferring PASSWORD_SRP");
+            SignInRequest::choice_based_with_password(username, password)
         }
-    );
-    let mut result =
-        client.sign_in(SignInRequest::password(username, password).with_flow(flow)).await;
+        (Flow::UserAuth, None) => {
+            println!("signing in as {username} with USER_AUTH (choice-based, no password)");
+            SignInRequest::choice_based(username)
+        }
+        (flow, password) => {
+            let password = password.ok_or_else(|| {
+                Failure::usage("--password is required (except with --flow user-auth)")
+            })?;
+            let (flow, name) = match flow {
+                Flow::Password => (SignInFlow::Password, "USER_PASSWORD_AUTH"),
+                _ => (SignInFlow::SecureRemotePassword, "USER_SRP_AUTH"),
+            };
+            println!("signing in as {username} with {name}");
+            SignInRequest::password(username, password).with_flow(flow)
+        }
+    };
+    let mut result = client.sign_in(request).await;
     print_changes(changes);
     let mut failed_answers = 0;
     while let SignInResult::NextStep(step) = result? {
-        let response = ask(&step).await?;
+        let response = ask(&step, password).await?;
         let answered = client.confirm_sign_in(response).await;
         print_changes(changes);
         result = match answered {
@@ -343,8 +360,8 @@ async fn sign_in(
     Ok(())
 }
 
-/// Asks the user for the answer to a challenge.
-async fn ask(step: &SignInNextStep) -> Result<ChallengeResponse, Failure> {
+/// Asks the user for the answer to a challenge; `password` is `--password`, if given.
+async fn ask(step: &SignInNextStep, password: Option<&str>) -> Result<ChallengeResponse, Failure> {
     println!("challenge {}", step.challenge_name);
     Ok(match &step.kind {
         ChallengeKind::NewPasswordRequired { required_attributes } => {
@@ -354,7 +371,9 @@ async fn ask(step: &SignInNextStep) -> Result<ChallengeResponse, Failure> {
             }
             response
         }
-        ChallengeKind::SmsMfa { destination } | ChallengeKind::EmailOtp { destination } => {
+        ChallengeKind::SmsMfa { destination }
+        | ChallengeKind::SmsOtp { destination }
+        | ChallengeKind::EmailOtp { destination } => {
             let to = destination.as_deref().unwrap_or("you");
             ChallengeResponse::answer(prompt(&format!("code sent to {to}")).await?)
         }
@@ -368,6 +387,17 @@ async fn ask(step: &SignInNextStep) -> Result<ChallengeResponse, Failure> {
             println!("or scan a QR code of: {}", otpauth_uri.secret());
             ChallengeResponse::answer(prompt("first code from the app").await?)
         }
+        ChallengeKind::SelectFirstFactor { options } => {
+            let factor = choose_first_factor(options).await?;
+            let response = ChallengeResponse::first_factor(factor);
+            if !factor.needs_password() {
+                response
+            } else if let Some(password) = password {
+                response.with_password(password)
+            } else {
+                response.with_password(prompt("password").await?)
+            }
+        }
         ChallengeKind::SelectMfaType { options } => ChallengeResponse::answer(
             prompt(&format!("MFA method ({})", options.join(" / "))).await?,
         ),
@@ -378,6 +408,33 @@ async fn ask(step: &SignInNextStep) -> Result<ChallengeResponse, Failure> {
             ChallengeResponse::answer(prompt("answer").await?)
         }
     })
+}
+
+/// Lists the offered first factors and reads the user's pick (its number or its name).
+async fn choose_first_factor(options: &[FirstFactor]) -> Result<FirstFactor, Failure> {
+    for (number, factor) in options.iter().enumerate() {
+        let what = match factor {
+            FirstFactor::Password => "password (sent to Cognito over TLS)",
+            FirstFactor::PasswordSrp => "password (SRP: it never leaves this machine)",
+            FirstFactor::EmailOtp => "one-time code by email",
+            FirstFactor::SmsOtp => "one-time code by SMS",
+            _ => "another factor",
+        };
+        println!("  {}. {factor}: {what}", number + 1);
+    }
+    for _ in 0..3 {
+        let answer = prompt("first factor (number or name)").await?;
+        let picked = match answer.parse::<usize>() {
+            Ok(number) => number.checked_sub(1).and_then(|i| options.get(i)).copied(),
+            Err(_) => FirstFactor::from_name(&answer.to_ascii_uppercase())
+                .filter(|factor| options.contains(factor)),
+        };
+        match picked {
+            Some(factor) => return Ok(factor),
+            None => println!("not one of the offered factors; try again"),
+        }
+    }
+    Err(Failure::usage("no first factor chosen"))
 }
 
 async fn prompt(what: &str) -> Result<String, Failure> {

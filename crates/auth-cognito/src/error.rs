@@ -214,6 +214,10 @@ pub enum CognitoError {
     /// The device store (remembered devices) failed.
     #[error("device store: {0}")]
     DeviceStore(String),
+    /// Cognito asked for something this client cannot do, e.g. a passkey (`WEB_AUTHN`)
+    /// as the only first factor a choice-based sign-in offers.
+    #[error("not supported by this client: {0}")]
+    Unsupported(String),
 }
 
 impl CognitoError {
@@ -242,6 +246,10 @@ impl CognitoError {
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         CognitoError::InvalidInput(message.into())
     }
+
+    pub(crate) fn unsupported(message: impl Into<String>) -> Self {
+        CognitoError::Unsupported(message.into())
+    }
 }
 
 impl From<CognitoError> for ProviderError {
@@ -261,6 +269,7 @@ impl From<CognitoError> for ProviderError {
             }
             CognitoError::Protocol(message) => ProviderError::Protocol(message),
             CognitoError::InvalidInput(message) => ProviderError::InvalidInput(message),
+            CognitoError::Unsupported(message) => ProviderError::Unsupported(message),
             // The device store is local: its failure is neither a network nor a service
             // answer, and must not look like a rejection of the session.
             CognitoError::DeviceStore(message) => {

@@ -371,6 +371,67 @@ pub enum SignInFlow {
     Custom,
     /// A custom flow that starts by verifying the password with SRP.
     CustomWithSrp,
+    /// Choice-based sign-in (Cognito's `USER_AUTH`): the provider offers the first factors
+    /// the user may use (password, one-time codes by email or SMS, ...). With a preferred
+    /// factor the provider starts with it when it can; without one (or when the preferred
+    /// factor is not available) the next step is [`ChallengeKind::SelectFirstFactor`].
+    /// A preferred [`FirstFactor::Password`] or [`FirstFactor::PasswordSrp`] needs the
+    /// request's password.
+    ChoiceBased(Option<FirstFactor>),
+}
+
+/// A first factor of choice-based sign-in ([`SignInFlow::ChoiceBased`]): how the user
+/// proves who they are before any second factor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum FirstFactor {
+    /// The password, sent to the provider (over TLS).
+    Password,
+    /// The password, proved with Secure Remote Password: it never leaves the device.
+    PasswordSrp,
+    /// A one-time code sent by email.
+    EmailOtp,
+    /// A one-time code sent by SMS.
+    SmsOtp,
+}
+
+impl FirstFactor {
+    /// Every first factor, in the order above.
+    pub const ALL: [FirstFactor; 4] = [
+        FirstFactor::Password,
+        FirstFactor::PasswordSrp,
+        FirstFactor::EmailOtp,
+        FirstFactor::SmsOtp,
+    ];
+
+    /// The factor's wire name, shared by Cognito (`AvailableChallenges`,
+    /// `PREFERRED_CHALLENGE`) and Amplify: `PASSWORD`, `PASSWORD_SRP`, `EMAIL_OTP`,
+    /// `SMS_OTP`. It is also the answer that picks this factor
+    /// ([`ChallengeResponse::first_factor`]).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FirstFactor::Password => "PASSWORD",
+            FirstFactor::PasswordSrp => "PASSWORD_SRP",
+            FirstFactor::EmailOtp => "EMAIL_OTP",
+            FirstFactor::SmsOtp => "SMS_OTP",
+        }
+    }
+
+    /// The factor with wire name `name` ([`FirstFactor::as_str`]), if there is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|factor| factor.as_str() == name)
+    }
+
+    /// True for the factors that need the user's password.
+    pub fn needs_password(self) -> bool {
+        matches!(self, FirstFactor::Password | FirstFactor::PasswordSrp)
+    }
+}
+
+impl fmt::Display for FirstFactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A request to sign in.
@@ -408,6 +469,40 @@ impl SignInRequest {
         }
     }
 
+    /// Choice-based sign-in with a username only (passwordless): the provider offers the
+    /// first factors the user may choose from ([`ChallengeKind::SelectFirstFactor`]), or
+    /// starts with the one set by [`SignInRequest::with_preferred_first_factor`], e.g.
+    /// [`FirstFactor::EmailOtp`].
+    pub fn choice_based(username: impl Into<String>) -> Self {
+        Self {
+            username: username.into(),
+            password: None,
+            flow: SignInFlow::ChoiceBased(None),
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    /// Choice-based sign-in with a password, preferring [`FirstFactor::PasswordSrp`] (the
+    /// password never leaves the device); [`SignInRequest::with_preferred_first_factor`]
+    /// can prefer [`FirstFactor::Password`] instead.
+    pub fn choice_based_with_password(
+        username: impl Into<String>,
+        password: impl Into<Password>,
+    ) -> Self {
+        Self {
+            username: username.into(),
+            password: Some(password.into()),
+            flow: SignInFlow::ChoiceBased(Some(FirstFactor::PasswordSrp)),
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    /// Makes this a choice-based sign-in that prefers `factor`.
+    pub fn with_preferred_first_factor(mut self, factor: FirstFactor) -> Self {
+        self.flow = SignInFlow::ChoiceBased(Some(factor));
+        self
+    }
+
     /// Chooses the flow.
     pub fn with_flow(mut self, flow: SignInFlow) -> Self {
         self.flow = flow;
@@ -430,12 +525,19 @@ pub enum ChallengeKind {
         /// Attribute names that must be sent with the new password.
         required_attributes: Vec<String>,
     },
-    /// A code was sent by SMS.
+    /// A code was sent by SMS (as a second factor).
     SmsMfa {
         /// Where it went (masked).
         destination: Option<String>,
     },
-    /// A code was sent by email.
+    /// A one-time code was sent by SMS as the first factor of a choice-based sign-in
+    /// (Cognito's `SMS_OTP`); answer with the code.
+    SmsOtp {
+        /// Where it went (masked).
+        destination: Option<String>,
+    },
+    /// A code was sent by email: as a second factor, or as the first factor of a
+    /// choice-based sign-in (Cognito names both `EMAIL_OTP`). Answer with the code.
     EmailOtp {
         /// Where it went (masked).
         destination: Option<String>,
@@ -454,6 +556,15 @@ pub enum ChallengeKind {
     SelectMfaType {
         /// The methods to choose from, e.g. `SMS_MFA`, `SOFTWARE_TOKEN_MFA`.
         options: Vec<String>,
+    },
+    /// The user must choose the first factor of a choice-based sign-in; answer with
+    /// [`ChallengeResponse::first_factor`] (adding the password for
+    /// [`FirstFactor::Password`] and [`FirstFactor::PasswordSrp`]).
+    SelectFirstFactor {
+        /// The factors the provider offers that this client can complete, in the
+        /// provider's order. Factors it cannot complete (e.g. passkeys) are left out; the
+        /// step's parameters may list everything the provider offered.
+        options: Vec<FirstFactor>,
     },
     /// A custom challenge defined by the provider; see the step's parameters.
     CustomChallenge,
@@ -512,16 +623,33 @@ impl SignInNextStep {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ChallengeResponse {
-    /// The answer: a code, a new password, a chosen MFA type, a custom answer.
+    /// The answer: a code, a new password, a chosen MFA type or first factor, a custom
+    /// answer.
     pub answer: Password,
     /// Attributes to send with it (e.g. required attributes with a new password).
     pub attributes: BTreeMap<String, String>,
+    /// The user's password, when the answer chooses a first factor that needs it
+    /// ([`FirstFactor::needs_password`]). Kept apart from `attributes` so that it stays a
+    /// redacted, zeroized secret.
+    pub password: Option<Password>,
 }
 
 impl ChallengeResponse {
     /// An answer with no attributes.
     pub fn answer(answer: impl Into<Password>) -> Self {
-        Self { answer: answer.into(), attributes: BTreeMap::new() }
+        Self { answer: answer.into(), attributes: BTreeMap::new(), password: None }
+    }
+
+    /// The answer to [`ChallengeKind::SelectFirstFactor`] that picks `factor`; add the
+    /// password with [`ChallengeResponse::with_password`] when the factor needs it.
+    pub fn first_factor(factor: FirstFactor) -> Self {
+        Self::answer(factor.as_str())
+    }
+
+    /// Adds the user's password (for a first factor that needs it).
+    pub fn with_password(mut self, password: impl Into<Password>) -> Self {
+        self.password = Some(password.into());
+        self
     }
 
     /// Adds an attribute.
@@ -635,5 +763,44 @@ impl SignUpOutcome {
         delivery: Option<CodeDelivery>,
     ) -> Self {
         Self { confirmed, user_sub: user_sub.into(), delivery }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_factor_names_round_trip() {
+        for factor in FirstFactor::ALL {
+            assert_eq!(FirstFactor::from_name(factor.as_str()), Some(factor));
+            assert_eq!(factor.to_string(), factor.as_str());
+        }
+        assert_eq!(FirstFactor::from_name("WEB_AUTHN"), None);
+        assert_eq!(FirstFactor::from_name("password"), None, "names are exact");
+        let needing: Vec<_> = FirstFactor::ALL.into_iter().filter(|f| f.needs_password()).collect();
+        assert_eq!(needing, [FirstFactor::Password, FirstFactor::PasswordSrp]);
+    }
+
+    #[test]
+    fn choice_based_requests_and_answers() {
+        let request = SignInRequest::choice_based("alice");
+        assert_eq!(request.flow, SignInFlow::ChoiceBased(None));
+        assert!(request.password.is_none());
+        let request = request.with_preferred_first_factor(FirstFactor::EmailOtp);
+        assert_eq!(request.flow, SignInFlow::ChoiceBased(Some(FirstFactor::EmailOtp)));
+        let request = SignInRequest::choice_based_with_password("alice", "pw");
+        assert_eq!(request.flow, SignInFlow::ChoiceBased(Some(FirstFactor::PasswordSrp)));
+        assert_eq!(request.password.as_ref().map(Password::secret), Some("pw"));
+
+        let answer = ChallengeResponse::first_factor(FirstFactor::PasswordSrp).with_password("pw");
+        assert_eq!(answer.answer.secret(), "PASSWORD_SRP");
+        assert_eq!(answer.password.as_ref().map(Password::secret), Some("pw"));
+        assert!(!format!("{answer:?}").contains("pw\""), "the password is redacted");
+        assert!(ChallengeResponse::answer("123456").password.is_none());
+
+        let flow = SignInFlow::ChoiceBased(Some(FirstFactor::SmsOtp));
+        let json = serde_json::to_string(&flow).unwrap();
+        assert_eq!(serde_json::from_str::<SignInFlow>(&json).unwrap(), flow);
     }
 }

@@ -29,6 +29,8 @@ pub mod challenge_names {
     pub const CUSTOM_CHALLENGE: &str = "CUSTOM_CHALLENGE";
     /// Choose a first factor (choice-based sign-in).
     pub const SELECT_CHALLENGE: &str = "SELECT_CHALLENGE";
+    /// A passkey (choice-based sign-in); not supported by this client.
+    pub const WEB_AUTHN: &str = "WEB_AUTHN";
     /// The SRP proof of the password (answered by the client itself).
     pub const PASSWORD_VERIFIER: &str = "PASSWORD_VERIFIER";
     /// Start of a remembered device's SRP proof (answered by the client itself).
@@ -38,6 +40,10 @@ pub mod challenge_names {
 }
 
 use challenge_names::*;
+
+/// The top-level response field of `SELECT_CHALLENGE`, also the parameter key under which
+/// the step reports it.
+pub(crate) const AVAILABLE_CHALLENGES: &str = "AvailableChallenges";
 
 /// Parses a challenge parameter that Cognito encodes as a JSON array inside a string, e.g.
 /// `MFAS_CAN_CHOOSE` = `"[\"SMS_MFA\",\"SOFTWARE_TOKEN_MFA\"]"`.
@@ -70,7 +76,8 @@ pub(crate) fn kind(
                 .collect();
             ChallengeKind::NewPasswordRequired { required_attributes }
         }
-        SMS_MFA | SMS_OTP => ChallengeKind::SmsMfa { destination: destination() },
+        SMS_MFA => ChallengeKind::SmsMfa { destination: destination() },
+        SMS_OTP => ChallengeKind::SmsOtp { destination: destination() },
         EMAIL_OTP => ChallengeKind::EmailOtp { destination: destination() },
         SOFTWARE_TOKEN_MFA => ChallengeKind::SoftwareTokenMfa,
         SELECT_MFA_TYPE => {
@@ -162,6 +169,10 @@ mod tests {
             ChallengeKind::SmsMfa { destination: Some("+*******1234".into()) }
         );
         assert_eq!(
+            kind(SMS_OTP, &p).unwrap(),
+            ChallengeKind::SmsOtp { destination: Some("+*******1234".into()) }
+        );
+        assert_eq!(
             kind(EMAIL_OTP, &BTreeMap::new()).unwrap(),
             ChallengeKind::EmailOtp { destination: None }
         );
@@ -197,6 +208,7 @@ mod tests {
         assert_eq!(super::answer(SOFTWARE_TOKEN_MFA, &code)["SOFTWARE_TOKEN_MFA_CODE"], "123456");
         assert_eq!(super::answer(SMS_MFA, &code)["SMS_MFA_CODE"], "123456");
         assert_eq!(super::answer(EMAIL_OTP, &code)["EMAIL_OTP_CODE"], "123456");
+        assert_eq!(super::answer(SMS_OTP, &code)["SMS_OTP_CODE"], "123456");
         let custom = ChallengeResponse::answer("42").with_attribute("EXTRA", "x");
         let answer = super::answer(CUSTOM_CHALLENGE, &custom);
         assert_eq!(answer["ANSWER"], "42");

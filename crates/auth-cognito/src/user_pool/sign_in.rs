@@ -1,7 +1,18 @@
-//! Sign-in: the flows (USER_SRP_AUTH, USER_PASSWORD_AUTH, CUSTOM_AUTH with or without SRP),
-//! the challenges the client answers itself (the SRP proofs of the password and of a
-//! remembered device), the ones it hands to the app as typed next steps, refresh,
-//! remembered devices and the remote part of sign-out.
+//! Sign-in: the flows (USER_SRP_AUTH, USER_PASSWORD_AUTH, CUSTOM_AUTH with or without SRP,
+//! choice-based USER_AUTH), the challenges the client answers itself (the SRP proofs of the
+//! password and of a remembered device), the ones it hands to the app as typed next steps,
+//! refresh, remembered devices and the remote part of sign-out.
+//!
+//! Choice-based sign-in (`USER_AUTH`): InitiateAuth carries `PREFERRED_CHALLENGE` when the
+//! request prefers a first factor, with `SRP_A` for `PASSWORD_SRP` and `PASSWORD` for
+//! `PASSWORD`. `SELECT_CHALLENGE` becomes [`ChallengeKind::SelectFirstFactor`] listing the
+//! offered factors this client can complete; the app answers with
+//! [`ChallengeResponse::first_factor`], and for a password factor also gives the password
+//! *in that response* (`ChallengeResponse::with_password`): the password of the sign-in
+//! request is deliberately not kept in the [`ChallengeContext`], which outlives the call
+//! and travels through the app. Passkeys (`WEB_AUTHN`) are not supported: a
+//! `SELECT_CHALLENGE` that offers nothing else, a `WEB_AUTHN` challenge, or choosing it,
+//! ends in [`CognitoError::Unsupported`].
 //!
 //! What carries a sign-in from one step to the next is auth-core's [`ChallengeContext`]:
 //! `username` is Cognito's `USER_ID_FOR_SRP`, `session` is Cognito's `Session`, and `data`
@@ -11,14 +22,14 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use auth_core::{
-    AccessToken, ChallengeContext, ChallengeResponse, ChallengeSession, IdToken, Password,
-    SecretString, SignInFlow, SignInNextStep, SignInOutcome, SignInRequest, SignOutOptions,
-    UserPoolSession, UserPoolTokens,
+    AccessToken, ChallengeContext, ChallengeKind, ChallengeResponse, ChallengeSession, FirstFactor,
+    IdToken, Password, SecretString, SignInFlow, SignInNextStep, SignInOutcome, SignInRequest,
+    SignOutOptions, UserPoolSession, UserPoolTokens,
 };
 use auth_srp::{ClientEphemeral, DeviceVerifierConfig};
 
 use super::CognitoUserPool;
-use super::challenge::{self, challenge_names::*, otpauth_uri};
+use super::challenge::{self, AVAILABLE_CHALLENGES, challenge_names::*, otpauth_uri};
 use super::devices::{DEVICE_KEY_EXTRA, DeviceTracking, RememberedDevice};
 use super::srp::{device_verifier_answer, new_ephemeral, password_verifier_answer};
 use super::wire::{
@@ -46,6 +57,24 @@ const DATA_TOTP_SETUP: &str = "totp_setup";
 /// for SRP proofs must not make the client loop.
 const MAX_AUTOMATIC_STEPS: usize = 6;
 
+/// How InitiateAuth starts a sign-in.
+#[derive(Clone, Copy)]
+struct Start {
+    auth_flow: &'static str,
+    /// Sends `SRP_A`: the password is proved with SRP (`PASSWORD_VERIFIER` follows).
+    srp: bool,
+    /// Sends `PASSWORD`.
+    send_password: bool,
+    /// USER_AUTH's `PREFERRED_CHALLENGE`.
+    preferred: Option<FirstFactor>,
+}
+
+impl Start {
+    fn new(auth_flow: &'static str, srp: bool, send_password: bool) -> Self {
+        Self { auth_flow, srp, send_password, preferred: None }
+    }
+}
+
 /// One sign-in in progress, as far as this process knows it.
 struct Flow<'a> {
     /// What the user typed as username.
@@ -72,21 +101,31 @@ impl CognitoUserPool {
         if request.username.is_empty() {
             return Err(CognitoError::invalid("the username is empty"));
         }
-        let (auth_flow, srp, needs_password) = match request.flow {
+        let start = match request.flow {
             SignInFlow::ProviderDefault | SignInFlow::SecureRemotePassword => {
-                ("USER_SRP_AUTH", true, true)
+                Start::new("USER_SRP_AUTH", true, false)
             }
-            SignInFlow::Password => ("USER_PASSWORD_AUTH", false, true),
-            SignInFlow::Custom => ("CUSTOM_AUTH", false, false),
-            SignInFlow::CustomWithSrp => ("CUSTOM_AUTH", true, true),
+            SignInFlow::Password => Start::new("USER_PASSWORD_AUTH", false, true),
+            SignInFlow::Custom => Start::new("CUSTOM_AUTH", false, false),
+            SignInFlow::CustomWithSrp => Start::new("CUSTOM_AUTH", true, false),
+            SignInFlow::ChoiceBased(preferred) => Start {
+                auth_flow: "USER_AUTH",
+                srp: preferred == Some(FirstFactor::PasswordSrp),
+                send_password: preferred == Some(FirstFactor::Password),
+                preferred,
+            },
             other => {
                 return Err(CognitoError::invalid(format!(
                     "sign-in flow {other:?} is not supported"
                 )));
             }
         };
+        let needs_password = start.srp || start.send_password;
         if needs_password && request.password.as_ref().is_none_or(|p| p.secret().is_empty()) {
-            return Err(CognitoError::invalid(format!("{auth_flow} needs a password")));
+            return Err(CognitoError::invalid(match start.preferred {
+                Some(factor) => format!("USER_AUTH preferring {factor} needs a password"),
+                None => format!("{} needs a password", start.auth_flow),
+            }));
         }
         let mut flow = Flow {
             sign_in_name: request.username.clone(),
@@ -98,7 +137,7 @@ impl CognitoUserPool {
             device_refused: false,
             metadata: Cow::Borrowed(&request.metadata),
         };
-        let output = match self.initiate(&mut flow, auth_flow, srp).await {
+        let output = match self.initiate(&mut flow, start).await {
             // Cognito no longer knows the remembered device (forgotten on another device,
             // or by an administrator): forget it here too and sign in without it, as
             // amazon-cognito-identity-js does.
@@ -107,7 +146,7 @@ impl CognitoUserPool {
             {
                 tracing::info!(error = %failure, "the remembered device is unknown to Cognito; signing in without it");
                 self.forget_remembered_device(&mut flow).await;
-                self.initiate(&mut flow, auth_flow, srp).await?
+                self.initiate(&mut flow, start).await?
             }
             other => other?,
         };
@@ -116,7 +155,7 @@ impl CognitoUserPool {
                 tracing::info!(%error, "the remembered device was refused; signing in without it");
                 self.forget_remembered_device(&mut flow).await;
                 flow.username = flow.sign_in_name.clone();
-                let output = self.initiate(&mut flow, auth_flow, srp).await?;
+                let output = self.initiate(&mut flow, start).await?;
                 self.drive(output, &mut flow).await
             }
             other => other,
@@ -126,9 +165,9 @@ impl CognitoUserPool {
     async fn initiate(
         &self,
         flow: &mut Flow<'_>,
-        auth_flow: &'static str,
-        srp: bool,
+        start: Start,
     ) -> Result<AuthOutput, CognitoError> {
+        let auth_flow = start.auth_flow;
         let mut params = Params::new();
         params.insert(Cow::Borrowed("USERNAME"), Cow::Borrowed(flow.sign_in_name.as_str()));
         if let Some(hash) = self.secret_hash(&flow.sign_in_name) {
@@ -137,21 +176,25 @@ impl CognitoUserPool {
         if let Some(device) = &flow.device {
             params.insert(Cow::Borrowed("DEVICE_KEY"), Cow::Borrowed(device.device_key.as_str()));
         }
-        if srp {
+        if let Some(factor) = start.preferred {
+            params.insert(Cow::Borrowed("PREFERRED_CHALLENGE"), Cow::Borrowed(factor.as_str()));
+        }
+        if start.srp {
             let ephemeral = new_ephemeral();
             params.insert(Cow::Borrowed("SRP_A"), Cow::Owned(ephemeral.public_hex()));
             if auth_flow == "CUSTOM_AUTH" {
                 params.insert(Cow::Borrowed("CHALLENGE_NAME"), Cow::Borrowed("SRP_A"));
             }
             flow.srp = Some(ephemeral);
-        } else if auth_flow == "USER_PASSWORD_AUTH" {
+        } else if start.send_password {
             if let Some(password) = flow.password {
                 params.insert(Cow::Borrowed("PASSWORD"), Cow::Borrowed(password.secret()));
             }
         }
         // Starting an SRP exchange has no effect but a new server-side session, so it may
-        // be repeated; a password or a custom flow may send codes or count failed attempts.
-        let idempotency = if auth_flow == "USER_SRP_AUTH" {
+        // be repeated; a password, a one-time code or a custom flow may send codes or
+        // count failed attempts.
+        let idempotency = if start.srp && matches!(auth_flow, "USER_SRP_AUTH" | "USER_AUTH") {
             Idempotency::Idempotent
         } else {
             Idempotency::SideEffects
@@ -201,6 +244,10 @@ impl CognitoUserPool {
         let session = context.session.as_ref();
         let output = if name == MFA_SETUP && data(DATA_TOTP_SETUP).is_some() {
             self.finish_totp_setup(&flow, session, response).await?
+        } else if name == SELECT_CHALLENGE {
+            let mut responses = first_factor_answer(response, &mut flow)?;
+            self.add_identity(&mut responses, &flow);
+            self.respond(name, session, responses, &flow.metadata).await?
         } else {
             let mut responses = if name == MFA_SETUP {
                 // Email MFA set-up: the answer is the address to send codes to.
@@ -322,6 +369,16 @@ impl CognitoUserPool {
                     let answer = self.respond(&name, session.as_ref(), responses, &flow.metadata);
                     answer.await.inspect_err(|e| flow.device_refused = refused(e))?
                 }
+                SELECT_CHALLENGE => {
+                    let offered = output.available_challenges.take().unwrap_or_default();
+                    let step = self.first_factor_step(name, params, &offered, session, flow)?;
+                    return Ok(SignInOutcome::NextStep(step));
+                }
+                WEB_AUTHN => {
+                    return Err(CognitoError::unsupported(
+                        "Cognito asks for a passkey (WEB_AUTHN), which this client cannot provide",
+                    ));
+                }
                 MFA_SETUP => {
                     let can_setup = challenge::string_list(&params, MFA_SETUP, "MFAS_CAN_SETUP")?;
                     // An empty list is treated as TOTP, the only method older pools offer.
@@ -373,6 +430,38 @@ impl CognitoUserPool {
         let kind = challenge::kind(&name, &params)?;
         let context = self.context(&name, session, flow);
         Ok(SignInNextStep::new(kind, name, params, context))
+    }
+
+    /// `SELECT_CHALLENGE`: the first factors Cognito offers (top-level
+    /// `AvailableChallenges`) that this client can complete. The full list, as Cognito sent
+    /// it, is also put in the step's parameters under `AvailableChallenges` (a JSON array
+    /// string, like the other list parameters).
+    fn first_factor_step(
+        &self,
+        name: String,
+        mut params: BTreeMap<String, String>,
+        offered: &[String],
+        session: Option<ChallengeSession>,
+        flow: &Flow<'_>,
+    ) -> Result<SignInNextStep, CognitoError> {
+        if offered.is_empty() {
+            return Err(CognitoError::protocol("SELECT_CHALLENGE without AvailableChallenges"));
+        }
+        let options: Vec<FirstFactor> =
+            offered.iter().filter_map(|name| FirstFactor::from_name(name)).collect();
+        if options.is_empty() {
+            return Err(CognitoError::unsupported(format!(
+                "none of the first factors Cognito offers ({}) can be completed by this client",
+                offered.join(", ")
+            )));
+        }
+        // Serialising a list of strings cannot fail.
+        params.insert(
+            AVAILABLE_CHALLENGES.to_owned(),
+            serde_json::to_string(offered).unwrap_or_default(),
+        );
+        let context = self.context(&name, session, flow);
+        Ok(SignInNextStep::new(ChallengeKind::SelectFirstFactor { options }, name, params, context))
     }
 
     /// `MFA_SETUP` with an authenticator app: AssociateSoftwareToken with the sign-in's
@@ -646,6 +735,46 @@ impl CognitoUserPool {
         let _: Empty = self.inner.api.call("RevokeToken", &input, Idempotency::Idempotent).await?;
         Ok(())
     }
+}
+
+/// The `ChallengeResponses` that answer `SELECT_CHALLENGE` with the chosen first factor
+/// (without `USERNAME`, `SECRET_HASH` and `DEVICE_KEY`): `ANSWER`, plus `PASSWORD` for
+/// `PASSWORD`, or `SRP_A` for `PASSWORD_SRP` (whose ephemeral key and password are kept in
+/// `flow` for the `PASSWORD_VERIFIER` that follows).
+fn first_factor_answer<'a>(
+    response: &'a ChallengeResponse,
+    flow: &mut Flow<'a>,
+) -> Result<Params<'a>, CognitoError> {
+    let chosen = response.answer.secret();
+    let Some(factor) = FirstFactor::from_name(chosen) else {
+        if chosen == WEB_AUTHN {
+            return Err(CognitoError::unsupported(
+                "passkey sign-in (WEB_AUTHN) is not supported by this client",
+            ));
+        }
+        // The answer is not echoed: a user may have typed their password there.
+        return Err(CognitoError::invalid(
+            "the answer to SELECT_CHALLENGE must name a first factor: PASSWORD, PASSWORD_SRP, EMAIL_OTP or SMS_OTP",
+        ));
+    };
+    let mut responses = Params::from([(Cow::Borrowed("ANSWER"), Cow::Borrowed(factor.as_str()))]);
+    if factor.needs_password() {
+        let password =
+            response.password.as_ref().filter(|p| !p.secret().is_empty()).ok_or_else(|| {
+                CognitoError::invalid(format!(
+                    "choosing {factor} needs the password in the response (ChallengeResponse::with_password)"
+                ))
+            })?;
+        if factor == FirstFactor::PasswordSrp {
+            let ephemeral = new_ephemeral();
+            responses.insert(Cow::Borrowed("SRP_A"), Cow::Owned(ephemeral.public_hex()));
+            flow.srp = Some(ephemeral);
+            flow.password = Some(password);
+        } else {
+            responses.insert(Cow::Borrowed("PASSWORD"), Cow::Borrowed(password.secret()));
+        }
+    }
+    Ok(responses)
 }
 
 /// True if Cognito refused a remembered device's proof (as opposed to the network failing).

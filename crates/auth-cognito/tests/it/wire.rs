@@ -10,8 +10,9 @@ use auth_cognito::{
     CognitoUserPool, DEVICE_KEY_EXTRA, DeviceStore, MemoryDeviceStore, MfaPreference, RetryPolicy,
 };
 use auth_core::{
-    AccountProvider, ChallengeKind, ChallengeResponse, IdentityProvider, SignInFlow,
-    SignInNextStep, SignInOutcome, SignInRequest, SignOutOptions, SignUpRequest, UserPoolSession,
+    AccountProvider, ChallengeKind, ChallengeResponse, FirstFactor, IdentityProvider,
+    ProviderError, SignInFlow, SignInNextStep, SignInOutcome, SignInRequest, SignOutOptions,
+    SignUpRequest, UserPoolSession,
 };
 use auth_srp::{BigUint, ServerEphemeral, Verifier, parse_hex, secret_hash};
 use base64::Engine as _;
@@ -695,4 +696,366 @@ async fn account_operations() {
         })
     );
     assert_eq!(requests[7].body, json!({"AccessToken": "access-token-value", "Limit": 60}));
+}
+
+/// A `SELECT_CHALLENGE` answer of choice-based sign-in: `AvailableChallenges` is at the top
+/// level of the response, not among the challenge parameters.
+fn select_challenge(session: &str, available: &[&str]) -> Action {
+    Action::ok(json!({
+        "ChallengeName": "SELECT_CHALLENGE", "Session": session,
+        "ChallengeParameters": {}, "AvailableChallenges": available,
+    }))
+}
+
+#[tokio::test]
+async fn user_auth_preferring_password_sends_it_with_initiate_auth() {
+    let server = ScriptedServer::start(vec![Action::ok(auth_result(USER_ID, true))]).await;
+    let pool = pool(&server, Arc::default());
+    // Preferring a password factor without a password is refused before anything is sent.
+    let no_password =
+        SignInRequest::choice_based(EMAIL).with_preferred_first_factor(FirstFactor::Password);
+    let error = IdentityProvider::sign_in(&pool, &no_password).await.unwrap_err();
+    assert!(matches!(error, ProviderError::InvalidInput(_)), "{error:?}");
+    assert!(server.requests().is_empty());
+
+    let request = SignInRequest::choice_based_with_password(EMAIL, PASSWORD)
+        .with_preferred_first_factor(FirstFactor::Password)
+        .with_metadata("app", "wire-test");
+    assert_eq!(request.flow, SignInFlow::ChoiceBased(Some(FirstFactor::Password)));
+    let session = signed_in(IdentityProvider::sign_in(&pool, &request).await.unwrap());
+    assert_eq!(session.username, USER_ID);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    let initiate = &requests[0];
+    assert_eq!(initiate.operation(), "InitiateAuth");
+    assert_eq!(body_str(initiate, &["AuthFlow"]), "USER_AUTH");
+    assert_eq!(body_str(initiate, &["ClientId"]), CLIENT);
+    assert_eq!(body_str(initiate, &["ClientMetadata", "app"]), "wire-test");
+    assert_eq!(
+        initiate.body["AuthParameters"],
+        json!({
+            "USERNAME": EMAIL,
+            "PREFERRED_CHALLENGE": "PASSWORD",
+            "PASSWORD": PASSWORD,
+            "SECRET_HASH": secret_hash(EMAIL, CLIENT, SECRET),
+        })
+    );
+}
+
+#[tokio::test]
+async fn user_auth_preferring_password_srp_proves_the_password_and_remembers_the_device() {
+    let srp = SrpServer::for_password(USER_ID, PASSWORD);
+    let device_key = "eu-west-1_0a1b2c3d-0000-4000-8000-0000000userauth";
+    let mut tokens = auth_result(USER_ID, true);
+    tokens["AuthenticationResult"]["NewDeviceMetadata"] =
+        json!({"DeviceKey": device_key, "DeviceGroupKey": "-gRoUp"});
+    let devices = Arc::new(MemoryDeviceStore::new());
+    let server = ScriptedServer::start(vec![
+        challenge(
+            "PASSWORD_VERIFIER",
+            "ua-1",
+            json!({"SALT": srp.salt_hex, "SRP_B": srp.ephemeral.public_hex(),
+                   "SECRET_BLOCK": srp.block, "USERNAME": USER_ID, "USER_ID_FOR_SRP": USER_ID}),
+        ),
+        Action::ok(tokens),
+        Action::ok(json!({"UserConfirmationNecessary": false})),
+    ])
+    .await;
+    let pool = pool(&server, devices.clone());
+    let request = SignInRequest::choice_based_with_password(EMAIL, PASSWORD);
+    assert_eq!(request.flow, SignInFlow::ChoiceBased(Some(FirstFactor::PasswordSrp)));
+    let session = signed_in(IdentityProvider::sign_in(&pool, &request).await.unwrap());
+    assert_eq!(session.username, USER_ID);
+    assert_eq!(session.extras[DEVICE_KEY_EXTRA].secret(), device_key);
+    assert!(devices.get(EMAIL).await.unwrap().is_some(), "the device is remembered");
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    let initiate = &requests[0];
+    assert_eq!(body_str(initiate, &["AuthFlow"]), "USER_AUTH");
+    let params = &initiate.body["AuthParameters"];
+    let srp_a = params["SRP_A"].as_str().unwrap();
+    assert_eq!(
+        params,
+        &json!({
+            "USERNAME": EMAIL,
+            "PREFERRED_CHALLENGE": "PASSWORD_SRP",
+            "SRP_A": srp_a,
+            "SECRET_HASH": secret_hash(EMAIL, CLIENT, SECRET),
+        })
+    );
+    let answer = &requests[1];
+    assert_eq!(answer.operation(), "RespondToAuthChallenge");
+    assert_eq!(body_str(answer, &["ChallengeName"]), "PASSWORD_VERIFIER");
+    assert_eq!(body_str(answer, &["Session"]), "ua-1");
+    let responses = &answer.body["ChallengeResponses"];
+    assert_eq!(responses["USERNAME"], USER_ID);
+    assert_eq!(responses["SECRET_HASH"], secret_hash(USER_ID, CLIENT, SECRET));
+    assert!(!answer.body.to_string().contains(PASSWORD), "the password never leaves the client");
+    srp.check(srp_a, answer, POOL_NAME, USER_ID);
+    assert_eq!(requests[2].operation(), "ConfirmDevice");
+
+    // The next choice-based sign-in presents the remembered device, as USER_SRP_AUTH does.
+    let srp2 = SrpServer::for_password(USER_ID, PASSWORD);
+    server.push([
+        challenge(
+            "PASSWORD_VERIFIER",
+            "ua-2",
+            json!({"SALT": srp2.salt_hex, "SRP_B": srp2.ephemeral.public_hex(),
+                   "SECRET_BLOCK": srp2.block, "USER_ID_FOR_SRP": USER_ID}),
+        ),
+        Action::ok(auth_result(USER_ID, true)),
+    ]);
+    let session = signed_in(IdentityProvider::sign_in(&pool, &request).await.unwrap());
+    assert_eq!(session.extras[DEVICE_KEY_EXTRA].secret(), device_key);
+    let requests = &server.requests()[3..];
+    assert_eq!(requests[0].body["AuthParameters"]["DEVICE_KEY"], device_key);
+    assert_eq!(requests[1].body["ChallengeResponses"]["DEVICE_KEY"], device_key);
+    srp2.check(
+        requests[0].body["AuthParameters"]["SRP_A"].as_str().unwrap(),
+        &requests[1],
+        POOL_NAME,
+        USER_ID,
+    );
+}
+
+#[tokio::test]
+async fn user_auth_select_challenge_then_email_otp_code() {
+    let server = ScriptedServer::start(vec![
+        select_challenge("sel-1", &["PASSWORD_SRP", "WEB_AUTHN", "EMAIL_OTP", "PASSWORD"]),
+        challenge(
+            "EMAIL_OTP",
+            "otp-1",
+            json!({"CODE_DELIVERY_DELIVERY_MEDIUM": "EMAIL",
+                   "CODE_DELIVERY_DESTINATION": "a***@e***", "USER_ID_FOR_SRP": USER_ID}),
+        ),
+        Action::error(400, "CodeMismatchException", "Invalid code received for user"),
+        Action::ok(auth_result(USER_ID, true)),
+    ])
+    .await;
+    let pool = pool(&server, Arc::default());
+    let request = SignInRequest::choice_based(EMAIL);
+    assert!(request.password.is_none());
+    let select = step(IdentityProvider::sign_in(&pool, &request).await.unwrap());
+    assert_eq!(select.challenge_name, "SELECT_CHALLENGE");
+    assert_eq!(
+        select.kind,
+        ChallengeKind::SelectFirstFactor {
+            options: vec![FirstFactor::PasswordSrp, FirstFactor::EmailOtp, FirstFactor::Password]
+        },
+        "the passkey is left out: this client cannot complete it"
+    );
+    assert_eq!(
+        select.parameters["AvailableChallenges"],
+        r#"["PASSWORD_SRP","WEB_AUTHN","EMAIL_OTP","PASSWORD"]"#
+    );
+    let initiate = &server.requests()[0];
+    assert_eq!(body_str(initiate, &["AuthFlow"]), "USER_AUTH");
+    assert_eq!(
+        initiate.body["AuthParameters"],
+        json!({"USERNAME": EMAIL, "SECRET_HASH": secret_hash(EMAIL, CLIENT, SECRET)}),
+        "no preference: no PREFERRED_CHALLENGE"
+    );
+
+    // Answers the client refuses before sending anything.
+    let no_password = ChallengeResponse::first_factor(FirstFactor::Password);
+    let error = pool.respond_to_challenge(&select.context, &no_password).await.unwrap_err();
+    assert!(matches!(error, ProviderError::InvalidInput(_)), "{error:?}");
+    let passkey = ChallengeResponse::answer("WEB_AUTHN");
+    let error = pool.respond_to_challenge(&select.context, &passkey).await.unwrap_err();
+    assert!(matches!(error, ProviderError::Unsupported(_)), "{error:?}");
+    let nonsense = ChallengeResponse::answer("hunter2");
+    let error = pool.respond_to_challenge(&select.context, &nonsense).await.unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::InvalidInput(m) if !m.contains("hunter2")),
+        "{error:?}"
+    );
+    assert_eq!(server.requests().len(), 1);
+
+    let code = step(
+        pool.respond_to_challenge(
+            &select.context,
+            &ChallengeResponse::first_factor(FirstFactor::EmailOtp),
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(code.challenge_name, "EMAIL_OTP");
+    assert_eq!(code.kind, ChallengeKind::EmailOtp { destination: Some("a***@e***".into()) });
+    assert_eq!(code.context.username, USER_ID);
+    let chosen = &server.requests()[1];
+    assert_eq!(body_str(chosen, &["ChallengeName"]), "SELECT_CHALLENGE");
+    assert_eq!(body_str(chosen, &["Session"]), "sel-1");
+    assert_eq!(
+        chosen.body["ChallengeResponses"],
+        json!({
+            "USERNAME": EMAIL,
+            "ANSWER": "EMAIL_OTP",
+            "SECRET_HASH": secret_hash(EMAIL, CLIENT, SECRET),
+        })
+    );
+
+    let error = pool
+        .respond_to_challenge(&code.context, &ChallengeResponse::answer("00000000"))
+        .await
+        .unwrap_err();
+    assert!(error.is_rejected());
+    assert_eq!(error.code(), Some("CodeMismatchException"));
+    let session = signed_in(
+        pool.respond_to_challenge(&code.context, &ChallengeResponse::answer("12345678"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(session.username, USER_ID);
+    let answer = server.requests().pop().unwrap();
+    assert_eq!(body_str(&answer, &["ChallengeName"]), "EMAIL_OTP");
+    assert_eq!(body_str(&answer, &["Session"]), "otp-1");
+    assert_eq!(
+        answer.body["ChallengeResponses"],
+        json!({
+            "USERNAME": USER_ID,
+            "EMAIL_OTP_CODE": "12345678",
+            "SECRET_HASH": secret_hash(USER_ID, CLIENT, SECRET),
+        })
+    );
+}
+
+#[tokio::test]
+async fn user_auth_select_challenge_with_a_password_factor() {
+    let srp = SrpServer::for_password(USER_ID, PASSWORD);
+    let server = ScriptedServer::start(vec![
+        select_challenge("sel-p", &["PASSWORD", "PASSWORD_SRP"]),
+        Action::ok(auth_result(USER_ID, true)),
+        select_challenge("sel-s", &["PASSWORD", "PASSWORD_SRP"]),
+        challenge(
+            "PASSWORD_VERIFIER",
+            "pv-1",
+            json!({"SALT": srp.salt_hex, "SRP_B": srp.ephemeral.public_hex(),
+                   "SECRET_BLOCK": srp.block, "USER_ID_FOR_SRP": USER_ID}),
+        ),
+        Action::ok(auth_result(USER_ID, true)),
+    ])
+    .await;
+    let pool = pool(&server, Arc::default());
+    let request = SignInRequest::choice_based(EMAIL);
+
+    // PASSWORD: the password goes with the choice.
+    let select = step(IdentityProvider::sign_in(&pool, &request).await.unwrap());
+    let choice = ChallengeResponse::first_factor(FirstFactor::Password).with_password(PASSWORD);
+    signed_in(pool.respond_to_challenge(&select.context, &choice).await.unwrap());
+    let chosen = &server.requests()[1];
+    assert_eq!(body_str(chosen, &["Session"]), "sel-p");
+    assert_eq!(
+        chosen.body["ChallengeResponses"],
+        json!({
+            "USERNAME": EMAIL,
+            "ANSWER": "PASSWORD",
+            "PASSWORD": PASSWORD,
+            "SECRET_HASH": secret_hash(EMAIL, CLIENT, SECRET),
+        })
+    );
+
+    // PASSWORD_SRP: SRP_A goes with the choice, the proof follows.
+    let select = step(IdentityProvider::sign_in(&pool, &request).await.unwrap());
+    let choice = ChallengeResponse::first_factor(FirstFactor::PasswordSrp).with_password(PASSWORD);
+    signed_in(pool.respond_to_challenge(&select.context, &choice).await.unwrap());
+    let requests = &server.requests()[2..];
+    assert_eq!(requests.len(), 3);
+    let chosen = &requests[1];
+    assert_eq!(body_str(chosen, &["ChallengeName"]), "SELECT_CHALLENGE");
+    assert_eq!(body_str(chosen, &["Session"]), "sel-s");
+    let srp_a = body_str(chosen, &["ChallengeResponses", "SRP_A"]);
+    assert_eq!(
+        chosen.body["ChallengeResponses"],
+        json!({
+            "USERNAME": EMAIL,
+            "ANSWER": "PASSWORD_SRP",
+            "SRP_A": srp_a,
+            "SECRET_HASH": secret_hash(EMAIL, CLIENT, SECRET),
+        })
+    );
+    let proof = &requests[2];
+    assert_eq!(body_str(proof, &["ChallengeName"]), "PASSWORD_VERIFIER");
+    assert_eq!(body_str(proof, &["Session"]), "pv-1");
+    assert_eq!(proof.body["ChallengeResponses"]["USERNAME"], USER_ID);
+    assert_eq!(
+        proof.body["ChallengeResponses"]["SECRET_HASH"],
+        secret_hash(USER_ID, CLIENT, SECRET)
+    );
+    assert!(!chosen.body.to_string().contains(PASSWORD));
+    assert!(!proof.body.to_string().contains(PASSWORD));
+    srp.check(srp_a, proof, POOL_NAME, USER_ID);
+}
+
+#[tokio::test]
+async fn user_auth_sms_otp_first_factor() {
+    const PHONE: &str = "+15555550100";
+    let server = ScriptedServer::start(vec![
+        challenge(
+            "SMS_OTP",
+            "sms-1",
+            json!({"CODE_DELIVERY_DELIVERY_MEDIUM": "SMS",
+                   "CODE_DELIVERY_DESTINATION": "+*******0100", "USER_ID_FOR_SRP": USER_ID}),
+        ),
+        Action::ok(auth_result(USER_ID, true)),
+    ])
+    .await;
+    let pool = pool(&server, Arc::default());
+    let request =
+        SignInRequest::choice_based(PHONE).with_preferred_first_factor(FirstFactor::SmsOtp);
+    let code = step(IdentityProvider::sign_in(&pool, &request).await.unwrap());
+    assert_eq!(code.challenge_name, "SMS_OTP");
+    assert_eq!(code.kind, ChallengeKind::SmsOtp { destination: Some("+*******0100".into()) });
+    signed_in(
+        pool.respond_to_challenge(&code.context, &ChallengeResponse::answer("246810"))
+            .await
+            .unwrap(),
+    );
+    let requests = server.requests();
+    assert_eq!(body_str(&requests[0], &["AuthFlow"]), "USER_AUTH");
+    assert_eq!(
+        requests[0].body["AuthParameters"],
+        json!({
+            "USERNAME": PHONE,
+            "PREFERRED_CHALLENGE": "SMS_OTP",
+            "SECRET_HASH": secret_hash(PHONE, CLIENT, SECRET),
+        })
+    );
+    assert_eq!(body_str(&requests[1], &["ChallengeName"]), "SMS_OTP");
+    assert_eq!(body_str(&requests[1], &["Session"]), "sms-1");
+    assert_eq!(
+        requests[1].body["ChallengeResponses"],
+        json!({
+            "USERNAME": USER_ID,
+            "SMS_OTP_CODE": "246810",
+            "SECRET_HASH": secret_hash(USER_ID, CLIENT, SECRET),
+        })
+    );
+}
+
+#[tokio::test]
+async fn user_auth_offering_only_a_passkey_is_unsupported() {
+    let server = ScriptedServer::start(vec![
+        select_challenge("sel-w", &["WEB_AUTHN"]),
+        challenge("WEB_AUTHN", "w-1", json!({"CREDENTIAL_REQUEST_OPTIONS": "{}"})),
+        Action::error(400, "NotAuthorizedException", "Incorrect username or password."),
+        Action::Reset,
+    ])
+    .await;
+    let pool = pool(&server, Arc::default());
+    let request = SignInRequest::choice_based(EMAIL);
+    let error = IdentityProvider::sign_in(&pool, &request).await.unwrap_err();
+    match &error {
+        ProviderError::Unsupported(message) => assert!(message.contains("WEB_AUTHN"), "{message}"),
+        other => panic!("expected Unsupported, got {other:?}"),
+    }
+    // A WEB_AUTHN challenge (e.g. the user's preferred factor) is unsupported too.
+    let error = IdentityProvider::sign_in(&pool, &request).await.unwrap_err();
+    assert!(matches!(error, ProviderError::Unsupported(_)), "{error:?}");
+    // Refusals and network failures are classified as for every other flow.
+    let error = IdentityProvider::sign_in(&pool, &request).await.unwrap_err();
+    assert!(error.is_rejected(), "{error:?}");
+    let error = IdentityProvider::sign_in(&pool, &request).await.unwrap_err();
+    assert!(error.is_network(), "{error:?}");
+    assert_eq!(server.requests().len(), 4);
 }

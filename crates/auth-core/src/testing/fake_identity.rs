@@ -13,7 +13,7 @@ use crate::jwt::UnverifiedClaims;
 use crate::provider::{AccountProvider, IdentityProvider};
 use crate::secret::{AccessToken, ChallengeSession, IdToken, Password, RefreshToken};
 use crate::types::{
-    ChallengeContext, ChallengeKind, ChallengeResponse, CodeDelivery, SignInNextStep,
+    ChallengeContext, ChallengeKind, ChallengeResponse, CodeDelivery, SignInFlow, SignInNextStep,
     SignInOutcome, SignInRequest, SignOutOptions, SignUpOutcome, SignUpRequest, UserPoolSession,
     UserPoolTokens,
 };
@@ -245,6 +245,15 @@ impl IdentityProvider for FakeIdentityProvider {
                 "UserNotConfirmedException",
                 "User is not confirmed.",
             ));
+        }
+        // The fake knows passwords only: a choice-based sign-in without a password (or
+        // preferring a one-time code) is a feature it does not have, not a wrong password.
+        if let SignInFlow::ChoiceBased(preferred) = request.flow {
+            if request.password.is_none() || preferred.is_some_and(|f| !f.needs_password()) {
+                return Err(ProviderError::Unsupported(
+                    "the fake identity provider has no passwordless sign-in".into(),
+                ));
+            }
         }
         if request.password.as_ref().map(|p| p.secret()) != Some(user.password.as_str()) {
             return Err(not_authorized("Incorrect username or password."));

@@ -6,7 +6,10 @@ use std::time::SystemTime;
 use auth_core::testing::conformance::identity_provider::{self, ProviderFixture};
 use auth_core::testing::conformance::token_store::{self, FreshStore};
 use auth_core::testing::{FakeIdentityProvider, FaultyTokenStore};
-use auth_core::{ManualClock, MemoryTokenStore, SignInFlow};
+use auth_core::{
+    FirstFactor, IdentityProvider, ManualClock, MemoryTokenStore, ProviderError, SignInFlow,
+    SignInRequest,
+};
 
 #[tokio::test]
 async fn memory_store_conforms() {
@@ -34,11 +37,35 @@ async fn fake_identity_provider_conforms() {
         unreachable: Arc::new(unreachable),
         username: "alice".into(),
         password: "Passw0rd!".into(),
-        flows: vec![SignInFlow::ProviderDefault, SignInFlow::Password],
+        flows: vec![
+            SignInFlow::ProviderDefault,
+            SignInFlow::Password,
+            SignInFlow::ChoiceBased(Some(FirstFactor::PasswordSrp)),
+        ],
         revoke_user: Box::new(move || {
             let revoker = revoker.clone();
             Box::pin(async move { revoker.revoke_user("alice") })
         }),
     };
     identity_provider::run_all(&fixture).await;
+}
+
+/// The fake knows passwords only: choice-based sign-in with a password works as a password
+/// sign-in, and passwordless sign-in is a typed "unsupported", not a wrong password.
+#[tokio::test]
+async fn fake_identity_provider_refuses_passwordless_sign_in_as_unsupported() {
+    let provider = FakeIdentityProvider::new(Arc::new(ManualClock::new(SystemTime::now())));
+    provider.add_user("alice", "Passw0rd!");
+    let passwordless = [
+        SignInRequest::choice_based("alice"),
+        SignInRequest::choice_based("alice").with_preferred_first_factor(FirstFactor::EmailOtp),
+        SignInRequest::choice_based_with_password("alice", "Passw0rd!")
+            .with_preferred_first_factor(FirstFactor::SmsOtp),
+    ];
+    for request in passwordless {
+        let error = provider.sign_in(&request).await.unwrap_err();
+        assert!(matches!(error, ProviderError::Unsupported(_)), "{:?}: {error:?}", request.flow);
+    }
+    let wrong = SignInRequest::choice_based_with_password("alice", "wrong");
+    assert!(provider.sign_in(&wrong).await.unwrap_err().is_rejected());
 }
