@@ -1,5 +1,5 @@
 //! The `sign-in` example, run as a program against the in-process mock server: both flows,
-//! a challenge answered on its standard input, the file store with `--resume`, and the
+//! a challenge answered on its standard input, choice-based sign-in with an email code, the file store with `--resume`, and the
 //! one-line errors of a wrong password and an unknown user.
 //!
 //! `cargo test` builds the examples next to the test binaries; a run that did not (e.g.
@@ -182,17 +182,19 @@ async fn answers_a_challenge_typed_on_standard_input() {
         .await
         .unwrap();
     let command = setup.command(&binary, &["--username", "ex", "--password", PASSWORD]);
-    let output = run_answering_the_sms_code(&setup, command).await;
+    let output = run_answering_the_code(&setup, command, "").await;
     assert!(output.contains("challenge SMS_MFA"), "{output}");
     assert!(output.contains("state: SIGNED_IN"), "{output}");
 }
 
-/// Runs the example, types the SMS code the server sent when it prompts for it, and
-/// returns everything it printed; fails unless it prompts, and succeeds after the answer.
-async fn run_answering_the_sms_code(setup: &Setup, mut command: Command) -> String {
+/// Runs the example, types `typed_first` at once (answers to earlier prompts), then the
+/// code the server sent (by SMS or email) when it prompts for it, and returns everything it
+/// printed; fails unless it prompts, and succeeds after the answer.
+async fn run_answering_the_code(setup: &Setup, mut command: Command, typed_first: &str) -> String {
     command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(typed_first.as_bytes()).await.unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut seen = String::new();
     // The prompt has no newline: read until it appears.
@@ -208,7 +210,7 @@ async fn run_answering_the_sms_code(setup: &Setup, mut command: Command) -> Stri
         }
     })
     .await;
-    assert!(prompt.is_ok(), "no prompt for the SMS code:\n{seen}");
+    assert!(prompt.is_ok(), "no prompt for the code:\n{seen}");
     let code = setup.server.last_code(&setup.pool_id, "ex").unwrap().code;
     stdin.write_all(format!("{code}\n").as_bytes()).await.unwrap();
     let mut rest = String::new();
@@ -217,6 +219,42 @@ async fn run_answering_the_sms_code(setup: &Setup, mut command: Command) -> Stri
     let output = format!("{seen}{rest}");
     assert!(status.success(), "{output}");
     output
+}
+
+#[tokio::test]
+async fn user_auth_flow_picks_the_email_code_on_standard_input() {
+    let Some(binary) = example_binary() else { return };
+    let setup = setup(json!({
+        "PoolName": "example-choice",
+        "Policies": {"SignInPolicy": {"AllowedFirstAuthFactors": ["PASSWORD", "EMAIL_OTP"]}},
+    }))
+    .await;
+    setup
+        .server
+        .call(
+            "AdminUpdateUserAttributes",
+            json!({"UserPoolId": setup.pool_id, "Username": "ex",
+               "UserAttributes": [{"Name": "email_verified", "Value": "true"}]}),
+        )
+        .await
+        .unwrap();
+    let command = setup.command(&binary, &["--username", "ex", "--flow", "user-auth"]);
+    let output = run_answering_the_code(&setup, command, "email_otp\n").await;
+    assert!(output.contains("challenge SELECT_CHALLENGE"), "{output}");
+    assert!(output.contains("3. EMAIL_OTP"), "the offered factors are listed:\n{output}");
+    assert!(output.contains("challenge EMAIL_OTP"), "{output}");
+    assert!(output.contains("state: SIGNED_IN"), "{output}");
+    assert_no_token(&output);
+    assert_eq!(setup.server.request_count("InitiateAuth:USER_AUTH"), 1);
+
+    // With --password it prefers PASSWORD_SRP and needs no answer.
+    let run = run(setup
+        .command(&binary, &["--username", "ex", "--password", PASSWORD, "--flow", "user-auth"]))
+    .await;
+    assert_eq!(run.status, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("preferring PASSWORD_SRP"), "{}", run.stdout);
+    assert!(run.stdout.contains("state: SIGNED_IN"), "{}", run.stdout);
+    assert_eq!(setup.server.request_count("InitiateAuth:USER_AUTH"), 2);
 }
 
 /// The example keeps remembered devices in `--store-dir` only with this feature.
@@ -244,7 +282,7 @@ async fn a_device_remembered_in_the_store_dir_skips_mfa_in_the_next_run() {
 
     let mut first = setup.command(&binary, &args);
     first.env("AUTH_STORE_KEY", key);
-    let output = run_answering_the_sms_code(&setup, first).await;
+    let output = run_answering_the_code(&setup, first, "").await;
     assert!(output.contains("challenge SMS_MFA"), "a new device: MFA\n{output}");
     assert!(
         output.lines().any(|line| line.starts_with("remembered devices kept in")

@@ -13,9 +13,9 @@ use auth_cognito::{
 };
 use auth_core::testing::conformance::identity_provider::{self, ProviderFixture};
 use auth_core::{
-    AccountProvider, AuthClient, ChallengeKind, ChallengeResponse, IdentityProvider, ManualClock,
-    ProviderError, SignInFlow, SignInNextStep, SignInOutcome, SignInRequest, SignInResult,
-    SignOutOptions, SignUpRequest, UserPoolSession, UserState,
+    AccountProvider, AuthClient, ChallengeKind, ChallengeResponse, FirstFactor, IdentityProvider,
+    ManualClock, ProviderError, SignInFlow, SignInNextStep, SignInOutcome, SignInRequest,
+    SignInResult, SignOutOptions, SignUpRequest, UserPoolSession, UserState,
 };
 use auth_mock_server::{ClientInfo, ClientOptions, Fault, MockServer, MockServerHandle};
 use serde_json::{Value, json};
@@ -121,6 +121,8 @@ async fn conformance(options: ClientOptions) {
             SignInFlow::ProviderDefault,
             SignInFlow::SecureRemotePassword,
             SignInFlow::Password,
+            SignInFlow::ChoiceBased(Some(FirstFactor::PasswordSrp)),
+            SignInFlow::ChoiceBased(Some(FirstFactor::Password)),
         ],
         revoke_user: Box::new(move || {
             let revoker = Arc::clone(&revoker);
@@ -707,4 +709,112 @@ async fn refresh_token_rotation() {
     let mut newer = session.clone();
     newer.tokens = rotated;
     provider.refresh(&newer).await.expect("the rotated token works");
+}
+
+/// A pool whose choice-based sign-in allows passwords and one-time codes by email and SMS;
+/// `olga` has a verified email, `sam` a verified phone number.
+async fn choice_env() -> Env {
+    let pool = json!({
+        "PoolName": "choice",
+        "Policies": {"SignInPolicy": {"AllowedFirstAuthFactors": ["PASSWORD", "EMAIL_OTP", "SMS_OTP"]}},
+    });
+    let env = Env::start(pool, ClientOptions::default()).await;
+    env.user("olga", &[("email", "olga@example.com"), ("email_verified", "true")]).await;
+    env.user("sam", &[("phone_number", "+15555550100"), ("phone_number_verified", "true")]).await;
+    env
+}
+
+fn next_step(result: SignInResult) -> SignInNextStep {
+    match result {
+        SignInResult::NextStep(step) => step,
+        SignInResult::Done => panic!("expected a challenge, the sign-in is done"),
+        _ => panic!("unexpected result"),
+    }
+}
+
+#[tokio::test]
+async fn user_auth_passwordless_email_code_through_auth_client() {
+    let env = choice_env().await;
+    let client = AuthClient::builder().identity_provider(Arc::new(env.provider())).build();
+    client.initialize().await.unwrap();
+
+    let select = next_step(client.sign_in(SignInRequest::choice_based("olga")).await.unwrap());
+    assert_eq!(select.challenge_name, "SELECT_CHALLENGE");
+    assert_eq!(
+        select.kind,
+        ChallengeKind::SelectFirstFactor {
+            options: vec![FirstFactor::Password, FirstFactor::PasswordSrp, FirstFactor::EmailOtp]
+        }
+    );
+    assert_eq!(client.current_user_state().state, UserState::SignedOut);
+    let code_step = next_step(
+        client
+            .confirm_sign_in(ChallengeResponse::first_factor(FirstFactor::EmailOtp))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(code_step.challenge_name, "EMAIL_OTP");
+    assert!(matches!(code_step.kind, ChallengeKind::EmailOtp { destination: Some(_) }));
+    let delivered = env.server.last_code(&env.pool_id, "olga").unwrap();
+    assert_eq!(delivered.purpose, "otp");
+
+    // A wrong code is refused and leaves the challenge open.
+    let wrong = if delivered.code == "00000000" { "11111111" } else { "00000000" };
+    let error = client.confirm_sign_in(ChallengeResponse::answer(wrong)).await.unwrap_err();
+    assert!(matches!(error, auth_core::AuthError::Provider(ref e) if e.is_rejected()), "{error:?}");
+    assert!(matches!(
+        client.confirm_sign_in(ChallengeResponse::answer(delivered.code)).await.unwrap(),
+        SignInResult::Done
+    ));
+    assert_eq!(client.current_user_state().state, UserState::SignedIn);
+    assert_eq!(client.username().as_deref(), Some("olga"));
+    assert!(client.tokens().await.unwrap().refresh_token().is_some());
+    assert_eq!(env.server.request_count("InitiateAuth:USER_AUTH"), 1);
+
+    // Preferring the email code skips the choice.
+    let provider = env.provider();
+    let request =
+        SignInRequest::choice_based("olga").with_preferred_first_factor(FirstFactor::EmailOtp);
+    let code_step = step(IdentityProvider::sign_in(&provider, &request).await.unwrap());
+    assert_eq!(code_step.challenge_name, "EMAIL_OTP");
+    signed_in(answer(&provider, &code_step, &env.code("olga")).await.unwrap());
+
+    // And the SMS code, for a user with a phone number.
+    let request =
+        SignInRequest::choice_based("sam").with_preferred_first_factor(FirstFactor::SmsOtp);
+    let code_step = step(IdentityProvider::sign_in(&provider, &request).await.unwrap());
+    assert_eq!(code_step.challenge_name, "SMS_OTP");
+    assert!(matches!(code_step.kind, ChallengeKind::SmsOtp { destination: Some(_) }));
+    signed_in(answer(&provider, &code_step, &env.code("sam")).await.unwrap());
+}
+
+#[tokio::test]
+async fn user_auth_password_srp_preferred_and_chosen() {
+    let env = choice_env().await;
+    let provider = env.provider();
+    let session = signed_in(
+        IdentityProvider::sign_in(
+            &provider,
+            &SignInRequest::choice_based_with_password("olga", PASSWORD),
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(session.username, "olga");
+    provider.refresh(&session).await.unwrap();
+
+    let wrong = SignInRequest::choice_based_with_password("olga", "Wr0ng-password!");
+    assert!(IdentityProvider::sign_in(&provider, &wrong).await.unwrap_err().is_rejected());
+
+    // Chosen at SELECT_CHALLENGE, the password coming with the choice.
+    for factor in [FirstFactor::PasswordSrp, FirstFactor::Password] {
+        let select = step(
+            IdentityProvider::sign_in(&provider, &SignInRequest::choice_based("olga"))
+                .await
+                .unwrap(),
+        );
+        let choice = ChallengeResponse::first_factor(factor).with_password(PASSWORD);
+        signed_in(provider.respond_to_challenge(&select.context, &choice).await.unwrap());
+    }
+    assert_eq!(env.server.request_count("InitiateAuth:USER_AUTH"), 4);
 }
