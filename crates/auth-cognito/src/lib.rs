@@ -4,7 +4,8 @@
 //!
 //! - [`CognitoUserPool`] implements auth-core's [`IdentityProvider`](auth_core::IdentityProvider)
 //!   and [`AccountProvider`](auth_core::AccountProvider): sign-in with SRP (the default),
-//!   a password or a custom flow; every challenge as a typed next step (new password,
+//!   a password, a custom flow, or choice-based `USER_AUTH` (passwordless email and SMS
+//!   codes, or a password, as the first factor the user picks); every challenge as a typed next step (new password,
 //!   SMS / email / authenticator codes, MFA set-up with an `otpauth://` URI, MFA choice,
 //!   custom challenges); `SECRET_HASH` for app clients with a secret; remembered devices
 //!   (ConfirmDevice, then DEVICE_SRP_AUTH so a remembered device skips MFA), kept in a
