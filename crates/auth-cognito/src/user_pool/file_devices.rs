@@ -94,14 +94,22 @@ impl FileDeviceStoreBuilder {
         Ok(Self { inner: self.inner.encryption_key_from_env()? })
     }
 
+    /// Encrypts the file with a key kept in the OS keyring (created on first use), e.g.
+    /// the same [`KeyringKey`](auth_storage::KeyringKey) item as the session store's. The
+    /// key is fetched by the first read or write; a locked keyring makes that call fail
+    /// (and the sign-in goes on without the device).
+    #[cfg(feature = "keyring")]
+    pub fn encryption_key_in_keyring(self, key: auth_storage::KeyringKey) -> Self {
+        Self { inner: self.inner.encryption_key_in_keyring(key) }
+    }
+
     /// How long a write waits for another writer's lock; default
     /// [`auth_storage::DEFAULT_LOCK_TIMEOUT`].
     pub fn lock_timeout(self, timeout: Duration) -> Self {
         Self { inner: self.inner.lock_timeout(timeout) }
     }
 
-    /// Any other setting of the underlying document store builder, such as
-    /// `encryption_key_in_keyring` (auth-storage's feature `keyring`).
+    /// Any other setting of the underlying document store builder.
     pub fn configure(
         self,
         configure: impl FnOnce(

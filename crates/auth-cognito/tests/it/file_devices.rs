@@ -154,3 +154,36 @@ async fn a_damaged_device_file_is_kept_aside_and_the_store_starts_again() {
     assert_eq!(store.get("carol").await.unwrap(), Some(device(3)));
     assert_eq!(damaged_files(dir.path()).len(), 2);
 }
+
+/// With the `keyring` feature the devices file can take its key from the OS keyring: the
+/// file is encrypted with exactly the key the keyring item holds, and a keyring that
+/// refuses access fails the call without touching the file.
+#[cfg(feature = "keyring")]
+#[tokio::test]
+async fn the_key_can_live_in_the_keyring() {
+    use auth_storage::KeyringKey;
+    use keyring::Entry;
+    use keyring::mock::MockCredential;
+
+    let dir = tempfile::tempdir().unwrap();
+    let entry = Entry::new_with_credential(Box::new(MockCredential::default()));
+    entry.set_password(&key().to_hex()).unwrap();
+    let store = FileDeviceStore::builder(dir.path(), namespace())
+        .encryption_key_in_keyring(KeyringKey::from_entry("test", "devices-key", entry))
+        .build();
+    assert!(store.is_encrypted());
+    store.put("alice", &device(1)).await.unwrap();
+    let on_disk = std::fs::read_to_string(store.path()).unwrap();
+    assert!(!on_disk.contains(SECRET), "the device secret is encrypted at rest");
+    assert_eq!(encrypted(dir.path(), key()).get("alice").await.unwrap(), Some(device(1)));
+
+    let locked = Entry::new_with_credential(Box::new(MockCredential::default()));
+    let mock: &MockCredential = locked.get_credential().downcast_ref().unwrap();
+    mock.set_error(keyring::Error::NoStorageAccess("the collection is locked".into()));
+    let store = FileDeviceStore::builder(dir.path(), namespace())
+        .encryption_key_in_keyring(KeyringKey::from_entry("test", "devices-key", locked))
+        .build();
+    let error = store.put("bob", &device(2)).await.unwrap_err();
+    assert!(error.contains("keyring"), "{error}");
+    assert_eq!(std::fs::read_to_string(store.path()).unwrap(), on_disk, "nothing written");
+}
