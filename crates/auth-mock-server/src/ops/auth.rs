@@ -992,10 +992,13 @@ fn session_challenge(
 ) -> OpResult {
     let now = cx.now();
     let mut state = cx.shared.state.write();
-    let session = state.sessions.remove(session_id).ok_or_else(|| {
+    // The session is only looked at until the request proves to be an answer to it (client,
+    // SECRET_HASH, user, challenge name): a malformed request must not end a sign-in.
+    let session = state.sessions.get(session_id).cloned().ok_or_else(|| {
         CognitoError::not_authorized("Invalid session for the user, session is expired.")
     })?;
     if session.expires_at <= now {
+        state.sessions.remove(session_id);
         return Err(CognitoError::not_authorized(
             "Invalid session for the user, session is expired.",
         ));
@@ -1041,6 +1044,7 @@ fn session_challenge(
             "The session expects an answer to {expected}, not {name}."
         )));
     }
+    state.sessions.remove(session_id);
     // A wrong code keeps the session usable for another try.
     let retry = |state: &mut State, session: AuthSession| {
         state.sessions.insert(session_id.to_owned(), session);

@@ -741,3 +741,51 @@ async fn user_auth_tracks_devices_only_after_password_srp() {
         .await;
     assert_code(unknown, "ResourceNotFoundException");
 }
+
+/// An app client with a secret needs `SECRET_HASH` at every step of USER_AUTH: the
+/// InitiateAuth, the `SELECT_CHALLENGE` answer and the code.
+#[tokio::test]
+async fn user_auth_with_a_client_secret_needs_the_secret_hash_at_every_step() {
+    let f = choice_fixture().await;
+    let client =
+        f.server.create_client(&f.pool, "confidential", ClientOptions::with_secret()).await;
+    let client = client.unwrap();
+    let secret = client.client_secret.clone().unwrap();
+    let hash = |secret: &str| auth_srp::secret_hash("alice", &client.client_id, secret);
+    let start = || {
+        f.sdk
+            .initiate_auth()
+            .auth_flow(AuthFlowType::UserAuth)
+            .client_id(&client.client_id)
+            .auth_parameters("USERNAME", "alice")
+    };
+    assert_code(start().send().await, "NotAuthorizedException");
+    assert_code(
+        start().auth_parameters("SECRET_HASH", hash("wrong")).send().await,
+        "NotAuthorizedException",
+    );
+    let select = start().auth_parameters("SECRET_HASH", hash(&secret)).send().await.unwrap();
+    assert_eq!(select.challenge_name(), Some(&ChallengeNameType::SelectChallenge));
+
+    let choose = || {
+        f.answer_via(
+            &client.client_id,
+            ChallengeNameType::SelectChallenge,
+            select.session(),
+            "alice",
+        )
+        .challenge_responses("ANSWER", "EMAIL_OTP")
+    };
+    assert_code(choose().send().await, "NotAuthorizedException");
+    let otp = choose().challenge_responses("SECRET_HASH", hash(&secret)).send().await.unwrap();
+    assert_eq!(otp.challenge_name(), Some(&ChallengeNameType::EmailOtp));
+    let code = f.server.last_code(&f.pool, "alice").unwrap().code;
+
+    let answer = || {
+        f.answer_via(&client.client_id, ChallengeNameType::EmailOtp, otp.session(), "alice")
+            .challenge_responses("EMAIL_OTP_CODE", &code)
+    };
+    assert_code(answer().send().await, "NotAuthorizedException");
+    let done = answer().challenge_responses("SECRET_HASH", hash(&secret)).send().await.unwrap();
+    assert!(done.authentication_result().is_some_and(|t| t.access_token().is_some()));
+}
