@@ -298,6 +298,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_mock/refresh-tokens/revoke", post(post_revoke))
         .route("/_mock/refresh-tokens/expire", post(post_expire))
         .route("/_mock/reset", post(post_reset))
+        .route("/_mock/lambdas", get(get_lambdas).put(put_lambda).delete(delete_lambdas))
 }
 
 fn ok(value: Value) -> Response<Body> {
@@ -481,4 +482,39 @@ fn end_user_refresh_tokens(shared: &Shared, user: &UserRef, revoke: bool) -> Res
 async fn post_reset(State(shared): State<Arc<Shared>>) -> Response<Body> {
     shared.reset();
     ok(json!({}))
+}
+
+async fn get_lambdas(State(shared): State<Arc<Shared>>) -> Response<Body> {
+    ok(json!({ "lambdas": shared.lambdas.all() }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LambdaMapping {
+    arn: String,
+    /// `null` removes the mapping.
+    url: Option<String>,
+}
+
+async fn put_lambda(
+    State(shared): State<Arc<Shared>>,
+    ControlJson(mapping): ControlJson<LambdaMapping>,
+) -> Response<Body> {
+    match mapping.url {
+        Some(url) => result(
+            shared
+                .lambdas
+                .set(&mapping.arn, &url)
+                .map(|()| json!({ "lambdas": shared.lambdas.all() })),
+        ),
+        None => {
+            let removed = shared.lambdas.remove(&mapping.arn);
+            ok(json!({ "removed": removed, "lambdas": shared.lambdas.all() }))
+        }
+    }
+}
+
+async fn delete_lambdas(State(shared): State<Arc<Shared>>) -> Response<Body> {
+    shared.lambdas.clear();
+    ok(json!({ "lambdas": {} }))
 }

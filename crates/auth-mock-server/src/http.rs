@@ -145,15 +145,19 @@ async fn user_pool_api(
     if !read_only {
         shared.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
-    // A bug must not silently kill the connection: answer InternalErrorException as Cognito
-    // would. The state lock (parking_lot) is not poisoned by a panic.
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    // Operations are synchronous and may wait for a Lambda-trigger webhook (which the test
+    // may serve on this very runtime), hash passwords or do SRP maths: run them on a blocking
+    // thread. A bug must not silently kill the connection: a panic is answered
+    // InternalErrorException as Cognito would; the state lock (parking_lot) is not poisoned.
+    let operation_name = operation.to_owned();
+    let outcome = tokio::task::spawn_blocking(move || {
         if identity {
-            crate::identity::dispatch(&shared, operation, &meta, &body)
+            crate::identity::dispatch(&shared, &operation_name, &meta, &body)
         } else {
-            crate::ops::dispatch(&shared, operation, &meta, &body)
+            crate::ops::dispatch(&shared, &operation_name, &meta, &body)
         }
-    }))
+    })
+    .await
     .unwrap_or_else(|_| {
         tracing::error!(operation, "operation panicked; answering InternalErrorException");
         Err(CognitoError::internal("An internal error occurred in auth-mock-server."))

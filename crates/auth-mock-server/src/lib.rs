@@ -81,7 +81,8 @@
 //! | `POST /_mock/custom-auth` | `{"user_pool_id", "username", "answer" (null removes), "parameters"?}` | [`MockServerHandle::set_custom_auth`] |
 //! | `POST /_mock/refresh-tokens/revoke` | `{"user_pool_id", "username"}` | [`MockServerHandle::revoke_refresh_tokens`] |
 //! | `POST /_mock/refresh-tokens/expire` | `{"user_pool_id", "username"}` | [`MockServerHandle::expire_refresh_tokens`] |
-//! | `POST /_mock/reset` | forget everything | [`MockServerHandle::reset`] |
+//! | `POST /_mock/reset` | forget everything (Lambda mappings stay) | [`MockServerHandle::reset`] |
+//! | `PUT /_mock/lambdas`, `GET`, `DELETE` | `{"arn", "url" (null removes)}`: run a pool's Lambda trigger as an HTTP webhook | [`MockServerHandle::map_lambda`], [`MockServerHandle::unmap_lambda`], [`MockServerHandle::lambdas`] |
 //! | `POST /_mock/identity/credentials-lifetime` | `{"seconds": 900}` (1 s to 12 h; default 3600) | [`MockServerHandle::set_credentials_lifetime`] |
 //! | `POST /_mock/identity/provider-tokens` | `{"provider": "graph.facebook.com", "token", "subject", "app_id"?, "expires_in_seconds"?}` | [`MockServerHandle::register_provider_token`] |
 //! | `GET /_mock/identity/credentials/{access_key_id}` | `{"identity_id", "role_arn", "expiration", "expired"}` (never the secret) | [`MockServerHandle::credentials_owner`] |
@@ -99,6 +100,11 @@
 //! Request counters count every request by operation name, and `InitiateAuth`/
 //! `AdminInitiateAuth` additionally by flow (`InitiateAuth:REFRESH_TOKEN_AUTH`), so a test can
 //! prove a client refreshed exactly once. Faults match an operation name or `*`.
+//!
+//! Lambda triggers named in a pool's `LambdaConfig` (PreSignUp, PostConfirmation,
+//! Pre/PostAuthentication, PreTokenGeneration V1/V2, Define/Create/VerifyAuthChallenge) run
+//! as HTTP webhooks: the server POSTs Cognito's trigger event to the URL mapped to the ARN
+//! and reads the answered event back, as a Lambda function returns it.
 //!
 //! Every expiry (tokens, sessions, codes, TOTP) reads the server's clock, which the
 //! test-control API can move; SRP `TIMESTAMP`s are parsed but not compared with it, so a
@@ -127,6 +133,7 @@ pub mod seed;
 mod server;
 mod state;
 mod totp;
+mod triggers;
 
 pub use control::{CONTROL_PREFIX, DeliveredCode, Fault, FaultError};
 pub use error::CognitoError;
@@ -162,6 +169,8 @@ pub(crate) struct Shared {
     pub(crate) identity: identity::IdentityService,
     pub(crate) oidc: oidc::Issuers,
     pub(crate) s3: s3::Store,
+    /// Lambda ARN → webhook URL.
+    pub(crate) lambdas: triggers::Lambdas,
     pub(crate) config: Config,
     /// Bumped by every request that may change state (drives state-file writes).
     pub(crate) generation: AtomicU64,
@@ -176,6 +185,7 @@ impl Shared {
             identity: identity::IdentityService::default(),
             oidc: oidc::Issuers::default(),
             s3: s3::Store::default(),
+            lambdas: triggers::Lambdas::default(),
             config,
             generation: AtomicU64::new(0),
         }

@@ -40,9 +40,22 @@ struct Args {
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "AUTH_MOCK_LOG_FORMAT")]
     log_format: LogFormat,
+    /// Run a Lambda trigger as a webhook: `--lambda ARN=http://host:port/path` (repeatable).
+    #[arg(long = "lambda", value_name = "ARN=URL", value_parser = parse_lambda)]
+    lambdas: Vec<(String, String)>,
     /// Do not seed the demo pool when neither --seed nor an existing --state-file is given.
     #[arg(long)]
     no_demo: bool,
+}
+
+/// `ARN=URL`, split at the first `=` (ARNs contain no `=`; URLs may).
+fn parse_lambda(value: &str) -> Result<(String, String), String> {
+    match value.split_once('=') {
+        Some((arn, url)) if !arn.is_empty() && url.starts_with("http://") => {
+            Ok((arn.to_owned(), url.to_owned()))
+        }
+        _ => Err(format!("expected ARN=http://host:port/path, got {value:?}")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -91,6 +104,9 @@ async fn run(args: Args) -> ExitCode {
     builder.set_issuer_base(args.issuer_base.clone());
     if let Some(seed) = seed {
         builder = builder.seed(seed);
+    }
+    for (arn, url) in &args.lambdas {
+        builder = builder.lambda(arn, url);
     }
     if let Some(path) = &args.state_file {
         builder = builder.state_file(path);

@@ -41,6 +41,10 @@ pub struct Seed {
     /// The pools.
     #[serde(default)]
     pub pools: Vec<SeedPool>,
+    /// Lambda function ARN → `http://` webhook URL for the pools' Lambda triggers
+    /// (`[lambdas]` in TOML). Applied at every start, also when a state file is restored.
+    #[serde(default)]
+    pub lambdas: BTreeMap<String, String>,
 }
 
 /// A pool in a seed.
@@ -181,6 +185,7 @@ impl Seed {
                 }],
                 ..SeedPool::default()
             }],
+            lambdas: BTreeMap::new(),
         }
     }
 

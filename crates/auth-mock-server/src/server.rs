@@ -39,6 +39,7 @@ pub struct MockServerBuilder {
     require_signature: bool,
     seed: Option<Seed>,
     state_file: Option<PathBuf>,
+    lambdas: Vec<(String, String)>,
 }
 
 impl Default for MockServerBuilder {
@@ -51,6 +52,7 @@ impl Default for MockServerBuilder {
             require_signature: true,
             seed: None,
             state_file: None,
+            lambdas: Vec::new(),
         }
     }
 }
@@ -67,6 +69,9 @@ pub enum StartError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A Lambda mapping (builder, seed) has an unusable URL.
+    #[error("invalid Lambda mapping: {0}")]
+    Lambda(String),
     /// The seed could not be applied.
     #[error("the seed is invalid: {0}")]
     Seed(String),
@@ -133,6 +138,13 @@ impl MockServerBuilder {
         self
     }
 
+    /// Runs the Lambda trigger named `arn` in a pool's `LambdaConfig` by POSTing its event
+    /// to `url` (`http://host:port/path`); see [`MockServerHandle::map_lambda`].
+    pub fn lambda(mut self, arn: impl Into<String>, url: impl Into<String>) -> Self {
+        self.lambdas.push((arn.into(), url.into()));
+        self
+    }
+
     /// Binds, loads state and seed, and starts serving in the background.
     pub async fn start(self) -> Result<MockServerHandle, StartError> {
         let addr = SocketAddr::new(self.host, self.port);
@@ -149,6 +161,13 @@ impl MockServerBuilder {
             require_signature: self.require_signature,
             url: format!("http://{local}"),
         }));
+        let seed_lambdas = self.seed.iter().flat_map(|seed| seed.lambdas.iter());
+        for (arn, url) in seed_lambdas.chain(self.lambdas.iter().map(|(a, u)| (a, u))) {
+            shared
+                .lambdas
+                .set(arn, url)
+                .map_err(|error| StartError::Lambda(format!("{arn}: {}", error.message())))?;
+        }
         let mut loaded = false;
         if let Some(path) = &self.state_file {
             loaded = crate::persist::load(&shared, path)
@@ -465,6 +484,23 @@ impl MockServerHandle {
         let custom =
             answer.map(|a| CustomAuth { answer: a.to_owned(), parameters: Default::default() });
         self.shared.set_custom_auth(pool_id, username, custom)
+    }
+
+    /// Maps a Lambda function ARN used in a pool's `LambdaConfig` to the `http://` URL of a
+    /// webhook that plays the function: the server POSTs each trigger event there and reads
+    /// the answer as the function's result (`PUT /_mock/lambdas`).
+    pub fn map_lambda(&self, arn: &str, url: &str) -> Result<(), CognitoError> {
+        self.shared.lambdas.set(arn, url)
+    }
+
+    /// Removes a Lambda mapping; whether there was one.
+    pub fn unmap_lambda(&self, arn: &str) -> bool {
+        self.shared.lambdas.remove(arn)
+    }
+
+    /// The Lambda mappings (ARN → URL).
+    pub fn lambdas(&self) -> std::collections::BTreeMap<String, String> {
+        self.shared.lambdas.all()
     }
 
     /// Revokes every refresh token of a user (and their access tokens stay valid until they

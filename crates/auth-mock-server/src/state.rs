@@ -281,6 +281,9 @@ pub(crate) enum Pending {
     MfaSetup { secret: Option<String>, verified: bool },
     /// CUSTOM_CHALLENGE was issued; attempts so far.
     Custom { attempts: u32 },
+    /// CUSTOM_CHALLENGE was issued by a CreateAuthChallenge trigger, with what it asked the
+    /// server to keep for VerifyAuthChallengeResponse.
+    CustomLambda { private: Value, metadata: Option<String> },
     /// DEVICE_SRP_AUTH was issued for this device.
     DeviceSrp { device_key: String },
     /// SELECT_CHALLENGE (choice-based `USER_AUTH`) was issued with these first factors;
@@ -321,6 +324,17 @@ pub(crate) struct SignInContext {
     pub(crate) mfa_done: bool,
     /// When the sign-in started (the tokens' `auth_time`).
     pub(crate) started: u64,
+    /// The challenges of a trigger-driven CUSTOM_AUTH so far: DefineAuthChallenge's
+    /// `request.session`.
+    pub(crate) custom_history: Vec<ChallengeResult>,
+}
+
+/// One element of DefineAuthChallenge's `request.session`.
+#[derive(Debug, Clone)]
+pub(crate) struct ChallengeResult {
+    pub(crate) name: &'static str,
+    pub(crate) result: bool,
+    pub(crate) metadata: Option<String>,
 }
 
 /// A pending SRP exchange, keyed by its `SECRET_BLOCK`.

@@ -283,7 +283,7 @@ pub(crate) fn dispatch(
     body: &[u8],
 ) -> OpResult {
     check_operation(shared, IDENTITY_OPERATIONS, operation, meta)?;
-    let cx = crate::ops::Cx { shared, meta };
+    let cx = crate::ops::Cx { shared, meta, body: &[] };
     match operation {
         "CreateIdentityPool" => pools::create_identity_pool(&cx, parse(body)?),
         "DeleteIdentities" => flows::delete_identities(&cx, parse(body)?),

@@ -23,10 +23,9 @@ pub(crate) struct AccountRequest {
     username: Option<String>,
     password: Option<String>,
     user_attributes: Option<Vec<AttributeType>>,
-    #[allow(dead_code, reason = "accepted for Lambda triggers, which the mock does not run")]
     validation_data: Option<Vec<AttributeType>>,
     confirmation_code: Option<String>,
-    #[allow(dead_code, reason = "accepted for Lambda triggers, which the mock does not run")]
+    #[allow(dead_code, reason = "read by `Cx::client_metadata` when a trigger runs")]
     client_metadata: Option<std::collections::HashMap<String, String>>,
     access_token: Option<String>,
     previous_password: Option<String>,
@@ -60,17 +59,21 @@ fn public_user(
     Ok((pool.id.clone(), user.map(|u| u.username.clone()), client.prevent_user_existence_errors()))
 }
 
-pub(crate) fn sign_up(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
+/// Checks a SignUp request against the pool and builds the new user (without password or
+/// code). Run twice when a PreSignUp trigger is configured: before the webhook (under a read
+/// lock) and again after it, under the write lock that inserts the user.
+fn prepare_sign_up(
+    cx: &Cx<'_>,
+    state: &State,
+    request: &AccountRequest,
+) -> OpResult<(String, crate::state::User)> {
     let client_id = required(&request.client_id, "ClientId")?;
     let given = username_member(&request.username, "Username")?;
     let new_password = required(&request.password, "Password")?;
     password::check_shape("Password", new_password)?;
     let attributes = attribute_map(request.user_attributes.as_deref())?;
-    let now = cx.now();
-    let mut state = cx.shared.state.write();
     let (pool, client) = state.client(client_id)?;
     check_secret_hash(client, &[given], request.secret_hash.as_deref())?;
-    let pool_id = pool.id.clone();
     let allow_admin_only = pool
         .settings
         .get("AdminCreateUserConfig")
@@ -81,8 +84,8 @@ pub(crate) fn sign_up(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
         return Err(CognitoError::not_authorized("SignUp is not permitted for this user pool"));
     }
     password::Policy::of(pool).check(new_password)?;
-    let mut user = new_user(pool, given, attributes, cx.now_f64(), UserStatus::Unconfirmed)
-        .map_err(|e| {
+    let user =
+        new_user(pool, given, attributes, cx.now_f64(), UserStatus::Unconfirmed).map_err(|e| {
             if e.kind() == "UsernameExistsException" {
                 CognitoError::username_exists("User already exists")
             } else {
@@ -91,17 +94,122 @@ pub(crate) fn sign_up(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
         })?;
     check_alias_unique(pool, &user.username, &user.attributes)?;
     super::users::check_required_attributes(pool, &user.attributes)?;
+    Ok((pool.id.clone(), user))
+}
+
+/// What a PreSignUp trigger decided.
+#[derive(Debug, Default)]
+pub(crate) struct PreSignUp {
+    pub(crate) auto_confirm: bool,
+    pub(crate) auto_verify_email: bool,
+    pub(crate) auto_verify_phone: bool,
+}
+
+/// Runs the pool's PreSignUp trigger, if any, for a user about to be created (the state
+/// lock must not be held).
+pub(crate) fn run_pre_sign_up(
+    cx: &Cx<'_>,
+    pool: &crate::state::Pool,
+    user: &crate::state::User,
+    source: &str,
+    client_id: Option<&str>,
+    validation_data: Option<&[AttributeType]>,
+) -> OpResult<Option<(String, Value)>> {
+    use crate::triggers::{Origin, Trigger, arn};
+    let Some(arn) = arn(pool, Trigger::PreSignUp) else { return Ok(None) };
+    let validation = attribute_map(validation_data)?;
+    let mut attributes = crate::triggers::user_attributes(user);
+    if let Some(map) = attributes.as_object_mut() {
+        // The user has no sub nor status until Cognito creates it.
+        map.remove("sub");
+        map.remove("cognito:user_status");
+    }
+    let event = Origin::new(pool, &user.username, client_id).event(
+        "1",
+        source,
+        json!({
+            "userAttributes": attributes,
+            "validationData": if validation.is_empty() { Value::Null } else { json!(validation) },
+            "clientMetadata": cx.client_metadata(),
+        }),
+        json!({ "autoConfirmUser": false, "autoVerifyEmail": false, "autoVerifyPhone": false }),
+    );
+    Ok(Some((arn, event)))
+}
+
+/// Reads a PreSignUp answer.
+pub(crate) fn pre_sign_up_answer(response: &Value) -> PreSignUp {
+    let flag = |name: &str| response.get(name).and_then(Value::as_bool).unwrap_or(false);
+    PreSignUp {
+        auto_confirm: flag("autoConfirmUser"),
+        auto_verify_email: flag("autoVerifyEmail"),
+        auto_verify_phone: flag("autoVerifyPhone"),
+    }
+}
+
+/// Applies PreSignUp's auto-verification to a new user's attributes.
+pub(crate) fn apply_auto_verify(user: &mut crate::state::User, decision: &PreSignUp) {
+    if decision.auto_verify_email && user.attribute("email").is_some() {
+        user.attributes.insert("email_verified".into(), "true".into());
+    }
+    if decision.auto_verify_phone && user.attribute("phone_number").is_some() {
+        user.attributes.insert("phone_number_verified".into(), "true".into());
+    }
+}
+
+pub(crate) fn sign_up(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
+    let new_password = required(&request.password, "Password")?;
+    let now = cx.now();
+    let hook = {
+        let state = cx.shared.state.read();
+        let (pool_id, user) = prepare_sign_up(cx, &state, &request)?;
+        let hook = run_pre_sign_up(
+            cx,
+            state.pool(&pool_id)?,
+            &user,
+            "PreSignUp_SignUp",
+            request.client_id.as_deref(),
+            request.validation_data.as_deref(),
+        )?;
+        hook.map(|(arn, event)| (arn, event, user.username.clone()))
+    };
+    let (decision, event_username) = match hook {
+        Some((arn, event, username)) => {
+            let answer = crate::triggers::invoke(
+                cx.shared,
+                crate::triggers::Trigger::PreSignUp,
+                &arn,
+                &event,
+            )?;
+            (pre_sign_up_answer(&answer), Some(username))
+        }
+        None => (PreSignUp::default(), None),
+    };
+    let mut state = cx.shared.state.write();
+    let (pool_id, mut user) = prepare_sign_up(cx, &state, &request)?;
+    // A UUID username (email or phone as username) is the sub: keep the one the trigger saw.
+    if let Some(username) = event_username.filter(|_| user.username == user.sub()) {
+        user.attributes.insert("sub".into(), username.clone());
+        user.username = username;
+    }
+    let pool = state.pool(&pool_id)?;
     user.password = Some(password::record(pool, &user.username, new_password, now, false));
+    apply_auto_verify(&mut user, &decision);
     let auto_verified = pool.string_list("AutoVerifiedAttributes");
     let prefer = if auto_verified.iter().any(|a| a == "email") { "email" } else { "phone_number" };
-    let code = new_code();
-    let delivery = deliver_code(&mut user, "signup", &code, now + 86_400, prefer);
+    let delivery = if decision.auto_confirm {
+        user.status = UserStatus::Confirmed;
+        None
+    } else {
+        let code = new_code();
+        Some(deliver_code(&mut user, "signup", &code, now + 86_400, prefer))
+    };
     let sub = user.sub().to_owned();
     let pool = state.pool_mut(&pool_id)?;
     let key = pool.user_key(&user.username);
     pool.users.insert(key, user);
-    let mut out = json!({ "UserConfirmed": false, "UserSub": sub });
-    if !auto_verified.is_empty() {
+    let mut out = json!({ "UserConfirmed": decision.auto_confirm, "UserSub": sub });
+    if let Some(delivery) = delivery.filter(|_| !auto_verified.is_empty()) {
         out["CodeDeliveryDetails"] = delivery;
     }
     Ok(out)
@@ -165,7 +273,43 @@ pub(crate) fn confirm_sign_up(cx: &Cx<'_>, request: AccountRequest) -> OpResult 
         if user.attribute("email").is_some() { "email_verified" } else { "phone_number_verified" };
     user.attributes.insert(verified.into(), "true".into());
     user.modified = modified;
+    drop(state);
+    run_post_confirmation(
+        cx,
+        &pool_id,
+        &username,
+        "PostConfirmation_ConfirmSignUp",
+        request.client_id.as_deref(),
+    )?;
     empty()
+}
+
+/// Runs the pool's PostConfirmation trigger, if any, for a user just confirmed (the state
+/// lock must not be held). The confirmation stands even if the trigger fails, as in Cognito,
+/// but the caller gets the trigger's error.
+pub(crate) fn run_post_confirmation(
+    cx: &Cx<'_>,
+    pool_id: &str,
+    username: &str,
+    source: &str,
+    client_id: Option<&str>,
+) -> OpResult<()> {
+    use crate::triggers::{Origin, Trigger, arn, invoke, user_attributes};
+    let hook = {
+        let state = cx.shared.state.read();
+        let pool = state.pool(pool_id)?;
+        let Some(arn) = arn(pool, Trigger::PostConfirmation) else { return Ok(()) };
+        let user = pool.user(username).ok_or_else(crate::state::user_not_found)?;
+        let event = Origin::new(pool, &user.username, client_id).event(
+            "1",
+            source,
+            json!({ "userAttributes": user_attributes(user), "clientMetadata": cx.client_metadata() }),
+            json!({}),
+        );
+        (arn, event)
+    };
+    invoke(cx.shared, Trigger::PostConfirmation, &hook.0, &hook.1)?;
+    Ok(())
 }
 
 /// The user a code is sent to (ResendConfirmationCode, ForgotPassword). `None` for an
@@ -253,6 +397,14 @@ pub(crate) fn confirm_forgot_password(cx: &Cx<'_>, request: AccountRequest) -> O
         user.status = UserStatus::Confirmed;
     }
     user.modified = modified;
+    drop(state);
+    run_post_confirmation(
+        cx,
+        &pool_id,
+        &username,
+        "PostConfirmation_ConfirmForgotPassword",
+        request.client_id.as_deref(),
+    )?;
     empty()
 }
 

@@ -12,7 +12,10 @@ use super::tokens::{RefreshMode, TokenGrant, issue, tokens_response};
 use super::{Cx, check_secret_hash, deliver_code, mask, new_code, random_token, required};
 use crate::error::{CognitoError, OpResult};
 use crate::password;
-use crate::state::{AuthSession, Pending, SignInContext, SrpPending, State, UserStatus};
+use crate::state::{
+    AuthSession, ChallengeResult, Pending, SignInContext, SrpPending, State, UserStatus,
+};
+use crate::triggers::{self, Origin, Trigger};
 
 mod choice;
 
@@ -23,7 +26,7 @@ pub(crate) struct InitiateAuthRequest {
     client_id: Option<String>,
     user_pool_id: Option<String>,
     auth_parameters: Option<HashMap<String, String>>,
-    #[allow(dead_code, reason = "accepted for Lambda triggers, which the mock does not run")]
+    #[allow(dead_code, reason = "read by `Cx::client_metadata` when a trigger runs")]
     client_metadata: Option<HashMap<String, String>>,
 }
 
@@ -35,21 +38,261 @@ pub(crate) struct RespondRequest {
     challenge_name: Option<String>,
     session: Option<String>,
     challenge_responses: Option<HashMap<String, String>>,
-    #[allow(dead_code, reason = "accepted for Lambda triggers, which the mock does not run")]
+    #[allow(dead_code, reason = "read by `Cx::client_metadata` when a trigger runs")]
     client_metadata: Option<HashMap<String, String>>,
 }
 
-/// What the next answer is: tokens to sign, or a challenge.
+/// What the next answer is: tokens to sign, a challenge, or a round of the custom-auth
+/// triggers (which run after the state lock is released).
 enum Next {
     Tokens(TokenGrant),
     Challenge(Value),
+    Custom(CustomStep),
+}
+
+/// A trigger-driven CUSTOM_AUTH sign-in waiting for DefineAuthChallenge.
+struct CustomStep {
+    pool_id: String,
+    client_id: String,
+    username: String,
+    ctx: SignInContext,
 }
 
 fn finish(cx: &Cx<'_>, next: Next) -> OpResult {
     match next {
-        Next::Tokens(grant) => Ok(tokens_response(issue(cx.shared, grant)?)),
+        Next::Tokens(grant) => {
+            post_authentication(cx, &grant)?;
+            Ok(tokens_response(issue(cx.shared, grant)?))
+        }
         Next::Challenge(challenge) => Ok(challenge),
+        Next::Custom(step) => custom_round(cx, step),
     }
+}
+
+/// Runs the pool's PreAuthentication trigger, if any, before the first factor is checked.
+/// An unknown user skips it (the flow then fails as without a trigger).
+fn pre_authentication(
+    cx: &Cx<'_>,
+    pool_id: &str,
+    client_id: &str,
+    params: &HashMap<String, String>,
+) -> OpResult<()> {
+    let Some(login) = params.get("USERNAME").filter(|l| !l.is_empty()) else { return Ok(()) };
+    let (arn, event) = {
+        let state = cx.shared.state.read();
+        let pool = state.pool(pool_id)?;
+        let Some(arn) = triggers::arn(pool, Trigger::PreAuthentication) else { return Ok(()) };
+        let Some(user) = pool.user(login) else { return Ok(()) };
+        let metadata = cx.client_metadata();
+        let event = Origin::new(pool, &user.username, Some(client_id)).event(
+            "1",
+            "PreAuthentication_Authentication",
+            json!({
+                "userAttributes": triggers::user_attributes(user),
+                "validationData": metadata,
+                "userNotFound": false,
+            }),
+            json!({}),
+        );
+        (arn, event)
+    };
+    triggers::invoke(cx.shared, Trigger::PreAuthentication, &arn, &event)?;
+    Ok(())
+}
+
+/// Runs the pool's PostAuthentication trigger, if any, once a sign-in succeeded and just
+/// before its tokens are issued.
+fn post_authentication(cx: &Cx<'_>, grant: &TokenGrant) -> OpResult<()> {
+    let (arn, event) = {
+        let state = cx.shared.state.read();
+        let pool = state.pool(&grant.pool_id)?;
+        let Some(arn) = triggers::arn(pool, Trigger::PostAuthentication) else { return Ok(()) };
+        let user = pool
+            .users
+            .get(&pool.user_key(&grant.username))
+            .ok_or_else(crate::state::user_not_found)?;
+        let event = Origin::new(pool, &user.username, Some(&grant.client_id)).event(
+            "1",
+            "PostAuthentication_Authentication",
+            json!({
+                "userAttributes": triggers::user_attributes(user),
+                "newDeviceUsed": grant.new_device,
+                "clientMetadata": cx.client_metadata(),
+            }),
+            json!({}),
+        );
+        (arn, event)
+    };
+    triggers::invoke(cx.shared, Trigger::PostAuthentication, &arn, &event)?;
+    Ok(())
+}
+
+/// One round of a trigger-driven CUSTOM_AUTH: DefineAuthChallenge decides from the session
+/// so far; tokens, failure, or CreateAuthChallenge makes the next CUSTOM_CHALLENGE.
+fn custom_round(cx: &Cx<'_>, step: CustomStep) -> OpResult {
+    let CustomStep { pool_id, client_id, username, mut ctx } = step;
+    let session: Vec<Value> = ctx
+        .custom_history
+        .iter()
+        .map(|c| {
+            json!({
+                "challengeName": c.name,
+                "challengeResult": c.result,
+                "challengeMetadata": c.metadata,
+            })
+        })
+        .collect();
+    let metadata = cx.client_metadata();
+    let (define, create, origin, attributes) = {
+        let state = cx.shared.state.read();
+        let pool = state.pool(&pool_id)?;
+        let user = pool.user(&username).ok_or_else(crate::state::user_not_found)?;
+        (
+            triggers::arn(pool, Trigger::DefineAuthChallenge),
+            triggers::arn(pool, Trigger::CreateAuthChallenge),
+            Origin::new(pool, &user.username, Some(&client_id)),
+            triggers::user_attributes(user),
+        )
+    };
+    let define = define.ok_or_else(|| {
+        CognitoError::invalid_parameter(
+            "Custom auth lambda trigger is not configured for the user pool.",
+        )
+    })?;
+    let event = origin.event(
+        "1",
+        "DefineAuthChallenge_Authentication",
+        json!({
+            "userAttributes": attributes,
+            "session": session,
+            "clientMetadata": metadata,
+            "userNotFound": false,
+        }),
+        json!({ "challengeName": null, "issueTokens": false, "failAuthentication": false }),
+    );
+    let decision = triggers::invoke(cx.shared, Trigger::DefineAuthChallenge, &define, &event)?;
+    let flag = |name: &str| decision.get(name).and_then(Value::as_bool).unwrap_or(false);
+    if flag("failAuthentication") {
+        return Err(CognitoError::bad_credentials());
+    }
+    if flag("issueTokens") {
+        ctx.custom_done = true;
+        let next = {
+            let mut state = cx.shared.state.write();
+            next_step(cx, &mut state, &pool_id, &client_id, &username, ctx)?
+        };
+        return finish(cx, next);
+    }
+    let name = decision.get("challengeName").and_then(Value::as_str);
+    if name != Some("CUSTOM_CHALLENGE") {
+        return Err(CognitoError::new(
+            "InvalidLambdaResponseException",
+            format!(
+                "Unrecognizable lambda output (DefineAuthChallenge: neither issueTokens, failAuthentication nor challengeName CUSTOM_CHALLENGE; got challengeName {}).",
+                name.unwrap_or("null")
+            ),
+        ));
+    }
+    let create = create.ok_or_else(|| {
+        CognitoError::new(
+            "UnexpectedLambdaException",
+            "DefineAuthChallenge asked for CUSTOM_CHALLENGE but the pool has no CreateAuthChallenge trigger.",
+        )
+    })?;
+    let event = origin.event(
+        "1",
+        "CreateAuthChallenge_Authentication",
+        json!({
+            "userAttributes": attributes,
+            "challengeName": "CUSTOM_CHALLENGE",
+            "session": session,
+            "clientMetadata": metadata,
+            "userNotFound": false,
+        }),
+        json!({
+            "publicChallengeParameters": null,
+            "privateChallengeParameters": null,
+            "challengeMetadata": null,
+        }),
+    );
+    let created = triggers::invoke(cx.shared, Trigger::CreateAuthChallenge, &create, &event)?;
+    let mut params = serde_json::Map::new();
+    if let Some(public) = created.get("publicChallengeParameters").and_then(Value::as_object) {
+        for (key, value) in public {
+            // Challenge parameters are strings on the wire.
+            let text = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+            params.insert(key.clone(), json!(text));
+        }
+    }
+    params.insert("USERNAME".into(), json!(username));
+    let pending = Pending::CustomLambda {
+        private: created.get("privateChallengeParameters").cloned().unwrap_or(Value::Null),
+        metadata: created.get("challengeMetadata").and_then(Value::as_str).map(str::to_owned),
+    };
+    let mut state = cx.shared.state.write();
+    let session = new_session(cx, &mut state, &pool_id, &client_id, &username, pending, ctx);
+    drop(state);
+    match challenge("CUSTOM_CHALLENGE", &session, Value::Object(params)) {
+        Next::Challenge(value) => Ok(value),
+        _ => Err(CognitoError::internal("a challenge was expected")),
+    }
+}
+
+/// An answer to a trigger-made CUSTOM_CHALLENGE: VerifyAuthChallengeResponse judges it, and
+/// the result joins the session for the next DefineAuthChallenge round.
+fn custom_answer(
+    cx: &Cx<'_>,
+    client_id: &str,
+    session: AuthSession,
+    responses: &HashMap<String, String>,
+) -> OpResult {
+    let answer = param(responses, "ANSWER")?;
+    let Pending::CustomLambda { private, metadata } = session.pending else {
+        return Err(CognitoError::internal("not a trigger-driven custom challenge"));
+    };
+    let (verify, event) = {
+        let state = cx.shared.state.read();
+        let pool = state.pool(&session.pool_id)?;
+        let user = pool.user(&session.username).ok_or_else(crate::state::user_not_found)?;
+        let verify =
+            triggers::arn(pool, Trigger::VerifyAuthChallengeResponse).ok_or_else(|| {
+                CognitoError::new(
+                    "UnexpectedLambdaException",
+                    "The pool has no VerifyAuthChallengeResponse trigger to check the answer.",
+                )
+            })?;
+        let event = Origin::new(pool, &user.username, Some(client_id)).event(
+            "1",
+            "VerifyAuthChallengeResponse_Authentication",
+            json!({
+                "userAttributes": triggers::user_attributes(user),
+                "privateChallengeParameters": private,
+                "challengeAnswer": answer,
+                "clientMetadata": cx.client_metadata(),
+                "userNotFound": false,
+            }),
+            json!({ "answerCorrect": null }),
+        );
+        (verify, event)
+    };
+    let verdict =
+        triggers::invoke(cx.shared, Trigger::VerifyAuthChallengeResponse, &verify, &event)?;
+    let correct = verdict.get("answerCorrect").and_then(Value::as_bool).unwrap_or(false);
+    let mut ctx = session.ctx;
+    ctx.custom_history.push(ChallengeResult {
+        name: "CUSTOM_CHALLENGE",
+        result: correct,
+        metadata,
+    });
+    custom_round(
+        cx,
+        CustomStep {
+            pool_id: session.pool_id,
+            client_id: client_id.to_owned(),
+            username: session.username,
+            ctx,
+        },
+    )
 }
 
 fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> OpResult<&'a str> {
@@ -113,6 +356,9 @@ fn initiate(cx: &Cx<'_>, request: InitiateAuthRequest, admin: bool) -> OpResult 
         }
         pool.id.clone()
     };
+    if !matches!(flow, "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN") {
+        pre_authentication(cx, &pool_id, client_id, &params)?;
+    }
     let ctx = SignInContext { admin, started: cx.now(), ..SignInContext::default() };
     match flow {
         "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => refresh(cx, client_id, &params),
@@ -462,6 +708,8 @@ fn refresh_grant(
         device_key: record.device_key.clone(),
         new_device: false,
         refresh,
+        source: "TokenGeneration_RefreshTokens",
+        client_metadata: cx.client_metadata(),
     })
 }
 
@@ -473,7 +721,7 @@ pub(crate) struct GetTokensRequest {
     client_secret: Option<String>,
     #[allow(dead_code, reason = "the device is taken from the refresh token")]
     device_key: Option<String>,
-    #[allow(dead_code, reason = "accepted for Lambda triggers, which the mock does not run")]
+    #[allow(dead_code, reason = "read by `Cx::client_metadata` when a trigger runs")]
     client_metadata: Option<HashMap<String, String>>,
 }
 
@@ -567,6 +815,21 @@ fn next_step(
     }
 
     if ctx.custom && !ctx.custom_done {
+        if triggers::arn(pool, Trigger::DefineAuthChallenge).is_some() {
+            let mut ctx = ctx;
+            if ctx.srp && ctx.custom_history.is_empty() {
+                // CUSTOM_AUTH that began with SRP_A: the password was proved first.
+                for name in ["SRP_A", "PASSWORD_VERIFIER"] {
+                    ctx.custom_history.push(ChallengeResult { name, result: true, metadata: None });
+                }
+            }
+            return Ok(Next::Custom(CustomStep {
+                pool_id: pool_id.to_owned(),
+                client_id: client_id.to_owned(),
+                username: internal,
+                ctx,
+            }));
+        }
         let Some(custom) = user.custom_auth.clone() else {
             return Err(CognitoError::invalid_parameter(
                 "Custom auth lambda trigger is not configured for the user pool. (auth-mock-server: set a custom-auth answer for the user through the test-control API.)",
@@ -678,6 +941,12 @@ fn next_step(
         device_key: ctx.device_key.clone(),
         new_device: track_new_device,
         refresh: RefreshMode::New,
+        source: if ctx.device_verified {
+            "TokenGeneration_AuthenticateDevice"
+        } else {
+            "TokenGeneration_Authentication"
+        },
+        client_metadata: cx.client_metadata(),
     }))
 }
 
@@ -1032,7 +1301,7 @@ fn session_challenge(
         Pending::Totp => "SOFTWARE_TOKEN_MFA",
         Pending::SelectMfa { .. } => "SELECT_MFA_TYPE",
         Pending::MfaSetup { .. } => "MFA_SETUP",
-        Pending::Custom { .. } => "CUSTOM_CHALLENGE",
+        Pending::Custom { .. } | Pending::CustomLambda { .. } => "CUSTOM_CHALLENGE",
         Pending::DeviceSrp { .. } => "DEVICE_SRP_AUTH",
         Pending::FirstFactorCode { challenge, .. } => challenge,
         // A PASSWORD / PASSWORD_SRP challenge of USER_AUTH is answered under its own name.
@@ -1093,7 +1362,11 @@ fn session_challenge(
             user.password = Some(record);
             user.status = UserStatus::Confirmed;
             user.modified = cx.now_f64();
-            next_step(cx, &mut state, &pool_id, client_id, &username, ctx)?
+            let mut next = next_step(cx, &mut state, &pool_id, client_id, &username, ctx)?;
+            if let Next::Tokens(grant) = &mut next {
+                grant.source = "TokenGeneration_NewPasswordChallenge";
+            }
+            next
         }
         Pending::Code { challenge, code } => {
             let field = if challenge == "SMS_MFA" { "SMS_MFA_CODE" } else { "EMAIL_OTP_CODE" };
@@ -1162,6 +1435,10 @@ fn session_challenge(
                 let new = new_session(cx, &mut state, &pool_id, client_id, &username, pending, ctx);
                 challenge("CUSTOM_CHALLENGE", &new, params)
             }
+        }
+        Pending::CustomLambda { .. } => {
+            drop(state);
+            return custom_answer(cx, client_id, session, responses);
         }
         Pending::DeviceSrp { .. } => {
             return Err(CognitoError::invalid_parameter("DEVICE_SRP_AUTH is answered with SRP_A."));

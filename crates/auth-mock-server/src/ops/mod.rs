@@ -131,7 +131,7 @@ pub(crate) fn dispatch(
     body: &[u8],
 ) -> OpResult {
     check_operation(shared, OPERATIONS, operation, meta)?;
-    let cx = Cx { shared, meta };
+    let cx = Cx { shared, meta, body };
     match operation {
         "AddCustomAttributes" => pools::add_custom_attributes(&cx, parse(body)?),
         "AdminAddUserToGroup" => users::admin_add_user_to_group(&cx, parse(body)?),
@@ -209,6 +209,8 @@ pub(crate) fn dispatch(
 pub(crate) struct Cx<'a> {
     pub(crate) shared: &'a Shared,
     pub(crate) meta: &'a RequestMeta,
+    /// The request body, for the few members read by more than one step (`ClientMetadata`).
+    pub(crate) body: &'a [u8],
 }
 
 impl Cx<'_> {
@@ -218,6 +220,20 @@ impl Cx<'_> {
 
     pub(crate) fn now_f64(&self) -> f64 {
         self.shared.clock.now_f64()
+    }
+
+    /// The request's `ClientMetadata`, as Lambda triggers receive it (`request.clientMetadata`);
+    /// `{}` when absent. Read lazily: only requests that run a trigger need it.
+    pub(crate) fn client_metadata(&self) -> Value {
+        #[derive(Deserialize)]
+        struct WithMetadata {
+            #[serde(rename = "ClientMetadata")]
+            client_metadata: Option<BTreeMap<String, String>>,
+        }
+        serde_json::from_slice::<WithMetadata>(self.body)
+            .ok()
+            .and_then(|m| m.client_metadata)
+            .map_or_else(|| json!({}), |m| json!(m))
     }
 }
 

@@ -61,6 +61,7 @@ const POOL_FIELDS: &[(&str, &str)] = &[
 
 fn check_pool_settings(settings: &Object) -> OpResult<()> {
     check_types(settings, POOL_FIELDS)?;
+    crate::triggers::check_lambda_config(settings.get("LambdaConfig"))?;
     if let Some(mfa) = str_field(settings, "MfaConfiguration")? {
         if !["OFF", "ON", "OPTIONAL"].contains(&mfa) {
             return Err(CognitoError::invalid_parameter(format!(

@@ -32,6 +32,10 @@ pub(crate) struct TokenGrant {
     /// Register a new device and return `NewDeviceMetadata`.
     pub(crate) new_device: bool,
     pub(crate) refresh: RefreshMode,
+    /// The PreTokenGeneration `triggerSource` (`TokenGeneration_Authentication`, ...).
+    pub(crate) source: &'static str,
+    /// The request's `ClientMetadata`, for the PreTokenGeneration trigger.
+    pub(crate) client_metadata: Value,
 }
 
 /// Wraps an `AuthenticationResult` in an InitiateAuth/RespondToAuthChallenge response.
@@ -43,10 +47,15 @@ pub(crate) fn tokens_response(result: Value) -> Value {
 /// access token is then registered so GetUser & co. can check it without an RSA verify.
 pub(crate) fn issue(shared: &Shared, grant: TokenGrant) -> OpResult<Value> {
     let now = shared.clock.now_secs();
-    let (keys, id_claims, access_claims, refresh, expires_in, access_record, new_device) = {
+    // The trigger runs before anything is recorded, so its failure leaves no token behind.
+    let overrides = pre_token_generation(shared, &grant)?;
+    let (keys, mut id_claims, mut access_claims, refresh, expires_in, access_record, new_device) = {
         let mut state = shared.state.write();
         prepare(&mut state, shared, &grant, now)?
     };
+    if let Some(overrides) = overrides {
+        overrides.apply(&mut id_claims, &mut access_claims);
+    }
     // Key generation normally finished long ago; if not, wait for it off the lock.
     let id_token = keys.id_key().sign_jwt(&id_claims);
     let access_token = keys.access_key().sign_jwt(&access_claims);
@@ -73,6 +82,200 @@ pub(crate) fn issue(shared: &Shared, grant: TokenGrant) -> OpResult<Value> {
         result["NewDeviceMetadata"] = json!({ "DeviceKey": key, "DeviceGroupKey": group });
     }
     Ok(result)
+}
+
+/// Runs the pool's PreTokenGeneration trigger, if any (V1 or V2 event), without the lock.
+fn pre_token_generation(shared: &Shared, grant: &TokenGrant) -> OpResult<Option<Overrides>> {
+    use crate::triggers::{Origin, Trigger, invoke, token_generation, user_attributes};
+    let (arn, version, event) = {
+        let state = shared.state.read();
+        let pool = state.pool(&grant.pool_id)?;
+        let Some((arn, version)) = token_generation(pool) else { return Ok(None) };
+        let user = pool
+            .users
+            .get(&pool.user_key(&grant.username))
+            .ok_or_else(crate::state::user_not_found)?;
+        let groups: Vec<&String> = user.groups.iter().collect();
+        let roles: Vec<&String> = user
+            .groups
+            .iter()
+            .filter_map(|name| pool.groups.get(name).and_then(|g| g.role_arn.as_ref()))
+            .collect();
+        let mut request = json!({
+            "userAttributes": user_attributes(user),
+            "groupConfiguration": {
+                "groupsToOverride": groups,
+                "iamRolesToOverride": roles,
+                "preferredRole": null,
+            },
+            "clientMetadata": grant.client_metadata,
+        });
+        let response = if version == "1" {
+            json!({ "claimsOverrideDetails": null })
+        } else {
+            request["scopes"] = json!([SIGNIN_SCOPE]);
+            json!({ "claimsAndScopeOverrideDetails": null })
+        };
+        let origin = Origin::new(pool, &user.username, Some(&grant.client_id));
+        (arn, version, origin.event(version, grant.source, request, response))
+    };
+    let response = invoke(shared, Trigger::PreTokenGeneration, &arn, &event)?;
+    Ok(Some(Overrides::read(version, &response)))
+}
+
+/// The scope of every access token from a user-pool sign-in.
+const SIGNIN_SCOPE: &str = "aws.cognito.signin.user.admin";
+
+/// Claims a PreTokenGeneration trigger may not add, change or suppress: Cognito keeps them
+/// as it issued them (groups change only through `groupOverrideDetails`, scopes only through
+/// `scopesToAdd`/`scopesToSuppress`).
+const PROTECTED_CLAIMS: &[&str] = &[
+    "acr",
+    "amr",
+    "at_hash",
+    "aud",
+    "auth_time",
+    "azp",
+    "client_id",
+    "cognito:groups",
+    "cognito:preferred_role",
+    "cognito:roles",
+    "cognito:username",
+    "device_key",
+    "event_id",
+    "exp",
+    "iat",
+    "identities",
+    "iss",
+    "jti",
+    "nbf",
+    "nonce",
+    "origin_jti",
+    "scope",
+    "sub",
+    "token_use",
+    "username",
+];
+
+/// Changes to one token asked for by PreTokenGeneration.
+#[derive(Debug, Default)]
+struct ClaimChanges {
+    add: Map<String, Value>,
+    suppress: Vec<String>,
+    scopes_add: Vec<String>,
+    scopes_suppress: Vec<String>,
+}
+
+impl ClaimChanges {
+    fn read(details: Option<&Value>) -> Self {
+        let strings = |name: &str| -> Vec<String> {
+            details
+                .and_then(|d| d.get(name))
+                .and_then(Value::as_array)
+                .map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default()
+        };
+        Self {
+            add: details
+                .and_then(|d| d.get("claimsToAddOrOverride"))
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+            suppress: strings("claimsToSuppress"),
+            scopes_add: strings("scopesToAdd"),
+            scopes_suppress: strings("scopesToSuppress"),
+        }
+    }
+
+    fn apply(&self, claims: &mut Value) {
+        let Some(claims) = claims.as_object_mut() else { return };
+        for (name, value) in &self.add {
+            if PROTECTED_CLAIMS.contains(&name.as_str()) {
+                tracing::warn!(claim = %name, "PreTokenGeneration may not change this claim; ignored");
+            } else {
+                claims.insert(name.clone(), value.clone());
+            }
+        }
+        for name in &self.suppress {
+            if PROTECTED_CLAIMS.contains(&name.as_str()) {
+                tracing::warn!(claim = %name, "PreTokenGeneration may not suppress this claim; ignored");
+            } else {
+                claims.remove(name);
+            }
+        }
+        if self.scopes_add.is_empty() && self.scopes_suppress.is_empty() {
+            return;
+        }
+        let current = claims.get("scope").and_then(Value::as_str).unwrap_or_default();
+        let mut scopes: Vec<String> = current.split_whitespace().map(str::to_owned).collect();
+        for scope in &self.scopes_add {
+            if !scopes.contains(scope) {
+                scopes.push(scope.clone());
+            }
+        }
+        scopes.retain(|s| !self.scopes_suppress.contains(s));
+        claims.insert("scope".into(), json!(scopes.join(" ")));
+    }
+}
+
+/// What a PreTokenGeneration answer changes.
+#[derive(Debug, Default)]
+struct Overrides {
+    id: ClaimChanges,
+    access: ClaimChanges,
+    groups: Option<Value>,
+}
+
+impl Overrides {
+    /// V1 answers `claimsOverrideDetails` (ID token and groups); V2 and V3
+    /// `claimsAndScopeOverrideDetails` (ID and access tokens, scopes, groups).
+    fn read(version: &str, response: &Value) -> Self {
+        if version == "1" {
+            let details = response.get("claimsOverrideDetails").filter(|d| d.is_object());
+            Self {
+                id: ClaimChanges::read(details),
+                access: ClaimChanges::default(),
+                groups: details.and_then(|d| d.get("groupOverrideDetails")).cloned(),
+            }
+        } else {
+            let details = response.get("claimsAndScopeOverrideDetails").filter(|d| d.is_object());
+            Self {
+                id: ClaimChanges::read(details.and_then(|d| d.get("idTokenGeneration"))),
+                access: ClaimChanges::read(details.and_then(|d| d.get("accessTokenGeneration"))),
+                groups: details.and_then(|d| d.get("groupOverrideDetails")).cloned(),
+            }
+        }
+    }
+
+    fn apply(&self, id: &mut Value, access: &mut Value) {
+        self.id.apply(id);
+        // The ID token carries no scope.
+        self.access.apply(access);
+        let Some(groups) = self.groups.as_ref().filter(|g| g.is_object()) else { return };
+        if let Some(list) = groups.get("groupsToOverride").filter(|l| l.is_array()) {
+            for claims in [&mut *id, &mut *access] {
+                if let Some(claims) = claims.as_object_mut() {
+                    if list.as_array().is_some_and(Vec::is_empty) {
+                        claims.remove("cognito:groups");
+                    } else {
+                        claims.insert("cognito:groups".into(), list.clone());
+                    }
+                }
+            }
+        }
+        if let Some(claims) = id.as_object_mut() {
+            if let Some(roles) = groups.get("iamRolesToOverride").and_then(Value::as_array) {
+                if roles.is_empty() {
+                    claims.remove("cognito:roles");
+                } else {
+                    claims.insert("cognito:roles".into(), json!(roles));
+                }
+            }
+            if let Some(role) = groups.get("preferredRole").and_then(Value::as_str) {
+                claims.insert("cognito:preferred_role".into(), json!(role));
+            }
+        }
+    }
 }
 
 /// Drops expired token records and sessions so a long-running server does not grow forever.
@@ -183,7 +386,7 @@ fn prepare(state: &mut State, shared: &Shared, grant: &TokenGrant, now: u64) -> 
     access.insert("origin_jti".into(), json!(origin_jti));
     access.insert("event_id".into(), json!(event_id));
     access.insert("token_use".into(), json!("access"));
-    access.insert("scope".into(), json!("aws.cognito.signin.user.admin"));
+    access.insert("scope".into(), json!(SIGNIN_SCOPE));
     access.insert("auth_time".into(), json!(auth_time));
     access.insert("exp".into(), json!(now.saturating_add(access_ttl)));
     access.insert("iat".into(), json!(now));

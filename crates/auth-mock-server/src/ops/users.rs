@@ -28,7 +28,8 @@ pub(crate) struct UserRequest {
     group_name: Option<String>,
     limit: Option<i64>,
     next_token: Option<String>,
-    #[allow(dead_code, reason = "accepted for Lambda triggers, which the mock does not run")]
+    validation_data: Option<Vec<AttributeType>>,
+    #[allow(dead_code, reason = "read by `Cx::client_metadata` when a trigger runs")]
     client_metadata: Option<std::collections::HashMap<String, String>>,
 }
 
@@ -168,6 +169,32 @@ pub(crate) fn admin_create_user(cx: &Cx<'_>, request: UserRequest) -> OpResult {
     let given = username_member(&request.username, "Username")?;
     let attributes = attribute_map(request.user_attributes.as_deref())?;
     let now = cx.now();
+    // PreSignUp_AdminCreateUser runs before the user exists, without the state lock.
+    let hook = if request.message_action.as_deref() == Some("RESEND") {
+        None
+    } else {
+        let state = cx.shared.state.read();
+        let pool = state.pool(pool_id)?;
+        let user =
+            new_user(pool, given, attributes.clone(), cx.now_f64(), UserStatus::Unconfirmed)?;
+        super::account::run_pre_sign_up(
+            cx,
+            pool,
+            &user,
+            "PreSignUp_AdminCreateUser",
+            None,
+            request.validation_data.as_deref(),
+        )?
+    };
+    let decision = match hook {
+        Some((arn, event)) => super::account::pre_sign_up_answer(&crate::triggers::invoke(
+            cx.shared,
+            crate::triggers::Trigger::PreSignUp,
+            &arn,
+            &event,
+        )?),
+        None => super::account::PreSignUp::default(),
+    };
     let mut state = cx.shared.state.write();
     let pool = state.pool_mut(pool_id)?;
     let policy = password::Policy::of(pool);
@@ -203,6 +230,7 @@ pub(crate) fn admin_create_user(cx: &Cx<'_>, request: UserRequest) -> OpResult {
     let temporary = request.temporary_password.clone().unwrap_or_else(|| policy.generate());
     let mut user =
         new_user(pool, given, attributes, cx.now_f64(), UserStatus::ForceChangePassword)?;
+    super::account::apply_auto_verify(&mut user, &decision);
     check_alias_unique(pool, &user.username, &user.attributes)?;
     user.password = Some(password::record(pool, &user.username, &temporary, now, true));
     if request.message_action.as_deref() != Some("SUPPRESS") {
@@ -248,6 +276,16 @@ pub(crate) fn admin_confirm_sign_up(cx: &Cx<'_>, request: UserRequest) -> OpResu
     user.status = UserStatus::Confirmed;
     user.codes.remove("signup");
     user.modified = now;
+    let username = user.username.clone();
+    drop(state);
+    let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+    super::account::run_post_confirmation(
+        cx,
+        pool_id,
+        &username,
+        "PostConfirmation_ConfirmSignUp",
+        None,
+    )?;
     empty()
 }
 

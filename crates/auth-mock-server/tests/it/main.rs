@@ -13,4 +13,5 @@ mod sdk;
 mod snapshots;
 mod srp;
 mod support;
+mod triggers;
 mod user_auth;
