@@ -1437,6 +1437,10 @@ fn session_challenge(
             }
         }
         Pending::CustomLambda { .. } => {
+            if let Err(error) = param(responses, "ANSWER") {
+                retry(&mut state, session);
+                return Err(error);
+            }
             drop(state);
             return custom_answer(cx, client_id, session, responses);
         }

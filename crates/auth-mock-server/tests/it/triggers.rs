@@ -565,6 +565,17 @@ async fn custom_auth_is_driven_by_define_create_and_verify_auth_challenge() {
 
     let first = start().send().await.unwrap();
     assert_eq!(first.challenge_name(), Some(&ChallengeNameType::CustomChallenge));
+    // An answer without ANSWER is refused and keeps the challenge open.
+    let no_answer = setup
+        .sdk
+        .respond_to_auth_challenge()
+        .client_id(&setup.client)
+        .challenge_name(ChallengeNameType::CustomChallenge)
+        .set_session(first.session().map(str::to_owned))
+        .challenge_responses("USERNAME", "kate")
+        .send()
+        .await;
+    assert_eq!(code(&no_answer.unwrap_err()), "InvalidParameterException");
     let params = first.challenge_parameters().unwrap();
     assert_eq!(params.get("question").map(String::as_str), Some("round 1"));
     assert_eq!(params.get("USERNAME").map(String::as_str), Some("kate"));
