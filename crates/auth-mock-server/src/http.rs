@@ -134,31 +134,43 @@ async fn user_pool_api(
         }
     };
     let meta = RequestMeta::from_headers(&parts.headers);
-    // Identity-pool GetId/GetCredentialsForIdentity/GetOpenIdToken create identities and credentials.
+    // Identity-pool GetId/GetCredentialsForIdentity/GetOpenIdToken create identities and
+    // credentials; user-pool GetTokensFromRefreshToken rotates refresh tokens and
+    // GetUserAttributeVerificationCode makes a code.
     let read_only = if identity {
         ["List", "Describe", "Lookup", "GetIdentityPoolRoles"]
             .iter()
             .any(|p| operation.starts_with(p))
     } else {
         ["Get", "List", "Describe"].iter().any(|p| operation.starts_with(p))
+            && !matches!(
+                operation,
+                "GetTokensFromRefreshToken" | "GetUserAttributeVerificationCode"
+            )
     };
     if !read_only {
         shared.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
-    // Operations are synchronous and may wait for a Lambda-trigger webhook (which the test
-    // may serve on this very runtime), hash passwords or do SRP maths: run them on a blocking
-    // thread. A bug must not silently kill the connection: a panic is answered
-    // InternalErrorException as Cognito would; the state lock (parking_lot) is not poisoned.
     let operation_name = operation.to_owned();
-    let outcome = tokio::task::spawn_blocking(move || {
+    let run = move || {
         if identity {
             crate::identity::dispatch(&shared, &operation_name, &meta, &body)
         } else {
             crate::ops::dispatch(&shared, &operation_name, &meta, &body)
         }
-    })
-    .await
-    .unwrap_or_else(|_| {
+    };
+    // Operations are synchronous. The user-pool ones that change state may wait for a
+    // Lambda-trigger webhook, which a test may serve on this very (current-thread) runtime,
+    // so they run on a blocking thread; the others never call a trigger and run here, since
+    // the hand-off would cost GetUser over half its throughput.
+    let outcome = if read_only || identity {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).map_err(drop)
+    } else {
+        tokio::task::spawn_blocking(run).await.map_err(drop)
+    };
+    // A bug must not silently kill the connection: a panic is answered InternalErrorException
+    // as Cognito would; the state lock (parking_lot) is not poisoned.
+    let outcome = outcome.unwrap_or_else(|()| {
         tracing::error!(operation, "operation panicked; answering InternalErrorException");
         Err(CognitoError::internal("An internal error occurred in auth-mock-server."))
     });
