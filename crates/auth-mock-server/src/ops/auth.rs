@@ -69,8 +69,10 @@ fn finish(cx: &Cx<'_>, next: Next) -> OpResult {
     }
 }
 
-/// Runs the pool's PreAuthentication trigger, if any, before the first factor is checked.
-/// An unknown user skips it (the flow then fails as without a trigger).
+/// Runs the pool's PreAuthentication trigger, if any, before the first factor is checked
+/// but after the client is authenticated: a wrong `SECRET_HASH` or a disabled user is
+/// refused without calling it. An unknown user skips it (the flow then fails as without a
+/// trigger).
 fn pre_authentication(
     cx: &Cx<'_>,
     pool_id: &str,
@@ -83,6 +85,10 @@ fn pre_authentication(
         let pool = state.pool(pool_id)?;
         let Some(arn) = triggers::arn(pool, Trigger::PreAuthentication) else { return Ok(()) };
         let Some(user) = pool.user(login) else { return Ok(()) };
+        let secret_hash = params.get("SECRET_HASH").map(String::as_str);
+        if resolve_user(&state, pool_id, client_id, login, secret_hash)?.is_none() {
+            return Ok(());
+        }
         let metadata = cx.client_metadata();
         let event = Origin::new(pool, &user.username, Some(client_id)).event(
             "1",

@@ -414,6 +414,12 @@ async fn pre_authentication_can_refuse_a_sign_in_and_post_authentication_sees_th
     assert_eq!(post[0]["triggerSource"], "PostAuthentication_Authentication");
     assert_eq!(post[0]["userName"], "gina");
     assert_eq!(post[0]["request"]["newDeviceUsed"], false);
+
+    // The client and the account are checked before the trigger: a disabled user is
+    // refused without calling it.
+    setup.sdk.admin_disable_user().user_pool_id(&setup.pool).username("gina").send().await.unwrap();
+    assert_eq!(setup.login("gina").await.unwrap_err(), "NotAuthorizedException: User is disabled.");
+    assert_eq!(hooks.events("preauth").len(), 2, "not called for a disabled user");
 }
 
 #[tokio::test]
