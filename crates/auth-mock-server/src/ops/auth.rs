@@ -956,6 +956,38 @@ fn next_step(
     }))
 }
 
+/// A sign-in code sent by SMS or email: what the challenge tells the client, and the code
+/// the answer must match.
+pub(super) struct SentCode {
+    pub(super) code: String,
+    /// `CODE_DELIVERY_DELIVERY_MEDIUM`: `SMS` or `EMAIL`.
+    pub(super) medium: &'static str,
+    /// `CODE_DELIVERY_DESTINATION`, masked.
+    pub(super) destination: String,
+    /// The user's internal username (`USER_ID_FOR_SRP`).
+    pub(super) username: String,
+}
+
+/// "Sends" a sign-in code for `purpose` (readable through the test-control API) to the
+/// user's phone (`sms`) or email.
+pub(super) fn send_sign_in_code(
+    state: &mut State,
+    pool_id: &str,
+    username: &str,
+    purpose: &str,
+    expires_at: u64,
+    sms: bool,
+) -> OpResult<SentCode> {
+    let pool = state.pool_mut(pool_id)?;
+    let key = pool.user_key(username);
+    let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
+    let (medium, attribute) = if sms { ("SMS", "phone_number") } else { ("EMAIL", "email") };
+    let code = new_code();
+    deliver_code(user, purpose, &code, expires_at, attribute);
+    let destination = mask(user.attribute(attribute).unwrap_or_default());
+    Ok(SentCode { code, medium, destination, username: user.username.clone() })
+}
+
 fn issue_mfa_challenge(
     cx: &Cx<'_>,
     state: &mut State,
@@ -965,22 +997,16 @@ fn issue_mfa_challenge(
     kind: &'static str,
     ctx: SignInContext,
 ) -> OpResult<Next> {
-    let now = cx.now();
-    let pool = state.pool_mut(pool_id)?;
-    let key = pool.user_key(username);
-    let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
     let (pending, params) = match kind {
         "SMS_MFA" | "EMAIL_OTP" => {
-            let code = new_code();
-            let (medium, attribute) =
-                if kind == "SMS_MFA" { ("SMS", "phone_number") } else { ("EMAIL", "email") };
-            deliver_code(user, "mfa", &code, now + 180, attribute);
-            let destination = mask(user.attribute(attribute).unwrap_or_default());
+            let expires_at = cx.now() + 180;
+            let sent =
+                send_sign_in_code(state, pool_id, username, "mfa", expires_at, kind == "SMS_MFA")?;
             (
-                Pending::Code { challenge: kind, code },
+                Pending::Code { challenge: kind, code: sent.code },
                 json!({
-                    "CODE_DELIVERY_DELIVERY_MEDIUM": medium,
-                    "CODE_DELIVERY_DESTINATION": destination,
+                    "CODE_DELIVERY_DELIVERY_MEDIUM": sent.medium,
+                    "CODE_DELIVERY_DESTINATION": sent.destination,
                     "USER_ID_FOR_SRP": username,
                 }),
             )

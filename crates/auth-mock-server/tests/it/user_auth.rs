@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use auth_mock_server::ClientOptions;
+use aws_sdk_cognitoidentityprovider::operation::initiate_auth::InitiateAuthOutput;
 use aws_sdk_cognitoidentityprovider::operation::initiate_auth::builders::InitiateAuthFluentBuilder;
+use aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::RespondToAuthChallengeOutput;
 use aws_sdk_cognitoidentityprovider::types::{
     AuthFactorType, AuthFlowType, ChallengeNameType, SignInPolicyType,
     SoftwareTokenMfaSettingsType, UserPoolMfaType, UserPoolPolicyType,
@@ -50,6 +52,43 @@ fn policies(factors: &[AuthFactorType]) -> UserPoolPolicyType {
 }
 
 impl Fixture {
+    /// USER_AUTH preferring PASSWORD_SRP for `username`, answered with an SRP proof of
+    /// `password`: the PASSWORD_VERIFIER challenge and the answer's outcome.
+    async fn user_auth_srp(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> (InitiateAuthOutput, Result<RespondToAuthChallengeOutput, String>) {
+        let ephemeral = auth_srp::ClientEphemeral::new();
+        let challenge = self
+            .user_auth(username)
+            .auth_parameters("PREFERRED_CHALLENGE", "PASSWORD_SRP")
+            .auth_parameters("SRP_A", ephemeral.public_hex())
+            .send()
+            .await
+            .unwrap();
+        let params = challenge.challenge_parameters().unwrap();
+        let user_id = &params["USER_ID_FOR_SRP"];
+        let timestamp = auth_srp::format_timestamp(std::time::SystemTime::now());
+        let data = auth_srp::PasswordChallenge::new(
+            auth_srp::pool_name(&self.pool),
+            user_id,
+            &params["SALT"],
+            &params["SRP_B"],
+            &params["SECRET_BLOCK"],
+        );
+        let signature = ephemeral.password_claim_signature(&data, password, &timestamp).unwrap();
+        let outcome = self
+            .answer(ChallengeNameType::PasswordVerifier, challenge.session(), user_id)
+            .challenge_responses("PASSWORD_CLAIM_SECRET_BLOCK", &params["SECRET_BLOCK"])
+            .challenge_responses("PASSWORD_CLAIM_SIGNATURE", signature)
+            .challenge_responses("TIMESTAMP", &timestamp)
+            .send()
+            .await
+            .map_err(|error| crate::support::code(&error));
+        (challenge, outcome)
+    }
+
     /// InitiateAuth with USER_AUTH for `username`, ready to get more parameters.
     fn user_auth(&self, username: &str) -> InitiateAuthFluentBuilder {
         self.sdk
@@ -86,65 +125,13 @@ async fn user_auth_preferred_password_signs_in_and_refuses_a_wrong_one() {
 #[tokio::test]
 async fn user_auth_preferred_password_srp_completes_srp() {
     let f = fixture().await;
-    let ephemeral = auth_srp::ClientEphemeral::new();
-    let challenge = f
-        .user_auth("alice")
-        .auth_parameters("PREFERRED_CHALLENGE", "PASSWORD_SRP")
-        .auth_parameters("SRP_A", ephemeral.public_hex())
-        .send()
-        .await
-        .unwrap();
+    // The SRP answer is single-use: a wrong proof ends that exchange.
+    let (challenge, wrong) = f.user_auth_srp("alice", "Wr0ng-password").await;
     assert_eq!(challenge.challenge_name(), Some(&ChallengeNameType::PasswordVerifier));
-    let params = challenge.challenge_parameters().unwrap();
-    let user_id = &params["USER_ID_FOR_SRP"];
-    let timestamp = auth_srp::format_timestamp(std::time::SystemTime::now());
-    let data = auth_srp::PasswordChallenge::new(
-        auth_srp::pool_name(&f.pool),
-        user_id,
-        &params["SALT"],
-        &params["SRP_B"],
-        &params["SECRET_BLOCK"],
-    );
-    let answer = |password: &str| {
-        let signature = ephemeral.password_claim_signature(&data, password, &timestamp).unwrap();
-        f.answer(ChallengeNameType::PasswordVerifier, challenge.session(), user_id)
-            .challenge_responses("PASSWORD_CLAIM_SECRET_BLOCK", &params["SECRET_BLOCK"])
-            .challenge_responses("PASSWORD_CLAIM_SIGNATURE", signature)
-            .challenge_responses("TIMESTAMP", &timestamp)
-    };
-    // The SRP answer is single-use: a wrong proof ends this exchange.
-    assert_code(answer("Wr0ng-password").send().await, "NotAuthorizedException");
+    assert_eq!(wrong.unwrap_err(), "NotAuthorizedException");
 
-    let ephemeral = auth_srp::ClientEphemeral::new();
-    let challenge = f
-        .user_auth("alice")
-        .auth_parameters("PREFERRED_CHALLENGE", "PASSWORD_SRP")
-        .auth_parameters("SRP_A", ephemeral.public_hex())
-        .send()
-        .await
-        .unwrap();
-    let params = challenge.challenge_parameters().unwrap();
-    let data = auth_srp::PasswordChallenge::new(
-        auth_srp::pool_name(&f.pool),
-        &params["USER_ID_FOR_SRP"],
-        &params["SALT"],
-        &params["SRP_B"],
-        &params["SECRET_BLOCK"],
-    );
-    let signature = ephemeral.password_claim_signature(&data, PASSWORD, &timestamp).unwrap();
-    let done = f
-        .answer(
-            ChallengeNameType::PasswordVerifier,
-            challenge.session(),
-            &params["USER_ID_FOR_SRP"],
-        )
-        .challenge_responses("PASSWORD_CLAIM_SECRET_BLOCK", &params["SECRET_BLOCK"])
-        .challenge_responses("PASSWORD_CLAIM_SIGNATURE", signature)
-        .challenge_responses("TIMESTAMP", &timestamp)
-        .send()
-        .await
-        .unwrap();
-    assert!(done.authentication_result().and_then(|r| r.id_token()).is_some());
+    let (_, done) = f.user_auth_srp("alice", PASSWORD).await;
+    assert!(done.unwrap().authentication_result().and_then(|r| r.id_token()).is_some());
 }
 
 #[tokio::test]
@@ -700,36 +687,8 @@ async fn user_auth_tracks_devices_only_after_password_srp() {
         .unwrap();
     assert!(password.authentication_result().unwrap().new_device_metadata().is_none());
 
-    let ephemeral = auth_srp::ClientEphemeral::new();
-    let challenge = f
-        .user_auth("alice")
-        .auth_parameters("PREFERRED_CHALLENGE", "PASSWORD_SRP")
-        .auth_parameters("SRP_A", ephemeral.public_hex())
-        .send()
-        .await
-        .unwrap();
-    let params = challenge.challenge_parameters().unwrap();
-    let timestamp = auth_srp::format_timestamp(std::time::SystemTime::now());
-    let data = auth_srp::PasswordChallenge::new(
-        auth_srp::pool_name(&f.pool),
-        &params["USER_ID_FOR_SRP"],
-        &params["SALT"],
-        &params["SRP_B"],
-        &params["SECRET_BLOCK"],
-    );
-    let signature = ephemeral.password_claim_signature(&data, PASSWORD, &timestamp).unwrap();
-    let done = f
-        .answer(
-            ChallengeNameType::PasswordVerifier,
-            challenge.session(),
-            &params["USER_ID_FOR_SRP"],
-        )
-        .challenge_responses("PASSWORD_CLAIM_SECRET_BLOCK", &params["SECRET_BLOCK"])
-        .challenge_responses("PASSWORD_CLAIM_SIGNATURE", signature)
-        .challenge_responses("TIMESTAMP", &timestamp)
-        .send()
-        .await
-        .unwrap();
+    let (_, done) = f.user_auth_srp("alice", PASSWORD).await;
+    let done = done.unwrap();
     let device = done.authentication_result().unwrap().new_device_metadata().expect("a new device");
     assert!(device.device_key().is_some_and(|k| k.starts_with("us-east-1_")));
 

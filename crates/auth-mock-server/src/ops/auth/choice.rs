@@ -12,10 +12,11 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::{
-    Next, finish, known_device, new_session, param, password_auth, resolve_user, srp_start,
+    Next, finish, known_device, new_session, param, password_auth, resolve_user, send_sign_in_code,
+    srp_start,
 };
 use crate::error::{CognitoError, OpResult};
-use crate::ops::{Cx, deliver_code, mask, new_code};
+use crate::ops::{Cx, mask};
 use crate::state::{AuthSession, Pending, Pool, SignInContext, State, User};
 
 /// The values `PREFERRED_CHALLENGE` and the `SELECT_CHALLENGE` `ANSWER` take.
@@ -188,19 +189,11 @@ fn send_code(
     kind: &'static str,
     ctx: SignInContext,
 ) -> OpResult<Next> {
-    let now = cx.now();
-    let pool = state.pool_mut(pool_id)?;
-    let key = pool.user_key(username);
-    let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
-    let (medium, attribute) =
-        if kind == "SMS_OTP" { ("SMS", "phone_number") } else { ("EMAIL", "email") };
-    let code = new_code();
-    deliver_code(user, "otp", &code, now + CODE_LIFETIME, attribute);
-    let destination = mask(user.attribute(attribute).unwrap_or_default());
-    let internal = user.username.clone();
-    let pending = Pending::FirstFactorCode { challenge: kind, code: Some(code), attempts: 0 };
-    let session = new_session(cx, state, pool_id, client_id, &internal, pending, ctx);
-    Ok(code_challenge(kind, &session, medium, &destination, &internal))
+    let expires_at = cx.now() + CODE_LIFETIME;
+    let sent = send_sign_in_code(state, pool_id, username, "otp", expires_at, kind == "SMS_OTP")?;
+    let pending = Pending::FirstFactorCode { challenge: kind, code: Some(sent.code), attempts: 0 };
+    let session = new_session(cx, state, pool_id, client_id, &sent.username, pending, ctx);
+    Ok(code_challenge(kind, &session, sent.medium, &sent.destination, &sent.username))
 }
 
 /// A code challenge for a user that does not exist: nothing is sent and no answer passes.
