@@ -199,6 +199,74 @@ print("pycognito-ok")
     }
 }
 
+#[tokio::test]
+async fn srp_with_amazon_cognito_identity_js_when_node_is_available() {
+    // The JavaScript library behind Amplify's older releases and many web apps, unchanged:
+    // SRP sign-in, a refresh, an authenticated call, and a refused wrong password.
+    let f = fixture().await;
+    let script = format!(
+        r#"
+const {{ CognitoUserPool, CognitoUser, AuthenticationDetails }} = require("amazon-cognito-identity-js");
+const pool = new CognitoUserPool({{ UserPoolId: "{pool}", ClientId: "{client}", endpoint: "{url}" }});
+const signIn = (password) => new Promise((resolve, reject) => {{
+  const user = new CognitoUser({{ Username: "alice", Pool: pool }});
+  const details = new AuthenticationDetails({{ Username: "alice", Password: password }});
+  user.authenticateUser(details, {{ onSuccess: (s) => resolve([user, s]), onFailure: reject }});
+}});
+(async () => {{
+  const [user, session] = await signIn("{password}");
+  if (session.getIdToken().payload["cognito:username"] !== "alice") throw new Error("wrong user");
+  await new Promise((ok, fail) => user.refreshSession(session.getRefreshToken(), (e, s) => e ? fail(e) : ok(s)));
+  const attributes = await new Promise((ok, fail) => user.getUserAttributes((e, a) => e ? fail(e) : ok(a)));
+  if (!attributes.some((a) => a.getName() === "sub")) throw new Error("no sub attribute");
+  try {{
+    await signIn("Wrong-Passw0rd!");
+    throw new Error("wrong password accepted");
+  }} catch (e) {{
+    if (e.code !== "NotAuthorizedException") throw e;
+  }}
+  console.log("js-ok");
+}})().catch((e) => {{ console.error("failed:", e.code || "", e.message); process.exit(1); }});
+"#,
+        url = f.server.url(),
+        password = PASSWORD,
+        pool = f.pool,
+        client = f.client.client_id
+    );
+    // Global npm packages are not on node's module path unless NODE_PATH says so.
+    let global_modules =
+        match tokio::process::Command::new("npm").args(["root", "-g"]).output().await {
+            Ok(out) if out.status.success() => {
+                String::from_utf8_lossy(&out.stdout).trim().to_owned()
+            }
+            Ok(out) => {
+                return missing_tool(&format!(
+                    "npm root -g failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            Err(error) => return missing_tool(&format!("npm is not available: {error}")),
+        };
+    let output = tokio::process::Command::new("node")
+        .arg("-e")
+        .arg(&script)
+        .env("NODE_PATH", global_modules)
+        .output()
+        .await;
+    match output {
+        Ok(out) if String::from_utf8_lossy(&out.stdout).contains("js-ok") => {}
+        Ok(out) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if stderr.contains("Cannot find module") {
+                missing_tool(&format!("amazon-cognito-identity-js is not installed: {stderr}"));
+            } else {
+                panic!("amazon-cognito-identity-js sign-in failed: {stderr}");
+            }
+        }
+        Err(error) => missing_tool(&format!("node is not available: {error}")),
+    }
+}
+
 /// Reports a test that cannot run; fails when `AUTH_REQUIRE_ALL_TESTS=1` (CI).
 pub(crate) fn missing_tool(reason: &str) {
     #[allow(clippy::print_stderr, reason = "a skipped test must say so loudly")]
