@@ -184,19 +184,9 @@ print("pycognito-ok")
         pool = f.pool,
         client = f.client.client_id
     );
-    let output = tokio::process::Command::new("python3").arg("-c").arg(&script).output().await;
-    match output {
-        Ok(out) if String::from_utf8_lossy(&out.stdout).contains("pycognito-ok") => {}
-        Ok(out) => {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            if stderr.contains("No module named") {
-                missing_tool(&format!("pycognito is not installed: {stderr}"));
-            } else {
-                panic!("pycognito sign-in failed: {stderr}");
-            }
-        }
-        Err(error) => missing_tool(&format!("python3 is not available: {error}")),
-    }
+    let mut python = tokio::process::Command::new("python3");
+    python.arg("-c").arg(&script);
+    run_independent_client(python, "pycognito", "pycognito-ok", "No module named").await;
 }
 
 #[tokio::test]
@@ -247,23 +237,32 @@ const signIn = (password) => new Promise((resolve, reject) => {{
             }
             Err(error) => return missing_tool(&format!("npm is not available: {error}")),
         };
-    let output = tokio::process::Command::new("node")
-        .arg("-e")
-        .arg(&script)
-        .env("NODE_PATH", global_modules)
-        .output()
-        .await;
-    match output {
-        Ok(out) if String::from_utf8_lossy(&out.stdout).contains("js-ok") => {}
+    let mut node = tokio::process::Command::new("node");
+    node.arg("-e").arg(&script).env("NODE_PATH", global_modules);
+    run_independent_client(node, "amazon-cognito-identity-js", "js-ok", "Cannot find module").await;
+}
+
+/// Runs another project's client script: it passes by printing `ok_marker`; a missing
+/// interpreter or library (`missing_marker` in its errors) is a loud skip, anything else a
+/// failure with the script's errors.
+async fn run_independent_client(
+    mut command: tokio::process::Command,
+    library: &str,
+    ok_marker: &str,
+    missing_marker: &str,
+) {
+    let program = command.as_std().get_program().to_string_lossy().into_owned();
+    match command.output().await {
+        Ok(out) if String::from_utf8_lossy(&out.stdout).contains(ok_marker) => {}
         Ok(out) => {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            if stderr.contains("Cannot find module") {
-                missing_tool(&format!("amazon-cognito-identity-js is not installed: {stderr}"));
+            if stderr.contains(missing_marker) {
+                missing_tool(&format!("{library} is not installed: {stderr}"));
             } else {
-                panic!("amazon-cognito-identity-js sign-in failed: {stderr}");
+                panic!("{library} sign-in failed: {stderr}");
             }
         }
-        Err(error) => missing_tool(&format!("node is not available: {error}")),
+        Err(error) => missing_tool(&format!("{program} is not available: {error}")),
     }
 }
 
