@@ -25,7 +25,10 @@ pub(crate) struct AccountRequest {
     user_attributes: Option<Vec<AttributeType>>,
     validation_data: Option<Vec<AttributeType>>,
     confirmation_code: Option<String>,
-    #[allow(dead_code, reason = "read by `Cx::client_metadata` when a trigger runs")]
+    #[allow(
+        dead_code,
+        reason = "parsed to check its type; triggers read it through `Cx::client_metadata`"
+    )]
     client_metadata: Option<std::collections::HashMap<String, String>>,
     access_token: Option<String>,
     previous_password: Option<String>,

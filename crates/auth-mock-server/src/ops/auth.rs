@@ -26,7 +26,10 @@ pub(crate) struct InitiateAuthRequest {
     client_id: Option<String>,
     user_pool_id: Option<String>,
     auth_parameters: Option<HashMap<String, String>>,
-    #[allow(dead_code, reason = "read by `Cx::client_metadata` when a trigger runs")]
+    #[allow(
+        dead_code,
+        reason = "parsed to check its type; triggers read it through `Cx::client_metadata`"
+    )]
     client_metadata: Option<HashMap<String, String>>,
 }
 
@@ -38,7 +41,10 @@ pub(crate) struct RespondRequest {
     challenge_name: Option<String>,
     session: Option<String>,
     challenge_responses: Option<HashMap<String, String>>,
-    #[allow(dead_code, reason = "read by `Cx::client_metadata` when a trigger runs")]
+    #[allow(
+        dead_code,
+        reason = "parsed to check its type; triggers read it through `Cx::client_metadata`"
+    )]
     client_metadata: Option<HashMap<String, String>>,
 }
 
@@ -62,7 +68,7 @@ fn finish(cx: &Cx<'_>, next: Next) -> OpResult {
     match next {
         Next::Tokens(grant) => {
             post_authentication(cx, &grant)?;
-            Ok(tokens_response(issue(cx.shared, grant)?))
+            Ok(tokens_response(issue(cx, grant)?))
         }
         Next::Challenge(challenge) => Ok(challenge),
         Next::Custom(step) => custom_round(cx, step),
@@ -623,7 +629,7 @@ fn refresh(cx: &Cx<'_>, client_id: &str, params: &HashMap<String, String>) -> Op
         hash: params.get("SECRET_HASH").map(String::as_str),
     };
     let grant = refresh_grant(cx, client_id, token, secret, false)?;
-    Ok(tokens_response(issue(cx.shared, grant)?))
+    Ok(tokens_response(issue(cx, grant)?))
 }
 
 /// How a refresh call proves it knows the client secret.
@@ -715,7 +721,6 @@ fn refresh_grant(
         new_device: false,
         refresh,
         source: "TokenGeneration_RefreshTokens",
-        client_metadata: cx.client_metadata(),
     })
 }
 
@@ -727,7 +732,10 @@ pub(crate) struct GetTokensRequest {
     client_secret: Option<String>,
     #[allow(dead_code, reason = "the device is taken from the refresh token")]
     device_key: Option<String>,
-    #[allow(dead_code, reason = "read by `Cx::client_metadata` when a trigger runs")]
+    #[allow(
+        dead_code,
+        reason = "parsed to check its type; triggers read it through `Cx::client_metadata`"
+    )]
     client_metadata: Option<HashMap<String, String>>,
 }
 
@@ -744,7 +752,7 @@ pub(crate) fn get_tokens_from_refresh_token(cx: &Cx<'_>, request: GetTokensReque
         ClientProof::Secret(request.client_secret.as_deref()),
         true,
     )?;
-    Ok(json!({ "AuthenticationResult": issue(cx.shared, grant)? }))
+    Ok(json!({ "AuthenticationResult": issue(cx, grant)? }))
 }
 
 fn new_session(
@@ -952,7 +960,6 @@ fn next_step(
         } else {
             "TokenGeneration_Authentication"
         },
-        client_metadata: cx.client_metadata(),
     }))
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
-use super::random_token;
+use super::{Cx, random_token};
 use crate::Shared;
 use crate::error::{CognitoError, OpResult};
 use crate::state::{AccessRecord, Device, RefreshRecord, State};
@@ -34,8 +34,6 @@ pub(crate) struct TokenGrant {
     pub(crate) refresh: RefreshMode,
     /// The PreTokenGeneration `triggerSource` (`TokenGeneration_Authentication`, ...).
     pub(crate) source: &'static str,
-    /// The request's `ClientMetadata`, for the PreTokenGeneration trigger.
-    pub(crate) client_metadata: Value,
 }
 
 /// Wraps an `AuthenticationResult` in an InitiateAuth/RespondToAuthChallenge response.
@@ -45,10 +43,11 @@ pub(crate) fn tokens_response(result: Value) -> Value {
 
 /// Issues tokens: claims are built under the lock, RSA signing happens outside it, and the
 /// access token is then registered so GetUser & co. can check it without an RSA verify.
-pub(crate) fn issue(shared: &Shared, grant: TokenGrant) -> OpResult<Value> {
+pub(crate) fn issue(cx: &Cx<'_>, grant: TokenGrant) -> OpResult<Value> {
+    let shared = cx.shared;
     let now = shared.clock.now_secs();
     // The trigger runs before anything is recorded, so its failure leaves no token behind.
-    let overrides = pre_token_generation(shared, &grant)?;
+    let overrides = pre_token_generation(cx, &grant)?;
     let (keys, mut id_claims, mut access_claims, refresh, expires_in, access_record, new_device) = {
         let mut state = shared.state.write();
         prepare(&mut state, shared, &grant, now)?
@@ -85,10 +84,10 @@ pub(crate) fn issue(shared: &Shared, grant: TokenGrant) -> OpResult<Value> {
 }
 
 /// Runs the pool's PreTokenGeneration trigger, if any (V1 or V2 event), without the lock.
-fn pre_token_generation(shared: &Shared, grant: &TokenGrant) -> OpResult<Option<Overrides>> {
+fn pre_token_generation(cx: &Cx<'_>, grant: &TokenGrant) -> OpResult<Option<Overrides>> {
     use crate::triggers::{Origin, Trigger, invoke, token_generation, user_attributes};
     let (arn, version, event) = {
-        let state = shared.state.read();
+        let state = cx.shared.state.read();
         let pool = state.pool(&grant.pool_id)?;
         let Some((arn, version)) = token_generation(pool) else { return Ok(None) };
         let user = pool
@@ -108,7 +107,7 @@ fn pre_token_generation(shared: &Shared, grant: &TokenGrant) -> OpResult<Option<
                 "iamRolesToOverride": roles,
                 "preferredRole": null,
             },
-            "clientMetadata": grant.client_metadata,
+            "clientMetadata": cx.client_metadata(),
         });
         let response = if version == "1" {
             json!({ "claimsOverrideDetails": null })
@@ -119,7 +118,7 @@ fn pre_token_generation(shared: &Shared, grant: &TokenGrant) -> OpResult<Option<
         let origin = Origin::new(pool, &user.username, Some(&grant.client_id));
         (arn, version, origin.event(version, grant.source, request, response))
     };
-    let response = invoke(shared, Trigger::PreTokenGeneration, &arn, &event)?;
+    let response = invoke(cx.shared, Trigger::PreTokenGeneration, &arn, &event)?;
     Ok(Some(Overrides::read(version, &response)))
 }
 

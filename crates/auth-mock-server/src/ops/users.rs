@@ -29,7 +29,10 @@ pub(crate) struct UserRequest {
     limit: Option<i64>,
     next_token: Option<String>,
     validation_data: Option<Vec<AttributeType>>,
-    #[allow(dead_code, reason = "read by `Cx::client_metadata` when a trigger runs")]
+    #[allow(
+        dead_code,
+        reason = "parsed to check its type; triggers read it through `Cx::client_metadata`"
+    )]
     client_metadata: Option<std::collections::HashMap<String, String>>,
 }
 
