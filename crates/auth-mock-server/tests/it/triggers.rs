@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use auth_mock_server::{ClientOptions, MockServerHandle};
 use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
+use aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserOutput;
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, ChallengeNameType, UserStatusType};
 use axum::Router;
 use axum::extract::{Path, State};
@@ -163,27 +164,16 @@ impl Setup {
             .map_err(|e| format!("{}: {}", code(&e), e.message().unwrap_or_default()))
     }
 
+    async fn user(&self, username: &str) -> AdminGetUserOutput {
+        self.sdk.admin_get_user().user_pool_id(&self.pool).username(username).send().await.unwrap()
+    }
+
     async fn status(&self, username: &str) -> UserStatusType {
-        let user = self
-            .sdk
-            .admin_get_user()
-            .user_pool_id(&self.pool)
-            .username(username)
-            .send()
-            .await
-            .unwrap();
-        user.user_status().unwrap().clone()
+        self.user(username).await.user_status().unwrap().clone()
     }
 
     async fn attribute(&self, username: &str, name: &str) -> Option<String> {
-        let user = self
-            .sdk
-            .admin_get_user()
-            .user_pool_id(&self.pool)
-            .username(username)
-            .send()
-            .await
-            .unwrap();
+        let user = self.user(username).await;
         user.user_attributes()
             .iter()
             .find(|a| a.name() == name)
