@@ -312,6 +312,36 @@ enum Want {
     Credentials,
 }
 
+/// A value `AuthClient` caches and refreshes: user-pool tokens or AWS credentials.
+trait Cached: Clone + Send + Sync + 'static {
+    /// What it is, for logs.
+    const WHAT: &'static str;
+    /// The client's cache of it.
+    fn cache(inner: &Inner) -> &ArcSwapOption<Self>;
+    /// Whether it is still valid at `now`, `margin` before its expiry.
+    fn is_valid_at(&self, now: SystemTime, margin: Duration) -> bool;
+}
+
+impl Cached for UserPoolTokens {
+    const WHAT: &'static str = "tokens";
+    fn cache(inner: &Inner) -> &ArcSwapOption<Self> {
+        &inner.tokens
+    }
+    fn is_valid_at(&self, now: SystemTime, margin: Duration) -> bool {
+        UserPoolTokens::is_valid_at(self, now, margin)
+    }
+}
+
+impl Cached for AwsCredentials {
+    const WHAT: &'static str = "AWS credentials";
+    fn cache(inner: &Inner) -> &ArcSwapOption<Self> {
+        &inner.credentials
+    }
+    fn is_valid_at(&self, now: SystemTime, margin: Duration) -> bool {
+        AwsCredentials::is_valid_at(self, now, margin)
+    }
+}
+
 /// Why a wait ended well.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Ready {
@@ -473,7 +503,7 @@ impl AuthClient {
     /// refreshed (one refresh shared by all concurrent callers). If the session cannot be
     /// refreshed the call waits for a re-sign-in, a release or the configured deadline.
     pub async fn tokens(&self) -> Result<UserPoolTokens, AuthError> {
-        if let Some(tokens) = self.inner.valid_tokens() {
+        if let Some(tokens) = self.inner.valid::<UserPoolTokens>() {
             return Ok(tokens);
         }
         self.inner.tokens_slow(false).await
@@ -494,23 +524,10 @@ impl AuthClient {
     /// flight) by federating the user's (refreshed) ID token, the federated provider's
     /// token, or nothing for a guest.
     pub async fn aws_credentials(&self) -> Result<AwsCredentials, AuthError> {
-        if let Some(credentials) = self.inner.valid_credentials() {
+        if let Some(credentials) = self.inner.valid::<AwsCredentials>() {
             return Ok(credentials);
         }
-        loop {
-            let ready = Inner::wait_for(&self.inner, Want::Credentials, false).await?;
-            let guard = self.inner.credentials.load();
-            let Some(credentials) = guard.as_deref() else { return Err(AuthError::NotSignedIn) };
-            let valid = credentials.is_valid_at(self.inner.now(), Duration::ZERO);
-            if ready == Ready::JustRefreshed && !valid {
-                tracing::warn!(
-                    "fresh AWS credentials look expired by this device's clock; using them anyway"
-                );
-            }
-            if valid || ready == Ready::JustRefreshed {
-                return Ok(credentials.clone());
-            }
-        }
+        self.inner.wait_fresh(Want::Credentials, false).await
     }
 
     /// The identity-pool identity: the stored one, or resolved (with credentials) if none
@@ -668,16 +685,11 @@ impl Inner {
         self.clock_drift_ms.store(drift_ms, Ordering::Relaxed);
     }
 
-    fn valid_tokens(&self) -> Option<UserPoolTokens> {
-        let guard = self.tokens.load();
-        let tokens = guard.as_deref()?;
-        tokens.is_valid_at(self.now(), self.margin).then(|| tokens.clone())
-    }
-
-    fn valid_credentials(&self) -> Option<AwsCredentials> {
-        let guard = self.credentials.load();
-        let credentials = guard.as_deref()?;
-        credentials.is_valid_at(self.now(), self.margin).then(|| credentials.clone())
+    /// The cached `T`, if it is valid for at least the margin (the hot path: no lock).
+    fn valid<T: Cached>(&self) -> Option<T> {
+        let guard = T::cache(self).load();
+        let value = guard.as_deref()?;
+        value.is_valid_at(self.now(), self.margin).then(|| value.clone())
     }
 
     fn refresh_caches(&self, core: &Core) {
@@ -734,21 +746,32 @@ impl Inner {
     }
 
     async fn tokens_slow(self: &Arc<Self>, forced: bool) -> Result<UserPoolTokens, AuthError> {
+        self.wait_fresh(Want::Tokens, forced).await
+    }
+
+    /// Waits for `want`'s cache to be valid ([`Inner::wait_for`]) and returns its value. A
+    /// value a refresh has just delivered is returned even if this device's clock already
+    /// finds it expired; otherwise, if the clock moved past expiry since the wait ended,
+    /// it waits again.
+    async fn wait_fresh<T: Cached>(
+        self: &Arc<Self>,
+        want: Want,
+        forced: bool,
+    ) -> Result<T, AuthError> {
         loop {
-            let ready = Inner::wait_for(self, Want::Tokens, forced).await?;
-            let now = self.now();
-            let guard = self.tokens.load();
-            let Some(tokens) = guard.as_deref() else { return Err(AuthError::NotSignedIn) };
-            let valid = tokens.is_valid_at(now, Duration::ZERO);
+            let ready = Inner::wait_for(self, want, forced).await?;
+            let guard = T::cache(self).load();
+            let Some(value) = guard.as_deref() else { return Err(AuthError::NotSignedIn) };
+            let valid = value.is_valid_at(self.now(), Duration::ZERO);
             if ready == Ready::JustRefreshed && !valid {
                 tracing::warn!(
-                    "fresh tokens look expired by this device's clock; using them anyway"
+                    what = T::WHAT,
+                    "fresh values look expired by this device's clock; using them anyway"
                 );
             }
             if valid || ready == Ready::JustRefreshed {
-                return Ok(tokens.clone());
+                return Ok(value.clone());
             }
-            // The clock moved past expiry since the wait ended: go round again.
         }
     }
 
@@ -762,8 +785,8 @@ impl Inner {
             let (mut wake, ticket) = {
                 let mut core = self.lock();
                 let cached = match want {
-                    Want::Tokens => self.valid_tokens().is_some(),
-                    Want::Credentials => self.valid_credentials().is_some(),
+                    Want::Tokens => self.valid::<UserPoolTokens>().is_some(),
+                    Want::Credentials => self.valid::<AwsCredentials>().is_some(),
                 };
                 let refreshed_since_start = match want {
                     Want::Tokens => core.counters.tokens_refreshed != started.tokens_refreshed,
@@ -946,7 +969,7 @@ impl Inner {
                     .identity_provider
                     .as_ref()
                     .ok_or(AuthError::NotConfigured("an identity provider"))?;
-                let tokens = match self.valid_tokens() {
+                let tokens = match self.valid::<UserPoolTokens>() {
                     Some(tokens) => tokens,
                     None => self.tokens_slow(false).await?,
                 };
