@@ -746,13 +746,25 @@ async fn roles_and_role_mappings() {
         )
         .await
         .unwrap();
+    // A second group whose role a client may pick with CustomRoleArn; admins (precedence
+    // 1) stays the default.
     server
         .call(
-            "AdminAddUserToGroup",
-            serde_json::json!({"UserPoolId": fed.f.pool, "Username": "alice", "GroupName": "admins"}),
+            "CreateGroup",
+            serde_json::json!({"UserPoolId": fed.f.pool, "GroupName": "readers", "Precedence": 5,
+                "RoleArn": "arn:aws:iam::000000000000:role/readers"}),
         )
         .await
         .unwrap();
+    for group in ["admins", "readers"] {
+        server
+            .call(
+                "AdminAddUserToGroup",
+                serde_json::json!({"UserPoolId": fed.f.pool, "Username": "alice", "GroupName": group}),
+            )
+            .await
+            .unwrap();
+    }
     let mapping_key = format!("{}:{}", fed.login_key, fed.f.client.client_id);
     ids.set_identity_pool_roles()
         .identity_pool_id(&fed.pool_id)
@@ -818,11 +830,14 @@ async fn roles_and_role_mappings() {
         .get_credentials_for_identity()
         .identity_id(&id)
         .logins(&fed.login_key, &token)
-        .custom_role_arn("arn:aws:iam::000000000000:role/admins")
+        .custom_role_arn("arn:aws:iam::000000000000:role/readers")
         .send()
         .await
         .unwrap();
-    assert!(custom.credentials().is_some());
+    assert_eq!(
+        role_of(custom.credentials().unwrap().access_key_id().unwrap().to_owned()).await,
+        "arn:aws:iam::000000000000:role/readers"
+    );
     assert_code(
         ids.get_credentials_for_identity()
             .identity_id(&id)

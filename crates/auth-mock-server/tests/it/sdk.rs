@@ -969,52 +969,20 @@ async fn secret_hash_and_flows(f: &Fixture) {
         .await
         .unwrap();
     let secret = secret_client.client_secret.clone().unwrap();
-    let missing = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&secret_client.client_id)
-        .auth_parameters("USERNAME", "alice")
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&missing), "NotAuthorizedException");
-    let wrong = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&secret_client.client_id)
-        .auth_parameters("USERNAME", "alice")
-        .auth_parameters("PASSWORD", PASSWORD)
-        .auth_parameters(
-            "SECRET_HASH",
-            auth_srp::secret_hash("alice", &secret_client.client_id, "wrong"),
-        )
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&wrong), "NotAuthorizedException");
-    let ok = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&secret_client.client_id)
-        .auth_parameters("USERNAME", "alice")
-        .auth_parameters("PASSWORD", PASSWORD)
-        .auth_parameters(
-            "SECRET_HASH",
-            auth_srp::secret_hash("alice", &secret_client.client_id, &secret),
-        )
-        .send()
-        .await
-        .unwrap();
+    let hash = |secret: &str| auth_srp::secret_hash("alice", &secret_client.client_id, secret);
+    let login = || f.password_auth_via(&secret_client.client_id, "alice", PASSWORD);
+    assert_code(login().send().await, "NotAuthorizedException");
+    assert_code(
+        login().auth_parameters("SECRET_HASH", hash("wrong")).send().await,
+        "NotAuthorizedException",
+    );
+    let ok = login().auth_parameters("SECRET_HASH", hash(&secret)).send().await.unwrap();
     let refresh = ok.authentication_result().unwrap().refresh_token().unwrap().to_owned();
     sdk.initiate_auth()
         .auth_flow(AuthFlowType::RefreshTokenAuth)
         .client_id(&secret_client.client_id)
         .auth_parameters("REFRESH_TOKEN", &refresh)
-        .auth_parameters(
-            "SECRET_HASH",
-            auth_srp::secret_hash("alice", &secret_client.client_id, &secret),
-        )
+        .auth_parameters("SECRET_HASH", hash(&secret))
         .send()
         .await
         .unwrap();
@@ -1055,16 +1023,8 @@ async fn secret_hash_and_flows(f: &Fixture) {
         )
         .await
         .unwrap();
-    let refused = sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&srp_only.client_id)
-        .auth_parameters("USERNAME", "alice")
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&refused), "InvalidParameterException");
+    let refused = f.password_auth_via(&srp_only.client_id, "alice", PASSWORD).send().await;
+    assert_code(refused, "InvalidParameterException");
     let hidden = srp_login(sdk, &f.pool, &srp_only.client_id, "nobody", PASSWORD, None).await;
     assert_eq!(hidden.unwrap_err(), "NotAuthorizedException");
     let hidden = sdk

@@ -45,6 +45,22 @@ where
     }
 }
 
+/// Asserts that an SDK call failed with the exception `expected` and exactly `message`.
+#[track_caller]
+pub(crate) fn assert_error<T, E>(result: Result<T, E>, expected: &str, message: &str)
+where
+    T: std::fmt::Debug,
+    E: ProvideErrorMetadata,
+{
+    match result {
+        Ok(output) => panic!("expected {expected}, the call succeeded: {output:?}"),
+        Err(error) => {
+            assert_eq!(code(&error), expected);
+            assert_eq!(error.message(), Some(message));
+        }
+    }
+}
+
 /// A pool, a public client allowing every flow, and a confirmed user `alice`.
 pub(crate) struct Fixture {
     pub(crate) server: MockServerHandle,

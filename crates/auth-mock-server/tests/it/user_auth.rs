@@ -14,7 +14,7 @@ use aws_sdk_cognitoidentityprovider::types::{
     SoftwareTokenMfaSettingsType, UserPoolMfaType, UserPoolPolicyType,
 };
 
-use crate::support::{Fixture, PASSWORD, assert_code, fixture};
+use crate::support::{Fixture, PASSWORD, assert_code, assert_error, fixture};
 
 /// The fixture with a pool that allows every first factor the mock supports, and a user
 /// `sam` with a verified phone number (alice has a verified email and no phone).
@@ -91,10 +91,15 @@ impl Fixture {
 
     /// InitiateAuth with USER_AUTH for `username`, ready to get more parameters.
     fn user_auth(&self, username: &str) -> InitiateAuthFluentBuilder {
+        self.user_auth_via(&self.client.client_id, username)
+    }
+
+    /// [`Fixture::user_auth`] through `client_id`.
+    fn user_auth_via(&self, client_id: &str, username: &str) -> InitiateAuthFluentBuilder {
         self.sdk
             .initiate_auth()
             .auth_flow(AuthFlowType::UserAuth)
-            .client_id(&self.client.client_id)
+            .client_id(client_id)
             .auth_parameters("USERNAME", username)
     }
 }
@@ -326,20 +331,30 @@ async fn user_auth_wrong_codes_are_refused_and_the_third_ends_the_session() {
 #[tokio::test]
 async fn user_auth_sessions_expire() {
     let f = choice_fixture().await;
-    let otp = f
-        .user_auth("alice")
-        .auth_parameters("PREFERRED_CHALLENGE", "EMAIL_OTP")
-        .send()
-        .await
-        .unwrap();
-    let code = f.server.last_code(&f.pool, "alice").unwrap().code;
-    f.server.advance_clock(Duration::from_secs(181));
-    let late = f
-        .answer(ChallengeNameType::EmailOtp, otp.session(), "alice")
-        .challenge_responses("EMAIL_OTP_CODE", code)
-        .send()
-        .await;
-    assert_code(late, "NotAuthorizedException");
+    // The session (and its code) lasts the client's AuthSessionValidity, 3 minutes.
+    let answer_after = |wait: u64| {
+        let f = &f;
+        async move {
+            let otp = f
+                .user_auth("alice")
+                .auth_parameters("PREFERRED_CHALLENGE", "EMAIL_OTP")
+                .send()
+                .await
+                .unwrap();
+            let code = f.server.last_code(&f.pool, "alice").unwrap().code;
+            f.server.advance_clock(Duration::from_secs(wait));
+            f.answer(ChallengeNameType::EmailOtp, otp.session(), "alice")
+                .challenge_responses("EMAIL_OTP_CODE", code)
+                .send()
+                .await
+        }
+    };
+    assert!(answer_after(179).await.unwrap().authentication_result().is_some());
+    assert_error(
+        answer_after(181).await,
+        "NotAuthorizedException",
+        "Invalid session for the user, session is expired.",
+    );
 }
 
 #[tokio::test]
@@ -355,6 +370,8 @@ async fn user_auth_needs_allow_user_auth_and_does_not_cover_custom_auth() {
         )
         .await
         .unwrap();
+    // With an answer configured, only the client's flows can refuse CUSTOM_AUTH.
+    f.server.set_custom_auth(&f.pool, "alice", Some("42")).unwrap();
     let custom = f
         .sdk
         .initiate_auth()
@@ -363,14 +380,14 @@ async fn user_auth_needs_allow_user_auth_and_does_not_cover_custom_auth() {
         .auth_parameters("USERNAME", "alice")
         .send()
         .await;
-    assert_code(custom, "InvalidParameterException");
+    assert_error(
+        custom,
+        "InvalidParameterException",
+        "CUSTOM_AUTH flow not enabled for this client",
+    );
     // Inside USER_AUTH, the password works without ALLOW_USER_PASSWORD_AUTH.
     let ok = f
-        .sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserAuth)
-        .client_id(&client.client_id)
-        .auth_parameters("USERNAME", "alice")
+        .user_auth_via(&client.client_id, "alice")
         .auth_parameters("PREFERRED_CHALLENGE", "PASSWORD")
         .auth_parameters("PASSWORD", PASSWORD)
         .send()
@@ -388,22 +405,12 @@ async fn user_auth_needs_allow_user_auth_and_does_not_cover_custom_auth() {
         )
         .await
         .unwrap();
-    let refused = f
-        .sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserAuth)
-        .client_id(&without.client_id)
-        .auth_parameters("USERNAME", "alice")
-        .send()
-        .await;
-    match refused {
-        Ok(out) => panic!("USER_AUTH without ALLOW_USER_AUTH succeeded: {out:?}"),
-        Err(error) => {
-            use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata as _;
-            assert_eq!(error.code(), Some("InvalidParameterException"));
-            assert_eq!(error.message(), Some("USER_AUTH flow not enabled for this client"));
-        }
-    }
+    let refused = f.user_auth_via(&without.client_id, "alice").send().await;
+    assert_error(
+        refused,
+        "InvalidParameterException",
+        "USER_AUTH flow not enabled for this client",
+    );
 }
 
 #[tokio::test]
@@ -608,15 +615,7 @@ async fn user_auth_missing_disabled_and_unconfirmed_users() {
         .await
         .unwrap();
     // A missing user gets a choice and a code challenge that no code passes.
-    let select = f
-        .sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserAuth)
-        .client_id(&hidden.client_id)
-        .auth_parameters("USERNAME", "nobody@example.com")
-        .send()
-        .await
-        .unwrap();
+    let select = f.user_auth_via(&hidden.client_id, "nobody@example.com").send().await.unwrap();
     assert_eq!(
         select.available_challenges(),
         [
@@ -651,11 +650,7 @@ async fn user_auth_missing_disabled_and_unconfirmed_users() {
         .await;
     assert_code(refused, "CodeMismatchException");
     let password = f
-        .sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserAuth)
-        .client_id(&hidden.client_id)
-        .auth_parameters("USERNAME", "nobody@example.com")
+        .user_auth_via(&hidden.client_id, "nobody@example.com")
         .auth_parameters("PREFERRED_CHALLENGE", "PASSWORD")
         .auth_parameters("PASSWORD", PASSWORD)
         .send()
@@ -711,13 +706,7 @@ async fn user_auth_with_a_client_secret_needs_the_secret_hash_at_every_step() {
     let client = client.unwrap();
     let secret = client.client_secret.clone().unwrap();
     let hash = |secret: &str| auth_srp::secret_hash("alice", &client.client_id, secret);
-    let start = || {
-        f.sdk
-            .initiate_auth()
-            .auth_flow(AuthFlowType::UserAuth)
-            .client_id(&client.client_id)
-            .auth_parameters("USERNAME", "alice")
-    };
+    let start = || f.user_auth_via(&client.client_id, "alice");
     assert_code(start().send().await, "NotAuthorizedException");
     assert_code(
         start().auth_parameters("SECRET_HASH", hash("wrong")).send().await,
