@@ -662,7 +662,12 @@ async fn account_operations_use_the_current_access_token() {
         .unwrap();
     assert!(!outcome.confirmed);
     let code = h.idp.last_code("carol").unwrap();
-    assert!(account.confirm_sign_up("carol", &"000000".into()).await.is_err());
+    match account.confirm_sign_up("carol", &"000000".into()).await {
+        Err(AuthError::Provider(error)) => {
+            assert_eq!(error.code(), Some("CodeMismatchException"), "{error}")
+        }
+        other => panic!("a wrong code must be a CodeMismatchException, got {other:?}"),
+    }
     account.confirm_sign_up("carol", &code.into()).await.unwrap();
     client.sign_in(SignInRequest::password("carol", "C4rol-pass")).await.unwrap();
 
