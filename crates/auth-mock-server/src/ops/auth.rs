@@ -973,6 +973,16 @@ pub(super) struct SentCode {
     pub(super) destination: String,
     /// The user's internal username (`USER_ID_FOR_SRP`).
     pub(super) username: String,
+    /// When the code stops being accepted.
+    pub(super) expires_at: u64,
+}
+
+/// Ends a code challenge's session when its code expires, if that comes first: a longer
+/// `AuthSessionValidity` must not stretch a code's lifetime.
+pub(super) fn expire_with_code(state: &mut State, session: &str, code_expires_at: u64) {
+    if let Some(pending) = state.sessions.get_mut(session) {
+        pending.expires_at = pending.expires_at.min(code_expires_at);
+    }
 }
 
 /// "Sends" a sign-in code for `purpose` (readable through the test-control API) to the
@@ -992,7 +1002,7 @@ pub(super) fn send_sign_in_code(
     let code = new_code();
     deliver_code(user, purpose, &code, expires_at, attribute);
     let destination = mask(user.attribute(attribute).unwrap_or_default());
-    Ok(SentCode { code, medium, destination, username: user.username.clone() })
+    Ok(SentCode { code, medium, destination, username: user.username.clone(), expires_at })
 }
 
 fn issue_mfa_challenge(
@@ -1004,11 +1014,13 @@ fn issue_mfa_challenge(
     kind: &'static str,
     ctx: SignInContext,
 ) -> OpResult<Next> {
+    let mut code_expires_at = None;
     let (pending, params) = match kind {
         "SMS_MFA" | "EMAIL_OTP" => {
             let expires_at = cx.now() + 180;
             let sent =
                 send_sign_in_code(state, pool_id, username, "mfa", expires_at, kind == "SMS_MFA")?;
+            code_expires_at = Some(sent.expires_at);
             (
                 Pending::Code { challenge: kind, code: sent.code },
                 json!({
@@ -1024,6 +1036,9 @@ fn issue_mfa_challenge(
         ),
     };
     let session = new_session(cx, state, pool_id, client_id, username, pending, ctx);
+    if let Some(expires_at) = code_expires_at {
+        expire_with_code(state, &session, expires_at);
+    }
     Ok(challenge(kind, &session, params))
 }
 
@@ -1317,18 +1332,23 @@ fn session_challenge(
     check_challenge_secret_hash(&state, &session.pool_id, client_id, &session.username, responses)?;
     let login = param(responses, "USERNAME")?;
     // A simulated USER_AUTH challenge (missing user, PreventUserExistenceErrors) has no user
-    // to compare with; it fails later the way a wrong answer would.
+    // to compare with: the answer must name the same login the sign-in started with, and
+    // then fails later the way a wrong answer would.
     let simulated = matches!(
         &session.pending,
         Pending::SelectChallenge { simulated: true, .. }
             | Pending::FirstFactorCode { code: None, .. }
     );
-    let same_user = state
-        .pools
-        .get(&session.pool_id)
-        .and_then(|p| p.user(login))
-        .is_some_and(|u| u.username == session.username);
-    if !same_user && !simulated {
+    let same_user = if simulated {
+        login == session.username
+    } else {
+        state
+            .pools
+            .get(&session.pool_id)
+            .and_then(|p| p.user(login))
+            .is_some_and(|u| u.username == session.username)
+    };
+    if !same_user {
         return Err(CognitoError::not_authorized("Invalid session for the user."));
     }
     let pool_id = session.pool_id.clone();

@@ -166,8 +166,13 @@ struct ClaimChanges {
 }
 
 impl ClaimChanges {
-    fn read(details: Option<&Value>) -> Self {
+    /// Reads one token's changes; `scopes` only for the access token (the ID token carries
+    /// no scope, whatever the answer says).
+    fn read(details: Option<&Value>, scopes: bool) -> Self {
         let strings = |name: &str| -> Vec<String> {
+            if name.starts_with("scopes") && !scopes {
+                return Vec::new();
+            }
             details
                 .and_then(|d| d.get(name))
                 .and_then(Value::as_array)
@@ -232,15 +237,18 @@ impl Overrides {
         if version == "1" {
             let details = response.get("claimsOverrideDetails").filter(|d| d.is_object());
             Self {
-                id: ClaimChanges::read(details),
+                id: ClaimChanges::read(details, false),
                 access: ClaimChanges::default(),
                 groups: details.and_then(|d| d.get("groupOverrideDetails")).cloned(),
             }
         } else {
             let details = response.get("claimsAndScopeOverrideDetails").filter(|d| d.is_object());
             Self {
-                id: ClaimChanges::read(details.and_then(|d| d.get("idTokenGeneration"))),
-                access: ClaimChanges::read(details.and_then(|d| d.get("accessTokenGeneration"))),
+                id: ClaimChanges::read(details.and_then(|d| d.get("idTokenGeneration")), false),
+                access: ClaimChanges::read(
+                    details.and_then(|d| d.get("accessTokenGeneration")),
+                    true,
+                ),
                 groups: details.and_then(|d| d.get("groupOverrideDetails")).cloned(),
             }
         }
@@ -248,7 +256,6 @@ impl Overrides {
 
     fn apply(&self, id: &mut Value, access: &mut Value) {
         self.id.apply(id);
-        // The ID token carries no scope.
         self.access.apply(access);
         let Some(groups) = self.groups.as_ref().filter(|g| g.is_object()) else { return };
         if let Some(list) = groups.get("groupsToOverride").filter(|l| l.is_array()) {

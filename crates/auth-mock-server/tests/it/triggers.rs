@@ -466,7 +466,10 @@ async fn pre_token_generation_v2_changes_access_token_claims_and_scopes() {
         "tokens",
         json!({
             "claimsAndScopeOverrideDetails": {
-                "idTokenGeneration": { "claimsToAddOrOverride": { "plan": "gold" } },
+                "idTokenGeneration": {
+                    "claimsToAddOrOverride": { "plan": "gold" },
+                    "scopesToAdd": ["ignored/for-id-tokens"],
+                },
                 "accessTokenGeneration": {
                     "claimsToAddOrOverride": { "tenant": "acme", "roles": ["reader", "writer"] },
                     "claimsToSuppress": ["username"],
@@ -489,6 +492,7 @@ async fn pre_token_generation_v2_changes_access_token_claims_and_scopes() {
     assert_eq!(access_claims["scope"], "aws.cognito.signin.user.admin orders/read");
     assert_eq!(claims(&id)["plan"], "gold");
     assert!(claims(&id).get("tenant").is_none());
+    assert!(claims(&id).get("scope").is_none(), "the ID token carries no scope");
     // The access token still works with the server.
     setup.sdk.get_user().access_token(&access).send().await.expect("GetUser");
 

@@ -355,6 +355,35 @@ async fn user_auth_sessions_expire() {
         "NotAuthorizedException",
         "Invalid session for the user, session is expired.",
     );
+
+    // A longer AuthSessionValidity does not stretch the code's 3 minutes.
+    let patient = f
+        .server
+        .create_client(
+            &f.pool,
+            "patient",
+            ClientOptions::default().extra(serde_json::json!({ "AuthSessionValidity": 15 })),
+        )
+        .await
+        .unwrap();
+    let otp = f
+        .user_auth_via(&patient.client_id, "alice")
+        .auth_parameters("PREFERRED_CHALLENGE", "EMAIL_OTP")
+        .send()
+        .await
+        .unwrap();
+    let code = f.server.last_code(&f.pool, "alice").unwrap().code;
+    f.server.advance_clock(Duration::from_secs(181));
+    let late = f
+        .answer_via(&patient.client_id, ChallengeNameType::EmailOtp, otp.session(), "alice")
+        .challenge_responses("EMAIL_OTP_CODE", code)
+        .send()
+        .await;
+    assert_error(
+        late,
+        "NotAuthorizedException",
+        "Invalid session for the user, session is expired.",
+    );
 }
 
 #[tokio::test]
@@ -656,6 +685,21 @@ async fn user_auth_missing_disabled_and_unconfirmed_users() {
         .send()
         .await;
     assert_code(password, "NotAuthorizedException");
+
+    // The simulated sign-in cannot be switched to a real user at the next step.
+    let select = f.user_auth_via(&hidden.client_id, "nobody@example.com").send().await.unwrap();
+    let switched = f
+        .answer_via(
+            &hidden.client_id,
+            ChallengeNameType::SelectChallenge,
+            select.session(),
+            "alice",
+        )
+        .challenge_responses("ANSWER", "PASSWORD_SRP")
+        .challenge_responses("SRP_A", auth_srp::ClientEphemeral::new().public_hex())
+        .send()
+        .await;
+    assert_error(switched, "NotAuthorizedException", "Invalid session for the user.");
 }
 
 #[tokio::test]

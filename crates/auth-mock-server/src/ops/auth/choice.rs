@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::{
-    Next, finish, known_device, new_session, param, password_auth, resolve_user, send_sign_in_code,
-    srp_start,
+    Next, expire_with_code, finish, known_device, new_session, param, password_auth, resolve_user,
+    send_sign_in_code, srp_start,
 };
 use crate::error::{CognitoError, OpResult};
 use crate::ops::{Cx, mask};
@@ -193,6 +193,7 @@ fn send_code(
     let sent = send_sign_in_code(state, pool_id, username, "otp", expires_at, kind == "SMS_OTP")?;
     let pending = Pending::FirstFactorCode { challenge: kind, code: Some(sent.code), attempts: 0 };
     let session = new_session(cx, state, pool_id, client_id, &sent.username, pending, ctx);
+    expire_with_code(state, &session, sent.expires_at);
     Ok(code_challenge(kind, &session, sent.medium, &sent.destination, &sent.username))
 }
 
@@ -279,6 +280,9 @@ pub(super) fn answer(
     }
     let mut params = responses.clone();
     params.remove("ANSWER");
+    // The chosen factor continues the sign-in of the session's user, whatever name the
+    // answer gave.
+    params.insert("USERNAME".to_owned(), session.username.clone());
     if let Some(device_key) = &session.ctx.device_key {
         params.entry("DEVICE_KEY".to_owned()).or_insert_with(|| device_key.clone());
     }
