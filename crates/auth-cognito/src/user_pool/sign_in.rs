@@ -141,12 +141,24 @@ impl CognitoUserPool {
             // Cognito no longer knows the remembered device (forgotten on another device,
             // or by an administrator): forget it here too and sign in without it, as
             // amazon-cognito-identity-js does.
+            // The device is forgotten only once a sign-in without it gets further: the same
+            // exception also names a missing app client, and a device secret, once deleted,
+            // is gone for good.
             Err(CognitoError::Service(failure))
                 if flow.device.is_some() && failure.name() == "ResourceNotFoundException" =>
             {
-                tracing::info!(error = %failure, "the remembered device is unknown to Cognito; signing in without it");
-                self.forget_remembered_device(&mut flow).await;
-                self.initiate(&mut flow, start).await?
+                tracing::info!(error = %failure, "the remembered device may be unknown to Cognito; trying without it");
+                let device = flow.device.take();
+                match self.initiate(&mut flow, start).await {
+                    Ok(output) => {
+                        self.forget_remembered_device(&mut flow).await;
+                        output
+                    }
+                    Err(error) => {
+                        flow.device = device;
+                        return Err(error);
+                    }
+                }
             }
             other => other?,
         };
@@ -619,7 +631,12 @@ impl CognitoUserPool {
     async fn forget_remembered_device(&self, flow: &mut Flow<'_>) {
         flow.device = None;
         flow.device_srp = None;
-        for name in [&flow.sign_in_name, &flow.username] {
+        let names = if flow.username == flow.sign_in_name {
+            vec![&flow.sign_in_name]
+        } else {
+            vec![&flow.sign_in_name, &flow.username]
+        };
+        for name in names {
             if let Err(error) = self.inner.devices.remove(name).await {
                 tracing::warn!(%error, "could not forget the remembered device");
             }
@@ -700,9 +717,11 @@ impl CognitoUserPool {
                     if failure.name() == "NotAuthorizedException"
                         && session.tokens.refresh_token().is_some() =>
                 {
+                    // A refresh that could not reach Cognito says so (the caller must not take
+                    // "offline" for "refused"); a refused one leaves the original refusal.
                     let fresh = self.refresh_tokens(session).await.map_err(|error| {
                         tracing::info!(%error, "could not refresh for a global sign-out");
-                        CognitoError::Service(failure)
+                        if error.is_transient() { error } else { CognitoError::Service(failure) }
                     })?;
                     self.global_sign_out(fresh.access_token()).await
                 }

@@ -557,6 +557,28 @@ async fn a_device_cognito_forgot_is_dropped_and_the_sign_in_retried() {
 }
 
 #[tokio::test]
+async fn a_missing_app_client_does_not_cost_the_remembered_device() {
+    // The same exception names a missing app client: the retry without the device fails
+    // the same way, so the device is kept.
+    let devices = Arc::new(MemoryDeviceStore::new());
+    let device = auth_cognito::RememberedDevice::new("eu-west-1_kept", "g", "s".into());
+    devices.put("erin", &device).await.unwrap();
+    let missing =
+        || Action::error(400, "ResourceNotFoundException", "User pool client abc does not exist.");
+    let server = ScriptedServer::start(vec![missing(), missing()]).await;
+    let pool = pool(&server, devices.clone());
+    let request = SignInRequest::password("erin", PASSWORD).with_flow(SignInFlow::Password);
+    match IdentityProvider::sign_in(&pool, &request).await {
+        Err(ProviderError::Rejected(failure)) => {
+            assert_eq!(failure.code(), "ResourceNotFoundException")
+        }
+        other => panic!("expected the missing client to be reported, got {other:?}"),
+    }
+    assert_eq!(server.requests().len(), 2);
+    assert_eq!(devices.get("erin").await.unwrap(), Some(device));
+}
+
+#[tokio::test]
 async fn sign_out_calls() {
     let server = ScriptedServer::start(vec![]).await;
     let pool = pool(&server, Arc::default());
@@ -587,6 +609,16 @@ async fn sign_out_calls() {
     let operations: Vec<&str> = requests.iter().map(Recorded::operation).collect();
     assert_eq!(operations, ["GlobalSignOut", "InitiateAuth", "GlobalSignOut"]);
     assert_ne!(requests[0].body["AccessToken"], requests[2].body["AccessToken"]);
+
+    // The refresh for a global sign-out cannot reach Cognito: that is what the caller
+    // hears (a transient failure), not the NotAuthorized that started it.
+    server.push([
+        Action::error(400, "NotAuthorizedException", "Access Token has expired"),
+        Action::error(400, "TooManyRequestsException", "Rate exceeded"),
+    ]);
+    let error =
+        IdentityProvider::sign_out(&pool, &session, &SignOutOptions::global()).await.unwrap_err();
+    assert!(error.is_transient(), "{error}");
 
     // Local sign-out calls nothing.
     let before = server.requests().len();
