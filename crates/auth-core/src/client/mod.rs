@@ -1029,9 +1029,10 @@ impl Inner {
     /// Makes a refresh result current. The changed session is saved first, so a caller
     /// that receives the new tokens may exit at once without losing them; then it becomes
     /// the in-memory session and `finish` runs under the same lock. If someone else wrote
-    /// the store since we last read or wrote it, their session is adopted instead (and
-    /// this result dropped, unless their session is the one this result refreshed). A
-    /// store that cannot be written is logged; the result is kept in memory.
+    /// the store since we last read or wrote it: for the same sign-in, the result is
+    /// applied to their session and saved again; for another one (a sign-out, another
+    /// user), their session is adopted and this result dropped. A store that cannot be
+    /// written is logged; the result is kept in memory.
     async fn commit(
         self: &Arc<Self>,
         epoch: u64,
@@ -1059,10 +1060,29 @@ impl Inner {
                     break;
                 }
                 Err(StoreError::Conflict { current }) => {
-                    tracing::info!(%current, "the store was written by someone else; adopting its session");
-                    if let Err(error) = self.adopt_stored().await {
-                        tracing::warn!(%error, "could not read the store; keeping the refreshed session in memory");
-                        break;
+                    let snapshot = match self.store.load().await {
+                        Ok(snapshot) => snapshot,
+                        Err(error) => {
+                            tracing::warn!(%error, "could not read the store; keeping the refreshed session in memory");
+                            break;
+                        }
+                    };
+                    let stored = snapshot.session.clone().unwrap_or_default();
+                    let mut core = self.lock();
+                    if core.epoch != epoch {
+                        return;
+                    }
+                    if same_sign_in(&core.session, &stored) {
+                        // Another process saved something for this same sign-in (its own
+                        // refresh, new credentials): build on its session, so neither
+                        // result is lost.
+                        tracing::info!(%current, "the store was written by someone else for this session; merging");
+                        core.generation = snapshot.generation;
+                        core.session = stored;
+                    } else {
+                        tracing::info!(%current, "the store holds another session; adopting it");
+                        self.adopt(&mut core, snapshot.generation, stored);
+                        return;
                     }
                 }
                 Err(error) => {
@@ -1083,25 +1103,22 @@ impl Inner {
         finish(self, &mut core);
     }
 
-    /// Takes the store's session as the truth after another writer changed it.
-    async fn adopt_stored(self: &Arc<Self>) -> Result<(), StoreError> {
-        let snapshot = self.store.load().await?;
-        let mut core = self.lock();
-        core.generation = snapshot.generation;
-        let stored = snapshot.session.unwrap_or_default();
+    /// Takes the store's session (read at `generation`) as the truth after another writer
+    /// replaced the session with a different one.
+    fn adopt(self: &Arc<Self>, core: &mut Core, generation: Generation, stored: StoredSession) {
+        core.generation = generation;
         if stored == core.session {
-            return Ok(());
+            return;
         }
         core.session = stored;
         core.identity_logins = None;
         core.epoch += 1;
-        self.refresh_caches(&core);
+        self.refresh_caches(core);
         let event = match session_kind(&core.session) {
             SessionKind::None => Event::SignedOut,
             session => Event::SignedIn { session },
         };
-        self.apply(&mut core, event);
-        Ok(())
+        self.apply(core, event);
     }
 
     fn watch_connectivity(self: &Arc<Self>, mut connectivity: watch::Receiver<bool>) {
@@ -1119,6 +1136,18 @@ impl Inner {
                 inner.apply(&mut core, Event::ConnectivityChanged { online });
             }
         });
+    }
+}
+
+/// Whether two sessions belong to the same sign-in: the same user-pool user, the same
+/// federated provider, or the same guest identity. A refresh result computed for one may
+/// be applied to the other.
+fn same_sign_in(a: &StoredSession, b: &StoredSession) -> bool {
+    match (&a.user_pool, &b.user_pool, &a.federated, &b.federated) {
+        (Some(a), Some(b), _, _) => a.username == b.username,
+        (None, None, Some(a), Some(b)) => a.provider == b.provider,
+        (None, None, None, None) => a.identity_id.is_some() && a.identity_id == b.identity_id,
+        _ => false,
     }
 }
 

@@ -414,6 +414,28 @@ async fn another_writer_wins_over_a_late_refresh() {
 }
 
 #[tokio::test]
+async fn a_late_refresh_for_the_same_user_builds_on_the_other_writers_save() {
+    let h = Harness::new();
+    let alice = h.signed_in_client().await;
+    // Another process with the same session refreshes the tokens and fetches AWS
+    // credentials, behind alice's client.
+    let other = h.client().await;
+    h.advance(PAST_EXPIRY);
+    other.aws_credentials().await.unwrap();
+    let others_tokens = other.tokens().await.unwrap();
+    // Alice's own refresh conflicts with that save; it is applied on top of it, so
+    // neither result is lost.
+    let tokens = alice.tokens().await.unwrap();
+    settle().await;
+    assert_ne!(tokens, others_tokens, "alice's refresh result is the one she gets");
+    let stored = h.store.peek().unwrap();
+    assert_eq!(stored.user_pool.unwrap().tokens, tokens, "and the one the store keeps");
+    assert!(stored.aws_credentials.is_some(), "the other process's credentials are kept");
+    assert_eq!(alice.username().as_deref(), Some(USER));
+    assert_eq!(h.idp.calls().refresh, 2);
+}
+
+#[tokio::test]
 async fn sign_in_with_mfa_and_a_retried_code() {
     let h = Harness::new();
     h.idp.require_mfa(USER, "123456");
