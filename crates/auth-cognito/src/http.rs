@@ -142,6 +142,11 @@ impl HttpSettings {
     }
 }
 
+/// The DNS suffix of AWS endpoints in `region`: `amazonaws.com.cn` in the China regions.
+pub(crate) fn dns_suffix(region: &str) -> &'static str {
+    if region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" }
+}
+
 /// The default endpoint of a Cognito service in `region`: `https://<service>.<region>.
 /// amazonaws.com/`, or `.amazonaws.com.cn` in the China regions.
 pub(crate) fn default_endpoint(service: &str, region: &str) -> Result<Url, CognitoError> {
@@ -150,7 +155,7 @@ pub(crate) fn default_endpoint(service: &str, region: &str) -> Result<Url, Cogni
     if !valid {
         return Err(CognitoError::invalid(format!("`{region}` is not an AWS region name")));
     }
-    let suffix = if region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
+    let suffix = dns_suffix(region);
     Url::parse(&format!("https://{service}.{region}.{suffix}/"))
         .map_err(|error| CognitoError::invalid(format!("endpoint for {region}: {error}")))
 }

@@ -677,9 +677,7 @@ impl JwtVerifierBuilder {
         let issuer = match self.issuer {
             Some(issuer) => issuer.trim_end_matches('/').to_owned(),
             None => {
-                let suffix =
-                    if region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
-                format!("https://cognito-idp.{region}.{suffix}/{}", self.pool_id)
+                format!("https://{}", crate::identity_pool::user_pool_key(region, &self.pool_id))
             }
         };
         let url = match &self.jwks_url {

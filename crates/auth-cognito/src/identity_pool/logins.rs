@@ -144,8 +144,7 @@ impl From<LoginProvider> for String {
 
 /// The logins key of user pool `pool_id` in `region`.
 pub(crate) fn user_pool_key(region: &str, pool_id: &str) -> String {
-    let suffix = if region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
-    format!("cognito-idp.{region}.{suffix}/{pool_id}")
+    format!("cognito-idp.{region}.{}/{pool_id}", crate::http::dns_suffix(region))
 }
 
 #[cfg(test)]

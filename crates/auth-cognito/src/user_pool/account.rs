@@ -389,9 +389,7 @@ impl CognitoUserPool {
         let secret = output
             .secret_code
             .ok_or_else(|| CognitoError::protocol("AssociateSoftwareToken without SecretCode"))?;
-        let account = auth_core::jwt::UnverifiedClaims::decode(access_token.secret())
-            .ok()
-            .and_then(|claims| claims.string("username").map(str::to_owned))
+        let account = super::sign_in::access_claim(access_token, "username")
             .unwrap_or_else(|| "user".to_owned());
         let otpauth_uri = otpauth_uri(&self.inner.totp_issuer, &account, secret.secret());
         Ok(TotpSetup { secret, otpauth_uri })

@@ -22,7 +22,8 @@ use super::wire::DeviceType;
 pub const DEVICE_KEY_EXTRA: &str = "device_key";
 
 /// A device Cognito knows, with the secret that proves it (the "password" of device SRP).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Its `Debug` output redacts the secret (a [`SecretString`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RememberedDevice {
     /// The device key, `<region>_<uuid>`. Not secret.
@@ -45,16 +46,6 @@ impl RememberedDevice {
             device_group_key: device_group_key.into(),
             device_secret,
         }
-    }
-}
-
-impl fmt::Debug for RememberedDevice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RememberedDevice")
-            .field("device_key", &self.device_key)
-            .field("device_group_key", &self.device_group_key)
-            .field("device_secret", &self.device_secret)
-            .finish()
     }
 }
 

@@ -826,7 +826,7 @@ fn tokens_from(
         .map_err(|error| CognitoError::protocol(format!("unusable tokens: {error}")))
 }
 
-fn access_claim(token: &AccessToken, name: &str) -> Option<String> {
+pub(super) fn access_claim(token: &AccessToken, name: &str) -> Option<String> {
     auth_core::jwt::UnverifiedClaims::decode(token.secret())
         .ok()
         .and_then(|claims| claims.string(name).map(str::to_owned))
