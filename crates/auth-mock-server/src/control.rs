@@ -301,7 +301,8 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_mock/lambdas", get(get_lambdas).put(put_lambda).delete(delete_lambdas))
 }
 
-fn ok(value: Value) -> Response<Body> {
+/// A 200 answer with `value` as JSON.
+pub(crate) fn ok(value: Value) -> Response<Body> {
     crate::http::json_response(StatusCode::OK, "application/json", value.to_string())
 }
 
@@ -331,7 +332,8 @@ where
     }
 }
 
-fn result(outcome: Result<Value, CognitoError>) -> Response<Body> {
+/// `outcome` as a JSON answer or a Cognito-shaped error.
+pub(crate) fn result(outcome: Result<Value, CognitoError>) -> Response<Body> {
     match outcome {
         Ok(value) => ok(value),
         Err(error) => error.into_response(),

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{Response, StatusCode};
+use axum::http::Response;
 use axum::response::IntoResponse as _;
 use axum::routing::{get, post};
 use parking_lot::Mutex;
@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::Shared;
-use crate::control::ControlJson;
+use crate::control::{ControlJson, ok};
 use crate::error::CognitoError;
 use crate::keys::LazyKey;
 
@@ -387,10 +387,6 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_mock/oidc/{name}/token", post(post_token))
         .route("/_mock/oidc/{name}/.well-known/openid-configuration", get(discovery))
         .route("/_mock/oidc/{name}/.well-known/jwks.json", get(jwks))
-}
-
-fn ok(value: Value) -> Response<Body> {
-    crate::http::json_response(StatusCode::OK, "application/json", value.to_string())
 }
 
 fn not_found(name: &str) -> Response<Body> {

@@ -7,15 +7,15 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Response, StatusCode, header};
+use axum::http::{HeaderMap, Response, header};
 use axum::response::IntoResponse as _;
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{MAX_CREDENTIALS_SECONDS, ProviderToken};
 use crate::Shared;
-use crate::control::ControlJson;
+use crate::control::{ControlJson, ok, result};
 use crate::error::CognitoError;
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
@@ -25,17 +25,6 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_mock/identity/credentials-lifetime", post(post_lifetime))
         .route("/_mock/identity/provider-tokens", post(post_provider_token))
         .route("/_mock/identity/credentials/{access_key_id}", get(get_credentials))
-}
-
-fn ok(value: Value) -> Response<Body> {
-    crate::http::json_response(StatusCode::OK, "application/json", value.to_string())
-}
-
-fn result(outcome: Result<Value, CognitoError>) -> Response<Body> {
-    match outcome {
-        Ok(value) => ok(value),
-        Err(error) => error.into_response(),
-    }
 }
 
 async fn discovery(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response<Body> {
