@@ -203,42 +203,38 @@ fn verify_user_pool(
     let aud = claims.get("aud").and_then(Value::as_str).unwrap_or_default().to_owned();
     let subject = subject(&claims)?;
     let server_side_check = entries.iter().any(|e| e.client_id == aud && e.server_side_token_check);
-    let username = claims.get("cognito:username").and_then(Value::as_str).unwrap_or_default();
-    let state = shared.state.read();
-    let user = state
-        .pools
-        .get(user_pool_id)
-        .and_then(|p| p.users.get(&p.user_key(username)).map(|u| (p, u)));
     if server_side_check {
+        let username = claims.get("cognito:username").and_then(Value::as_str).unwrap_or_default();
+        let state = shared.state.read();
         let origin = claims.get("origin_jti").and_then(Value::as_str).unwrap_or_default();
         if state.revoked_origins.contains(origin) {
             return Err(refused("The token has been revoked (the user signed out)."));
         }
+        let user = state.pools.get(user_pool_id).and_then(|p| p.users.get(&p.user_key(username)));
         match user {
-            Some((_, user)) if user.enabled && user.sub() == subject => {}
-            Some((_, user)) if !user.enabled => return Err(refused("The user is disabled.")),
+            Some(user) if user.enabled && user.sub() == subject => {}
+            Some(user) if !user.enabled => return Err(refused("The user is disabled.")),
             _ => return Err(refused("The user does not exist.")),
         }
     }
-    // `cognito:roles`, best (lowest precedence) first, for Token role mappings.
-    let mut token_roles: Vec<(i64, String)> = user
-        .map(|(p, u)| {
-            u.groups
-                .iter()
-                .filter_map(|g| p.groups.get(g))
-                .filter_map(|g| {
-                    g.role_arn.clone().map(|arn| (g.precedence.unwrap_or(i64::MAX), arn))
-                })
-                .collect()
-        })
+    // Token role mappings choose among the token's `cognito:roles`, by default its
+    // `cognito:preferred_role`, as Cognito does: what the token says (a PreTokenGeneration
+    // trigger may have changed it), not the user's groups now.
+    let mut token_roles: Vec<String> = claims
+        .get("cognito:roles")
+        .and_then(Value::as_array)
+        .map(|roles| roles.iter().filter_map(Value::as_str).map(str::to_owned).collect())
         .unwrap_or_default();
-    token_roles.sort();
+    if let Some(preferred) = claims.get("cognito:preferred_role").and_then(Value::as_str) {
+        token_roles.retain(|role| role != preferred);
+        token_roles.insert(0, preferred.to_owned());
+    }
     Ok(VerifiedLogin {
         provider: provider.to_owned(),
         subject,
         mapping_key: format!("{provider}:{aud}"),
         claims,
-        token_roles: token_roles.into_iter().map(|(_, arn)| arn).collect(),
+        token_roles,
         identity_id: None,
     })
 }

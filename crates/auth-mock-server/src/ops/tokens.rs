@@ -361,6 +361,20 @@ fn prepare(state: &mut State, shared: &Shared, grant: &TokenGrant, now: u64) -> 
     if !groups.is_empty() {
         id.insert("cognito:groups".into(), json!(groups));
     }
+    // The IAM roles of the user's groups, best (lowest precedence) first: identity pools
+    // with Token role mappings choose among them.
+    let mut roles: Vec<(i64, &String)> = user
+        .groups
+        .iter()
+        .filter_map(|name| pool.groups.get(name))
+        .filter_map(|g| g.role_arn.as_ref().map(|arn| (g.precedence.unwrap_or(i64::MAX), arn)))
+        .collect();
+    roles.sort();
+    if let Some((_, preferred)) = roles.first() {
+        id.insert("cognito:preferred_role".into(), json!(preferred));
+        let roles: Vec<&String> = roles.iter().map(|(_, arn)| *arn).collect();
+        id.insert("cognito:roles".into(), json!(roles));
+    }
     for (name, value) in &user.attributes {
         if name == "sub" {
             continue;

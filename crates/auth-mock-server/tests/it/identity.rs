@@ -838,6 +838,31 @@ async fn roles_and_role_mappings() {
         role_of(custom.credentials().unwrap().access_key_id().unwrap().to_owned()).await,
         "arn:aws:iam::000000000000:role/readers"
     );
+    // The roles come from the token, as in Cognito: its claims, not the groups now.
+    let token_claims = claims(&token);
+    assert_eq!(token_claims["cognito:preferred_role"], "arn:aws:iam::000000000000:role/admins");
+    assert_eq!(
+        token_claims["cognito:roles"],
+        serde_json::json!([
+            "arn:aws:iam::000000000000:role/admins",
+            "arn:aws:iam::000000000000:role/readers"
+        ])
+    );
+    server
+        .call(
+            "AdminRemoveUserFromGroup",
+            serde_json::json!({"UserPoolId": fed.f.pool, "Username": "alice", "GroupName": "readers"}),
+        )
+        .await
+        .unwrap();
+    let still = ids
+        .get_credentials_for_identity()
+        .identity_id(&id)
+        .logins(&fed.login_key, &token)
+        .custom_role_arn("arn:aws:iam::000000000000:role/readers")
+        .send()
+        .await;
+    assert!(still.is_ok(), "the token still lists the role: {still:?}");
     assert_code(
         ids.get_credentials_for_identity()
             .identity_id(&id)
