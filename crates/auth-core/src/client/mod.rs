@@ -510,8 +510,9 @@ impl AuthClient {
     }
 
     /// Refreshes the user-pool tokens now, whatever their expiry, and returns the new ones
-    /// (e.g. after changing attributes that the ID token carries). Joins a refresh already
-    /// in flight. Offline it fails with [`AuthError::Offline`] and changes nothing.
+    /// (e.g. after changing attributes that the ID token carries). A refresh already in
+    /// flight may have been sent before that change, so the call waits for it and then
+    /// for one more. Offline it fails with [`AuthError::Offline`] and changes nothing.
     pub async fn refresh_tokens(&self) -> Result<UserPoolTokens, AuthError> {
         if !self.inner.connectivity.is_online() {
             let initialized = self.inner.lock().initialized;
@@ -780,7 +781,26 @@ impl Inner {
     /// began (a refresh already in flight is joined).
     async fn wait_for(self: &Arc<Self>, want: Want, forced: bool) -> Result<Ready, AuthError> {
         let mut deadline: Option<Instant> = None;
-        let started = self.lock().counters;
+        // A forced wait needs a refresh that started after the call: one already in flight
+        // may have been sent before whatever made the caller ask (e.g. an attribute
+        // change), so it must complete and one more must follow.
+        let (started, needed) = {
+            let core = self.lock();
+            let in_flight = match want {
+                Want::Tokens => core.machine.token_refresh,
+                Want::Credentials => core.machine.credentials_refresh,
+            };
+            (core.counters, if forced && in_flight { 2 } else { 1 })
+        };
+        let enough = |core: &Core| {
+            let done = match want {
+                Want::Tokens => core.counters.tokens_refreshed - started.tokens_refreshed,
+                Want::Credentials => {
+                    core.counters.credentials_refreshed - started.credentials_refreshed
+                }
+            };
+            done >= needed
+        };
         loop {
             let (mut wake, ticket) = {
                 let mut core = self.lock();
@@ -788,12 +808,7 @@ impl Inner {
                     Want::Tokens => self.valid::<UserPoolTokens>().is_some(),
                     Want::Credentials => self.valid::<AwsCredentials>().is_some(),
                 };
-                let refreshed_since_start = match want {
-                    Want::Tokens => core.counters.tokens_refreshed != started.tokens_refreshed,
-                    Want::Credentials => {
-                        core.counters.credentials_refreshed != started.credentials_refreshed
-                    }
-                };
+                let refreshed_since_start = enough(&core);
                 if cached && (!forced || refreshed_since_start) {
                     return Ok(Ready::Valid);
                 }
@@ -834,7 +849,7 @@ impl Inner {
             if let Some(error) = ticket.ended(&core, want) {
                 return Err(error);
             }
-            if ticket.refreshed(&core, want) {
+            if ticket.refreshed(&core, want) && (!forced || enough(&core)) {
                 // A refresh completed for this request. What it got may look expired or
                 // nearly so (a lifetime shorter than the margin, or a device clock far off
                 // with no drift estimate yet): it is as fresh as the service makes it, so

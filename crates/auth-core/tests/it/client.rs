@@ -645,6 +645,32 @@ async fn a_device_clock_behind_the_issuer_still_sees_expiry() {
 }
 
 #[tokio::test]
+async fn a_forced_refresh_does_not_settle_for_one_already_in_flight() {
+    // The refresh in flight may have been sent before the caller changed what the tokens
+    // carry (an attribute update): the forced one waits for it and then for its own.
+    let h = Harness::new();
+    let client = h.signed_in_client().await;
+    h.advance(PAST_EXPIRY);
+    h.idp.set_refresh_delay(Duration::from_millis(50));
+    let background = tokio::spawn({
+        let client = client.clone();
+        async move { client.tokens().await }
+    });
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while h.idp.calls().refresh == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("the background refresh starts");
+    let forced = client.refresh_tokens().await.unwrap();
+    let first = background.await.unwrap().unwrap();
+    assert_eq!(h.idp.calls().refresh, 2);
+    assert_ne!(forced.access_token(), first.access_token());
+    assert_eq!(client.tokens().await.unwrap(), forced);
+}
+
+#[tokio::test]
 async fn refresh_tokens_refreshes_now_and_is_refused_offline() {
     let h = Harness::new();
     let client = h.signed_in_client().await;
