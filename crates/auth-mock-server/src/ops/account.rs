@@ -108,9 +108,8 @@ pub(crate) struct PreSignUp {
     pub(crate) auto_verify_phone: bool,
 }
 
-/// Runs the pool's PreSignUp trigger, if any, for a user about to be created (the state
-/// lock must not be held).
-pub(crate) fn run_pre_sign_up(
+/// The pool's PreSignUp trigger and event, if it has one, for a user about to be created.
+fn pre_sign_up_event(
     cx: &Cx<'_>,
     pool: &crate::state::Pool,
     user: &crate::state::User,
@@ -140,8 +139,40 @@ pub(crate) fn run_pre_sign_up(
     Ok(Some((arn, event)))
 }
 
+/// Runs the pool's PreSignUp trigger, if any, for a user about to be created: `prepare`
+/// builds the user (and names its pool) under the read lock, as the event shows it; the
+/// trigger runs without the lock. Returns the decision and, when the trigger ran, the
+/// username its event named (see [`keep_event_username`]).
+pub(crate) fn pre_sign_up(
+    cx: &Cx<'_>,
+    source: &str,
+    client_id: Option<&str>,
+    validation_data: Option<&[AttributeType]>,
+    prepare: impl FnOnce(&State) -> OpResult<(String, crate::state::User)>,
+) -> OpResult<(PreSignUp, Option<String>)> {
+    let hook = {
+        let state = cx.shared.state.read();
+        let (pool_id, user) = prepare(&state)?;
+        pre_sign_up_event(cx, state.pool(&pool_id)?, &user, source, client_id, validation_data)?
+            .map(|(arn, event)| (arn, event, user.username))
+    };
+    let Some((arn, event, username)) = hook else { return Ok((PreSignUp::default(), None)) };
+    let answer =
+        crate::triggers::invoke(cx.shared, crate::triggers::Trigger::PreSignUp, &arn, &event)?;
+    Ok((pre_sign_up_answer(&answer), Some(username)))
+}
+
+/// A pool that signs in by email or phone gives each new user a random UUID username (its
+/// sub): the user created after a PreSignUp trigger keeps the one the trigger saw.
+pub(crate) fn keep_event_username(user: &mut crate::state::User, event_username: Option<String>) {
+    if let Some(username) = event_username.filter(|_| user.username == user.sub()) {
+        user.attributes.insert("sub".into(), username.clone());
+        user.username = username;
+    }
+}
+
 /// Reads a PreSignUp answer.
-pub(crate) fn pre_sign_up_answer(response: &Value) -> PreSignUp {
+fn pre_sign_up_answer(response: &Value) -> PreSignUp {
     let flag = |name: &str| response.get(name).and_then(Value::as_bool).unwrap_or(false);
     PreSignUp {
         auto_confirm: flag("autoConfirmUser"),
@@ -163,38 +194,16 @@ pub(crate) fn apply_auto_verify(user: &mut crate::state::User, decision: &PreSig
 pub(crate) fn sign_up(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
     let new_password = required(&request.password, "Password")?;
     let now = cx.now();
-    let hook = {
-        let state = cx.shared.state.read();
-        let (pool_id, user) = prepare_sign_up(cx, &state, &request)?;
-        let hook = run_pre_sign_up(
-            cx,
-            state.pool(&pool_id)?,
-            &user,
-            "PreSignUp_SignUp",
-            request.client_id.as_deref(),
-            request.validation_data.as_deref(),
-        )?;
-        hook.map(|(arn, event)| (arn, event, user.username.clone()))
-    };
-    let (decision, event_username) = match hook {
-        Some((arn, event, username)) => {
-            let answer = crate::triggers::invoke(
-                cx.shared,
-                crate::triggers::Trigger::PreSignUp,
-                &arn,
-                &event,
-            )?;
-            (pre_sign_up_answer(&answer), Some(username))
-        }
-        None => (PreSignUp::default(), None),
-    };
+    let (decision, event_username) = pre_sign_up(
+        cx,
+        "PreSignUp_SignUp",
+        request.client_id.as_deref(),
+        request.validation_data.as_deref(),
+        |state| prepare_sign_up(cx, state, &request),
+    )?;
     let mut state = cx.shared.state.write();
     let (pool_id, mut user) = prepare_sign_up(cx, &state, &request)?;
-    // A UUID username (email or phone as username) is the sub: keep the one the trigger saw.
-    if let Some(username) = event_username.filter(|_| user.username == user.sub()) {
-        user.attributes.insert("sub".into(), username.clone());
-        user.username = username;
-    }
+    keep_event_username(&mut user, event_username);
     let pool = state.pool(&pool_id)?;
     user.password = Some(password::record(pool, &user.username, new_password, now, false));
     apply_auto_verify(&mut user, &decision);

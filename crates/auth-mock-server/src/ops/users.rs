@@ -172,57 +172,17 @@ pub(crate) fn admin_create_user(cx: &Cx<'_>, request: UserRequest) -> OpResult {
     let given = username_member(&request.username, "Username")?;
     let attributes = attribute_map(request.user_attributes.as_deref())?;
     let now = cx.now();
-    // PreSignUp_AdminCreateUser runs before the user exists, without the state lock.
-    let hook = if request.message_action.as_deref() == Some("RESEND") {
-        None
-    } else {
-        let state = cx.shared.state.read();
-        let pool = state.pool(pool_id)?;
-        let user =
-            new_user(pool, given, attributes.clone(), cx.now_f64(), UserStatus::Unconfirmed)?;
-        super::account::run_pre_sign_up(
-            cx,
-            pool,
-            &user,
-            "PreSignUp_AdminCreateUser",
-            None,
-            request.validation_data.as_deref(),
-        )?
-    };
-    let decision = match hook {
-        Some((arn, event)) => super::account::pre_sign_up_answer(&crate::triggers::invoke(
-            cx.shared,
-            crate::triggers::Trigger::PreSignUp,
-            &arn,
-            &event,
-        )?),
-        None => super::account::PreSignUp::default(),
-    };
-    let mut state = cx.shared.state.write();
-    let pool = state.pool_mut(pool_id)?;
-    let policy = password::Policy::of(pool);
-    if let Some(temporary) = &request.temporary_password {
-        password::check_shape("TemporaryPassword", temporary)?;
-        policy.check(temporary)?;
-    }
-    match request.message_action.as_deref() {
-        None | Some("SUPPRESS") => {}
-        Some("RESEND") => {
-            let user = pool.user_mut(given).ok_or_else(crate::state::user_not_found)?;
-            if user.status != UserStatus::ForceChangePassword {
-                return Err(CognitoError::unsupported_user_state(
-                    "Resend not possible. The user is not in FORCE_CHANGE_PASSWORD status.",
-                ));
-            }
-            let out = user_type(user, None);
-            return Ok(json!({ "User": out }));
-        }
+    // The request is checked before the PreSignUp trigger runs: a Lambda must not see a
+    // request that then fails validation.
+    let resend = match request.message_action.as_deref() {
+        None | Some("SUPPRESS") => false,
+        Some("RESEND") => true,
         Some(other) => {
             return Err(CognitoError::invalid_parameter(format!(
                 "1 validation error detected: Value '{other}' at 'messageAction' failed to satisfy constraint: Member must satisfy enum value set: [RESEND, SUPPRESS]"
             )));
         }
-    }
+    };
     for medium in request.desired_delivery_mediums.iter().flatten() {
         if medium != "EMAIL" && medium != "SMS" {
             return Err(CognitoError::invalid_parameter(format!(
@@ -230,9 +190,40 @@ pub(crate) fn admin_create_user(cx: &Cx<'_>, request: UserRequest) -> OpResult {
             )));
         }
     }
-    let temporary = request.temporary_password.clone().unwrap_or_else(|| policy.generate());
+    if let Some(temporary) = &request.temporary_password {
+        password::check_shape("TemporaryPassword", temporary)?;
+        password::Policy::of(cx.shared.state.read().pool(pool_id)?).check(temporary)?;
+    }
+    if resend {
+        let mut state = cx.shared.state.write();
+        let user =
+            state.pool_mut(pool_id)?.user_mut(given).ok_or_else(crate::state::user_not_found)?;
+        if user.status != UserStatus::ForceChangePassword {
+            return Err(CognitoError::unsupported_user_state(
+                "Resend not possible. The user is not in FORCE_CHANGE_PASSWORD status.",
+            ));
+        }
+        return Ok(json!({ "User": user_type(user, None) }));
+    }
+    let (decision, event_username) = super::account::pre_sign_up(
+        cx,
+        "PreSignUp_AdminCreateUser",
+        None,
+        request.validation_data.as_deref(),
+        |state| {
+            let pool = state.pool(pool_id)?;
+            let user =
+                new_user(pool, given, attributes.clone(), cx.now_f64(), UserStatus::Unconfirmed)?;
+            Ok((pool.id.clone(), user))
+        },
+    )?;
+    let mut state = cx.shared.state.write();
+    let pool = state.pool_mut(pool_id)?;
+    let temporary =
+        request.temporary_password.clone().unwrap_or_else(|| password::Policy::of(pool).generate());
     let mut user =
         new_user(pool, given, attributes, cx.now_f64(), UserStatus::ForceChangePassword)?;
+    super::account::keep_event_username(&mut user, event_username);
     super::account::apply_auto_verify(&mut user, &decision);
     check_alias_unique(pool, &user.username, &user.attributes)?;
     user.password = Some(password::record(pool, &user.username, &temporary, now, true));

@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 
 use crate::raw::request;
-use crate::support::{PASSWORD, claims, code, sdk, server};
+use crate::support::{PASSWORD, assert_code, claims, code, sdk, server};
 
 /// Answers an event: the HTTP status and the body (normally the event with `response`).
 type Handler = Arc<dyn Fn(&Value) -> (StatusCode, Value) + Send + Sync>;
@@ -251,6 +251,18 @@ async fn pre_sign_up_auto_confirms_and_auto_verifies_and_the_user_can_sign_in() 
     assert_eq!(events[1]["triggerSource"], "PreSignUp_AdminCreateUser");
     assert_eq!(events[1]["callerContext"]["clientId"], "CLIENT_ID_NOT_APPLICABLE");
     assert_eq!(setup.attribute("dave", "email_verified").await.as_deref(), Some("true"));
+
+    // A request that fails validation never reaches the trigger.
+    let weak = setup
+        .sdk
+        .admin_create_user()
+        .user_pool_id(&setup.pool)
+        .username("erin")
+        .temporary_password("short")
+        .send()
+        .await;
+    assert_code(weak, "InvalidPasswordException");
+    assert_eq!(hooks.events("pre").len(), 2);
 }
 
 #[tokio::test]
