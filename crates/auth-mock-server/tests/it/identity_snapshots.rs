@@ -30,7 +30,7 @@ fn redact(value: &mut Value) {
         Value::Object(map) => {
             for (key, inner) in map.iter_mut() {
                 if REDACT.contains(&key.as_str()) {
-                    *inner = json!("[redacted]");
+                    *inner = shape(inner);
                 } else {
                     redact(inner);
                 }
@@ -38,6 +38,24 @@ fn redact(value: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(redact),
         _ => {}
+    }
+}
+
+/// A changing value reduced to its shape, so the snapshot still shows formats and lengths
+/// (`us-east-1:<uuid>`, 20-character key ids, epoch numbers): letters, digits and the
+/// base64 symbols `+` and `/` become `*`; a long string only says its length; a number
+/// becomes `<number>`.
+fn shape(value: &Value) -> Value {
+    match value {
+        Value::String(text) if text.len() > 64 => json!(format!("[{} characters]", text.len())),
+        Value::String(text) => json!(
+            text.chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '+' || c == '/' { '*' } else { c })
+                .collect::<String>()
+        ),
+        Value::Number(_) => json!("<number>"),
+        Value::Array(items) => Value::Array(items.iter().map(shape).collect()),
+        _ => json!("[redacted]"),
     }
 }
 
