@@ -193,6 +193,13 @@ async fn answers_a_challenge_typed_on_standard_input() {
 async fn run_answering_the_code(setup: &Setup, mut command: Command, typed_first: &str) -> String {
     command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
+    // stderr is drained all along (a full pipe would block the example) and returned too,
+    // so the callers' checks for leaked tokens cover it.
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = tokio::spawn(async move {
+        let mut text = String::new();
+        stderr.read_to_string(&mut text).await.map(|_| text)
+    });
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(typed_first.as_bytes()).await.unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
@@ -216,7 +223,8 @@ async fn run_answering_the_code(setup: &Setup, mut command: Command, typed_first
     let mut rest = String::new();
     while stdout.read_line(&mut rest).await.unwrap() > 0 {}
     let status = child.wait().await.unwrap();
-    let output = format!("{seen}{rest}");
+    let errors = errors.await.unwrap().unwrap();
+    let output = format!("{seen}{rest}{errors}");
     assert!(status.success(), "{output}");
     output
 }
