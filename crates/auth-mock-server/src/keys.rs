@@ -152,6 +152,12 @@ impl PoolKeys {
         &self.get()[0]
     }
 
+    /// The ID-token key if it exists yet, without waiting: a token can only verify against
+    /// a key that signed it, so a caller checking a token has nothing to wait for.
+    pub(crate) fn id_key_if_ready(&self) -> Option<&SigningKey> {
+        self.keys.get().map(|[id, _]| id)
+    }
+
     /// The key that signs access tokens.
     pub(crate) fn access_key(&self) -> &SigningKey {
         &self.get()[1]

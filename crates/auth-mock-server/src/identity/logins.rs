@@ -185,7 +185,9 @@ fn verify_user_pool(
             .ok_or_else(|| refused(format!("The user pool {user_pool_id} does not exist.")))?;
         (Arc::clone(&user_pool.keys), user_pool.issuer(shared.config.issuer_base.as_deref()))
     };
-    let claims = match keys.id_key().verify_jwt(token) {
+    // Identity operations run on the async runtime: never wait there for a new pool's
+    // keys, which cannot have signed this token anyway.
+    let claims = match keys.id_key_if_ready().and_then(|key| key.verify_jwt(token)) {
         Some(Value::Object(claims)) => claims,
         _ => return Err(refused("Not a valid OpenId Connect identity token.")),
     };
