@@ -32,9 +32,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use auth_core::{
-    AuthClient, AuthError, AwsCredentials, Clock, ProviderError, SystemClock, UserState,
-};
+use auth_core::{AuthClient, AuthError, AwsCredentials, Clock, ProviderError, UserState};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, future};
@@ -232,7 +230,7 @@ pub struct RequestSigner {
     client: AuthClient,
     region: String,
     service: String,
-    clock: Arc<dyn Clock>,
+    clock: Option<Arc<dyn Clock>>,
     unsigned_payload: bool,
 }
 
@@ -248,21 +246,22 @@ impl fmt::Debug for RequestSigner {
 
 impl RequestSigner {
     /// Signs for `service` (the signing name, e.g. `execute-api`, `appsync`, `lambda`, `s3`)
-    /// in `region`, with `client`'s credentials and the system clock.
+    /// in `region`, with `client`'s credentials, dated by [`AuthClient::service_time`].
     pub fn new(client: AuthClient, region: impl Into<String>, service: impl Into<String>) -> Self {
         Self {
             client,
             region: region.into(),
             service: service.into(),
-            clock: Arc::new(SystemClock),
+            clock: None,
             unsigned_payload: false,
         }
     }
 
-    /// The clock that dates signatures (default: the system clock). A service refuses
-    /// signatures more than about 15 minutes from its own time.
+    /// The clock that dates signatures (default: [`AuthClient::service_time`], the client's
+    /// clock corrected by the drift it saw in the issuer's tokens and credentials, so a
+    /// device whose clock is off still signs within the 15 minutes a service accepts).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+        self.clock = Some(clock);
         self
     }
 
@@ -279,7 +278,11 @@ impl RequestSigner {
         request: &mut http::Request<B>,
     ) -> Result<(), SignError> {
         let credentials = self.client.aws_credentials().await?;
-        self.sign_with(request, &credentials, self.clock.now())
+        let time = match &self.clock {
+            Some(clock) => clock.now(),
+            None => self.client.service_time(),
+        };
+        self.sign_with(request, &credentials, time)
     }
 
     /// Signs `request` with `credentials` as of `time`, with no IO: for callers that

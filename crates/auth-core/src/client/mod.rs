@@ -557,6 +557,13 @@ impl AuthClient {
         self.inner.lock().machine.details()
     }
 
+    /// The current time by the token issuer's clock: the client's clock corrected by the
+    /// drift estimated from fresh tokens and credentials (zero until a few seconds of drift
+    /// are seen). Anything dated for the service, such as a SigV4 signature, should use it.
+    pub fn service_time(&self) -> SystemTime {
+        self.inner.now()
+    }
+
     /// True in the `SignedIn` state.
     pub fn is_signed_in(&self) -> bool {
         self.inner.lock().machine.user == UserState::SignedIn

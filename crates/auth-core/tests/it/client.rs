@@ -642,6 +642,10 @@ async fn a_device_clock_behind_the_issuer_still_sees_expiry() {
     let tokens = client.tokens().await.unwrap();
     assert_eq!(h.idp.calls().refresh, 1);
     assert!(tokens.expires_at() > h.now() + MARGIN);
+    // The service's time, for signatures, is the issuer's, within the estimate's seconds.
+    let service = client.service_time();
+    let off = service.duration_since(h.now()).unwrap_or_else(|e| e.duration());
+    assert!(off < Duration::from_secs(5), "service time off by {off:?}");
 }
 
 #[tokio::test]
