@@ -220,11 +220,7 @@ fn string_array<'a>(claims: &'a Map<String, Value>, name: &str) -> Vec<&'a str> 
 }
 
 fn time_claim(claims: &Map<String, Value>, name: &'static str) -> Option<SystemTime> {
-    let seconds = claims.get(name)?.as_f64()?;
-    if !seconds.is_finite() || seconds < 0.0 {
-        return None;
-    }
-    Duration::try_from_secs_f64(seconds).ok().and_then(|d| UNIX_EPOCH.checked_add(d))
+    claims.get(name)?.as_f64().and_then(auth_core::jwt::time_from_epoch_seconds)
 }
 
 #[derive(Clone, Debug)]

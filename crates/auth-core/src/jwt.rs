@@ -29,6 +29,18 @@ pub enum ClaimsError {
     BadClaim(&'static str),
 }
 
+/// A JSON numeric date (seconds since the Unix epoch, possibly fractional, as in JWT
+/// claims and AWS JSON timestamps) as a point in time; `None` if negative, not finite or
+/// out of range.
+pub fn time_from_epoch_seconds(seconds: f64) -> Option<SystemTime> {
+    if !seconds.is_finite() || seconds < 0.0 {
+        return None;
+    }
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .and_then(|since_epoch| UNIX_EPOCH.checked_add(since_epoch))
+}
+
 /// The decoded (unverified) claims of a JWT.
 #[derive(Clone, PartialEq)]
 pub struct UnverifiedClaims {
@@ -70,14 +82,10 @@ impl UnverifiedClaims {
 
     /// A numeric-date claim (`exp`, `iat`, `auth_time`, `nbf`) as a point in time.
     pub fn time_claim(&self, name: &'static str) -> Result<SystemTime, ClaimsError> {
-        let seconds =
-            self.claims.get(name).and_then(Value::as_f64).ok_or(ClaimsError::BadClaim(name))?;
-        if !seconds.is_finite() || seconds < 0.0 {
-            return Err(ClaimsError::BadClaim(name));
-        }
-        Duration::try_from_secs_f64(seconds)
-            .ok()
-            .and_then(|since_epoch| UNIX_EPOCH.checked_add(since_epoch))
+        self.claims
+            .get(name)
+            .and_then(Value::as_f64)
+            .and_then(time_from_epoch_seconds)
             .ok_or(ClaimsError::BadClaim(name))
     }
 

@@ -7,7 +7,7 @@ mod wire;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use auth_core::{AwsCredentials, CredentialsProvider, IdentityId, Logins, ProviderError};
@@ -418,9 +418,7 @@ fn credentials_from(credentials: wire::Credentials) -> Result<AwsCredentials, Co
     let secret = credentials.secret_key.ok_or_else(|| missing("SecretKey"))?;
     let session_token = credentials.session_token.ok_or_else(|| missing("SessionToken"))?;
     let seconds = credentials.expiration.ok_or_else(|| missing("Expiration"))?;
-    let expiration = Duration::try_from_secs_f64(seconds)
-        .ok()
-        .and_then(|since_epoch| UNIX_EPOCH.checked_add(since_epoch))
+    let expiration = auth_core::jwt::time_from_epoch_seconds(seconds)
         .ok_or_else(|| CognitoError::protocol("GetCredentialsForIdentity: invalid Expiration"))?;
     if access_key_id.is_empty() || secret.secret().is_empty() {
         return Err(missing("a key"));
@@ -431,6 +429,7 @@ fn credentials_from(credentials: wire::Credentials) -> Result<AwsCredentials, Co
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn identity_ids() {

@@ -10,10 +10,11 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use auth_core::SecretString;
+use auth_core::jwt::time_from_epoch_seconds;
 use serde::{Deserialize, Serialize};
 
 use super::wire::DeviceType;
@@ -155,19 +156,13 @@ impl From<DeviceType> for Device {
                 .into_iter()
                 .map(|a| (a.name, a.value.unwrap_or_default()))
                 .collect(),
-            created: device.device_create_date.and_then(epoch_seconds),
-            last_modified: device.device_last_modified_date.and_then(epoch_seconds),
-            last_authenticated: device.device_last_authenticated_date.and_then(epoch_seconds),
+            created: device.device_create_date.and_then(time_from_epoch_seconds),
+            last_modified: device.device_last_modified_date.and_then(time_from_epoch_seconds),
+            last_authenticated: device
+                .device_last_authenticated_date
+                .and_then(time_from_epoch_seconds),
         }
     }
-}
-
-/// AWS JSON timestamps are epoch seconds, possibly fractional.
-fn epoch_seconds(seconds: f64) -> Option<SystemTime> {
-    if !seconds.is_finite() || seconds < 0.0 {
-        return None;
-    }
-    Duration::try_from_secs_f64(seconds).ok().and_then(|d| UNIX_EPOCH.checked_add(d))
 }
 
 /// One page of ListDevices.
@@ -183,6 +178,7 @@ pub struct DevicePage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
 
     #[tokio::test]
     async fn memory_store_round_trip_and_redaction() {
