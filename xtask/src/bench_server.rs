@@ -12,7 +12,7 @@
 //! machine shared with other work it varies much less than logins per second.
 //!
 //! Peers are found on the machine, never downloaded here: `moto_server` (pip install
-//! "moto[server]"), cognito-local (npm install cognito-local; set `AUTH_BENCH_COGNITO_LOCAL` to the
+//! `"moto[server]"`), cognito-local (npm install cognito-local; set `AUTH_BENCH_COGNITO_LOCAL` to the
 //! directory holding `node_modules`), fakecloud (cargo install fakecloud; on `PATH` or
 //! `FAKECLOUD_BIN`). A missing peer is reported and skipped.
 
