@@ -26,15 +26,34 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
     }
 
+    /// Every crate of the workspace, xtask included: the directories beside the root
+    /// manifest that hold a `Cargo.toml` of their own.
     fn crate_dirs() -> Vec<PathBuf> {
-        let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join("crates"))
-            .expect("crates/")
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(root())
+            .expect("workspace root")
             .filter_map(|entry| entry.ok().map(|e| e.path()))
             .filter(|path| path.join("Cargo.toml").is_file())
             .collect();
-        dirs.push(root().join("xtask"));
         dirs.sort();
         dirs
+    }
+
+    /// The design card's layout: the crates sit at the top level, beside `docs` and
+    /// `xtask`, and the root manifest lists each of them.
+    #[test]
+    fn the_crates_sit_at_the_top_level() {
+        assert!(!root().join("crates").exists(), "crates live at the top level, not in crates/");
+        let manifest = std::fs::read_to_string(root().join("Cargo.toml")).expect("Cargo.toml");
+        let names: Vec<String> = crate_dirs()
+            .iter()
+            .map(|dir| dir.file_name().expect("name").to_string_lossy().into_owned())
+            .collect();
+        for required in ["auth-core", "auth-cognito", "auth-storage", "auth-mock-server", "xtask"] {
+            assert!(names.iter().any(|name| name == required), "{required} is missing: {names:?}");
+        }
+        for name in &names {
+            assert!(manifest.contains(&format!("\"{name}\"")), "{name} is not a workspace member");
+        }
     }
 
     #[test]
