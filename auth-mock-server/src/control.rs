@@ -7,17 +7,17 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::{Response, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::Response;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::Shared;
-use crate::error::CognitoError;
 use crate::state::{CustomAuth, Lifetimes};
+use crate::wire::{CognitoError, ControlJson, ok, result};
 
 /// The path prefix of the test-control API.
 pub const CONTROL_PREFIX: &str = "/_mock";
@@ -299,45 +299,6 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_mock/refresh-tokens/expire", post(post_expire))
         .route("/_mock/reset", post(post_reset))
         .route("/_mock/lambdas", get(get_lambdas).put(put_lambda).delete(delete_lambdas))
-}
-
-/// A 200 answer with `value` as JSON.
-pub(crate) fn ok(value: Value) -> Response<Body> {
-    crate::http::json_response(StatusCode::OK, "application/json", value.to_string())
-}
-
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, CognitoError> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
-    serde_json::from_slice(body).map_err(|error| {
-        CognitoError::invalid_parameter(format!("Invalid test-control request: {error}"))
-    })
-}
-
-/// The JSON body of a test-control request, read with [`parse`]: a body that does not parse
-/// is answered with `InvalidParameterException` before the handler runs.
-pub(crate) struct ControlJson<T>(pub(crate) T);
-
-impl<S, T> FromRequest<S> for ControlJson<T>
-where
-    S: Send + Sync,
-    T: serde::de::DeserializeOwned,
-{
-    type Rejection = Response<Body>;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let body = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        parse(&body).map(ControlJson).map_err(IntoResponse::into_response)
-    }
-}
-
-/// `outcome` as a JSON answer or a Cognito-shaped error.
-pub(crate) fn result(outcome: Result<Value, CognitoError>) -> Response<Body> {
-    match outcome {
-        Ok(value) => ok(value),
-        Err(error) => error.into_response(),
-    }
 }
 
 async fn get_clock(State(shared): State<Arc<Shared>>) -> Response<Body> {

@@ -118,9 +118,10 @@ use std::sync::atomic::AtomicU64;
 
 use parking_lot::RwLock;
 
+mod api;
 mod clock;
 mod control;
-mod error;
+mod cx;
 mod http;
 mod identity;
 mod keys;
@@ -134,18 +135,19 @@ mod server;
 mod state;
 mod totp;
 mod triggers;
+mod wire;
 
 pub use control::{CONTROL_PREFIX, DeliveredCode, Fault, FaultError};
-pub use error::CognitoError;
 pub use identity::{IDENTITY_OPERATIONS, IdentityPoolOptions, user_pool_login_key};
 pub use oidc::{IdTokenRequest, OidcIssuerInfo, OidcIssuerOptions};
-pub use ops::{Auth, OPERATIONS};
+pub use ops::OPERATIONS;
 pub use s3::{MAX_OBJECT_BYTES, MAX_TOTAL_BYTES, S3_OPERATIONS};
 pub use server::{
     ClientInfo, ClientOptions, MockServer, MockServerBuilder, MockServerHandle, StartError,
 };
 pub use state::{CustomAuth, Lifetimes};
 pub use totp::current_code as totp_code;
+pub use wire::{Access, Auth, CognitoError, Operation};
 
 /// Settings fixed at start-up.
 #[derive(Debug, Clone)]
@@ -198,9 +200,15 @@ impl Shared {
         operation: &str,
         body: serde_json::Value,
     ) -> Result<serde_json::Value, CognitoError> {
-        let meta = http::RequestMeta { signed_region: None, signed: true };
         self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        ops::dispatch(self, operation, &meta, body.to_string().as_bytes())
+        let body = body.to_string();
+        cx::run(
+            &ops::USER_POOL_API,
+            self,
+            operation,
+            &wire::RequestMeta::internal(),
+            body.as_bytes(),
+        )
     }
 }
 

@@ -29,9 +29,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::Shared;
-use crate::control::{ControlJson, ok};
-use crate::error::CognitoError;
 use crate::keys::LazyKey;
+use crate::wire::CognitoError;
+use crate::wire::{ControlJson, ok};
 
 /// Most issuers a server hosts.
 const MAX_ISSUERS: usize = 64;

@@ -11,8 +11,8 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use rand::RngCore as _;
 use serde_json::Value;
 
-use crate::error::{CognitoError, invalid_member};
 use crate::state::{PasswordRecord, Pool};
+use crate::wire::{CognitoError, invalid_member};
 
 fn argon2() -> Argon2<'static> {
     let params = Params::new(64, 1, 1, None).expect("static Argon2 parameters are valid");

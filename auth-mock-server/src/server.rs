@@ -11,9 +11,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::control::{DeliveredCode, Fault};
-use crate::error::CognitoError;
 use crate::seed::Seed;
 use crate::state::{CustomAuth, Lifetimes};
+use crate::wire::CognitoError;
 use crate::{Config, Shared, SharedRef};
 
 /// Entry point: `MockServer::builder()...start().await`.

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::error::CognitoError;
 use crate::keys::PoolKeys;
+use crate::wire::CognitoError;
 
 /// JSON object type used for echoed settings.
 pub(crate) type Object = Map<String, Value>;

@@ -16,8 +16,8 @@ use parking_lot::RwLock;
 use serde_json::{Map, Value, json};
 
 use crate::Shared;
-use crate::error::CognitoError;
 use crate::state::{Pool, User};
+use crate::wire::CognitoError;
 
 /// How long a webhook may take, like Cognito's 5-second limit for Lambda triggers.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(5);
@@ -124,7 +124,7 @@ pub(crate) fn check_lambda_config(config: Option<&Value>) -> Result<(), CognitoE
             Err(CognitoError::invalid_parameter(format!(
                 "1 validation error detected: Value '{}' at 'lambdaConfig.{}' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:[\\w+=/,.@-]+:[\\w+=/,.@-]+:([\\w+=/,.@-]*)?:[0-9]+:[\\w+=/,.@-]+(:[\\w+=/,.@-]+)?(:[\\w+=/,.@-]+)?",
                 value.as_str().unwrap_or_default(),
-                crate::error::lower_first(name)
+                crate::wire::lower_first(name)
             )))
         }
     };

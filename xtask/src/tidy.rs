@@ -113,4 +113,62 @@ mod tests {
             }
         }
     }
+
+    /// The dependency names a manifest declares in its sections whose header `section`
+    /// accepts (`[dependencies]`, `[dev-dependencies]`, `[target.'cfg(..)'.dependencies]`).
+    fn dependencies(dir: &Path, section: impl Fn(&str) -> bool) -> Vec<String> {
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("Cargo.toml");
+        let mut current = String::new();
+        let mut names = Vec::new();
+        for line in manifest.lines().map(str::trim) {
+            if line.starts_with('[') {
+                current = line.to_owned();
+            } else if current.contains("dependencies]") && section(&current) {
+                if let Some((name, _)) = line.split_once('=') {
+                    let name = name.trim().split('.').next().unwrap_or_default();
+                    if !name.is_empty() && !name.starts_with('#') {
+                        names.push(name.to_owned());
+                    }
+                }
+            }
+        }
+        names
+    }
+
+    /// auth-core is the part every app links: no HTTP stack in it, so an app that brings
+    /// its own transport pays for none.
+    #[test]
+    fn auth_core_has_no_http_dependency() {
+        let names = dependencies(&root().join("auth-core"), |s| !s.contains("dev-"));
+        for http in ["reqwest", "hyper", "axum", "http", "ureq", "isahc", "tower"] {
+            assert!(!names.iter().any(|n| n == http), "auth-core depends on {http}: {names:?}");
+        }
+    }
+
+    /// The mock is a second, independent reading of Cognito's protocol: if it shared the
+    /// client's code, a misreading would pass both sides' tests.
+    #[test]
+    fn the_mock_never_depends_on_the_client() {
+        let names = dependencies(&root().join("auth-mock-server"), |_| true);
+        assert!(!names.iter().any(|n| n == "auth-cognito"), "auth-mock-server: {names:?}");
+    }
+
+    /// `wire/` is the mock's bottom layer: the protocol only, importing nothing else of the
+    /// crate, so state, handlers and routing can change without touching it.
+    #[test]
+    fn the_mock_wire_layer_imports_nothing_above_it() {
+        let wire = root().join("auth-mock-server/src/wire");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&wire).expect("auth-mock-server/src/wire") {
+            let path = entry.expect("entry").path();
+            let source = std::fs::read_to_string(&path).expect("source");
+            // The table macro names its own layer as `$crate::wire::`, which is allowed.
+            for line in source.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                let line = line.replace("$crate::wire::", "");
+                assert!(!line.contains("crate::"), "{}: `{}`", path.display(), line.trim());
+            }
+            checked += 1;
+        }
+        assert!(checked >= 2, "wire/ should hold mod.rs and its parts");
+    }
 }

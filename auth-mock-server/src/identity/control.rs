@@ -15,8 +15,8 @@ use serde_json::json;
 
 use super::{MAX_CREDENTIALS_SECONDS, ProviderToken};
 use crate::Shared;
-use crate::control::{ControlJson, ok, result};
-use crate::error::CognitoError;
+use crate::wire::CognitoError;
+use crate::wire::{ControlJson, ok, result};
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()

@@ -5,7 +5,7 @@ use rand::RngCore as _;
 use serde_json::{Value, json};
 
 use super::IdentityState;
-use crate::error::{CognitoError, OpResult};
+use crate::wire::{CognitoError, OpResult};
 
 /// Credentials kept this long past their expiry (so S3 answers `ExpiredToken`, not
 /// `InvalidAccessKeyId`), then swept.

@@ -21,8 +21,9 @@ use super::{
     identity_not_found, max_results, pool_not_found, required_id,
 };
 use crate::Shared;
-use crate::error::{CognitoError, OpResult, invalid_member};
-use crate::ops::{Cx, empty, with_next_token};
+use crate::cx::Cx;
+use crate::wire::{CognitoError, OpResult, invalid_member};
+use crate::wire::{empty, with_next_token};
 
 /// Lifetime of GetOpenIdToken tokens.
 const OPENID_TOKEN_SECONDS: u64 = 600;
@@ -512,7 +513,7 @@ pub(crate) fn lookup_developer_identity(cx: &Cx<'_>, request: IdentityRequest) -
         .filter(|(provider, _)| *provider == developer)
         .map(|(_, user)| user.clone())
         .collect();
-    let (page, next) = crate::ops::paginate(&users, None, request.next_token.as_deref(), max)?;
+    let (page, next) = crate::wire::paginate(&users, None, request.next_token.as_deref(), max)?;
     with_next_token(
         json!({ "IdentityId": identity_id, "DeveloperUserIdentifierList": page }),
         "NextToken",
@@ -544,10 +545,11 @@ fn developer_identity(
 
 pub(crate) fn merge_developer_identities(cx: &Cx<'_>, request: IdentityRequest) -> OpResult {
     let pool_id = required_id(&request.identity_pool_id, "IdentityPoolId")?;
-    let provider = crate::ops::required(&request.developer_provider_name, "DeveloperProviderName")?;
-    let source = crate::ops::required(&request.source_user_identifier, "SourceUserIdentifier")?;
+    let provider =
+        crate::wire::required(&request.developer_provider_name, "DeveloperProviderName")?;
+    let source = crate::wire::required(&request.source_user_identifier, "SourceUserIdentifier")?;
     let destination =
-        crate::ops::required(&request.destination_user_identifier, "DestinationUserIdentifier")?;
+        crate::wire::required(&request.destination_user_identifier, "DestinationUserIdentifier")?;
     let now = cx.now_f64();
     let mut state = cx.shared.identity.state.write();
     let from = developer_identity(&state, pool_id, provider, source)?;
@@ -568,8 +570,10 @@ pub(crate) fn merge_developer_identities(cx: &Cx<'_>, request: IdentityRequest) 
 pub(crate) fn unlink_developer_identity(cx: &Cx<'_>, request: IdentityRequest) -> OpResult {
     let pool_id = required_id(&request.identity_pool_id, "IdentityPoolId")?;
     let identity_id = required_id(&request.identity_id, "IdentityId")?;
-    let provider = crate::ops::required(&request.developer_provider_name, "DeveloperProviderName")?;
-    let user = crate::ops::required(&request.developer_user_identifier, "DeveloperUserIdentifier")?;
+    let provider =
+        crate::wire::required(&request.developer_provider_name, "DeveloperProviderName")?;
+    let user =
+        crate::wire::required(&request.developer_user_identifier, "DeveloperUserIdentifier")?;
     let now = cx.now_f64();
     let mut state = cx.shared.identity.state.write();
     let owner = developer_identity(&state, pool_id, provider, user)?;
@@ -657,7 +661,8 @@ pub(crate) fn list_identities(cx: &Cx<'_>, request: IdentityRequest) -> OpResult
         state.identities.values().filter(|i| i.pool_id == pool_id).collect();
     // Creation order, so pages stay stable while identities are added.
     identities.sort_by(|a, b| a.created.total_cmp(&b.created).then_with(|| a.id.cmp(&b.id)));
-    let (page, next) = crate::ops::paginate(&identities, None, request.next_token.as_deref(), max)?;
+    let (page, next) =
+        crate::wire::paginate(&identities, None, request.next_token.as_deref(), max)?;
     with_next_token(
         json!({
             "IdentityPoolId": pool_id,

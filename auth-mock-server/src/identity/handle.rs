@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::error::CognitoError;
 use crate::oidc::{IdTokenRequest, OidcIssuerInfo, OidcIssuerOptions};
 use crate::server::MockServerHandle;
+use crate::wire::CognitoError;
 
 /// Settings of an identity pool made with [`MockServerHandle::create_identity_pool`].
 #[derive(Debug, Clone, Default)]
@@ -157,8 +157,9 @@ impl MockServerHandle {
         let operation = operation.to_owned();
         tokio::task::spawn_blocking(move || {
             shared.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let meta = crate::http::RequestMeta { signed_region: None, signed: true };
-            crate::identity::dispatch(&shared, &operation, &meta, body.to_string().as_bytes())
+            let body = body.to_string();
+            let meta = crate::wire::RequestMeta::internal();
+            crate::cx::run(&super::IDENTITY_POOL_API, &shared, &operation, &meta, body.as_bytes())
         })
         .await
         .unwrap_or_else(|_| Err(CognitoError::internal("the operation panicked")))

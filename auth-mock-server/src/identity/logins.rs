@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use super::{COGNITO_IDENTITY_PROVIDER, IdentityPool, check_string};
 use crate::Shared;
-use crate::error::{CognitoError, OpResult, invalid_member};
+use crate::wire::{CognitoError, OpResult, invalid_member};
 
 /// Opaque-token providers: their tokens are access tokens, not JWTs.
 pub(crate) const OPAQUE_PROVIDERS: &[&str] =

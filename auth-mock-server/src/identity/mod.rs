@@ -13,11 +13,10 @@ use parking_lot::RwLock;
 use serde_json::Value;
 
 use crate::Shared;
-use crate::error::{CognitoError, OpResult, invalid_member};
-use crate::http::RequestMeta;
+use crate::cx::Handler;
 use crate::keys::LazyKey;
-use crate::ops::{Auth, check_operation, parse};
 use crate::state::Object;
+use crate::wire::{CognitoError, OpResult, Operation, Table, invalid_member, operation_table};
 
 mod control;
 mod credentials;
@@ -34,33 +33,40 @@ pub(crate) use persist::{IdentitySnapshot, restore, snapshot};
 pub(crate) use credentials::IssuedCredentials;
 
 /// The `X-Amz-Target` prefix of the identity-pool API.
-pub(crate) const PREFIX: &str = "AWSCognitoIdentityService.";
+pub(crate) const TARGET_PREFIX: &str = "AWSCognitoIdentityService.";
 
 /// The `Logins` key (and token issuer host) of Cognito Identity's own OpenID tokens.
 pub(crate) const COGNITO_IDENTITY_PROVIDER: &str = "cognito-identity.amazonaws.com";
 
-/// Every identity-pool operation the server implements, with whether it needs a
-/// SigV4-signed request.
-pub const IDENTITY_OPERATIONS: &[(&str, Auth)] = &[
-    ("CreateIdentityPool", Auth::Signed),
-    ("DeleteIdentities", Auth::Signed),
-    ("DeleteIdentityPool", Auth::Signed),
-    ("DescribeIdentity", Auth::Signed),
-    ("DescribeIdentityPool", Auth::Signed),
-    ("GetCredentialsForIdentity", Auth::Public),
-    ("GetId", Auth::Public),
-    ("GetIdentityPoolRoles", Auth::Signed),
-    ("GetOpenIdToken", Auth::Public),
-    ("GetOpenIdTokenForDeveloperIdentity", Auth::Signed),
-    ("ListIdentities", Auth::Signed),
-    ("ListIdentityPools", Auth::Signed),
-    ("LookupDeveloperIdentity", Auth::Signed),
-    ("MergeDeveloperIdentities", Auth::Signed),
-    ("SetIdentityPoolRoles", Auth::Signed),
-    ("UnlinkDeveloperIdentity", Auth::Signed),
-    ("UnlinkIdentity", Auth::Public),
-    ("UpdateIdentityPool", Auth::Signed),
-];
+/// The identity-pool API: every operation, declared once.
+pub(crate) const IDENTITY_POOL_API: Table<Handler> = operation_table! {
+    prefix: TARGET_PREFIX,
+    handler: Handler,
+    operations: {
+        CreateIdentityPool: Signed, Write => pools::create_identity_pool;
+        DeleteIdentities: Signed, Write => flows::delete_identities;
+        DeleteIdentityPool: Signed, Write => pools::delete_identity_pool;
+        DescribeIdentity: Signed, Read => flows::describe_identity;
+        DescribeIdentityPool: Signed, Read => pools::describe_identity_pool;
+        GetCredentialsForIdentity: Public, Write => flows::get_credentials_for_identity;
+        GetId: Public, Write => flows::get_id;
+        GetIdentityPoolRoles: Signed, Read => pools::get_identity_pool_roles;
+        GetOpenIdToken: Public, Write => flows::get_open_id_token;
+        GetOpenIdTokenForDeveloperIdentity: Signed, Write => flows::get_open_id_token_for_developer_identity;
+        ListIdentities: Signed, Read => flows::list_identities;
+        ListIdentityPools: Signed, Read => pools::list_identity_pools;
+        LookupDeveloperIdentity: Signed, Read => flows::lookup_developer_identity;
+        MergeDeveloperIdentities: Signed, Write => flows::merge_developer_identities;
+        SetIdentityPoolRoles: Signed, Write => pools::set_identity_pool_roles;
+        UnlinkDeveloperIdentity: Signed, Write => flows::unlink_developer_identity;
+        UnlinkIdentity: Public, Write => flows::unlink_identity;
+        UpdateIdentityPool: Signed, Write => pools::update_identity_pool;
+    }
+};
+
+/// Every identity-pool operation the server implements, with how it is authorised and whether
+/// it changes state.
+pub const IDENTITY_OPERATIONS: &[Operation] = IDENTITY_POOL_API.operations;
 
 /// Default lifetime of the credentials GetCredentialsForIdentity hands out (STS's default
 /// for web-identity sessions).
@@ -273,40 +279,6 @@ pub(crate) fn pool_not_found(id: &str) -> CognitoError {
 
 pub(crate) fn identity_not_found(id: &str) -> CognitoError {
     CognitoError::resource_not_found(format!("Identity '{id}' not found."))
-}
-
-/// Runs one identity-pool operation.
-pub(crate) fn dispatch(
-    shared: &Shared,
-    operation: &str,
-    meta: &RequestMeta,
-    body: &[u8],
-) -> OpResult {
-    check_operation(shared, IDENTITY_OPERATIONS, operation, meta)?;
-    let cx = crate::ops::Cx { shared, meta, body: &[] };
-    match operation {
-        "CreateIdentityPool" => pools::create_identity_pool(&cx, parse(body)?),
-        "DeleteIdentities" => flows::delete_identities(&cx, parse(body)?),
-        "DeleteIdentityPool" => pools::delete_identity_pool(&cx, parse(body)?),
-        "DescribeIdentity" => flows::describe_identity(&cx, parse(body)?),
-        "DescribeIdentityPool" => pools::describe_identity_pool(&cx, parse(body)?),
-        "GetCredentialsForIdentity" => flows::get_credentials_for_identity(&cx, parse(body)?),
-        "GetId" => flows::get_id(&cx, parse(body)?),
-        "GetIdentityPoolRoles" => pools::get_identity_pool_roles(&cx, parse(body)?),
-        "GetOpenIdToken" => flows::get_open_id_token(&cx, parse(body)?),
-        "GetOpenIdTokenForDeveloperIdentity" => {
-            flows::get_open_id_token_for_developer_identity(&cx, parse(body)?)
-        }
-        "ListIdentities" => flows::list_identities(&cx, parse(body)?),
-        "ListIdentityPools" => pools::list_identity_pools(&cx, parse(body)?),
-        "LookupDeveloperIdentity" => flows::lookup_developer_identity(&cx, parse(body)?),
-        "MergeDeveloperIdentities" => flows::merge_developer_identities(&cx, parse(body)?),
-        "SetIdentityPoolRoles" => pools::set_identity_pool_roles(&cx, parse(body)?),
-        "UnlinkDeveloperIdentity" => flows::unlink_developer_identity(&cx, parse(body)?),
-        "UnlinkIdentity" => flows::unlink_identity(&cx, parse(body)?),
-        "UpdateIdentityPool" => pools::update_identity_pool(&cx, parse(body)?),
-        other => Err(CognitoError::internal(format!("operation {other} is listed but not routed"))),
-    }
 }
 
 /// Checks a string member's length and characters.

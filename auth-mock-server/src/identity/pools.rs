@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{IdentityPool, check_string, max_results, pool_not_found, required_id};
-use crate::error::{CognitoError, OpResult, invalid_member};
-use crate::ops::{Cx, empty, with_next_token};
+use crate::cx::Cx;
 use crate::state::Object;
+use crate::wire::{CognitoError, OpResult, invalid_member};
+use crate::wire::{empty, with_next_token};
 
 /// The fields of CreateIdentityPool and UpdateIdentityPool (the `IdentityPool` shape).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -233,7 +234,7 @@ pub(crate) fn list_identity_pools(cx: &Cx<'_>, request: ListRequest) -> OpResult
         .values()
         .map(|p| json!({ "IdentityPoolId": p.id, "IdentityPoolName": p.name() }))
         .collect();
-    let (page, next) = crate::ops::paginate(&pools, None, request.next_token.as_deref(), max)?;
+    let (page, next) = crate::wire::paginate(&pools, None, request.next_token.as_deref(), max)?;
     with_next_token(json!({ "IdentityPools": page }), "NextToken", next)
 }
 

@@ -8,12 +8,14 @@ use super::users::{
     apply_attribute_updates, check_alias_unique, delete_attributes, new_user, revoke_user_tokens,
 };
 use super::{
-    AttributeType, Cx, attribute_map, check_secret_hash, deliver_code, delivery_details, empty,
-    mfa_options, new_code, required, token_owner, username_member,
+    AttributeType, attribute_map, check_secret_hash, deliver_code, delivery_details, mfa_options,
+    new_code, token_owner, username_member,
 };
-use crate::error::{CognitoError, OpResult};
+use crate::cx::Cx;
 use crate::password;
 use crate::state::{State, UserStatus};
+use crate::wire::{CognitoError, OpResult};
+use crate::wire::{empty, required};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]

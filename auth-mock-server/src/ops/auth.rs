@@ -9,13 +9,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::tokens::{RefreshMode, TokenGrant, issue, tokens_response};
-use super::{Cx, check_secret_hash, deliver_code, mask, new_code, random_token, required};
-use crate::error::{CognitoError, OpResult};
+use super::{check_secret_hash, deliver_code, mask, new_code, random_token};
+use crate::cx::Cx;
 use crate::password;
 use crate::state::{
     AuthSession, ChallengeResult, Pending, SignInContext, SrpPending, State, UserStatus,
 };
 use crate::triggers::{self, Origin, Trigger};
+use crate::wire::required;
+use crate::wire::{CognitoError, OpResult};
 
 mod choice;
 

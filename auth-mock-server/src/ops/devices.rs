@@ -4,9 +4,11 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Cx, empty, paginate, required, token_owner, username_member, with_next_token};
-use crate::error::{CognitoError, OpResult};
+use super::{token_owner, username_member};
+use crate::cx::Cx;
 use crate::state::{Device, State, User};
+use crate::wire::{CognitoError, OpResult};
+use crate::wire::{empty, paginate, required, with_next_token};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]

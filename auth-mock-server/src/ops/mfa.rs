@@ -3,9 +3,11 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Cx, empty, required, token_owner, username_member};
-use crate::error::{CognitoError, OpResult};
+use super::{token_owner, username_member};
+use crate::cx::Cx;
 use crate::state::{Pending, User};
+use crate::wire::{CognitoError, OpResult};
+use crate::wire::{empty, required};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]

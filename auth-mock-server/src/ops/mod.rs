@@ -4,271 +4,104 @@ use std::collections::BTreeMap;
 
 use rand::RngCore as _;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::Shared;
-use crate::error::{CognitoError, OpResult, invalid_member};
-use crate::http::RequestMeta;
+use crate::cx::{Cx, Handler};
 use crate::state::{AppClient, State, User};
+use crate::wire::{
+    CognitoError, OpResult, Operation, Table, invalid_member, operation_table, required,
+};
 
 mod account;
 mod auth;
 mod devices;
+pub(crate) mod discovery;
 mod mfa;
 mod pools;
 mod tokens;
 mod users;
 
-/// Every operation the server implements, with whether it needs a SigV4-signed request.
-pub const OPERATIONS: &[(&str, Auth)] = &[
-    ("AddCustomAttributes", Auth::Signed),
-    ("AdminAddUserToGroup", Auth::Signed),
-    ("AdminConfirmSignUp", Auth::Signed),
-    ("AdminCreateUser", Auth::Signed),
-    ("AdminDeleteUser", Auth::Signed),
-    ("AdminDeleteUserAttributes", Auth::Signed),
-    ("AdminDisableUser", Auth::Signed),
-    ("AdminEnableUser", Auth::Signed),
-    ("AdminForgetDevice", Auth::Signed),
-    ("AdminGetDevice", Auth::Signed),
-    ("AdminGetUser", Auth::Signed),
-    ("AdminInitiateAuth", Auth::Signed),
-    ("AdminListDevices", Auth::Signed),
-    ("AdminListGroupsForUser", Auth::Signed),
-    ("AdminRemoveUserFromGroup", Auth::Signed),
-    ("AdminResetUserPassword", Auth::Signed),
-    ("AdminRespondToAuthChallenge", Auth::Signed),
-    ("AdminSetUserMFAPreference", Auth::Signed),
-    ("AdminSetUserPassword", Auth::Signed),
-    ("AdminUpdateDeviceStatus", Auth::Signed),
-    ("AdminUpdateUserAttributes", Auth::Signed),
-    ("AdminUserGlobalSignOut", Auth::Signed),
-    ("AssociateSoftwareToken", Auth::Public),
-    ("ChangePassword", Auth::Public),
-    ("ConfirmDevice", Auth::Public),
-    ("ConfirmForgotPassword", Auth::Public),
-    ("ConfirmSignUp", Auth::Public),
-    ("CreateGroup", Auth::Signed),
-    ("CreateUserPool", Auth::Signed),
-    ("CreateUserPoolClient", Auth::Signed),
-    ("DeleteGroup", Auth::Signed),
-    ("DeleteUser", Auth::Public),
-    ("DeleteUserAttributes", Auth::Public),
-    ("DeleteUserPool", Auth::Signed),
-    ("DeleteUserPoolClient", Auth::Signed),
-    ("DescribeUserPool", Auth::Signed),
-    ("DescribeUserPoolClient", Auth::Signed),
-    ("ForgetDevice", Auth::Public),
-    ("ForgotPassword", Auth::Public),
-    ("GetDevice", Auth::Public),
-    ("GetGroup", Auth::Signed),
-    ("GetTokensFromRefreshToken", Auth::Public),
-    ("GetUser", Auth::Public),
-    ("GetUserAttributeVerificationCode", Auth::Public),
-    ("GetUserPoolMfaConfig", Auth::Signed),
-    ("GlobalSignOut", Auth::Public),
-    ("InitiateAuth", Auth::Public),
-    ("ListDevices", Auth::Public),
-    ("ListGroups", Auth::Signed),
-    ("ListUserPoolClients", Auth::Signed),
-    ("ListUserPools", Auth::Signed),
-    ("ListUsers", Auth::Signed),
-    ("ListUsersInGroup", Auth::Signed),
-    ("ResendConfirmationCode", Auth::Public),
-    ("RespondToAuthChallenge", Auth::Public),
-    ("RevokeToken", Auth::Public),
-    ("SetUserMFAPreference", Auth::Public),
-    ("SetUserPoolMfaConfig", Auth::Signed),
-    ("SignUp", Auth::Public),
-    ("UpdateDeviceStatus", Auth::Public),
-    ("UpdateGroup", Auth::Signed),
-    ("UpdateUserAttributes", Auth::Public),
-    ("UpdateUserPool", Auth::Signed),
-    ("UpdateUserPoolClient", Auth::Signed),
-    ("VerifySoftwareToken", Auth::Public),
-    ("VerifyUserAttribute", Auth::Public),
-];
+/// The `X-Amz-Target` prefix of the user-pool API.
+pub(crate) const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
 
-/// How an operation is authorised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Auth {
-    /// Sent without SigV4 (`authtype: none`); authorised by fields in the body.
-    Public,
-    /// SigV4-signed with IAM credentials.
-    Signed,
-}
-
-/// Checks that `operation` is one of `operations` (a service's list) and, if it must be
-/// signed, that the request was (unless the server was told not to require signatures).
-pub(crate) fn check_operation(
-    shared: &Shared,
-    operations: &[(&str, Auth)],
-    operation: &str,
-    meta: &RequestMeta,
-) -> OpResult<()> {
-    let Some((_, auth)) = operations.iter().find(|(name, _)| *name == operation) else {
-        return Err(CognitoError::unknown_operation(format!(
-            "The operation {operation} is not supported by auth-mock-server."
-        )));
-    };
-    if *auth == Auth::Signed && shared.config.require_signature && !meta.signed {
-        return Err(CognitoError::new(
-            "MissingAuthenticationTokenException",
-            format!("{operation} must be signed with AWS Signature Version 4 (IAM credentials)."),
-        ));
+/// The user-pool API: every operation, declared once.
+pub(crate) const USER_POOL_API: Table<Handler> = operation_table! {
+    prefix: TARGET_PREFIX,
+    handler: Handler,
+    operations: {
+        AddCustomAttributes: Signed, Write => pools::add_custom_attributes;
+        AdminAddUserToGroup: Signed, Write => users::admin_add_user_to_group;
+        AdminConfirmSignUp: Signed, Write => users::admin_confirm_sign_up;
+        AdminCreateUser: Signed, Write => users::admin_create_user;
+        AdminDeleteUser: Signed, Write => users::admin_delete_user;
+        AdminDeleteUserAttributes: Signed, Write => users::admin_delete_user_attributes;
+        AdminDisableUser: Signed, Write => users::admin_disable_user;
+        AdminEnableUser: Signed, Write => users::admin_enable_user;
+        AdminForgetDevice: Signed, Write => devices::admin_forget_device;
+        AdminGetDevice: Signed, Read => devices::admin_get_device;
+        AdminGetUser: Signed, Read => users::admin_get_user;
+        AdminInitiateAuth: Signed, Write => auth::admin_initiate_auth;
+        AdminListDevices: Signed, Read => devices::admin_list_devices;
+        AdminListGroupsForUser: Signed, Read => users::admin_list_groups_for_user;
+        AdminRemoveUserFromGroup: Signed, Write => users::admin_remove_user_from_group;
+        AdminResetUserPassword: Signed, Write => users::admin_reset_user_password;
+        AdminRespondToAuthChallenge: Signed, Write => auth::admin_respond_to_auth_challenge;
+        AdminSetUserMFAPreference: Signed, Write => mfa::admin_set_user_mfa_preference;
+        AdminSetUserPassword: Signed, Write => users::admin_set_user_password;
+        AdminUpdateDeviceStatus: Signed, Write => devices::admin_update_device_status;
+        AdminUpdateUserAttributes: Signed, Write => users::admin_update_user_attributes;
+        AdminUserGlobalSignOut: Signed, Write => users::admin_user_global_sign_out;
+        AssociateSoftwareToken: Public, Write => mfa::associate_software_token;
+        ChangePassword: Public, Write => account::change_password;
+        ConfirmDevice: Public, Write => devices::confirm_device;
+        ConfirmForgotPassword: Public, Write => account::confirm_forgot_password;
+        ConfirmSignUp: Public, Write => account::confirm_sign_up;
+        CreateGroup: Signed, Write => pools::create_group;
+        CreateUserPool: Signed, Write => pools::create_user_pool;
+        CreateUserPoolClient: Signed, Write => pools::create_user_pool_client;
+        DeleteGroup: Signed, Write => pools::delete_group;
+        DeleteUser: Public, Write => account::delete_user;
+        DeleteUserAttributes: Public, Write => account::delete_user_attributes;
+        DeleteUserPool: Signed, Write => pools::delete_user_pool;
+        DeleteUserPoolClient: Signed, Write => pools::delete_user_pool_client;
+        DescribeUserPool: Signed, Read => pools::describe_user_pool;
+        DescribeUserPoolClient: Signed, Read => pools::describe_user_pool_client;
+        ForgetDevice: Public, Write => devices::forget_device;
+        ForgotPassword: Public, Write => account::forgot_password;
+        GetDevice: Public, Read => devices::get_device;
+        GetGroup: Signed, Read => pools::get_group;
+        GetTokensFromRefreshToken: Public, Write => auth::get_tokens_from_refresh_token;
+        GetUser: Public, Read => account::get_user;
+        GetUserAttributeVerificationCode: Public, Write => account::get_user_attribute_verification_code;
+        GetUserPoolMfaConfig: Signed, Read => mfa::get_user_pool_mfa_config;
+        GlobalSignOut: Public, Write => account::global_sign_out;
+        InitiateAuth: Public, Write => auth::initiate_auth;
+        ListDevices: Public, Read => devices::list_devices;
+        ListGroups: Signed, Read => pools::list_groups;
+        ListUserPoolClients: Signed, Read => pools::list_user_pool_clients;
+        ListUserPools: Signed, Read => pools::list_user_pools;
+        ListUsers: Signed, Read => users::list_users;
+        ListUsersInGroup: Signed, Read => users::list_users_in_group;
+        ResendConfirmationCode: Public, Write => account::resend_confirmation_code;
+        RespondToAuthChallenge: Public, Write => auth::respond_to_auth_challenge;
+        RevokeToken: Public, Write => account::revoke_token;
+        SetUserMFAPreference: Public, Write => mfa::set_user_mfa_preference;
+        SetUserPoolMfaConfig: Signed, Write => mfa::set_user_pool_mfa_config;
+        SignUp: Public, Write => account::sign_up;
+        UpdateDeviceStatus: Public, Write => devices::update_device_status;
+        UpdateGroup: Signed, Write => pools::update_group;
+        UpdateUserAttributes: Public, Write => account::update_user_attributes;
+        UpdateUserPool: Signed, Write => pools::update_user_pool;
+        UpdateUserPoolClient: Signed, Write => pools::update_user_pool_client;
+        VerifySoftwareToken: Public, Write => mfa::verify_software_token;
+        VerifyUserAttribute: Public, Write => account::verify_user_attribute;
     }
-    Ok(())
-}
+};
 
-/// Runs one operation.
-pub(crate) fn dispatch(
-    shared: &Shared,
-    operation: &str,
-    meta: &RequestMeta,
-    body: &[u8],
-) -> OpResult {
-    check_operation(shared, OPERATIONS, operation, meta)?;
-    let cx = Cx { shared, meta, body };
-    match operation {
-        "AddCustomAttributes" => pools::add_custom_attributes(&cx, parse(body)?),
-        "AdminAddUserToGroup" => users::admin_add_user_to_group(&cx, parse(body)?),
-        "AdminConfirmSignUp" => users::admin_confirm_sign_up(&cx, parse(body)?),
-        "AdminCreateUser" => users::admin_create_user(&cx, parse(body)?),
-        "AdminDeleteUser" => users::admin_delete_user(&cx, parse(body)?),
-        "AdminDeleteUserAttributes" => users::admin_delete_user_attributes(&cx, parse(body)?),
-        "AdminDisableUser" => users::admin_set_enabled(&cx, parse(body)?, false),
-        "AdminEnableUser" => users::admin_set_enabled(&cx, parse(body)?, true),
-        "AdminForgetDevice" => devices::admin_forget_device(&cx, parse(body)?),
-        "AdminGetDevice" => devices::admin_get_device(&cx, parse(body)?),
-        "AdminGetUser" => users::admin_get_user(&cx, parse(body)?),
-        "AdminInitiateAuth" => auth::admin_initiate_auth(&cx, parse(body)?),
-        "AdminListDevices" => devices::admin_list_devices(&cx, parse(body)?),
-        "AdminListGroupsForUser" => users::admin_list_groups_for_user(&cx, parse(body)?),
-        "AdminRemoveUserFromGroup" => users::admin_remove_user_from_group(&cx, parse(body)?),
-        "AdminResetUserPassword" => users::admin_reset_user_password(&cx, parse(body)?),
-        "AdminRespondToAuthChallenge" => auth::admin_respond_to_auth_challenge(&cx, parse(body)?),
-        "AdminSetUserMFAPreference" => mfa::admin_set_user_mfa_preference(&cx, parse(body)?),
-        "AdminSetUserPassword" => users::admin_set_user_password(&cx, parse(body)?),
-        "AdminUpdateDeviceStatus" => devices::admin_update_device_status(&cx, parse(body)?),
-        "AdminUpdateUserAttributes" => users::admin_update_user_attributes(&cx, parse(body)?),
-        "AdminUserGlobalSignOut" => users::admin_user_global_sign_out(&cx, parse(body)?),
-        "AssociateSoftwareToken" => mfa::associate_software_token(&cx, parse(body)?),
-        "ChangePassword" => account::change_password(&cx, parse(body)?),
-        "ConfirmDevice" => devices::confirm_device(&cx, parse(body)?),
-        "ConfirmForgotPassword" => account::confirm_forgot_password(&cx, parse(body)?),
-        "ConfirmSignUp" => account::confirm_sign_up(&cx, parse(body)?),
-        "CreateGroup" => pools::create_group(&cx, parse(body)?),
-        "CreateUserPool" => pools::create_user_pool(&cx, parse(body)?),
-        "CreateUserPoolClient" => pools::create_user_pool_client(&cx, parse(body)?),
-        "DeleteGroup" => pools::delete_group(&cx, parse(body)?),
-        "DeleteUser" => account::delete_user(&cx, parse(body)?),
-        "DeleteUserAttributes" => account::delete_user_attributes(&cx, parse(body)?),
-        "DeleteUserPool" => pools::delete_user_pool(&cx, parse(body)?),
-        "DeleteUserPoolClient" => pools::delete_user_pool_client(&cx, parse(body)?),
-        "DescribeUserPool" => pools::describe_user_pool(&cx, parse(body)?),
-        "DescribeUserPoolClient" => pools::describe_user_pool_client(&cx, parse(body)?),
-        "ForgetDevice" => devices::forget_device(&cx, parse(body)?),
-        "ForgotPassword" => account::forgot_password(&cx, parse(body)?),
-        "GetDevice" => devices::get_device(&cx, parse(body)?),
-        "GetGroup" => pools::get_group(&cx, parse(body)?),
-        "GetTokensFromRefreshToken" => auth::get_tokens_from_refresh_token(&cx, parse(body)?),
-        "GetUser" => account::get_user(&cx, parse(body)?),
-        "GetUserAttributeVerificationCode" => {
-            account::get_user_attribute_verification_code(&cx, parse(body)?)
-        }
-        "GetUserPoolMfaConfig" => mfa::get_user_pool_mfa_config(&cx, parse(body)?),
-        "GlobalSignOut" => account::global_sign_out(&cx, parse(body)?),
-        "InitiateAuth" => auth::initiate_auth(&cx, parse(body)?),
-        "ListDevices" => devices::list_devices(&cx, parse(body)?),
-        "ListGroups" => pools::list_groups(&cx, parse(body)?),
-        "ListUserPoolClients" => pools::list_user_pool_clients(&cx, parse(body)?),
-        "ListUserPools" => pools::list_user_pools(&cx, parse(body)?),
-        "ListUsers" => users::list_users(&cx, parse(body)?),
-        "ListUsersInGroup" => users::list_users_in_group(&cx, parse(body)?),
-        "ResendConfirmationCode" => account::resend_confirmation_code(&cx, parse(body)?),
-        "RespondToAuthChallenge" => auth::respond_to_auth_challenge(&cx, parse(body)?),
-        "RevokeToken" => account::revoke_token(&cx, parse(body)?),
-        "SetUserMFAPreference" => mfa::set_user_mfa_preference(&cx, parse(body)?),
-        "SetUserPoolMfaConfig" => mfa::set_user_pool_mfa_config(&cx, parse(body)?),
-        "SignUp" => account::sign_up(&cx, parse(body)?),
-        "UpdateDeviceStatus" => devices::update_device_status(&cx, parse(body)?),
-        "UpdateGroup" => pools::update_group(&cx, parse(body)?),
-        "UpdateUserAttributes" => account::update_user_attributes(&cx, parse(body)?),
-        "UpdateUserPool" => pools::update_user_pool(&cx, parse(body)?),
-        "UpdateUserPoolClient" => pools::update_user_pool_client(&cx, parse(body)?),
-        "VerifySoftwareToken" => mfa::verify_software_token(&cx, parse(body)?),
-        "VerifyUserAttribute" => account::verify_user_attribute(&cx, parse(body)?),
-        other => Err(CognitoError::internal(format!("operation {other} is listed but not routed"))),
-    }
-}
-
-/// What every handler gets.
-pub(crate) struct Cx<'a> {
-    pub(crate) shared: &'a Shared,
-    pub(crate) meta: &'a RequestMeta,
-    /// The request body, for the few members read by more than one step (`ClientMetadata`).
-    pub(crate) body: &'a [u8],
-}
-
-impl Cx<'_> {
-    pub(crate) fn now(&self) -> u64 {
-        self.shared.clock.now_secs()
-    }
-
-    pub(crate) fn now_f64(&self) -> f64 {
-        self.shared.clock.now_f64()
-    }
-
-    /// The request's `ClientMetadata`, as Lambda triggers receive it (`request.clientMetadata`);
-    /// `{}` when absent. Read lazily: only requests that run a trigger need it.
-    pub(crate) fn client_metadata(&self) -> Value {
-        #[derive(Deserialize)]
-        struct WithMetadata {
-            #[serde(rename = "ClientMetadata")]
-            client_metadata: Option<BTreeMap<String, String>>,
-        }
-        serde_json::from_slice::<WithMetadata>(self.body)
-            .ok()
-            .and_then(|m| m.client_metadata)
-            .map_or_else(|| json!({}), |m| json!(m))
-    }
-}
-
-/// Parses a request body. Invalid JSON and wrong member types are `SerializationException`s,
-/// as in AWS JSON services; an empty body counts as `{}`.
-pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> OpResult<T> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
-    serde_json::from_slice(body).map_err(|error| {
-        // serde names our Rust request types; say "a JSON object" instead.
-        let mut detail = error.to_string();
-        if let Some(start) = detail.find("expected struct ") {
-            let end = detail[start..].find(" at line").map_or(detail.len(), |e| start + e);
-            detail.replace_range(start..end, "expected a JSON object");
-        }
-        match error.classify() {
-            serde_json::error::Category::Data => {
-                CognitoError::serialization(format!("Invalid request: {detail}"))
-            }
-            _ => {
-                CognitoError::serialization(format!("The request body is not valid JSON: {detail}"))
-            }
-        }
-    })
-}
-
-/// A required string member.
-pub(crate) fn required<'a>(value: &'a Option<String>, member: &str) -> OpResult<&'a str> {
-    match value.as_deref() {
-        Some(v) if !v.is_empty() => Ok(v),
-        Some(_) => {
-            Err(invalid_member(member, "Member must have length greater than or equal to 1"))
-        }
-        None => Err(CognitoError::missing(member)),
-    }
-}
+/// Every user-pool operation the server implements, with how it is authorised and whether it
+/// changes state.
+pub const OPERATIONS: &[Operation] = USER_POOL_API.operations;
 
 /// A username as sent: 1..=128 characters, no whitespace-only.
 pub(crate) fn username_member<'a>(value: &'a Option<String>, member: &str) -> OpResult<&'a str> {
@@ -503,11 +336,6 @@ pub(crate) fn token_owner(
     Ok(TokenOwner { pool_id: record.pool_id.clone(), username: record.username.clone() })
 }
 
-/// `{}`.
-pub(crate) fn empty() -> OpResult {
-    Ok(json!({}))
-}
-
 /// A `UserType` / AdminGetUser-style description of a user.
 pub(crate) fn user_type(user: &User, only: Option<&[String]>) -> Value {
     json!({
@@ -523,40 +351,6 @@ pub(crate) fn user_type(user: &User, only: Option<&[String]>) -> Value {
 /// The `MFAOptions` list (legacy SMS MFA description).
 pub(crate) fn mfa_options(user: &User) -> Option<Value> {
     user.mfa.sms.then(|| json!([{ "DeliveryMedium": "SMS", "AttributeName": "phone_number" }]))
-}
-
-/// Pagination over a sorted list: `(page, next token)`.
-pub(crate) fn paginate<T: Clone>(
-    items: &[T],
-    limit: Option<i64>,
-    token: Option<&str>,
-    max: usize,
-) -> OpResult<(Vec<T>, Option<String>)> {
-    let start = match token {
-        Some(token) => token
-            .parse::<usize>()
-            .ok()
-            .filter(|&n| n <= items.len())
-            .ok_or_else(|| CognitoError::invalid_parameter("Invalid pagination token."))?,
-        None => 0,
-    };
-    let limit = match limit {
-        Some(n) if n < 0 => return Err(CognitoError::invalid_parameter("Limit must be positive.")),
-        Some(0) | None => max,
-        Some(n) => usize::try_from(n).unwrap_or(max).min(max),
-    };
-    let end = (start + limit).min(items.len());
-    let next = (end < items.len()).then(|| end.to_string());
-    Ok((items[start..end].to_vec(), next))
-}
-
-/// A list operation's answer: `out`, plus the token of the next page under `member`
-/// (`NextToken` or `PaginationToken`) when there is one.
-pub(crate) fn with_next_token(mut out: Value, member: &str, next: Option<String>) -> OpResult {
-    if let Some(next) = next {
-        out[member] = json!(next);
-    }
-    Ok(out)
 }
 
 /// Builds a pool for a seed, with the checks CreateUserPool applies.

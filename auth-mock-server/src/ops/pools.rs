@@ -4,10 +4,12 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{Cx, empty, paginate, random_alnum, required, with_next_token};
-use crate::error::{CognitoError, OpResult, invalid_member};
+use super::random_alnum;
+use crate::cx::Cx;
 use crate::keys::PoolKeys;
 use crate::state::{AppClient, Group, Lifetimes, Object, Pool};
+use crate::wire::{CognitoError, OpResult, invalid_member};
+use crate::wire::{empty, paginate, required, with_next_token};
 
 /// Reads an optional string member, refusing other JSON types.
 pub(crate) fn str_field<'a>(obj: &'a Object, name: &str) -> OpResult<Option<&'a str>> {

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
-use super::{Cx, random_token};
+use super::random_token;
 use crate::Shared;
-use crate::error::{CognitoError, OpResult};
+use crate::cx::Cx;
 use crate::state::{AccessRecord, Device, RefreshRecord, State};
+use crate::wire::{CognitoError, OpResult};
 
 /// What to do about the refresh token when issuing.
 #[derive(Debug, Clone, PartialEq, Eq)]

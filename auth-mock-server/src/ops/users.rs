@@ -6,12 +6,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    AttributeType, Cx, attribute_map, check_attribute_names, deliver_code, empty, mfa_options,
-    new_code, paginate, required, user_type, username_member, with_next_token,
+    AttributeType, attribute_map, check_attribute_names, deliver_code, mfa_options, new_code,
+    user_type, username_member,
 };
-use crate::error::{CognitoError, OpResult, invalid_member};
+use crate::cx::Cx;
 use crate::password;
 use crate::state::{MfaSettings, Pool, State, User, UserStatus};
+use crate::wire::{CognitoError, OpResult, invalid_member};
+use crate::wire::{empty, paginate, required, with_next_token};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -373,7 +375,17 @@ pub(crate) fn delete_attributes(user: &mut User, names: Vec<String>, now: f64) -
     empty()
 }
 
-pub(crate) fn admin_set_enabled(cx: &Cx<'_>, request: UserRequest, enabled: bool) -> OpResult {
+/// AdminDisableUser.
+pub(crate) fn admin_disable_user(cx: &Cx<'_>, request: UserRequest) -> OpResult {
+    admin_set_enabled(cx, request, false)
+}
+
+/// AdminEnableUser.
+pub(crate) fn admin_enable_user(cx: &Cx<'_>, request: UserRequest) -> OpResult {
+    admin_set_enabled(cx, request, true)
+}
+
+fn admin_set_enabled(cx: &Cx<'_>, request: UserRequest, enabled: bool) -> OpResult {
     let now = cx.now_f64();
     let mut state = cx.shared.state.write();
     let user = lookup(&mut state, &request)?;

@@ -1115,7 +1115,7 @@ async fn every_identity_operation_is_exercised() {
     let counts = fed.f.server.request_counts();
     let missing: Vec<&str> = auth_mock_server::IDENTITY_OPERATIONS
         .iter()
-        .map(|(name, _)| *name)
+        .map(|op| op.name())
         .filter(|name| counts.get(*name).copied().unwrap_or(0) == 0)
         .collect();
     assert!(missing.is_empty(), "operations never called through the SDK: {missing:?}");

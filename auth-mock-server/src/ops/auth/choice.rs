@@ -15,9 +15,10 @@ use super::{
     Next, expire_with_code, finish, known_device, new_session, param, password_auth, resolve_user,
     send_sign_in_code, srp_start,
 };
-use crate::error::{CognitoError, OpResult};
-use crate::ops::{Cx, mask};
+use crate::cx::Cx;
+use crate::ops::mask;
 use crate::state::{AuthSession, Pending, Pool, SignInContext, State, User};
+use crate::wire::{CognitoError, OpResult};
 
 /// The values `PREFERRED_CHALLENGE` and the `SELECT_CHALLENGE` `ANSWER` take.
 const CHOICES: &[&str] = &["PASSWORD", "PASSWORD_SRP", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN"];

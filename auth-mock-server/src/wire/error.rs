@@ -128,7 +128,7 @@ impl IntoResponse for CognitoError {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(crate::http::AMZ_JSON));
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(super::AMZ_JSON));
         if let Ok(value) = HeaderValue::from_str(&self.kind) {
             headers.insert("x-amzn-errortype", value);
         }
