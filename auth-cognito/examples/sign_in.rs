@@ -249,9 +249,9 @@ async fn print_aws_credentials(
 
 fn print_changes(changes: &mut StateChanges) {
     while let Some(change) = changes.try_next() {
-        let details: String =
-            change.details.iter().map(|(key, value)| format!(" {key}={value}")).collect();
-        println!("state: {}{details}", change.state);
+        let provider = change.provider.map(|p| format!(" provider={p}")).unwrap_or_default();
+        let reason = change.reason.map(|r| format!(" reason={r}")).unwrap_or_default();
+        println!("state: {}{provider}{reason}", change.state);
     }
 }
 

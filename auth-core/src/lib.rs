@@ -52,7 +52,7 @@ pub use secret::{
 pub use store::{DynTokenStore, Generation, MemoryTokenStore, Snapshot, TokenStore, TokenStoreExt};
 pub use types::{
     AwsCredentials, ChallengeContext, ChallengeKind, ChallengeResponse, CodeDelivery,
-    FederatedSession, FirstFactor, IdentityId, Logins, SignInFlow, SignInNextStep, SignInOutcome,
-    SignInRequest, SignInResult, SignOutOptions, SignUpOutcome, SignUpRequest, StoredSession,
-    UserPoolSession, UserPoolTokens, UserState, UserStateDetails,
+    FederatedSession, FirstFactor, IdentityId, InvalidReason, Logins, SignInFlow, SignInNextStep,
+    SignInOutcome, SignInRequest, SignInResult, SignOutOptions, SignUpOutcome, SignUpRequest,
+    StoredSession, UserPoolSession, UserPoolTokens, UserState, UserStateDetails,
 };

@@ -29,6 +29,13 @@ pub trait IdentityProvider: fmt::Debug + Send + Sync + 'static {
     /// `cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC`.
     fn logins_key(&self) -> String;
 
+    /// The same provider as an [`AccountProvider`], if it offers account operations (a
+    /// Cognito user pool does). `AuthClient::account` uses it when the builder was given
+    /// no separate account provider.
+    fn account_provider(self: Arc<Self>) -> Option<DynAccountProvider> {
+        None
+    }
+
     /// Starts a sign-in.
     async fn sign_in(&self, request: &SignInRequest) -> Result<SignInOutcome, ProviderError>;
 

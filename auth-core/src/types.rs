@@ -247,28 +247,60 @@ impl fmt::Display for UserState {
     }
 }
 
-/// A user state plus details, e.g. `provider` for a federated sign-in or `reason` for an
-/// invalid-tokens state. This is what listeners receive.
+/// Why a session's tokens are invalid, in the `...TokensInvalid` states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum InvalidReason {
+    /// They expired while offline; they will be refreshed when connectivity returns.
+    Offline,
+    /// The service rejected them (revoked or expired refresh token, rejected federated
+    /// token); only a new sign-in helps.
+    Rejected,
+    /// The federated provider's token expired; only a new federated sign-in helps.
+    Expired,
+}
+
+impl InvalidReason {
+    /// The reason's name: `offline`, `rejected` or `expired`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvalidReason::Offline => "offline",
+            InvalidReason::Rejected => "rejected",
+            InvalidReason::Expired => "expired",
+        }
+    }
+}
+
+impl fmt::Display for InvalidReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A user state plus what is known about it. This is what listeners receive.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UserStateDetails {
     /// The state.
     pub state: UserState,
-    /// Extra facts about the state. Keys used by this crate: `provider` (the federated
-    /// provider's logins key), `reason` (`offline`, `rejected`, `expired`).
-    pub details: BTreeMap<String, String>,
+    /// For a federated session: the provider's logins key (e.g. `accounts.google.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// In the `...TokensInvalid` states: why the tokens are invalid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<InvalidReason>,
+    /// From `AuthClient::initialize` only: the stored session was damaged, kept aside by
+    /// the store, and the client started without it; this says what was wrong and where
+    /// the damaged data is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_damage: Option<String>,
 }
 
 impl UserStateDetails {
     /// A state with no details.
     pub fn new(state: UserState) -> Self {
-        Self { state, details: BTreeMap::new() }
-    }
-
-    /// Adds one detail.
-    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.details.insert(key.into(), value.into());
-        self
+        Self { state, provider: None, reason: None, store_damage: None }
     }
 }
 

@@ -7,7 +7,7 @@
 //! one against the real client and a small reference model side by side, and after every
 //! operation checks that they agree on the user state and its reason, the listener
 //! notifications, whether the store holds a session and how many refreshes reached the
-//! service, and that no returned token was expired. Those are DESIGN.md's invariants: no
+//! service, and that no returned token was expired. Those are the client's invariants (ARCHITECTURE.md and the user guide): no
 //! sign-out while offline (only `SignOut` clears), never an expired token, at most one
 //! refresh per expiry, listeners see the model's sequence, restart resumes.
 //!
@@ -264,7 +264,7 @@ fn probed(world: &dyn ModelWorld, probe: &Arc<Mutex<Probe>>) -> AuthClient {
         .builder()
         .transition_observer(Arc::new(move |transition: &Transition| {
             let mut probe = probe.lock().unwrap_or_else(PoisonError::into_inner);
-            probe.refreshing = transition.to.token_refresh || transition.to.credentials_refresh;
+            probe.refreshing = transition.to.token_refresh() || transition.to.credentials_refresh;
             if matches!(transition.event, Event::ConnectivityChanged { .. }) {
                 probe.connectivity_changes += 1;
             }
@@ -562,7 +562,7 @@ impl Run<'_> {
         let details = self.client.current_user_state();
         Observation {
             state: details.state,
-            reason: details.details.get("reason").cloned(),
+            reason: details.reason.map(|reason| reason.to_string()),
             store_holds_session: self.world.store_holds_session().await,
             refreshes: self.world.refresh_requests().await,
             notified: self.heard.iter().map(|d| d.state).collect(),

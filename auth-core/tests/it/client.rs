@@ -1,4 +1,4 @@
-//! AuthClient behaviour over the fakes: the rules of DESIGN.md, one test each.
+//! AuthClient behaviour over the fakes: the rules of the user guide's User states chapter, one test each.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -7,9 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use auth_core::testing::conformance::token_store::sample_session;
 use auth_core::{
-    AuthClient, AuthError, ChallengeKind, ChallengeResponse, Generation, MemoryTokenStore,
-    ProviderError, ProviderToken, SignInRequest, SignInResult, SignOutOptions, Snapshot,
-    StoreError, StoredSession, TokenStore, TokenStoreExt, UserState,
+    AuthClient, AuthError, ChallengeKind, ChallengeResponse, Generation, InvalidReason,
+    MemoryTokenStore, ProviderError, ProviderToken, SignInRequest, SignInResult, SignOutOptions,
+    Snapshot, StoreError, StoredSession, TokenStore, TokenStoreExt, UserState,
 };
 
 use crate::support::{
@@ -98,10 +98,7 @@ async fn a_rejected_refresh_waits_for_re_sign_in_which_completes_the_request() {
     let waiting = spawn_tokens(&client);
     settle().await;
     assert_eq!(client.current_user_state().state, UserState::SignedOutUserPoolsTokensInvalid);
-    assert_eq!(
-        client.current_user_state().details.get("reason").map(String::as_str),
-        Some("rejected")
-    );
+    assert_eq!(client.current_user_state().reason, Some(InvalidReason::Rejected));
     assert!(!waiting.is_finished(), "the request must wait for a new sign-in");
     assert!(h.store.peek().is_some(), "nothing is deleted while waiting");
 
@@ -180,7 +177,7 @@ async fn offline_with_invalid_tokens_blocks_then_resumes_when_online() {
     assert!(!blocked.is_finished(), "offline with expired tokens, the request blocks");
     let details = client.current_user_state();
     assert_eq!(details.state, UserState::SignedOutUserPoolsTokensInvalid);
-    assert_eq!(details.details.get("reason").map(String::as_str), Some("offline"));
+    assert_eq!(details.reason, Some(InvalidReason::Offline));
     assert_eq!(h.store.peek(), stored_before, "nothing is deleted or changed while offline");
     assert_eq!(h.idp.calls().refresh, 0, "no refresh is attempted offline");
 
@@ -386,7 +383,7 @@ async fn a_damaged_store_starts_signed_out_and_says_so() {
     let client = h.builder().token_store(Arc::new(DamagedOnce::default())).build();
     let details = client.initialize().await.expect("damage is reported, not fatal");
     assert_eq!(details.state, UserState::SignedOut);
-    assert!(details.details["store"].contains("kept aside at /tmp/x.damaged"));
+    assert!(details.store_damage.unwrap().contains("kept aside at /tmp/x.damaged"));
     client.sign_in(SignInRequest::password(USER, PASSWORD)).await.unwrap();
 }
 
@@ -551,7 +548,7 @@ async fn federated_token_expiry_waits_for_a_new_federated_sign_in() {
         .await
         .unwrap();
     assert_eq!(details.state, UserState::SignedIn);
-    assert_eq!(details.details["provider"], "accounts.google.com");
+    assert_eq!(details.provider.as_deref(), Some("accounts.google.com"));
     let identity = client.identity_id().await.unwrap();
     assert!(
         matches!(client.tokens().await, Err(AuthError::NotSignedIn)),

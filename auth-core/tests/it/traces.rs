@@ -54,8 +54,8 @@ impl Trace {
                 self.text,
                 "  - {}: {} -> {} [{}]",
                 event(&t.event),
-                t.from.user,
-                t.to.user,
+                t.from.user_state(),
+                t.to.user_state(),
                 effects.join(", ")
             )
             .unwrap();
@@ -122,8 +122,9 @@ fn event(event: &Event) -> String {
 fn effect(effect: &Effect) -> String {
     match effect {
         Effect::Notify(details) => {
-            let extra: Vec<String> =
-                details.details.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let provider = details.provider.iter().map(|p| format!("provider={p}"));
+            let reason = details.reason.iter().map(|r| format!("reason={r}"));
+            let extra: Vec<String> = provider.chain(reason).collect();
             if extra.is_empty() {
                 format!("Notify({})", details.state)
             } else {
