@@ -14,7 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::ProviderError;
-use crate::secret::{AccessToken, Password};
+use crate::secret::{AccessToken, ConfirmationCode, Password};
 use crate::types::{
     AwsCredentials, ChallengeContext, ChallengeResponse, CodeDelivery, IdentityId, Logins,
     SignInOutcome, SignInRequest, SignOutOptions, SignUpOutcome, SignUpRequest, UserPoolSession,
@@ -71,7 +71,11 @@ pub trait AccountProvider: fmt::Debug + Send + Sync + 'static {
     async fn sign_up(&self, request: &SignUpRequest) -> Result<SignUpOutcome, ProviderError>;
 
     /// Confirms an account with the code sent at sign-up.
-    async fn confirm_sign_up(&self, username: &str, code: &Password) -> Result<(), ProviderError>;
+    async fn confirm_sign_up(
+        &self,
+        username: &str,
+        code: &ConfirmationCode,
+    ) -> Result<(), ProviderError>;
 
     /// Sends the sign-up confirmation code again.
     async fn resend_sign_up_code(&self, username: &str) -> Result<CodeDelivery, ProviderError>;
@@ -83,7 +87,7 @@ pub trait AccountProvider: fmt::Debug + Send + Sync + 'static {
     async fn confirm_forgot_password(
         &self,
         username: &str,
-        code: &Password,
+        code: &ConfirmationCode,
         new_password: &Password,
     ) -> Result<(), ProviderError>;
 
@@ -114,7 +118,7 @@ pub trait AccountProvider: fmt::Debug + Send + Sync + 'static {
         &self,
         access_token: &AccessToken,
         attribute: &str,
-        code: &Password,
+        code: &ConfirmationCode,
     ) -> Result<(), ProviderError>;
 
     /// Deletes attributes.

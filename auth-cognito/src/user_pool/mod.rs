@@ -18,15 +18,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::{
-    ChallengeContext, ChallengeResponse, Clock, IdentityProvider, ProviderError, SecretString,
-    SignInOutcome, SignInRequest, SignOutOptions, SystemClock, UserPoolSession, UserPoolTokens,
+    ChallengeContext, ChallengeResponse, Clock, DynAccountProvider, IdentityProvider,
+    ProviderError, SecretString, SignInOutcome, SignInRequest, SignOutOptions, SystemClock,
+    UserPoolSession, UserPoolTokens,
 };
 
 pub use self::account::{MfaPreference, TotpSetup, UserProfile};
 pub use self::challenge::challenge_names;
 pub use self::devices::{
-    DEVICE_KEY_EXTRA, Device, DevicePage, DeviceStore, DeviceTracking, MemoryDeviceStore,
-    RememberedDevice,
+    Device, DevicePage, DeviceStore, DeviceTracking, MemoryDeviceStore, RememberedDevice,
 };
 #[cfg(feature = "file-device-store")]
 pub use self::file_devices::{
@@ -323,6 +323,12 @@ pub(crate) fn split_pool_id(pool_id: &str) -> Result<(&str, &str), CognitoError>
 impl IdentityProvider for CognitoUserPool {
     fn logins_key(&self) -> String {
         crate::identity_pool::user_pool_key(&self.inner.region, &self.inner.pool_id)
+    }
+
+    /// A user pool offers sign-up, password reset and attributes itself: an `AuthClient`
+    /// built with it needs no separate account provider.
+    fn account_provider(self: Arc<Self>) -> Option<DynAccountProvider> {
+        Some(self)
     }
 
     async fn sign_in(&self, request: &SignInRequest) -> Result<SignInOutcome, ProviderError> {

@@ -248,9 +248,10 @@ impl AuthClient {
     pub async fn federated_sign_in(
         &self,
         provider: &str,
-        token: ProviderToken,
+        token: impl Into<ProviderToken>,
         expires_at: Option<SystemTime>,
     ) -> Result<UserStateDetails, AuthError> {
+        let token = token.into();
         let credentials_provider = self
             .inner
             .credentials_provider
@@ -343,8 +344,10 @@ impl AuthClient {
         self.inner.lock().session.identity_id.clone().ok_or(AuthError::NotSignedIn)
     }
 
-    /// Account operations (sign-up, password reset, attributes, account deletion); needs
-    /// an account provider in the builder.
+    /// Account operations (sign-up, password reset, attributes, account deletion), from
+    /// the builder's account provider or, without one, the identity provider when it
+    /// offers them (a Cognito user pool does). Fails with [`AuthError::NotConfigured`]
+    /// when neither does.
     pub fn account(&self) -> Result<Account, AuthError> {
         let provider = self
             .inner

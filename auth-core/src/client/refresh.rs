@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{Core, Inner};
-use crate::error::{AuthError, ProviderError};
+use crate::error::{AuthError, ProviderError, ServiceErrorKind};
 use crate::machine::{Event, Phase};
 use crate::secret::ProviderToken;
 use crate::types::{AwsCredentials, IdentityId, Logins, StoredSession, UserPoolTokens};
@@ -30,7 +30,7 @@ impl Inner {
                     })
                 }
                 (Some(_), Some(_)) => Err(ProviderError::rejected(
-                    "NoRefreshToken",
+                    ServiceErrorKind::Other("NoRefreshToken".into()),
                     "the session has no refresh token",
                 )),
                 _ => Err(ProviderError::Unsupported("refresh without an identity provider".into())),

@@ -1,4 +1,5 @@
-//! AuthClient behaviour over the fakes: the rules of the user guide's User states chapter, one test each.
+//! AuthClient behaviour over the fakes: the rules of the user guide's User states
+//! chapter, one test each.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -8,8 +9,8 @@ use async_trait::async_trait;
 use auth_core::testing::conformance::token_store::sample_session;
 use auth_core::{
     AuthClient, AuthError, ChallengeKind, ChallengeResponse, Generation, InvalidReason,
-    MemoryTokenStore, ProviderError, ProviderToken, SignInRequest, SignInResult, SignOutOptions,
-    Snapshot, StoreError, StoredSession, TokenStore, TokenStoreExt, UserState,
+    MemoryTokenStore, ProviderError, ProviderToken, ServiceErrorKind, SignInRequest, SignInResult,
+    SignOutOptions, Snapshot, StoreError, StoredSession, TokenStore, TokenStoreExt, UserState,
 };
 
 use crate::support::{
@@ -698,40 +699,39 @@ async fn refresh_tokens_refreshes_now_and_is_refused_offline() {
 #[tokio::test]
 async fn account_operations_use_the_current_access_token() {
     let h = Harness::new();
-    let client = h.builder().account_provider(Arc::new(h.idp.clone())).build();
+    // No `.account_provider(...)`: the identity provider offers account operations itself.
+    let client = h.builder().build();
     client.initialize().await.unwrap();
     let account = client.account().unwrap();
 
     let outcome = account
         .sign_up(
-            &auth_core::SignUpRequest::new("carol", "C4rol-pass")
+            auth_core::SignUpRequest::new("carol", "C4rol-pass")
                 .with_attribute("email", "c@example.com"),
         )
         .await
         .unwrap();
     assert!(!outcome.confirmed);
     let code = h.idp.last_code("carol").unwrap();
-    match account.confirm_sign_up("carol", &"000000".into()).await {
+    match account.confirm_sign_up("carol", "000000").await {
         Err(AuthError::Provider(error)) => {
+            assert_eq!(error.kind(), Some(&ServiceErrorKind::CodeMismatch), "{error}");
             assert_eq!(error.code(), Some("CodeMismatchException"), "{error}")
         }
         other => panic!("a wrong code must be a CodeMismatchException, got {other:?}"),
     }
-    account.confirm_sign_up("carol", &code.into()).await.unwrap();
+    account.confirm_sign_up("carol", code).await.unwrap();
     client.sign_in(SignInRequest::password("carol", "C4rol-pass")).await.unwrap();
 
     // Attribute calls after the tokens expired refresh them first.
     h.advance(PAST_EXPIRY);
     assert_eq!(account.user_attributes().await.unwrap()["email"], "c@example.com");
     assert_eq!(h.idp.calls().refresh, 1);
-    account.change_password(&"C4rol-pass".into(), &"N3w-pass".into()).await.unwrap();
-    let deliveries = account
-        .update_user_attributes(&[("email".to_owned(), "new@example.com".to_owned())].into())
-        .await
-        .unwrap();
+    account.change_password("C4rol-pass", "N3w-pass").await.unwrap();
+    let deliveries = account.update_user_attributes([("email", "new@example.com")]).await.unwrap();
     assert_eq!(deliveries.len(), 1);
     let code = h.idp.last_code("carol").unwrap();
-    account.verify_user_attribute("email", &code.into()).await.unwrap();
+    account.verify_user_attribute("email", code).await.unwrap();
     assert_eq!(account.user_attributes().await.unwrap()["email_verified"], "true");
     account.delete_user().await.unwrap();
     assert_eq!(client.current_user_state().state, UserState::SignedOut);
@@ -741,10 +741,12 @@ async fn account_operations_use_the_current_access_token() {
     let outcome = account.forgot_password(USER).await.unwrap();
     assert_eq!(outcome.medium.as_deref(), Some("EMAIL"));
     let code = h.idp.last_code(USER).unwrap();
-    account.confirm_forgot_password(USER, &code.into(), &"R3set-pass".into()).await.unwrap();
+    account.confirm_forgot_password(USER, code, "R3set-pass").await.unwrap();
     client.sign_in(SignInRequest::password(USER, "R3set-pass")).await.unwrap();
 
-    let bare = h.client().await;
+    let explicit = h.builder().account_provider(Arc::new(h.idp.clone())).build();
+    assert!(explicit.account().is_ok(), "an explicit account provider still works");
+    let bare = AuthClient::builder().build();
     assert!(matches!(bare.account(), Err(AuthError::NotConfigured(_))));
 }
 
