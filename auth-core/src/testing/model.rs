@@ -30,7 +30,7 @@ use crate::client::{AuthClient, AuthClientBuilder, StateChanges, Transition};
 use crate::error::AuthError;
 use crate::machine::Event;
 use crate::testing::epoch_seconds;
-use crate::types::{SignInRequest, SignOutOptions, UserState, UserStateDetails};
+use crate::types::{SignInRequest, SignOutOptions, StoredSession, UserState, UserStateDetails};
 
 /// The lifetimes and credentials a world is set up with.
 #[derive(Clone, Debug)]
@@ -99,8 +99,13 @@ pub trait ModelWorld: Send + Sync {
     /// How many refresh requests reached the service.
     async fn refresh_requests(&self) -> usize;
 
+    /// The session the client's store holds.
+    async fn stored_session(&self) -> Option<StoredSession>;
+
     /// Whether the client's store holds a session.
-    async fn store_holds_session(&self) -> bool;
+    async fn store_holds_session(&self) -> bool {
+        self.stored_session().await.is_some()
+    }
 }
 
 /// One step of a generated sequence.
