@@ -20,7 +20,7 @@ use auth_core::{
 use auth_mock_server::{ClientInfo, ClientOptions, Fault, MockServer, MockServerHandle};
 use serde_json::{Value, json};
 
-use crate::support::closed_port_url;
+use crate::support::{closed_port_url, signed_in, step};
 
 const PASSWORD: &str = "Passw0rd!-Mock";
 
@@ -71,22 +71,6 @@ impl Env {
 
     fn code(&self, username: &str) -> String {
         self.server.last_code(&self.pool_id, username).expect("a code was delivered").code
-    }
-}
-
-fn step(outcome: SignInOutcome) -> SignInNextStep {
-    match outcome {
-        SignInOutcome::NextStep(step) => step,
-        SignInOutcome::SignedIn(_) => panic!("expected a challenge, got tokens"),
-        _ => panic!("unexpected outcome"),
-    }
-}
-
-fn signed_in(outcome: SignInOutcome) -> UserPoolSession {
-    match outcome {
-        SignInOutcome::SignedIn(session) => session,
-        SignInOutcome::NextStep(step) => panic!("expected tokens, got {}", step.challenge_name),
-        _ => panic!("unexpected outcome"),
     }
 }
 

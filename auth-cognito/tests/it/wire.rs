@@ -9,15 +9,14 @@ use std::sync::Arc;
 use auth_cognito::{CognitoUserPool, DeviceStore, MemoryDeviceStore, MfaPreference, RetryPolicy};
 use auth_core::{
     AccountProvider, ChallengeKind, ChallengeResponse, FirstFactor, IdentityProvider,
-    ProviderError, SignInFlow, SignInNextStep, SignInOutcome, SignInRequest, SignOutOptions,
-    SignUpRequest, UserPoolSession,
+    ProviderError, SignInFlow, SignInRequest, SignOutOptions, SignUpRequest,
 };
 use auth_srp::{BigUint, ServerEphemeral, Verifier, parse_hex, secret_hash};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::support::{Action, Recorded, ScriptedServer, auth_result};
+use crate::support::{Action, Recorded, ScriptedServer, auth_result, signed_in, step};
 
 const POOL_ID: &str = "eu-west-1_WirePool9";
 const POOL_NAME: &str = "WirePool9";
@@ -52,22 +51,6 @@ fn body_str<'a>(request: &'a Recorded, path: &[&str]) -> &'a str {
 
 fn challenge(name: &str, session: &str, params: Value) -> Action {
     Action::ok(json!({"ChallengeName": name, "Session": session, "ChallengeParameters": params}))
-}
-
-fn step(outcome: SignInOutcome) -> SignInNextStep {
-    match outcome {
-        SignInOutcome::NextStep(step) => step,
-        SignInOutcome::SignedIn(_) => panic!("expected a challenge, got tokens"),
-        _ => panic!("unexpected outcome"),
-    }
-}
-
-fn signed_in(outcome: SignInOutcome) -> UserPoolSession {
-    match outcome {
-        SignInOutcome::SignedIn(session) => session,
-        SignInOutcome::NextStep(step) => panic!("expected tokens, got {}", step.challenge_name),
-        _ => panic!("unexpected outcome"),
-    }
 }
 
 /// A server-side SRP exchange prepared before the client starts (B does not depend on A).
