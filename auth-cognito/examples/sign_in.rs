@@ -39,8 +39,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use auth_cognito::{CognitoIdentityPool, CognitoUserPool, DeviceStore, MemoryDeviceStore};
 use auth_core::{
     AuthClient, AuthError, ChallengeKind, ChallengeResponse, DynTokenStore, FirstFactor,
-    MemoryTokenStore, ProviderError, SignInFlow, SignInNextStep, SignInRequest, SignInResult,
-    SignOutOptions, StateChanges, UserPoolTokens, UserState,
+    MemoryTokenStore, MfaType, ProviderError, SignInFlow, SignInNextStep, SignInRequest,
+    SignInResult, SignOutOptions, StateChanges, UserPoolTokens, UserState,
 };
 use auth_storage::{FileTokenStore, Namespace};
 use clap::{Parser, ValueEnum};
@@ -249,9 +249,9 @@ async fn print_aws_credentials(
 
 fn print_changes(changes: &mut StateChanges) {
     while let Some(change) = changes.try_next() {
-        let details: String =
-            change.details.iter().map(|(key, value)| format!(" {key}={value}")).collect();
-        println!("state: {}{details}", change.state);
+        let provider = change.provider.map(|p| format!(" provider={p}")).unwrap_or_default();
+        let reason = change.reason.map(|r| format!(" reason={r}")).unwrap_or_default();
+        println!("state: {}{provider}{reason}", change.state);
     }
 }
 
@@ -398,9 +398,14 @@ async fn ask(step: &SignInNextStep, password: Option<&str>) -> Result<ChallengeR
                 response.with_password(prompt("password").await?)
             }
         }
-        ChallengeKind::SelectMfaType { options } => ChallengeResponse::answer(
-            prompt(&format!("MFA method ({})", options.join(" / "))).await?,
-        ),
+        ChallengeKind::SelectMfaType { options } => {
+            let names: Vec<&str> = options.iter().map(|mfa| mfa.as_str()).collect();
+            let choice = prompt(&format!("MFA method ({})", names.join(" / "))).await?;
+            match MfaType::from_name(choice.trim()) {
+                Some(mfa) => ChallengeResponse::mfa_type(mfa),
+                None => ChallengeResponse::answer(choice),
+            }
+        }
         _ => {
             for (name, value) in &step.parameters {
                 println!("  {name}: {value}");

@@ -485,13 +485,27 @@ mod tests {
                 SignedIn,
                 provider,
             ),
-            (ProviderError::rejected("NotAuthorizedException", "").into(), SignedIn, provider),
             (
-                ProviderError::rejected("InvalidIdentityPoolConfigurationException", "").into(),
+                ProviderError::rejected(auth_core::ServiceErrorKind::NotAuthorized, "").into(),
+                SignedIn,
+                provider,
+            ),
+            (
+                ProviderError::rejected(
+                    auth_core::ServiceErrorKind::Other(
+                        "InvalidIdentityPoolConfigurationException".into(),
+                    ),
+                    "",
+                )
+                .into(),
                 SignedIn,
                 config,
             ),
-            (ProviderError::rejected("ResourceNotFoundException", "").into(), Guest, config),
+            (
+                ProviderError::rejected(auth_core::ServiceErrorKind::ResourceNotFound, "").into(),
+                Guest,
+                config,
+            ),
             (AuthError::NotInitialized, Unknown, config),
             (AuthError::NotConfigured("a credentials provider"), SignedIn, config),
             (ProviderError::Protocol("garbage".into()).into(), SignedIn, |e: &CredentialsError| {

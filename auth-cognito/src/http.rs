@@ -202,6 +202,56 @@ impl Transport {
     }
 }
 
+/// The transport setters of a service client's builder (one with a `transport: Transport`
+/// field), declared once for the user-pool and identity-pool builders. `$host` is the
+/// service's host prefix, e.g. `cognito-idp`, for the docs of the default endpoint.
+macro_rules! transport_setters {
+    ($host:literal) => {
+        #[doc = concat!(
+            "Sends calls to `endpoint` instead of `https://", $host,
+            ".<region>.amazonaws.com/`:\n",
+            "a local server, an emulator, a VPC endpoint. The URL is used as given."
+        )]
+        pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+            self.transport.endpoint = Some(endpoint.into());
+            self
+        }
+
+        /// Sets or clears the endpoint override.
+        pub fn set_endpoint(&mut self, endpoint: Option<String>) -> &mut Self {
+            self.transport.endpoint = endpoint;
+            self
+        }
+
+        /// How long to wait for a connection (default 5 s).
+        pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.transport.settings.connect_timeout = timeout;
+            self
+        }
+
+        /// How long one attempt of a call may take (default 20 s).
+        pub fn request_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.transport.settings.request_timeout = timeout;
+            self
+        }
+
+        /// How failed calls are retried (see [`RetryPolicy`](crate::RetryPolicy) and the
+        /// `http` notes in the crate docs for which calls are retried at all).
+        pub fn retry_policy(mut self, policy: crate::RetryPolicy) -> Self {
+            self.transport.settings.retry = policy;
+            self
+        }
+
+        /// Uses this reqwest client (its own timeouts, proxy and TLS settings) instead of
+        /// one built from the timeouts above. Redirects should be disabled on it.
+        pub fn http_client(mut self, client: reqwest::Client) -> Self {
+            self.transport.http_client = Some(client);
+            self
+        }
+    };
+}
+pub(crate) use transport_setters;
+
 /// An AWS JSON 1.1 client for one service endpoint.
 #[derive(Clone, Debug)]
 pub(crate) struct AwsJsonClient {

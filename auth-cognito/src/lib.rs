@@ -85,9 +85,8 @@ pub use identity_pool::{
 };
 pub use jwt::{JwtError, JwtVerifier, JwtVerifierBuilder, TokenUse, VerifiedClaims};
 pub use user_pool::{
-    CognitoUserPool, CognitoUserPoolBuilder, DEVICE_KEY_EXTRA, Device, DevicePage, DeviceStore,
-    DeviceTracking, MemoryDeviceStore, MfaPreference, RememberedDevice, TotpSetup, UserProfile,
-    challenge_names,
+    CognitoUserPool, CognitoUserPoolBuilder, Device, DevicePage, DeviceStore, DeviceTracking,
+    MemoryDeviceStore, MfaPreference, RememberedDevice, TotpSetup, UserProfile, challenge_names,
 };
 #[cfg(feature = "file-device-store")]
 pub use user_pool::{

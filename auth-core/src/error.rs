@@ -53,22 +53,105 @@ impl StdError for NetworkError {
     }
 }
 
-/// An answer from the service: its error code (Cognito's exception name) and message.
+macro_rules! service_error_kinds {
+    ($($(#[$meta:meta])* $variant:ident => $code:literal,)*) => {
+        /// What the service said no (or "not now") with: the error codes a client acts on,
+        /// and [`Other`](ServiceErrorKind::Other) for the rest. The names are Cognito's
+        /// exception names, which OpenID-style providers can reuse for the same meaning.
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ServiceErrorKind {
+            $($(#[$meta])* $variant,)*
+            /// Any other code, as the service sent it.
+            Other(String),
+        }
+
+        impl ServiceErrorKind {
+            /// The kind for the service's error code.
+            pub fn from_code(code: &str) -> Self {
+                match code {
+                    $($code => ServiceErrorKind::$variant,)*
+                    other => ServiceErrorKind::Other(other.to_owned()),
+                }
+            }
+
+            /// The service's error code, e.g. `NotAuthorizedException`.
+            pub fn code(&self) -> &str {
+                match self {
+                    $(ServiceErrorKind::$variant => $code,)*
+                    ServiceErrorKind::Other(code) => code,
+                }
+            }
+        }
+    };
+}
+
+service_error_kinds! {
+    /// Wrong credentials, a revoked or expired token, or an operation the user may not do.
+    NotAuthorized => "NotAuthorizedException",
+    /// No such user.
+    UserNotFound => "UserNotFoundException",
+    /// The user has not confirmed the account yet.
+    UserNotConfirmed => "UserNotConfirmedException",
+    /// The user must reset the password before signing in.
+    PasswordResetRequired => "PasswordResetRequiredException",
+    /// The code is wrong.
+    CodeMismatch => "CodeMismatchException",
+    /// The code has expired.
+    ExpiredCode => "ExpiredCodeException",
+    /// The username is taken.
+    UsernameExists => "UsernameExistsException",
+    /// The password does not meet the policy.
+    InvalidPassword => "InvalidPasswordException",
+    /// A parameter was invalid.
+    InvalidParameter => "InvalidParameterException",
+    /// A limit was exceeded (e.g. too many codes sent).
+    LimitExceeded => "LimitExceededException",
+    /// Too many failed attempts; wait before trying again.
+    TooManyFailedAttempts => "TooManyFailedAttemptsException",
+    /// Throttled: too many requests.
+    TooManyRequests => "TooManyRequestsException",
+    /// A pool, client or identity does not exist.
+    ResourceNotFound => "ResourceNotFoundException",
+    /// A rotated refresh token was used again.
+    RefreshTokenReuse => "RefreshTokenReuseException",
+    /// The service failed internally.
+    InternalError => "InternalErrorException",
+}
+
+impl fmt::Display for ServiceErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// An answer from the service: what kind of refusal it is and the service's message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceError {
-    code: String,
+    kind: ServiceErrorKind,
     message: String,
 }
 
 impl ServiceError {
     /// An error with the service's code and message.
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: message.into() }
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self::with_kind(ServiceErrorKind::from_code(code), message)
     }
 
-    /// The service's error code, e.g. `NotAuthorizedException`.
+    /// An error of a known kind.
+    pub fn with_kind(kind: ServiceErrorKind, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into() }
+    }
+
+    /// What the service said.
+    pub fn kind(&self) -> &ServiceErrorKind {
+        &self.kind
+    }
+
+    /// The service's error code, e.g. `NotAuthorizedException` (for logs; match on
+    /// [`kind`](Self::kind)).
     pub fn code(&self) -> &str {
-        &self.code
+        self.kind.code()
     }
 
     /// The service's message.
@@ -80,9 +163,9 @@ impl ServiceError {
 impl fmt::Display for ServiceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.message.is_empty() {
-            f.write_str(&self.code)
+            f.write_str(self.code())
         } else {
-            write!(f, "{}: {}", self.code, self.message)
+            write!(f, "{}: {}", self.code(), self.message)
         }
     }
 }
@@ -116,9 +199,9 @@ pub enum ProviderError {
 }
 
 impl ProviderError {
-    /// A rejection with the service's code and message.
-    pub fn rejected(code: impl Into<String>, message: impl Into<String>) -> Self {
-        ProviderError::Rejected(ServiceError::new(code, message))
+    /// A rejection of the given kind, with the service's message.
+    pub fn rejected(kind: ServiceErrorKind, message: impl Into<String>) -> Self {
+        ProviderError::Rejected(ServiceError::with_kind(kind, message))
     }
 
     /// A network failure.
@@ -142,12 +225,18 @@ impl ProviderError {
         matches!(self, ProviderError::Rejected(_))
     }
 
-    /// The service's error code, if the service answered.
-    pub fn code(&self) -> Option<&str> {
+    /// What the service said, if it answered.
+    pub fn kind(&self) -> Option<&ServiceErrorKind> {
         match self {
-            ProviderError::Rejected(e) | ProviderError::Unavailable(e) => Some(e.code()),
+            ProviderError::Rejected(e) | ProviderError::Unavailable(e) => Some(e.kind()),
             _ => None,
         }
+    }
+
+    /// The service's error code, if it answered (for logs; match on
+    /// [`kind`](Self::kind)).
+    pub fn code(&self) -> Option<&str> {
+        self.kind().map(ServiceErrorKind::code)
     }
 }
 
@@ -208,8 +297,9 @@ pub enum AuthError {
     /// e.g. user-pool tokens for a federated user).
     #[error("no user is signed in")]
     NotSignedIn,
-    /// A user is already signed in; sign out first.
-    #[error("a user is already signed in")]
+    /// A user is already signed in. To sign in as someone else (or again), call
+    /// `sign_out` first; a federated user may call `federated_sign_in` again at any time.
+    #[error("a user is already signed in; call sign_out() first to sign in again")]
     AlreadySignedIn,
     /// `confirm_sign_in` was called with no sign-in waiting for an answer.
     #[error("no sign-in is waiting for a challenge response")]
@@ -248,5 +338,31 @@ impl AuthError {
             AuthError::Store(StoreError::Unavailable { .. }) => true,
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_error_kinds_round_trip_their_codes() {
+        for code in ["NotAuthorizedException", "CodeMismatchException", "TooManyRequestsException"]
+        {
+            let kind = ServiceErrorKind::from_code(code);
+            assert!(!matches!(kind, ServiceErrorKind::Other(_)), "{code} has a kind");
+            assert_eq!(kind.code(), code);
+        }
+        let other = ServiceError::new("AliasExistsException", "taken");
+        assert_eq!(other.kind(), &ServiceErrorKind::Other("AliasExistsException".into()));
+        assert_eq!(other.to_string(), "AliasExistsException: taken");
+        let rejected = ProviderError::rejected(ServiceErrorKind::ExpiredCode, "too late");
+        assert_eq!(rejected.kind(), Some(&ServiceErrorKind::ExpiredCode));
+        assert_eq!(rejected.code(), Some("ExpiredCodeException"));
+    }
+
+    #[test]
+    fn already_signed_in_says_how_to_recover() {
+        assert!(AuthError::AlreadySignedIn.to_string().contains("sign_out()"));
     }
 }

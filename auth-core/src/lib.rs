@@ -40,19 +40,22 @@ pub use client::{
     Transition, TransitionObserver,
 };
 pub use env::{AlwaysOnline, Clock, Connectivity, ManualClock, ManualConnectivity, SystemClock};
-pub use error::{AuthError, NetworkError, ProviderError, ServiceError, SharedSource, StoreError};
+pub use error::{
+    AuthError, NetworkError, ProviderError, ServiceError, ServiceErrorKind, SharedSource,
+    StoreError,
+};
 pub use provider::{
     AccountProvider, CredentialsProvider, DynAccountProvider, DynCredentialsProvider,
     DynIdentityProvider, IdentityProvider,
 };
 pub use secret::{
-    AccessToken, ChallengeSession, IdToken, Password, ProviderToken, RefreshToken, SecretAccessKey,
-    SecretString, SessionToken,
+    AccessToken, ChallengeSession, ConfirmationCode, IdToken, Password, ProviderToken,
+    RefreshToken, SecretAccessKey, SecretString, SessionToken,
 };
 pub use store::{DynTokenStore, Generation, MemoryTokenStore, Snapshot, TokenStore, TokenStoreExt};
 pub use types::{
     AwsCredentials, ChallengeContext, ChallengeKind, ChallengeResponse, CodeDelivery,
-    FederatedSession, FirstFactor, IdentityId, Logins, SignInFlow, SignInNextStep, SignInOutcome,
-    SignInRequest, SignInResult, SignOutOptions, SignUpOutcome, SignUpRequest, StoredSession,
-    UserPoolSession, UserPoolTokens, UserState, UserStateDetails,
+    FederatedSession, FirstFactor, IdentityId, InvalidReason, Logins, MfaType, SignInFlow,
+    SignInNextStep, SignInOutcome, SignInRequest, SignInResult, SignOutOptions, SignUpOutcome,
+    SignUpRequest, StoredSession, UserPoolSession, UserPoolTokens, UserState, UserStateDetails,
 };

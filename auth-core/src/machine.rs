@@ -3,7 +3,7 @@
 //! [`transition`] takes the current [`MachineState`] and an [`Event`] and returns the next
 //! state plus the [`Effect`]s the shell (`AuthClient`) must perform. It does no IO and
 //! reads no clock: everything it needs (is the device online? is the federated token
-//! still valid?) arrives in the state or the event. That keeps the rules of DESIGN.md in
+//! still valid?) arrives in the state or the event. That keeps the user-state rules in
 //! one place, where they can be tested exhaustively and snapshotted as traces.
 //!
 //! The rules in brief:
@@ -34,25 +34,65 @@ pub enum SessionKind {
     },
 }
 
-/// Why a session's tokens are invalid.
+pub use crate::types::InvalidReason;
+
+/// Why a user-pool session's tokens are invalid: the subset of [`InvalidReason`] a
+/// user-pool session can have (only federated tokens expire without a refresh).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[non_exhaustive]
-pub enum InvalidReason {
+pub enum UserPoolInvalid {
     /// They expired while offline; they will be refreshed when connectivity returns.
     Offline,
-    /// The service rejected them (revoked or expired refresh token, rejected federated
-    /// token); only a new sign-in helps.
+    /// The service rejected the refresh token; only a new sign-in helps.
     Rejected,
-    /// The federated provider's token expired; only a new federated sign-in helps.
-    Expired,
 }
 
-impl InvalidReason {
-    fn as_str(self) -> &'static str {
-        match self {
-            InvalidReason::Offline => "offline",
-            InvalidReason::Rejected => "rejected",
-            InvalidReason::Expired => "expired",
+impl From<UserPoolInvalid> for InvalidReason {
+    fn from(reason: UserPoolInvalid) -> Self {
+        match reason {
+            UserPoolInvalid::Offline => InvalidReason::Offline,
+            UserPoolInvalid::Rejected => InvalidReason::Rejected,
+        }
+    }
+}
+
+/// The session the machine tracks and whether it is usable. Each variant carries only
+/// what can be true of it: a signed-in session has no invalid reason unless its tokens are
+/// invalid, and only a user-pool session has a token refresh.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
+pub enum Phase {
+    /// Before initialisation.
+    Unknown,
+    /// No user session: signed out, or a guest when guest access is configured.
+    NoSession,
+    /// A user-pool session (tokens that refresh).
+    UserPool {
+        /// Why its tokens are invalid (`SignedOutUserPoolsTokensInvalid`); `None` while
+        /// signed in.
+        invalid: Option<UserPoolInvalid>,
+        /// A token refresh is in flight.
+        refreshing: bool,
+    },
+    /// A third-party provider's session, federated into an identity pool.
+    Federated {
+        /// The provider's logins key.
+        provider: String,
+        /// Why its token is invalid (`SignedOutFederatedTokensInvalid`); `None` while
+        /// signed in.
+        invalid: Option<InvalidReason>,
+    },
+}
+
+impl Phase {
+    /// The phase a freshly signed-in (or loaded) session of `kind` starts in.
+    fn signed_in(kind: &SessionKind) -> Self {
+        match kind {
+            SessionKind::None => Phase::NoSession,
+            SessionKind::UserPool => Phase::UserPool { invalid: None, refreshing: false },
+            SessionKind::Federated { provider } => {
+                Phase::Federated { provider: provider.clone(), invalid: None }
+            }
         }
     }
 }
@@ -61,18 +101,12 @@ impl InvalidReason {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[non_exhaustive]
 pub struct MachineState {
-    /// The state the app sees.
-    pub user: UserState,
-    /// The kind of session behind it.
-    pub session: SessionKind,
+    /// The session and its validity.
+    pub phase: Phase,
     /// Whether guest (unauthenticated) access is configured.
     pub guest_allowed: bool,
     /// Whether the connectivity source says online.
     pub online: bool,
-    /// Why the tokens are invalid, in the `...TokensInvalid` states.
-    pub invalid_reason: Option<InvalidReason>,
-    /// A user-pool token refresh is in flight.
-    pub token_refresh: bool,
     /// An AWS-credentials refresh is in flight.
     pub credentials_refresh: bool,
 }
@@ -80,31 +114,55 @@ pub struct MachineState {
 impl MachineState {
     /// The state before initialisation.
     pub fn new(guest_allowed: bool, online: bool) -> Self {
-        Self {
-            user: UserState::Unknown,
-            session: SessionKind::None,
-            guest_allowed,
-            online,
-            invalid_reason: None,
-            token_refresh: false,
-            credentials_refresh: false,
+        Self { phase: Phase::Unknown, guest_allowed, online, credentials_refresh: false }
+    }
+
+    /// The state the app sees.
+    pub fn user_state(&self) -> UserState {
+        match &self.phase {
+            Phase::Unknown => UserState::Unknown,
+            Phase::NoSession if self.guest_allowed => UserState::Guest,
+            Phase::NoSession => UserState::SignedOut,
+            Phase::UserPool { invalid: None, .. } | Phase::Federated { invalid: None, .. } => {
+                UserState::SignedIn
+            }
+            Phase::UserPool { invalid: Some(_), .. } => UserState::SignedOutUserPoolsTokensInvalid,
+            Phase::Federated { invalid: Some(_), .. } => UserState::SignedOutFederatedTokensInvalid,
         }
+    }
+
+    /// True while a user-pool token refresh is in flight.
+    pub fn token_refresh(&self) -> bool {
+        matches!(self.phase, Phase::UserPool { refreshing: true, .. })
     }
 
     /// The state with its details, as listeners see it.
     pub fn details(&self) -> UserStateDetails {
-        let mut details = UserStateDetails::new(self.user);
-        if let SessionKind::Federated { provider } = &self.session {
-            details = details.with("provider", provider.clone());
-        }
-        if let Some(reason) = self.invalid_reason {
-            details = details.with("reason", reason.as_str());
+        let mut details = UserStateDetails::new(self.user_state());
+        match &self.phase {
+            Phase::UserPool { invalid, .. } => details.reason = invalid.map(InvalidReason::from),
+            Phase::Federated { provider, invalid } => {
+                details.provider = Some(provider.clone());
+                details.reason = *invalid;
+            }
+            Phase::Unknown | Phase::NoSession => {}
         }
         details
     }
+}
 
-    fn signed_out_state(&self) -> UserState {
-        if self.guest_allowed { UserState::Guest } else { UserState::SignedOut }
+/// Whether a sign-in of `kind` may start in `state`: not before initialisation, and not
+/// over a signed-in user (sign out first), except that a federated user may present a
+/// fresh provider token at any time. Allowed when nobody is signed in, for a guest, and in
+/// the `...TokensInvalid` states (a re-sign-in, which completes waiting requests).
+pub fn check_sign_in(state: &MachineState, kind: &SessionKind) -> Result<(), Failure> {
+    match (&state.phase, kind) {
+        (Phase::Unknown, _) => Err(Failure::NotInitialized),
+        (Phase::Federated { invalid: None, .. }, SessionKind::Federated { .. }) => Ok(()),
+        (Phase::UserPool { invalid: None, .. } | Phase::Federated { invalid: None, .. }, _) => {
+            Err(Failure::AlreadySignedIn)
+        }
+        _ => Ok(()),
     }
 }
 
@@ -181,6 +239,8 @@ pub enum Failure {
     SignedOut,
     /// The refresh the request waited on failed; the shell reports that refresh's error.
     RefreshFailed,
+    /// A user is signed in: a sign-in needs a sign-out first.
+    AlreadySignedIn,
 }
 
 /// How the request that caused an event should wait, for [`Effect::Wait`].
@@ -206,12 +266,6 @@ pub enum Effect {
     StartTokenRefresh,
     /// Start refreshing AWS credentials.
     StartCredentialsRefresh,
-    /// The new session must be durable: the shell saves it before it makes the
-    /// transition visible (a caller that got fresh tokens may exit at once).
-    PersistSession,
-    /// The store and caches must be cleared: the shell clears them before it makes the
-    /// transition visible.
-    ClearSession,
     /// The requesting caller waits.
     Wait(Wait),
     /// The requesting caller fails.
@@ -223,67 +277,52 @@ pub enum Effect {
 }
 
 /// The next state and what to do about it.
+///
+/// The events that change the session (`SignedIn`, `SignedOut`, the refresh successes)
+/// are fed after the shell has saved or cleared the store: a change is never visible
+/// before it is durable, so persisting is not an effect of the transition.
 pub fn transition(state: &MachineState, event: &Event) -> (MachineState, Vec<Effect>) {
     let mut next = state.clone();
     let mut effects = Vec::new();
     match event {
-        Event::Initialized { session } => {
-            next.session = session.clone();
-            next.user = match session {
-                SessionKind::None => state.signed_out_state(),
-                SessionKind::UserPool | SessionKind::Federated { .. } => UserState::SignedIn,
-            };
-            next.invalid_reason = None;
-        }
+        Event::Initialized { session } => next.phase = Phase::signed_in(session),
         Event::SignedIn { session } => {
-            next.user = UserState::SignedIn;
-            next.session = session.clone();
-            next.invalid_reason = None;
             // Refreshes of the previous session are discarded by the shell when they end.
-            next.token_refresh = false;
+            next.phase = Phase::signed_in(session);
             next.credentials_refresh = false;
-            effects.extend([Effect::PersistSession, Effect::ResumeWaiters]);
+            effects.push(Effect::ResumeWaiters);
         }
         Event::SignedOut => {
-            next.user = state.signed_out_state();
-            next.session = SessionKind::None;
-            next.invalid_reason = None;
-            next.token_refresh = false;
+            next.phase = Phase::NoSession;
             next.credentials_refresh = false;
-            effects.extend([
-                Effect::ClearSession,
-                Effect::FailWaiters(Waiters::All, Failure::SignedOut),
-            ]);
+            effects.push(Effect::FailWaiters(Waiters::All, Failure::SignedOut));
         }
         Event::TokensNeeded => tokens_needed(state, &mut next, &mut effects),
         Event::TokenRefreshSucceeded => {
-            next.token_refresh = false;
-            if state.session == SessionKind::UserPool {
-                if state.user == UserState::SignedOutUserPoolsTokensInvalid {
-                    next.user = UserState::SignedIn;
-                    next.invalid_reason = None;
-                }
-                effects.extend([Effect::PersistSession, Effect::ResumeWaiters]);
+            if let Phase::UserPool { .. } = state.phase {
+                next.phase = Phase::UserPool { invalid: None, refreshing: false };
+                effects.push(Effect::ResumeWaiters);
             }
         }
         Event::TokenRefreshRejected => {
-            next.token_refresh = false;
-            if state.session == SessionKind::UserPool {
-                next.user = UserState::SignedOutUserPoolsTokensInvalid;
-                next.invalid_reason = Some(InvalidReason::Rejected);
+            if let Phase::UserPool { .. } = state.phase {
+                next.phase =
+                    Phase::UserPool { invalid: Some(UserPoolInvalid::Rejected), refreshing: false };
                 effects.push(Effect::ResumeWaiters);
             }
         }
         Event::TokenRefreshFailed => {
-            next.token_refresh = false;
-            if state.session == SessionKind::UserPool {
+            if let Phase::UserPool { invalid, .. } = state.phase {
                 if state.online {
+                    next.phase = Phase::UserPool { invalid, refreshing: false };
                     effects.push(Effect::FailWaiters(Waiters::Tokens, Failure::RefreshFailed));
                 } else {
                     // Connectivity went away during the refresh: block, as an offline
                     // request would have.
-                    next.user = UserState::SignedOutUserPoolsTokensInvalid;
-                    next.invalid_reason = Some(InvalidReason::Offline);
+                    next.phase = Phase::UserPool {
+                        invalid: Some(UserPoolInvalid::Offline),
+                        refreshing: false,
+                    };
                     effects.push(Effect::ResumeWaiters);
                 }
             }
@@ -293,17 +332,18 @@ pub fn transition(state: &MachineState, event: &Event) -> (MachineState, Vec<Eff
         }
         Event::CredentialsRefreshSucceeded => {
             next.credentials_refresh = false;
-            if state.user == UserState::SignedOutFederatedTokensInvalid {
-                next.user = UserState::SignedIn;
-                next.invalid_reason = None;
+            if let Phase::Federated { provider, invalid: Some(_) } = &state.phase {
+                next.phase = Phase::Federated { provider: provider.clone(), invalid: None };
             }
-            effects.extend([Effect::PersistSession, Effect::ResumeWaiters]);
+            effects.push(Effect::ResumeWaiters);
         }
         Event::CredentialsRefreshRejected => {
             next.credentials_refresh = false;
-            if matches!(state.session, SessionKind::Federated { .. }) {
-                next.user = UserState::SignedOutFederatedTokensInvalid;
-                next.invalid_reason = Some(InvalidReason::Rejected);
+            if let Phase::Federated { provider, .. } = &state.phase {
+                next.phase = Phase::Federated {
+                    provider: provider.clone(),
+                    invalid: Some(InvalidReason::Rejected),
+                };
                 effects.push(Effect::ResumeWaiters);
             } else {
                 effects.push(Effect::FailWaiters(Waiters::Credentials, Failure::RefreshFailed));
@@ -320,20 +360,24 @@ pub fn transition(state: &MachineState, event: &Event) -> (MachineState, Vec<Eff
         Event::ConnectivityChanged { online } => {
             next.online = *online;
             if *online && !state.online {
-                let invalid_offline = state.invalid_reason == Some(InvalidReason::Offline);
-                if state.user == UserState::SignedOutUserPoolsTokensInvalid
-                    && invalid_offline
-                    && !state.token_refresh
-                {
-                    next.token_refresh = true;
-                    effects.push(Effect::StartTokenRefresh);
-                }
-                if state.user == UserState::SignedOutFederatedTokensInvalid
-                    && invalid_offline
-                    && !state.credentials_refresh
-                {
-                    next.credentials_refresh = true;
-                    effects.push(Effect::StartCredentialsRefresh);
+                match &state.phase {
+                    Phase::UserPool {
+                        invalid: Some(UserPoolInvalid::Offline),
+                        refreshing: false,
+                    } => {
+                        next.phase = Phase::UserPool {
+                            invalid: Some(UserPoolInvalid::Offline),
+                            refreshing: true,
+                        };
+                        effects.push(Effect::StartTokenRefresh);
+                    }
+                    Phase::Federated { invalid: Some(InvalidReason::Offline), .. }
+                        if !state.credentials_refresh =>
+                    {
+                        next.credentials_refresh = true;
+                        effects.push(Effect::StartCredentialsRefresh);
+                    }
+                    _ => {}
                 }
                 effects.push(Effect::ResumeWaiters);
             }
@@ -342,34 +386,32 @@ pub fn transition(state: &MachineState, event: &Event) -> (MachineState, Vec<Eff
             effects.push(Effect::FailWaiters(Waiters::Blocked, Failure::Released));
         }
     }
-    if next.user != state.user {
+    if next.user_state() != state.user_state() {
         effects.insert(0, Effect::Notify(next.details()));
     }
     (next, effects)
 }
 
 fn tokens_needed(state: &MachineState, next: &mut MachineState, effects: &mut Vec<Effect>) {
-    match (state.user, &state.session) {
-        (UserState::Unknown, _) => effects.push(Effect::Fail(Failure::NotInitialized)),
-        (
-            UserState::SignedIn | UserState::SignedOutUserPoolsTokensInvalid,
-            SessionKind::UserPool,
-        ) => {
-            let rejected = state.invalid_reason == Some(InvalidReason::Rejected);
-            if rejected {
-                effects.push(Effect::Wait(Wait::ForSignIn));
-            } else if state.token_refresh {
-                effects.push(Effect::Wait(Wait::ForRefresh));
-            } else if state.online {
-                next.token_refresh = true;
+    match state.phase {
+        Phase::Unknown => effects.push(Effect::Fail(Failure::NotInitialized)),
+        Phase::UserPool { invalid: Some(UserPoolInvalid::Rejected), .. } => {
+            effects.push(Effect::Wait(Wait::ForSignIn))
+        }
+        Phase::UserPool { refreshing: true, .. } => effects.push(Effect::Wait(Wait::ForRefresh)),
+        Phase::UserPool { invalid, refreshing: false } => {
+            if state.online {
+                next.phase = Phase::UserPool { invalid, refreshing: true };
                 effects.extend([Effect::StartTokenRefresh, Effect::Wait(Wait::ForRefresh)]);
             } else {
-                next.user = UserState::SignedOutUserPoolsTokensInvalid;
-                next.invalid_reason = Some(InvalidReason::Offline);
+                next.phase =
+                    Phase::UserPool { invalid: Some(UserPoolInvalid::Offline), refreshing: false };
                 effects.push(Effect::Wait(Wait::ForSignIn));
             }
         }
-        _ => effects.push(Effect::Fail(Failure::NotSignedIn)),
+        Phase::NoSession | Phase::Federated { .. } => {
+            effects.push(Effect::Fail(Failure::NotSignedIn))
+        }
     }
 }
 
@@ -386,31 +428,31 @@ fn credentials_needed(
         }
         effects.push(Effect::Wait(Wait::ForRefresh));
     };
-    match (state.user, &state.session) {
-        (UserState::Unknown, _) => effects.push(Effect::Fail(Failure::NotInitialized)),
-        (UserState::SignedOut, _) => effects.push(Effect::Fail(Failure::NotSignedIn)),
-        (UserState::SignedOutUserPoolsTokensInvalid, _)
-            if state.invalid_reason == Some(InvalidReason::Rejected) || !state.online =>
+    let invalidate = |next: &mut MachineState, provider: &str, reason: InvalidReason| {
+        next.phase = Phase::Federated { provider: provider.to_owned(), invalid: Some(reason) };
+    };
+    match &state.phase {
+        Phase::Unknown => effects.push(Effect::Fail(Failure::NotInitialized)),
+        Phase::NoSession if !state.guest_allowed => {
+            effects.push(Effect::Fail(Failure::NotSignedIn))
+        }
+        Phase::UserPool { invalid: Some(invalid), .. }
+            if *invalid == UserPoolInvalid::Rejected || !state.online =>
         {
             effects.push(Effect::Wait(Wait::ForSignIn))
         }
-        (
-            UserState::SignedIn | UserState::SignedOutFederatedTokensInvalid,
-            SessionKind::Federated { .. },
-        ) => {
+        Phase::Federated { provider, invalid } => {
             if !federated_token_valid {
-                next.user = UserState::SignedOutFederatedTokensInvalid;
-                next.invalid_reason = Some(InvalidReason::Expired);
+                invalidate(next, provider, InvalidReason::Expired);
                 effects.push(Effect::Wait(Wait::ForSignIn));
-            } else if state.invalid_reason == Some(InvalidReason::Rejected) {
+            } else if *invalid == Some(InvalidReason::Rejected) {
                 effects.push(Effect::Wait(Wait::ForSignIn));
             } else if state.credentials_refresh {
                 effects.push(Effect::Wait(Wait::ForRefresh));
             } else if state.online {
                 start_or_join(next, effects);
             } else {
-                next.user = UserState::SignedOutFederatedTokensInvalid;
-                next.invalid_reason = Some(InvalidReason::Offline);
+                invalidate(next, provider, InvalidReason::Offline);
                 effects.push(Effect::Wait(Wait::ForSignIn));
             }
         }
@@ -449,7 +491,7 @@ mod tests {
         for (session, guest, expected) in cases {
             let (state, effects) =
                 transition(&MachineState::new(guest, true), &Event::Initialized { session });
-            assert_eq!(state.user, expected);
+            assert_eq!(state.user_state(), expected);
             assert_eq!(effects, vec![Effect::Notify(state.details())]);
         }
     }
@@ -477,12 +519,14 @@ mod tests {
         let mut state = signed_in(false);
         for event in &events {
             let (next, effects) = transition(&state, event);
-            assert!(!effects.contains(&Effect::ClearSession), "{event:?} cleared the session");
-            assert_ne!(next.user, UserState::SignedOut);
+            assert!(matches!(next.phase, Phase::UserPool { .. }), "{event:?} dropped the session");
+            let signed_out = Effect::FailWaiters(Waiters::All, Failure::SignedOut);
+            assert!(!effects.contains(&signed_out), "{event:?} signed the user out");
+            assert_ne!(next.user_state(), UserState::SignedOut);
             state = next;
         }
-        assert_eq!(state.user, UserState::SignedOutUserPoolsTokensInvalid);
-        assert_eq!(state.invalid_reason, Some(InvalidReason::Offline));
+        assert_eq!(state.user_state(), UserState::SignedOutUserPoolsTokensInvalid);
+        assert_eq!(state.details().reason, Some(InvalidReason::Offline));
     }
 
     #[test]
@@ -498,13 +542,37 @@ mod tests {
     fn a_rejected_refresh_waits_for_sign_in() {
         let (state, _) = transition(&signed_in(true), &Event::TokensNeeded);
         let (state, effects) = transition(&state, &Event::TokenRefreshRejected);
-        assert_eq!(state.user, UserState::SignedOutUserPoolsTokensInvalid);
+        assert_eq!(state.user_state(), UserState::SignedOutUserPoolsTokensInvalid);
         assert_eq!(effects, vec![Effect::Notify(state.details()), Effect::ResumeWaiters]);
         let (_, effects) = transition(&state, &Event::TokensNeeded);
         assert_eq!(effects, vec![Effect::Wait(Wait::ForSignIn)]);
         let (state, effects) =
             transition(&state, &Event::SignedIn { session: SessionKind::UserPool });
-        assert_eq!(state.user, UserState::SignedIn);
-        assert_eq!(effects[1..], [Effect::PersistSession, Effect::ResumeWaiters]);
+        assert_eq!(state.user_state(), UserState::SignedIn);
+        assert_eq!(effects[1..], [Effect::ResumeWaiters]);
+    }
+
+    #[test]
+    fn sign_in_is_refused_over_a_signed_in_user_only() {
+        let google = SessionKind::Federated { provider: "accounts.google.com".into() };
+        let fresh = MachineState::new(false, true);
+        assert_eq!(check_sign_in(&fresh, &SessionKind::UserPool), Err(Failure::NotInitialized));
+        let user_pool = signed_in(true);
+        assert_eq!(
+            check_sign_in(&user_pool, &SessionKind::UserPool),
+            Err(Failure::AlreadySignedIn)
+        );
+        assert_eq!(check_sign_in(&user_pool, &google), Err(Failure::AlreadySignedIn));
+        let (rejected, _) = transition(&user_pool, &Event::TokensNeeded);
+        let (rejected, _) = transition(&rejected, &Event::TokenRefreshRejected);
+        assert_eq!(check_sign_in(&rejected, &SessionKind::UserPool), Ok(()));
+        let (federated, _) = transition(&fresh, &Event::Initialized { session: google.clone() });
+        assert_eq!(check_sign_in(&federated, &google), Ok(()), "a fresh provider token");
+        assert_eq!(
+            check_sign_in(&federated, &SessionKind::UserPool),
+            Err(Failure::AlreadySignedIn)
+        );
+        let (signed_out, _) = transition(&federated, &Event::SignedOut);
+        assert_eq!(check_sign_in(&signed_out, &SessionKind::UserPool), Ok(()));
     }
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::ProviderError;
-use crate::secret::{AccessToken, Password};
+use crate::secret::{AccessToken, ConfirmationCode, Password};
 use crate::types::{
     AwsCredentials, ChallengeContext, ChallengeResponse, CodeDelivery, IdentityId, Logins,
     SignInOutcome, SignInRequest, SignOutOptions, SignUpOutcome, SignUpRequest, UserPoolSession,
@@ -28,6 +28,13 @@ pub trait IdentityProvider: fmt::Debug + Send + Sync + 'static {
     /// The key under which this provider's ID tokens federate into an identity pool, e.g.
     /// `cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC`.
     fn logins_key(&self) -> String;
+
+    /// The same provider as an [`AccountProvider`], if it offers account operations (a
+    /// Cognito user pool does). `AuthClient::account` uses it when the builder was given
+    /// no separate account provider.
+    fn account_provider(self: Arc<Self>) -> Option<DynAccountProvider> {
+        None
+    }
 
     /// Starts a sign-in.
     async fn sign_in(&self, request: &SignInRequest) -> Result<SignInOutcome, ProviderError>;
@@ -64,7 +71,11 @@ pub trait AccountProvider: fmt::Debug + Send + Sync + 'static {
     async fn sign_up(&self, request: &SignUpRequest) -> Result<SignUpOutcome, ProviderError>;
 
     /// Confirms an account with the code sent at sign-up.
-    async fn confirm_sign_up(&self, username: &str, code: &Password) -> Result<(), ProviderError>;
+    async fn confirm_sign_up(
+        &self,
+        username: &str,
+        code: &ConfirmationCode,
+    ) -> Result<(), ProviderError>;
 
     /// Sends the sign-up confirmation code again.
     async fn resend_sign_up_code(&self, username: &str) -> Result<CodeDelivery, ProviderError>;
@@ -76,7 +87,7 @@ pub trait AccountProvider: fmt::Debug + Send + Sync + 'static {
     async fn confirm_forgot_password(
         &self,
         username: &str,
-        code: &Password,
+        code: &ConfirmationCode,
         new_password: &Password,
     ) -> Result<(), ProviderError>;
 
@@ -107,7 +118,7 @@ pub trait AccountProvider: fmt::Debug + Send + Sync + 'static {
         &self,
         access_token: &AccessToken,
         attribute: &str,
-        code: &Password,
+        code: &ConfirmationCode,
     ) -> Result<(), ProviderError>;
 
     /// Deletes attributes.

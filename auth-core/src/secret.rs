@@ -98,6 +98,12 @@ secret_type!(
     Password
 );
 secret_type!(
+    /// A one-time code: sent to the user (sign-up confirmation, password reset, attribute
+    /// verification) or shown by an authenticator app. A code is not a password: the type
+    /// keeps the two from being swapped in calls that take both.
+    ConfirmationCode
+);
+secret_type!(
     /// An OpenID Connect ID token (a JWT) issued by a user pool or another identity provider.
     IdToken
 );

@@ -247,28 +247,60 @@ impl fmt::Display for UserState {
     }
 }
 
-/// A user state plus details, e.g. `provider` for a federated sign-in or `reason` for an
-/// invalid-tokens state. This is what listeners receive.
+/// Why a session's tokens are invalid, in the `...TokensInvalid` states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum InvalidReason {
+    /// They expired while offline; they will be refreshed when connectivity returns.
+    Offline,
+    /// The service rejected them (revoked or expired refresh token, rejected federated
+    /// token); only a new sign-in helps.
+    Rejected,
+    /// The federated provider's token expired; only a new federated sign-in helps.
+    Expired,
+}
+
+impl InvalidReason {
+    /// The reason's name: `offline`, `rejected` or `expired`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvalidReason::Offline => "offline",
+            InvalidReason::Rejected => "rejected",
+            InvalidReason::Expired => "expired",
+        }
+    }
+}
+
+impl fmt::Display for InvalidReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A user state plus what is known about it. This is what listeners receive.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UserStateDetails {
     /// The state.
     pub state: UserState,
-    /// Extra facts about the state. Keys used by this crate: `provider` (the federated
-    /// provider's logins key), `reason` (`offline`, `rejected`, `expired`).
-    pub details: BTreeMap<String, String>,
+    /// For a federated session: the provider's logins key (e.g. `accounts.google.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// In the `...TokensInvalid` states: why the tokens are invalid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<InvalidReason>,
+    /// From `AuthClient::initialize` only: the stored session was damaged, kept aside by
+    /// the store, and the client started without it; this says what was wrong and where
+    /// the damaged data is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_damage: Option<String>,
 }
 
 impl UserStateDetails {
     /// A state with no details.
     pub fn new(state: UserState) -> Self {
-        Self { state, details: BTreeMap::new() }
-    }
-
-    /// Adds one detail.
-    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.details.insert(key.into(), value.into());
-        self
+        Self { state, provider: None, reason: None, store_damage: None }
     }
 }
 
@@ -280,16 +312,37 @@ pub struct UserPoolSession {
     pub username: String,
     /// The current tokens.
     pub tokens: UserPoolTokens,
-    /// Provider-owned values kept with the session, e.g. Cognito's remembered device key,
-    /// which refresh calls need. The client stores them and hands them back untouched.
+    /// Provider-owned values kept with the session. The client stores them and hands them
+    /// back untouched. The remembered device key has its own accessors
+    /// ([`device_key`](Self::device_key)).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extras: BTreeMap<String, SecretString>,
 }
+
+/// Where [`UserPoolSession::device_key`] lives in `extras`: the stored form of sessions
+/// written before the accessor existed, kept so that those sessions keep their device.
+const DEVICE_KEY: &str = "device_key";
 
 impl UserPoolSession {
     /// A session with no provider extras.
     pub fn new(username: impl Into<String>, tokens: UserPoolTokens) -> Self {
         Self { username: username.into(), tokens, extras: BTreeMap::new() }
+    }
+
+    /// The key of the device this session signed in on, if the provider remembers devices
+    /// (Cognito's device tracking): refreshing a tracked device's tokens needs it.
+    pub fn device_key(&self) -> Option<&SecretString> {
+        self.extras.get(DEVICE_KEY)
+    }
+
+    /// Records the device key (see [`device_key`](Self::device_key)).
+    pub fn set_device_key(&mut self, key: SecretString) {
+        self.extras.insert(DEVICE_KEY.to_owned(), key);
+    }
+
+    /// Forgets the device key, e.g. when the provider no longer knows the device.
+    pub fn clear_device_key(&mut self) -> Option<SecretString> {
+        self.extras.remove(DEVICE_KEY)
     }
 }
 
@@ -434,6 +487,45 @@ impl fmt::Display for FirstFactor {
     }
 }
 
+/// A second factor (MFA method) a user can have: what Cognito calls `SMS_MFA`,
+/// `SOFTWARE_TOKEN_MFA` and `EMAIL_OTP`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum MfaType {
+    /// A code sent by SMS.
+    Sms,
+    /// A code from an authenticator app (TOTP).
+    Totp,
+    /// A code sent by email.
+    Email,
+}
+
+impl MfaType {
+    /// Every MFA type, in the order above.
+    pub const ALL: [MfaType; 3] = [MfaType::Sms, MfaType::Totp, MfaType::Email];
+
+    /// The type's wire name: `SMS_MFA`, `SOFTWARE_TOKEN_MFA` or `EMAIL_OTP`. It is also the
+    /// answer that picks this type ([`ChallengeResponse::mfa_type`]).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MfaType::Sms => "SMS_MFA",
+            MfaType::Totp => "SOFTWARE_TOKEN_MFA",
+            MfaType::Email => "EMAIL_OTP",
+        }
+    }
+
+    /// The type with wire name `name` ([`MfaType::as_str`]), if there is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|mfa| mfa.as_str() == name)
+    }
+}
+
+impl fmt::Display for MfaType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A request to sign in.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -552,10 +644,11 @@ pub enum ChallengeKind {
         /// An `otpauth://totp/...` URI for QR codes.
         otpauth_uri: SecretString,
     },
-    /// The user must choose an MFA method; answer with one of `options`.
+    /// The user must choose an MFA method; answer with [`ChallengeResponse::mfa_type`].
     SelectMfaType {
-        /// The methods to choose from, e.g. `SMS_MFA`, `SOFTWARE_TOKEN_MFA`.
-        options: Vec<String>,
+        /// The methods to choose from that this client knows, in the provider's order;
+        /// the step's parameters list everything the provider offered.
+        options: Vec<MfaType>,
     },
     /// The user must choose the first factor of a choice-based sign-in; answer with
     /// [`ChallengeResponse::first_factor`] (adding the password for
@@ -644,6 +737,11 @@ impl ChallengeResponse {
     /// password with [`ChallengeResponse::with_password`] when the factor needs it.
     pub fn first_factor(factor: FirstFactor) -> Self {
         Self::answer(factor.as_str())
+    }
+
+    /// The answer to [`ChallengeKind::SelectMfaType`] that picks `mfa`.
+    pub fn mfa_type(mfa: MfaType) -> Self {
+        Self::answer(mfa.as_str())
     }
 
     /// Adds the user's password (for a first factor that needs it).
@@ -780,6 +878,33 @@ mod tests {
         assert_eq!(FirstFactor::from_name("password"), None, "names are exact");
         let needing: Vec<_> = FirstFactor::ALL.into_iter().filter(|f| f.needs_password()).collect();
         assert_eq!(needing, [FirstFactor::Password, FirstFactor::PasswordSrp]);
+    }
+
+    #[test]
+    fn mfa_type_names_round_trip() {
+        for mfa in MfaType::ALL {
+            assert_eq!(MfaType::from_name(mfa.as_str()), Some(mfa));
+            assert_eq!(ChallengeResponse::mfa_type(mfa).answer.secret(), mfa.as_str());
+        }
+        assert_eq!(MfaType::from_name("SOFTWARE_TOKEN_MFA"), Some(MfaType::Totp));
+        assert_eq!(MfaType::from_name("WEB_AUTHN"), None);
+    }
+
+    #[cfg(feature = "testing")]
+    #[test]
+    fn the_device_key_keeps_its_stored_form() {
+        let jwt = crate::testing::unsigned_jwt(&serde_json::json!({"exp": 4_000_000_000_u64}));
+        let tokens = UserPoolTokens::new(jwt.as_str().into(), jwt.as_str().into(), None).unwrap();
+        let mut session = UserPoolSession::new("alice", tokens);
+        assert!(session.device_key().is_none());
+        session.set_device_key(SecretString::new("us-east-1_dev"));
+        let json = serde_json::to_value(&session).unwrap();
+        // Sessions stored before the accessor existed keep their device.
+        assert_eq!(json["extras"]["device_key"], "us-east-1_dev");
+        let back: UserPoolSession = serde_json::from_value(json).unwrap();
+        assert_eq!(back.device_key().map(SecretString::secret), Some("us-east-1_dev"));
+        assert!(session.clear_device_key().is_some());
+        assert!(session.device_key().is_none());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use self::wire::{
     GetCredentialsForIdentityInput, GetCredentialsForIdentityOutput, GetIdInput, GetIdOutput,
 };
 use crate::error::CognitoError;
-use crate::http::{AwsJsonClient, Idempotency, RetryPolicy, Transport};
+use crate::http::{AwsJsonClient, Idempotency, Transport};
 
 /// The `X-Amz-Target` prefix of the identity-pool API.
 const TARGET_PREFIX: &str = "AWSCognitoIdentityService.";
@@ -297,18 +297,7 @@ impl CognitoIdentityPoolBuilder {
         self
     }
 
-    /// Sends calls to `endpoint` instead of `https://cognito-identity.<region>.amazonaws.com/`:
-    /// a local server, an emulator, a VPC endpoint. The URL is used as given.
-    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.transport.endpoint = Some(endpoint.into());
-        self
-    }
-
-    /// Sets or clears the endpoint override.
-    pub fn set_endpoint(&mut self, endpoint: Option<String>) -> &mut Self {
-        self.transport.endpoint = endpoint;
-        self
-    }
+    crate::http::transport_setters!("cognito-identity");
 
     /// The AWS account that owns the identity pool, sent with GetId (Cognito accepts it
     /// but does not need it).
@@ -334,32 +323,6 @@ impl CognitoIdentityPoolBuilder {
     /// Sets or clears the custom role.
     pub fn set_custom_role_arn(&mut self, arn: Option<String>) -> &mut Self {
         self.custom_role_arn = arn;
-        self
-    }
-
-    /// How long to wait for a connection (default 5 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.transport.settings.connect_timeout = timeout;
-        self
-    }
-
-    /// How long one attempt of a call may take (default 20 s).
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.transport.settings.request_timeout = timeout;
-        self
-    }
-
-    /// How failed calls are retried (both operations are safe to retry; see
-    /// [`RetryPolicy`]).
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.transport.settings.retry = policy;
-        self
-    }
-
-    /// Uses this reqwest client (its own timeouts, proxy and TLS settings) instead of one
-    /// built from the timeouts above. Redirects should be disabled on it.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.transport.http_client = Some(client);
         self
     }
 

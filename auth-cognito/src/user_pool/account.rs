@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use auth_core::{
-    AccessToken, AccountProvider, CodeDelivery, Password, ProviderError, SecretString,
-    SignUpOutcome, SignUpRequest,
+    AccessToken, AccountProvider, CodeDelivery, ConfirmationCode, MfaType, Password, ProviderError,
+    SecretString, SignUpOutcome, SignUpRequest,
 };
 
 use super::CognitoUserPool;
 use super::challenge::otpauth_uri;
-use super::devices::{DEVICE_KEY_EXTRA, Device, DevicePage};
+use super::devices::{Device, DevicePage};
 use super::sign_in::check_verified;
 use super::wire::{
     AccessTokenInput, AssociateSoftwareTokenInput, AssociateSoftwareTokenOutput, AttributeIn,
@@ -32,10 +32,11 @@ pub struct UserProfile {
     pub username: String,
     /// The user's attributes (`sub`, `email`, `email_verified`, `custom:*`, ...).
     pub attributes: BTreeMap<String, String>,
-    /// The preferred MFA method (`SMS_MFA`, `SOFTWARE_TOKEN_MFA`, `EMAIL_OTP`), if any.
-    pub preferred_mfa: Option<String>,
-    /// The MFA methods the user has enabled.
-    pub mfa_methods: Vec<String>,
+    /// The preferred MFA method, if any.
+    pub preferred_mfa: Option<MfaType>,
+    /// The MFA methods the user has enabled (methods this client does not know are left
+    /// out).
+    pub mfa_methods: Vec<MfaType>,
 }
 
 /// An authenticator-app secret to show the user, as AssociateSoftwareToken returns it.
@@ -135,7 +136,7 @@ impl CognitoUserPool {
     pub async fn confirm_sign_up(
         &self,
         username: &str,
-        code: &Password,
+        code: &ConfirmationCode,
     ) -> Result<(), CognitoError> {
         let _: Empty =
             self.user_code_call("ConfirmSignUp", username, Some(code.secret()), None).await?;
@@ -160,7 +161,7 @@ impl CognitoUserPool {
     pub async fn confirm_forgot_password(
         &self,
         username: &str,
-        code: &Password,
+        code: &ConfirmationCode,
         new_password: &Password,
     ) -> Result<(), CognitoError> {
         let _: Empty = self
@@ -203,8 +204,13 @@ impl CognitoUserPool {
                 .into_iter()
                 .map(|a| (a.name, a.value.unwrap_or_default()))
                 .collect(),
-            preferred_mfa: output.preferred_mfa_setting,
-            mfa_methods: output.user_mfa_setting_list.unwrap_or_default(),
+            preferred_mfa: output.preferred_mfa_setting.as_deref().and_then(MfaType::from_name),
+            mfa_methods: output
+                .user_mfa_setting_list
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|name| MfaType::from_name(name))
+                .collect(),
         })
     }
 
@@ -245,7 +251,7 @@ impl CognitoUserPool {
         &self,
         access_token: &AccessToken,
         attribute: &str,
-        code: &Password,
+        code: &ConfirmationCode,
     ) -> Result<(), CognitoError> {
         let input = VerifyUserAttributeInput {
             access_token: access_token.secret(),
@@ -341,8 +347,7 @@ impl CognitoUserPool {
         session: &auth_core::UserPoolSession,
     ) -> Result<(), CognitoError> {
         let device_key = session
-            .extras
-            .get(DEVICE_KEY_EXTRA)
+            .device_key()
             .ok_or_else(|| CognitoError::invalid("the session has no tracked device"))?;
         self.update_device_status(session.tokens.access_token(), device_key.secret(), true).await
     }
@@ -399,7 +404,7 @@ impl CognitoUserPool {
     pub async fn verify_software_token(
         &self,
         access_token: &AccessToken,
-        code: &Password,
+        code: &ConfirmationCode,
         friendly_device_name: Option<&str>,
     ) -> Result<(), CognitoError> {
         let input = VerifySoftwareTokenInput {
@@ -420,7 +425,11 @@ impl AccountProvider for CognitoUserPool {
         Ok(CognitoUserPool::sign_up(self, request).await?)
     }
 
-    async fn confirm_sign_up(&self, username: &str, code: &Password) -> Result<(), ProviderError> {
+    async fn confirm_sign_up(
+        &self,
+        username: &str,
+        code: &ConfirmationCode,
+    ) -> Result<(), ProviderError> {
         Ok(CognitoUserPool::confirm_sign_up(self, username, code).await?)
     }
 
@@ -435,7 +444,7 @@ impl AccountProvider for CognitoUserPool {
     async fn confirm_forgot_password(
         &self,
         username: &str,
-        code: &Password,
+        code: &ConfirmationCode,
         new_password: &Password,
     ) -> Result<(), ProviderError> {
         Ok(CognitoUserPool::confirm_forgot_password(self, username, code, new_password).await?)
@@ -469,7 +478,7 @@ impl AccountProvider for CognitoUserPool {
         &self,
         access_token: &AccessToken,
         attribute: &str,
-        code: &Password,
+        code: &ConfirmationCode,
     ) -> Result<(), ProviderError> {
         Ok(CognitoUserPool::verify_user_attribute(self, access_token, attribute, code).await?)
     }

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use auth_core::{ChallengeKind, ChallengeResponse, SecretString};
+use auth_core::{ChallengeKind, ChallengeResponse, MfaType, SecretString};
 
 use super::wire::Params;
 use crate::error::CognitoError;
@@ -81,7 +81,12 @@ pub(crate) fn kind(
         EMAIL_OTP => ChallengeKind::EmailOtp { destination: destination() },
         SOFTWARE_TOKEN_MFA => ChallengeKind::SoftwareTokenMfa,
         SELECT_MFA_TYPE => {
-            ChallengeKind::SelectMfaType { options: string_list(params, name, "MFAS_CAN_CHOOSE")? }
+            // Types this client does not know are left out; the parameters keep them all.
+            let options = string_list(params, name, "MFAS_CAN_CHOOSE")?
+                .iter()
+                .filter_map(|option| MfaType::from_name(option))
+                .collect();
+            ChallengeKind::SelectMfaType { options }
         }
         CUSTOM_CHALLENGE => ChallengeKind::CustomChallenge,
         _ => ChallengeKind::Other,
@@ -176,12 +181,10 @@ mod tests {
             kind(EMAIL_OTP, &BTreeMap::new()).unwrap(),
             ChallengeKind::EmailOtp { destination: None }
         );
-        let p = params(&[("MFAS_CAN_CHOOSE", r#"["SMS_MFA","SOFTWARE_TOKEN_MFA"]"#)]);
+        let p = params(&[("MFAS_CAN_CHOOSE", r#"["SMS_MFA","WEB_AUTHN","SOFTWARE_TOKEN_MFA"]"#)]);
         assert_eq!(
             kind(SELECT_MFA_TYPE, &p).unwrap(),
-            ChallengeKind::SelectMfaType {
-                options: vec!["SMS_MFA".into(), "SOFTWARE_TOKEN_MFA".into()]
-            }
+            ChallengeKind::SelectMfaType { options: vec![MfaType::Sms, MfaType::Totp] }
         );
         assert_eq!(kind("WEB_AUTHN", &BTreeMap::new()).unwrap(), ChallengeKind::Other);
         let bad = params(&[("MFAS_CAN_CHOOSE", "SMS_MFA")]);

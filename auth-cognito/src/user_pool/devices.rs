@@ -4,8 +4,9 @@
 //! The device secret must outlive the user's session: a user who signs out and back in on
 //! the same device is exactly the case device tracking is for. auth-core's token store is
 //! cleared at sign-out, so remembered devices live in a [`DeviceStore`] of their own, keyed
-//! by username. The device key is also copied into the session's `extras` (under
-//! [`DEVICE_KEY_EXTRA`]), because a refresh of a tracked device's tokens must send it.
+//! by username. The device key is also kept in the session
+//! ([`UserPoolSession::device_key`](auth_core::UserPoolSession::device_key)), because a
+//! refresh of a tracked device's tokens must send it.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -18,9 +19,6 @@ use auth_core::jwt::time_from_epoch_seconds;
 use serde::{Deserialize, Serialize};
 
 use super::wire::DeviceType;
-
-/// The key under which the remembered device key is kept in `UserPoolSession::extras`.
-pub const DEVICE_KEY_EXTRA: &str = "device_key";
 
 /// A device Cognito knows, with the secret that proves it (the "password" of device SRP).
 /// Its `Debug` output redacts the secret (a [`SecretString`]).

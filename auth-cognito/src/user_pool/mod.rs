@@ -14,26 +14,25 @@ mod wire;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::{
-    ChallengeContext, ChallengeResponse, Clock, IdentityProvider, ProviderError, SecretString,
-    SignInOutcome, SignInRequest, SignOutOptions, SystemClock, UserPoolSession, UserPoolTokens,
+    ChallengeContext, ChallengeResponse, Clock, DynAccountProvider, IdentityProvider,
+    ProviderError, SecretString, SignInOutcome, SignInRequest, SignOutOptions, SystemClock,
+    UserPoolSession, UserPoolTokens,
 };
 
 pub use self::account::{MfaPreference, TotpSetup, UserProfile};
 pub use self::challenge::challenge_names;
 pub use self::devices::{
-    DEVICE_KEY_EXTRA, Device, DevicePage, DeviceStore, DeviceTracking, MemoryDeviceStore,
-    RememberedDevice,
+    Device, DevicePage, DeviceStore, DeviceTracking, MemoryDeviceStore, RememberedDevice,
 };
 #[cfg(feature = "file-device-store")]
 pub use self::file_devices::{
     DEVICES_DOCUMENT_KIND, DeviceDocument, FileDeviceStore, FileDeviceStoreBuilder,
 };
 use crate::error::CognitoError;
-use crate::http::{AwsJsonClient, RetryPolicy, Transport};
+use crate::http::{AwsJsonClient, Transport};
 
 /// The `X-Amz-Target` prefix of the user-pool API.
 const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
@@ -190,44 +189,7 @@ impl CognitoUserPoolBuilder {
         self
     }
 
-    /// Sends calls to `endpoint` instead of `https://cognito-idp.<region>.amazonaws.com/`:
-    /// a local server, an emulator, a VPC endpoint. The URL is used as given.
-    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.transport.endpoint = Some(endpoint.into());
-        self
-    }
-
-    /// Sets or clears the endpoint override.
-    pub fn set_endpoint(&mut self, endpoint: Option<String>) -> &mut Self {
-        self.transport.endpoint = endpoint;
-        self
-    }
-
-    /// How long to wait for a connection (default 5 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.transport.settings.connect_timeout = timeout;
-        self
-    }
-
-    /// How long one attempt of a call may take (default 20 s).
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.transport.settings.request_timeout = timeout;
-        self
-    }
-
-    /// How failed calls are retried (see [`RetryPolicy`] and the `http` notes in the crate
-    /// docs for which calls are retried at all).
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.transport.settings.retry = policy;
-        self
-    }
-
-    /// Uses this reqwest client (its own timeouts, proxy and TLS settings) instead of one
-    /// built from the timeouts above. Redirects should be disabled on it.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.transport.http_client = Some(client);
-        self
-    }
+    crate::http::transport_setters!("cognito-idp");
 
     /// Where remembered devices are kept (default: in memory).
     pub fn device_store(mut self, store: Arc<dyn DeviceStore>) -> Self {
@@ -323,6 +285,12 @@ pub(crate) fn split_pool_id(pool_id: &str) -> Result<(&str, &str), CognitoError>
 impl IdentityProvider for CognitoUserPool {
     fn logins_key(&self) -> String {
         crate::identity_pool::user_pool_key(&self.inner.region, &self.inner.pool_id)
+    }
+
+    /// A user pool offers sign-up, password reset and attributes itself: an `AuthClient`
+    /// built with it needs no separate account provider.
+    fn account_provider(self: Arc<Self>) -> Option<DynAccountProvider> {
+        Some(self)
     }
 
     async fn sign_in(&self, request: &SignInRequest) -> Result<SignInOutcome, ProviderError> {

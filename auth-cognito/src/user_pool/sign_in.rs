@@ -30,7 +30,7 @@ use auth_srp::{ClientEphemeral, DeviceVerifierConfig};
 
 use super::CognitoUserPool;
 use super::challenge::{self, AVAILABLE_CHALLENGES, challenge_names::*, otpauth_uri};
-use super::devices::{DEVICE_KEY_EXTRA, DeviceTracking, RememberedDevice};
+use super::devices::{DeviceTracking, RememberedDevice};
 use super::srp::{device_verifier_answer, new_ephemeral, password_verifier_answer};
 use super::wire::{
     AccessTokenInput, AssociateSoftwareTokenInput, AssociateSoftwareTokenOutput, AuthOutput,
@@ -562,7 +562,7 @@ impl CognitoUserPool {
         }
         if let Some(key) = device_key.or_else(|| flow.device.as_ref().map(|d| d.device_key.clone()))
         {
-            session.extras.insert(DEVICE_KEY_EXTRA.to_owned(), SecretString::new(key));
+            session.set_device_key(SecretString::new(key));
         }
         Ok(session)
     }
@@ -658,7 +658,7 @@ impl CognitoUserPool {
                 refresh_token: refresh_token.secret(),
                 client_id: &self.inner.client_id,
                 client_secret: self.inner.client_secret.as_ref().map(SecretString::secret),
-                device_key: session.extras.get(DEVICE_KEY_EXTRA).map(SecretString::secret),
+                device_key: session.device_key().map(SecretString::secret),
             };
             // The old refresh token dies after the grace period: never repeated once it
             // may have arrived.
@@ -678,7 +678,7 @@ impl CognitoUserPool {
         if let Some(hash) = self.secret_hash(&session.username) {
             params.insert(Cow::Borrowed("SECRET_HASH"), Cow::Owned(hash));
         }
-        if let Some(device_key) = session.extras.get(DEVICE_KEY_EXTRA) {
+        if let Some(device_key) = session.device_key() {
             params.insert(Cow::Borrowed("DEVICE_KEY"), Cow::Borrowed(device_key.secret()));
         }
         let no_metadata = Metadata::new();

@@ -322,7 +322,7 @@ async fn a_google_user_uses_s3_and_waits_for_a_new_token_when_theirs_expires() {
         .await
         .unwrap();
     assert_eq!(state.state, UserState::SignedIn);
-    assert_eq!(state.details.get("provider").map(String::as_str), Some("accounts.google.com"));
+    assert_eq!(state.provider.as_deref(), Some("accounts.google.com"));
     let identity = client.identity_id().await.unwrap();
     let s3 = world.s3(&client);
     put(&s3, "federated/google.txt", b"from google").await;
@@ -341,7 +341,7 @@ async fn a_google_user_uses_s3_and_waits_for_a_new_token_when_theirs_expires() {
     wait_until(|| blocked.load(Ordering::SeqCst) >= 1).await;
     let state = client.current_user_state();
     assert_eq!(state.state, UserState::SignedOutFederatedTokensInvalid);
-    assert_eq!(state.details.get("reason").map(String::as_str), Some("expired"));
+    assert_eq!(state.reason, Some(auth_core::InvalidReason::Expired));
     assert_eq!(client.release_sign_in_wait(), 1);
     let error = waiting.await.unwrap().unwrap_err();
     assert!(matches!(error, CredentialsError::CredentialsNotLoaded(_)), "{error:?}");

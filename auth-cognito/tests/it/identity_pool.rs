@@ -308,7 +308,7 @@ async fn auth_client_reacts_to_refused_and_unreachable_identity_pools() {
     assert!(matches!(error, AuthError::SignInWaitTimedOut), "{error:?}");
     let state = client.current_user_state();
     assert_eq!(state.state, UserState::SignedOutFederatedTokensInvalid);
-    assert_eq!(state.details.get("reason").map(String::as_str), Some("rejected"));
-    assert_eq!(state.details.get("provider").map(String::as_str), Some("accounts.google.com"));
+    assert_eq!(state.reason, Some(auth_core::InvalidReason::Rejected));
+    assert_eq!(state.provider.as_deref(), Some("accounts.google.com"));
     assert_eq!(client.identity_id().await.unwrap().as_str(), USER, "nothing was deleted");
 }

@@ -10,5 +10,6 @@ mod jwt;
 mod mock;
 mod model;
 mod support;
+mod traces;
 mod transport;
 mod wire;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_cognito::{
-    CognitoUserPool, DEVICE_KEY_EXTRA, DeviceStore, DeviceTracking, JwtError, JwtVerifier,
-    MemoryDeviceStore, MfaPreference, RetryPolicy, TokenUse,
+    CognitoUserPool, DeviceStore, DeviceTracking, JwtError, JwtVerifier, MemoryDeviceStore,
+    MfaPreference, RetryPolicy, TokenUse,
 };
 use auth_core::testing::conformance::identity_provider::{self, ProviderFixture};
 use auth_core::{
@@ -20,7 +20,7 @@ use auth_core::{
 use auth_mock_server::{ClientInfo, ClientOptions, Fault, MockServer, MockServerHandle};
 use serde_json::{Value, json};
 
-use crate::support::closed_port_url;
+use crate::support::{closed_port_url, signed_in, step};
 
 const PASSWORD: &str = "Passw0rd!-Mock";
 
@@ -71,22 +71,6 @@ impl Env {
 
     fn code(&self, username: &str) -> String {
         self.server.last_code(&self.pool_id, username).expect("a code was delivered").code
-    }
-}
-
-fn step(outcome: SignInOutcome) -> SignInNextStep {
-    match outcome {
-        SignInOutcome::NextStep(step) => step,
-        SignInOutcome::SignedIn(_) => panic!("expected a challenge, got tokens"),
-        _ => panic!("unexpected outcome"),
-    }
-}
-
-fn signed_in(outcome: SignInOutcome) -> UserPoolSession {
-    match outcome {
-        SignInOutcome::SignedIn(session) => session,
-        SignInOutcome::NextStep(step) => panic!("expected tokens, got {}", step.challenge_name),
-        _ => panic!("unexpected outcome"),
     }
 }
 
@@ -220,7 +204,7 @@ async fn sms_email_and_authenticator_codes_and_mfa_choice() {
         .await
         .unwrap();
     let profile = provider.get_user(access).await.unwrap();
-    assert_eq!(profile.preferred_mfa.as_deref(), Some("SOFTWARE_TOKEN_MFA"));
+    assert_eq!(profile.preferred_mfa, Some(auth_core::MfaType::Totp));
     let totp = step(sign_in(&provider, "sam", SignInFlow::SecureRemotePassword).await);
     assert_eq!(totp.kind, ChallengeKind::SoftwareTokenMfa);
     signed_in(answer(&provider, &totp, &env.totp("sam")).await.unwrap());
@@ -235,8 +219,7 @@ async fn sms_email_and_authenticator_codes_and_mfa_choice() {
         panic!("{:?}", select.kind)
     };
     assert!(
-        options.contains(&"SMS_MFA".to_owned())
-            && options.contains(&"SOFTWARE_TOKEN_MFA".to_owned())
+        options.contains(&auth_core::MfaType::Sms) && options.contains(&auth_core::MfaType::Totp)
     );
     let totp = step(answer(&provider, &select, "SOFTWARE_TOKEN_MFA").await.unwrap());
     assert_eq!(totp.kind, ChallengeKind::SoftwareTokenMfa);
@@ -329,7 +312,7 @@ async fn a_remembered_device_skips_mfa() {
     let sms = step(sign_in(&provider, "dee", SignInFlow::SecureRemotePassword).await);
     let session = signed_in(answer(&provider, &sms, &env.code("dee")).await.unwrap());
     let device = devices.get("dee").await.unwrap().expect("the device is remembered after sign-in");
-    assert_eq!(session.extras[DEVICE_KEY_EXTRA].secret(), device.device_key);
+    assert_eq!(session.device_key().unwrap().secret(), device.device_key);
     let listed = provider.list_devices(session.tokens.access_token(), None, None).await.unwrap();
     assert!(
         listed.devices.iter().any(|d| d.key == device.device_key && d.name() == Some("ci-runner")),
@@ -342,7 +325,7 @@ async fn a_remembered_device_skips_mfa() {
     // Next sign-in: DEVICE_SRP_AUTH instead of MFA.
     env.server.reset_request_counts();
     let session = signed_in(sign_in(&provider, "dee", SignInFlow::SecureRemotePassword).await);
-    assert_eq!(session.extras[DEVICE_KEY_EXTRA].secret(), device.device_key);
+    assert_eq!(session.device_key().unwrap().secret(), device.device_key);
     assert_eq!(
         env.server.request_count("RespondToAuthChallenge"),
         3,
@@ -402,7 +385,7 @@ async fn a_remembered_device_survives_a_restart_with_the_file_store() {
         let sms = step(sign_in(&provider, "rey", SignInFlow::SecureRemotePassword).await);
         let session = signed_in(answer(&provider, &sms, &env.code("rey")).await.unwrap());
         provider.sign_out(&session, &SignOutOptions::default()).await.unwrap();
-        session.extras[DEVICE_KEY_EXTRA].secret().to_owned()
+        session.device_key().unwrap().secret().to_owned()
     };
     let text = std::fs::read_to_string(file_store().path()).unwrap();
     assert!(!text.contains(&device_key), "the file is encrypted: {text}");
@@ -414,7 +397,7 @@ async fn a_remembered_device_survives_a_restart_with_the_file_store() {
     let provider = env.builder().device_store(devices).build().unwrap();
     env.server.reset_request_counts();
     let session = signed_in(sign_in(&provider, "rey", SignInFlow::SecureRemotePassword).await);
-    assert_eq!(session.extras[DEVICE_KEY_EXTRA].secret(), device_key);
+    assert_eq!(session.device_key().unwrap().secret(), device_key);
     assert_eq!(
         env.server.request_count("RespondToAuthChallenge"),
         3,
@@ -445,7 +428,7 @@ async fn account_operations_end_to_end() {
     AccountProvider::resend_sign_up_code(&provider, "una").await.unwrap();
     let wrong =
         AccountProvider::confirm_sign_up(&provider, "una", &"000000".into()).await.unwrap_err();
-    assert_eq!(wrong.code(), Some("CodeMismatchException"));
+    assert_eq!(wrong.kind(), Some(&auth_core::ServiceErrorKind::CodeMismatch));
     AccountProvider::confirm_sign_up(&provider, "una", &env.code("una").into()).await.unwrap();
     let session = signed_in(sign_in(&provider, "una", SignInFlow::SecureRemotePassword).await);
     let access = session.tokens.access_token().clone();
@@ -580,6 +563,11 @@ async fn auth_client_with_the_cognito_provider() {
     ));
     assert_eq!(client.username().as_deref(), Some("ava"));
     let first = client.tokens().await.unwrap();
+    // The user pool offers account operations itself: no `.account_provider(...)` needed.
+    let account = client.account().expect("the user pool is the account provider");
+    assert_eq!(account.user_attributes().await.unwrap()["email"], "ava@example.com");
+    let again = client.sign_in(SignInRequest::password("ava", PASSWORD)).await.unwrap_err();
+    assert!(matches!(again, auth_core::AuthError::AlreadySignedIn), "{again:?}");
 
     // Expired: concurrent requests share one refresh. (Both clocks move: a client clock
     // ahead of the server by more than the token lifetime would see every new token as

@@ -14,7 +14,7 @@ use auth_core::testing::model::{ModelConfig, ModelWorld, check_sequence, operati
 use auth_core::{
     AuthClient, AuthClientBuilder, ChallengeContext, ChallengeResponse, IdentityProvider,
     ManualClock, ManualConnectivity, ProviderError, SignInOutcome, SignInRequest, SignOutOptions,
-    UserPoolSession, UserPoolTokens,
+    StoredSession, UserPoolSession, UserPoolTokens,
 };
 use auth_mock_server::{ClientOptions, Fault, Lifetimes, MockServer, MockServerHandle};
 use proptest::prelude::*;
@@ -81,8 +81,10 @@ impl IdentityProvider for Switchable {
     }
 }
 
-struct MockWorld {
-    server: MockServerHandle,
+/// The Cognito provider over the in-process mock server, as a [`ModelWorld`]: for the
+/// model test here and the shared trace scenarios (`traces`).
+pub(crate) struct MockWorld {
+    pub(crate) server: MockServerHandle,
     pool_id: String,
     provider: Arc<Switchable>,
     store: Arc<FaultyTokenStore>,
@@ -92,7 +94,7 @@ struct MockWorld {
 }
 
 impl MockWorld {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let config = ModelConfig::new(
             USER,
             PASSWORD,
@@ -177,8 +179,8 @@ impl ModelWorld for MockWorld {
         self.provider.refreshes_sent.load(Ordering::SeqCst)
     }
 
-    async fn store_holds_session(&self) -> bool {
-        self.store.peek().is_some()
+    async fn stored_session(&self) -> Option<StoredSession> {
+        self.store.peek()
     }
 }
 

@@ -6,8 +6,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
+use auth_core::{SignInNextStep, SignInOutcome, UserPoolSession};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair};
@@ -197,9 +198,27 @@ pub(crate) async fn closed_port_url() -> String {
     format!("http://{address}/")
 }
 
-/// Seconds since the epoch.
+/// Seconds since the epoch, now.
 pub(crate) fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    auth_core::testing::epoch_seconds(SystemTime::now())
+}
+
+/// The challenge of a sign-in step that must ask for more.
+pub(crate) fn step(outcome: SignInOutcome) -> SignInNextStep {
+    match outcome {
+        SignInOutcome::NextStep(step) => step,
+        SignInOutcome::SignedIn(_) => panic!("expected a challenge, got tokens"),
+        _ => panic!("unexpected outcome"),
+    }
+}
+
+/// The session of a sign-in step that must complete the sign-in.
+pub(crate) fn signed_in(outcome: SignInOutcome) -> UserPoolSession {
+    match outcome {
+        SignInOutcome::SignedIn(session) => session,
+        SignInOutcome::NextStep(step) => panic!("expected tokens, got {}", step.challenge_name),
+        _ => panic!("unexpected outcome"),
+    }
 }
 
 /// An unsigned JWT-shaped token with `claims` (for client-side tests: the client never

@@ -6,20 +6,17 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use auth_cognito::{
-    CognitoUserPool, DEVICE_KEY_EXTRA, DeviceStore, MemoryDeviceStore, MfaPreference, RetryPolicy,
-};
+use auth_cognito::{CognitoUserPool, DeviceStore, MemoryDeviceStore, MfaPreference, RetryPolicy};
 use auth_core::{
     AccountProvider, ChallengeKind, ChallengeResponse, FirstFactor, IdentityProvider,
-    ProviderError, SignInFlow, SignInNextStep, SignInOutcome, SignInRequest, SignOutOptions,
-    SignUpRequest, UserPoolSession,
+    ProviderError, SignInFlow, SignInRequest, SignOutOptions, SignUpRequest,
 };
 use auth_srp::{BigUint, ServerEphemeral, Verifier, parse_hex, secret_hash};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::support::{Action, Recorded, ScriptedServer, auth_result};
+use crate::support::{Action, Recorded, ScriptedServer, auth_result, signed_in, step};
 
 const POOL_ID: &str = "eu-west-1_WirePool9";
 const POOL_NAME: &str = "WirePool9";
@@ -54,22 +51,6 @@ fn body_str<'a>(request: &'a Recorded, path: &[&str]) -> &'a str {
 
 fn challenge(name: &str, session: &str, params: Value) -> Action {
     Action::ok(json!({"ChallengeName": name, "Session": session, "ChallengeParameters": params}))
-}
-
-fn step(outcome: SignInOutcome) -> SignInNextStep {
-    match outcome {
-        SignInOutcome::NextStep(step) => step,
-        SignInOutcome::SignedIn(_) => panic!("expected a challenge, got tokens"),
-        _ => panic!("unexpected outcome"),
-    }
-}
-
-fn signed_in(outcome: SignInOutcome) -> UserPoolSession {
-    match outcome {
-        SignInOutcome::SignedIn(session) => session,
-        SignInOutcome::NextStep(step) => panic!("expected tokens, got {}", step.challenge_name),
-        _ => panic!("unexpected outcome"),
-    }
 }
 
 /// A server-side SRP exchange prepared before the client starts (B does not depend on A).
@@ -253,7 +234,7 @@ async fn select_mfa_type_then_software_token_and_sms() {
     assert_eq!(
         select.kind,
         ChallengeKind::SelectMfaType {
-            options: vec!["SMS_MFA".into(), "SOFTWARE_TOKEN_MFA".into()]
+            options: vec![auth_core::MfaType::Sms, auth_core::MfaType::Totp]
         }
     );
     let totp = step(
@@ -438,7 +419,7 @@ async fn remembered_device_is_confirmed_then_used_for_device_srp() {
     let session = signed_in(
         IdentityProvider::sign_in(&pool, &SignInRequest::password(EMAIL, PASSWORD)).await.unwrap(),
     );
-    assert_eq!(session.extras[DEVICE_KEY_EXTRA].secret(), device_key);
+    assert_eq!(session.device_key().unwrap().secret(), device_key);
     let remembered = devices.get(EMAIL).await.unwrap().expect("the device is remembered");
     assert_eq!(remembered.device_key, device_key);
     assert_eq!(remembered.device_group_key, group);
@@ -497,7 +478,7 @@ async fn remembered_device_is_confirmed_then_used_for_device_srp() {
     let session = signed_in(
         IdentityProvider::sign_in(&pool, &SignInRequest::password(EMAIL, PASSWORD)).await.unwrap(),
     );
-    assert_eq!(session.extras[DEVICE_KEY_EXTRA].secret(), device_key);
+    assert_eq!(session.device_key().unwrap().secret(), device_key);
     let requests = &server.requests()[before..];
     assert_eq!(requests[0].body["AuthParameters"]["DEVICE_KEY"], device_key);
     assert_eq!(requests[1].body["ChallengeResponses"]["DEVICE_KEY"], device_key);
@@ -549,7 +530,7 @@ async fn a_device_cognito_forgot_is_dropped_and_the_sign_in_retried() {
     let pool = pool(&server, devices.clone());
     let request = SignInRequest::password("erin", PASSWORD).with_flow(SignInFlow::Password);
     let session = signed_in(IdentityProvider::sign_in(&pool, &request).await.unwrap());
-    assert!(!session.extras.contains_key(DEVICE_KEY_EXTRA));
+    assert!(session.device_key().is_none());
     let requests = server.requests();
     assert_eq!(requests[0].body["AuthParameters"]["DEVICE_KEY"], "eu-west-1_gone");
     assert!(requests[1].body["AuthParameters"].get("DEVICE_KEY").is_none());
@@ -662,7 +643,7 @@ async fn account_operations() {
     let access = auth_core::AccessToken::new("access-token-value");
     let profile = pool.get_user(&access).await.unwrap();
     assert_eq!(profile.attributes["email"], "g@example.com");
-    assert_eq!(profile.preferred_mfa.as_deref(), Some("SOFTWARE_TOKEN_MFA"));
+    assert_eq!(profile.preferred_mfa, Some(auth_core::MfaType::Totp));
     let deliveries = AccountProvider::update_user_attributes(
         &pool,
         &access,
@@ -798,7 +779,7 @@ async fn user_auth_preferring_password_srp_proves_the_password_and_remembers_the
     assert_eq!(request.flow, SignInFlow::ChoiceBased(Some(FirstFactor::PasswordSrp)));
     let session = signed_in(IdentityProvider::sign_in(&pool, &request).await.unwrap());
     assert_eq!(session.username, USER_ID);
-    assert_eq!(session.extras[DEVICE_KEY_EXTRA].secret(), device_key);
+    assert_eq!(session.device_key().unwrap().secret(), device_key);
     assert!(devices.get(EMAIL).await.unwrap().is_some(), "the device is remembered");
 
     let requests = server.requests();
@@ -839,7 +820,7 @@ async fn user_auth_preferring_password_srp_proves_the_password_and_remembers_the
         Action::ok(auth_result(USER_ID, true)),
     ]);
     let session = signed_in(IdentityProvider::sign_in(&pool, &request).await.unwrap());
-    assert_eq!(session.extras[DEVICE_KEY_EXTRA].secret(), device_key);
+    assert_eq!(session.device_key().unwrap().secret(), device_key);
     let requests = &server.requests()[3..];
     assert_eq!(requests[0].body["AuthParameters"]["DEVICE_KEY"], device_key);
     assert_eq!(requests[1].body["ChallengeResponses"]["DEVICE_KEY"], device_key);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::env::Clock;
-use crate::error::ProviderError;
+use crate::error::{ProviderError, ServiceErrorKind};
 use crate::jwt::UnverifiedClaims;
 use crate::provider::CredentialsProvider;
 use crate::secret::{SecretAccessKey, SessionToken};
@@ -136,7 +136,7 @@ impl FakeCredentialsProvider {
         }
         if logins.is_empty() && !state.allow_guests {
             return Err(ProviderError::rejected(
-                "NotAuthorizedException",
+                ServiceErrorKind::NotAuthorized,
                 "Unauthenticated access is not supported",
             ));
         }
@@ -144,7 +144,7 @@ impl FakeCredentialsProvider {
         for (provider, token) in logins {
             if state.revoked.contains(token.secret()) {
                 return Err(ProviderError::rejected(
-                    "NotAuthorizedException",
+                    ServiceErrorKind::NotAuthorized,
                     "Invalid login token.",
                 ));
             }
@@ -152,7 +152,7 @@ impl FakeCredentialsProvider {
                 Ok(claims) => {
                     if claims.expires_at().map_or(true, |exp| exp <= now) {
                         return Err(ProviderError::rejected(
-                            "NotAuthorizedException",
+                            ServiceErrorKind::NotAuthorized,
                             "Invalid login token. Token expired.",
                         ));
                     }
@@ -206,7 +206,7 @@ impl CredentialsProvider for FakeCredentialsProvider {
         let mut state = self.state();
         if keys.iter().any(|key| state.identities.get(key).is_some_and(|id| id != identity_id)) {
             return Err(ProviderError::rejected(
-                "NotAuthorizedException",
+                ServiceErrorKind::NotAuthorized,
                 "Logins don't match the identity",
             ));
         }

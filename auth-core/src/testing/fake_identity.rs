@@ -8,10 +8,12 @@ use serde_json::json;
 
 use super::{epoch_seconds, unsigned_jwt};
 use crate::env::Clock;
-use crate::error::ProviderError;
+use crate::error::{ProviderError, ServiceErrorKind};
 use crate::jwt::UnverifiedClaims;
-use crate::provider::{AccountProvider, IdentityProvider};
-use crate::secret::{AccessToken, ChallengeSession, IdToken, Password, RefreshToken};
+use crate::provider::{AccountProvider, DynAccountProvider, IdentityProvider};
+use crate::secret::{
+    AccessToken, ChallengeSession, ConfirmationCode, IdToken, Password, RefreshToken,
+};
 use crate::types::{
     ChallengeContext, ChallengeKind, ChallengeResponse, CodeDelivery, SignInFlow, SignInNextStep,
     SignInOutcome, SignInRequest, SignOutOptions, SignUpOutcome, SignUpRequest, UserPoolSession,
@@ -224,7 +226,7 @@ impl FakeIdentityProvider {
 }
 
 fn not_authorized(message: &str) -> ProviderError {
-    ProviderError::rejected("NotAuthorizedException", message)
+    ProviderError::rejected(ServiceErrorKind::NotAuthorized, message)
 }
 
 #[async_trait]
@@ -233,16 +235,23 @@ impl IdentityProvider for FakeIdentityProvider {
         "fake-idp.example/pool".to_owned()
     }
 
+    fn account_provider(self: Arc<Self>) -> Option<DynAccountProvider> {
+        Some(self)
+    }
+
     async fn sign_in(&self, request: &SignInRequest) -> Result<SignInOutcome, ProviderError> {
         self.inner.sign_in.fetch_add(1, Ordering::SeqCst);
         self.check_network()?;
         let mut state = self.state();
         let Some(user) = state.users.get(&request.username) else {
-            return Err(ProviderError::rejected("UserNotFoundException", "User does not exist."));
+            return Err(ProviderError::rejected(
+                ServiceErrorKind::UserNotFound,
+                "User does not exist.",
+            ));
         };
         if !user.confirmed {
             return Err(ProviderError::rejected(
-                "UserNotConfirmedException",
+                ServiceErrorKind::UserNotConfirmed,
                 "User is not confirmed.",
             ));
         }
@@ -291,7 +300,7 @@ impl IdentityProvider for FakeIdentityProvider {
         let expected = state.users.get(&username).and_then(|u| u.mfa_code.clone());
         if expected.as_deref() != Some(response.answer.secret()) {
             return Err(ProviderError::rejected(
-                "CodeMismatchException",
+                ServiceErrorKind::CodeMismatch,
                 "Invalid code received for user",
             ));
         }
@@ -370,7 +379,10 @@ impl FakeIdentityProvider {
         let username =
             claims.string("username").ok_or_else(|| not_authorized("Invalid Access Token"))?;
         if !self.state().users.contains_key(username) {
-            return Err(ProviderError::rejected("UserNotFoundException", "User does not exist."));
+            return Err(ProviderError::rejected(
+                ServiceErrorKind::UserNotFound,
+                "User does not exist.",
+            ));
         }
         Ok(username.to_owned())
     }
@@ -380,20 +392,20 @@ impl FakeIdentityProvider {
         state.serial += 1;
         let code = format!("{:06}", 100_000 + state.serial);
         let user = state.users.get_mut(username).ok_or_else(|| {
-            ProviderError::rejected("UserNotFoundException", "User does not exist.")
+            ProviderError::rejected(ServiceErrorKind::UserNotFound, "User does not exist.")
         })?;
         user.pending_code = Some(code);
         Ok(delivery(username))
     }
 
-    fn take_code(&self, username: &str, code: &Password) -> Result<(), ProviderError> {
+    fn take_code(&self, username: &str, code: &ConfirmationCode) -> Result<(), ProviderError> {
         let mut state = self.state();
         let user = state.users.get_mut(username).ok_or_else(|| {
-            ProviderError::rejected("UserNotFoundException", "User does not exist.")
+            ProviderError::rejected(ServiceErrorKind::UserNotFound, "User does not exist.")
         })?;
         if user.pending_code.as_deref() != Some(code.secret()) {
             return Err(ProviderError::rejected(
-                "CodeMismatchException",
+                ServiceErrorKind::CodeMismatch,
                 "Invalid verification code provided.",
             ));
         }
@@ -410,7 +422,7 @@ impl AccountProvider for FakeIdentityProvider {
             let mut state = self.state();
             if state.users.contains_key(&request.username) {
                 return Err(ProviderError::rejected(
-                    "UsernameExistsException",
+                    ServiceErrorKind::UsernameExists,
                     "User already exists",
                 ));
             }
@@ -425,7 +437,11 @@ impl AccountProvider for FakeIdentityProvider {
         Ok(SignUpOutcome::new(false, format!("sub-{}", request.username), Some(delivery)))
     }
 
-    async fn confirm_sign_up(&self, username: &str, code: &Password) -> Result<(), ProviderError> {
+    async fn confirm_sign_up(
+        &self,
+        username: &str,
+        code: &ConfirmationCode,
+    ) -> Result<(), ProviderError> {
         self.check_network()?;
         self.take_code(username, code)?;
         if let Some(user) = self.state().users.get_mut(username) {
@@ -447,7 +463,7 @@ impl AccountProvider for FakeIdentityProvider {
     async fn confirm_forgot_password(
         &self,
         username: &str,
-        code: &Password,
+        code: &ConfirmationCode,
         new_password: &Password,
     ) -> Result<(), ProviderError> {
         self.check_network()?;
@@ -508,7 +524,7 @@ impl AccountProvider for FakeIdentityProvider {
         &self,
         access_token: &AccessToken,
         attribute: &str,
-        code: &Password,
+        code: &ConfirmationCode,
     ) -> Result<(), ProviderError> {
         self.check_network()?;
         let username = self.user_of(access_token)?;

@@ -9,6 +9,7 @@ mod fake_credentials;
 mod fake_identity;
 mod faulty_store;
 pub mod model;
+pub mod trace;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -7,7 +7,7 @@
 //! one against the real client and a small reference model side by side, and after every
 //! operation checks that they agree on the user state and its reason, the listener
 //! notifications, whether the store holds a session and how many refreshes reached the
-//! service, and that no returned token was expired. Those are DESIGN.md's invariants: no
+//! service, and that no returned token was expired. Those are the client's invariants (ARCHITECTURE.md and the user guide): no
 //! sign-out while offline (only `SignOut` clears), never an expired token, at most one
 //! refresh per expiry, listeners see the model's sequence, restart resumes.
 //!
@@ -30,7 +30,7 @@ use crate::client::{AuthClient, AuthClientBuilder, StateChanges, Transition};
 use crate::error::AuthError;
 use crate::machine::Event;
 use crate::testing::epoch_seconds;
-use crate::types::{SignInRequest, SignOutOptions, UserState, UserStateDetails};
+use crate::types::{SignInRequest, SignOutOptions, StoredSession, UserState, UserStateDetails};
 
 /// The lifetimes and credentials a world is set up with.
 #[derive(Clone, Debug)]
@@ -99,8 +99,13 @@ pub trait ModelWorld: Send + Sync {
     /// How many refresh requests reached the service.
     async fn refresh_requests(&self) -> usize;
 
+    /// The session the client's store holds.
+    async fn stored_session(&self) -> Option<StoredSession>;
+
     /// Whether the client's store holds a session.
-    async fn store_holds_session(&self) -> bool;
+    async fn store_holds_session(&self) -> bool {
+        self.stored_session().await.is_some()
+    }
 }
 
 /// One step of a generated sequence.
@@ -264,7 +269,7 @@ fn probed(world: &dyn ModelWorld, probe: &Arc<Mutex<Probe>>) -> AuthClient {
         .builder()
         .transition_observer(Arc::new(move |transition: &Transition| {
             let mut probe = probe.lock().unwrap_or_else(PoisonError::into_inner);
-            probe.refreshing = transition.to.token_refresh || transition.to.credentials_refresh;
+            probe.refreshing = transition.to.token_refresh() || transition.to.credentials_refresh;
             if matches!(transition.event, Event::ConnectivityChanged { .. }) {
                 probe.connectivity_changes += 1;
             }
@@ -562,7 +567,7 @@ impl Run<'_> {
         let details = self.client.current_user_state();
         Observation {
             state: details.state,
-            reason: details.details.get("reason").cloned(),
+            reason: details.reason.map(|reason| reason.to_string()),
             store_holds_session: self.world.store_holds_session().await,
             refreshes: self.world.refresh_requests().await,
             notified: self.heard.iter().map(|d| d.state).collect(),

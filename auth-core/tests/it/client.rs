@@ -1,4 +1,5 @@
-//! AuthClient behaviour over the fakes: the rules of DESIGN.md, one test each.
+//! AuthClient behaviour over the fakes: the rules of the user guide's User states
+//! chapter, one test each.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -7,9 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use auth_core::testing::conformance::token_store::sample_session;
 use auth_core::{
-    AuthClient, AuthError, ChallengeKind, ChallengeResponse, Generation, MemoryTokenStore,
-    ProviderError, ProviderToken, SignInRequest, SignInResult, SignOutOptions, Snapshot,
-    StoreError, StoredSession, TokenStore, TokenStoreExt, UserState,
+    AuthClient, AuthError, ChallengeKind, ChallengeResponse, Generation, InvalidReason,
+    MemoryTokenStore, ProviderError, ProviderToken, ServiceErrorKind, SignInRequest, SignInResult,
+    SignOutOptions, Snapshot, StoreError, StoredSession, TokenStore, TokenStoreExt, UserState,
 };
 
 use crate::support::{
@@ -98,10 +99,7 @@ async fn a_rejected_refresh_waits_for_re_sign_in_which_completes_the_request() {
     let waiting = spawn_tokens(&client);
     settle().await;
     assert_eq!(client.current_user_state().state, UserState::SignedOutUserPoolsTokensInvalid);
-    assert_eq!(
-        client.current_user_state().details.get("reason").map(String::as_str),
-        Some("rejected")
-    );
+    assert_eq!(client.current_user_state().reason, Some(InvalidReason::Rejected));
     assert!(!waiting.is_finished(), "the request must wait for a new sign-in");
     assert!(h.store.peek().is_some(), "nothing is deleted while waiting");
 
@@ -180,7 +178,7 @@ async fn offline_with_invalid_tokens_blocks_then_resumes_when_online() {
     assert!(!blocked.is_finished(), "offline with expired tokens, the request blocks");
     let details = client.current_user_state();
     assert_eq!(details.state, UserState::SignedOutUserPoolsTokensInvalid);
-    assert_eq!(details.details.get("reason").map(String::as_str), Some("offline"));
+    assert_eq!(details.reason, Some(InvalidReason::Offline));
     assert_eq!(h.store.peek(), stored_before, "nothing is deleted or changed while offline");
     assert_eq!(h.idp.calls().refresh, 0, "no refresh is attempted offline");
 
@@ -386,7 +384,7 @@ async fn a_damaged_store_starts_signed_out_and_says_so() {
     let client = h.builder().token_store(Arc::new(DamagedOnce::default())).build();
     let details = client.initialize().await.expect("damage is reported, not fatal");
     assert_eq!(details.state, UserState::SignedOut);
-    assert!(details.details["store"].contains("kept aside at /tmp/x.damaged"));
+    assert!(details.store_damage.unwrap().contains("kept aside at /tmp/x.damaged"));
     client.sign_in(SignInRequest::password(USER, PASSWORD)).await.unwrap();
 }
 
@@ -551,7 +549,7 @@ async fn federated_token_expiry_waits_for_a_new_federated_sign_in() {
         .await
         .unwrap();
     assert_eq!(details.state, UserState::SignedIn);
-    assert_eq!(details.details["provider"], "accounts.google.com");
+    assert_eq!(details.provider.as_deref(), Some("accounts.google.com"));
     let identity = client.identity_id().await.unwrap();
     assert!(
         matches!(client.tokens().await, Err(AuthError::NotSignedIn)),
@@ -701,40 +699,39 @@ async fn refresh_tokens_refreshes_now_and_is_refused_offline() {
 #[tokio::test]
 async fn account_operations_use_the_current_access_token() {
     let h = Harness::new();
-    let client = h.builder().account_provider(Arc::new(h.idp.clone())).build();
+    // No `.account_provider(...)`: the identity provider offers account operations itself.
+    let client = h.builder().build();
     client.initialize().await.unwrap();
     let account = client.account().unwrap();
 
     let outcome = account
         .sign_up(
-            &auth_core::SignUpRequest::new("carol", "C4rol-pass")
+            auth_core::SignUpRequest::new("carol", "C4rol-pass")
                 .with_attribute("email", "c@example.com"),
         )
         .await
         .unwrap();
     assert!(!outcome.confirmed);
     let code = h.idp.last_code("carol").unwrap();
-    match account.confirm_sign_up("carol", &"000000".into()).await {
+    match account.confirm_sign_up("carol", "000000").await {
         Err(AuthError::Provider(error)) => {
+            assert_eq!(error.kind(), Some(&ServiceErrorKind::CodeMismatch), "{error}");
             assert_eq!(error.code(), Some("CodeMismatchException"), "{error}")
         }
         other => panic!("a wrong code must be a CodeMismatchException, got {other:?}"),
     }
-    account.confirm_sign_up("carol", &code.into()).await.unwrap();
+    account.confirm_sign_up("carol", code).await.unwrap();
     client.sign_in(SignInRequest::password("carol", "C4rol-pass")).await.unwrap();
 
     // Attribute calls after the tokens expired refresh them first.
     h.advance(PAST_EXPIRY);
     assert_eq!(account.user_attributes().await.unwrap()["email"], "c@example.com");
     assert_eq!(h.idp.calls().refresh, 1);
-    account.change_password(&"C4rol-pass".into(), &"N3w-pass".into()).await.unwrap();
-    let deliveries = account
-        .update_user_attributes(&[("email".to_owned(), "new@example.com".to_owned())].into())
-        .await
-        .unwrap();
+    account.change_password("C4rol-pass", "N3w-pass").await.unwrap();
+    let deliveries = account.update_user_attributes([("email", "new@example.com")]).await.unwrap();
     assert_eq!(deliveries.len(), 1);
     let code = h.idp.last_code("carol").unwrap();
-    account.verify_user_attribute("email", &code.into()).await.unwrap();
+    account.verify_user_attribute("email", code).await.unwrap();
     assert_eq!(account.user_attributes().await.unwrap()["email_verified"], "true");
     account.delete_user().await.unwrap();
     assert_eq!(client.current_user_state().state, UserState::SignedOut);
@@ -744,10 +741,12 @@ async fn account_operations_use_the_current_access_token() {
     let outcome = account.forgot_password(USER).await.unwrap();
     assert_eq!(outcome.medium.as_deref(), Some("EMAIL"));
     let code = h.idp.last_code(USER).unwrap();
-    account.confirm_forgot_password(USER, &code.into(), &"R3set-pass".into()).await.unwrap();
+    account.confirm_forgot_password(USER, code, "R3set-pass").await.unwrap();
     client.sign_in(SignInRequest::password(USER, "R3set-pass")).await.unwrap();
 
-    let bare = h.client().await;
+    let explicit = h.builder().account_provider(Arc::new(h.idp.clone())).build();
+    assert!(explicit.account().is_ok(), "an explicit account provider still works");
+    let bare = AuthClient::builder().build();
     assert!(matches!(bare.account(), Err(AuthError::NotConfigured(_))));
 }
 

@@ -48,12 +48,15 @@ fn machine_edges() -> BTreeSet<(String, String)> {
         for event in events() {
             // Initialisation happens once, from Unknown.
             let initializing = matches!(event, Event::Initialized { .. });
-            if initializing != (state.user == auth_core::UserState::Unknown) {
+            if initializing != (state.user_state() == auth_core::UserState::Unknown) {
                 continue;
             }
             let (next, _) = transition(&state, &event);
-            if next.user != state.user {
-                edges.insert((format!("{:?}", state.user), format!("{:?}", next.user)));
+            if next.user_state() != state.user_state() {
+                edges.insert((
+                    format!("{:?}", state.user_state()),
+                    format!("{:?}", next.user_state()),
+                ));
             }
             queue.push_back(next);
         }

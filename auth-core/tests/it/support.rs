@@ -6,9 +6,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use auth_core::testing::{FakeCredentialsProvider, FakeIdentityProvider, FaultyTokenStore};
 use tokio::task::JoinHandle;
 
+use async_trait::async_trait;
+use auth_core::testing::model::{ModelConfig, ModelWorld};
 use auth_core::{
     AuthClient, AuthClientBuilder, AuthError, AwsCredentials, ManualClock, ManualConnectivity,
-    SignInRequest, Transition, UserPoolTokens, UserStateDetails,
+    ProviderError, ServiceError, ServiceErrorKind, SignInRequest, StoredSession, Transition,
+    UserPoolTokens, UserStateDetails,
 };
 
 pub(crate) const USER: &str = "alice";
@@ -121,4 +124,63 @@ pub(crate) fn spawn_credentials(
 ) -> JoinHandle<Result<AwsCredentials, AuthError>> {
     let client = client.clone();
     tokio::spawn(async move { client.aws_credentials().await })
+}
+
+/// The fakes as a [`ModelWorld`], for the model test and the shared trace scenarios.
+pub(crate) struct FakeWorld {
+    pub(crate) h: Harness,
+    config: ModelConfig,
+}
+
+impl FakeWorld {
+    pub(crate) fn new() -> Self {
+        FakeWorld {
+            h: Harness::new(),
+            config: ModelConfig::new(USER, PASSWORD, TOKEN_LIFETIME, REFRESH_LIFETIME, MARGIN),
+        }
+    }
+}
+
+#[async_trait]
+impl ModelWorld for FakeWorld {
+    fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    fn builder(&self) -> AuthClientBuilder {
+        self.h.builder()
+    }
+
+    fn now(&self) -> SystemTime {
+        self.h.now()
+    }
+
+    async fn advance(&self, by: Duration) {
+        self.h.advance(by);
+    }
+
+    async fn set_connectivity(&self, online: bool) {
+        self.h.net.set_online(online);
+    }
+
+    async fn set_reachable(&self, reachable: bool) {
+        self.h.idp.set_network_available(reachable);
+    }
+
+    async fn revoke_refresh_tokens(&self) {
+        self.h.idp.revoke_user(USER);
+    }
+
+    async fn fail_next_request(&self) {
+        let busy = ServiceError::with_kind(ServiceErrorKind::TooManyRequests, "Rate exceeded");
+        self.h.idp.fail_next(ProviderError::Unavailable(busy));
+    }
+
+    async fn refresh_requests(&self) -> usize {
+        self.h.idp.calls().refresh_served
+    }
+
+    async fn stored_session(&self) -> Option<StoredSession> {
+        self.h.store.peek()
+    }
 }
