@@ -291,7 +291,7 @@ pub(crate) fn error_name(header: Option<&str>, body: &serde_json::Value) -> Opti
     candidates.into_iter().flatten().find_map(|raw| {
         let cut = raw.split([':', ',']).next().unwrap_or(raw);
         let name = cut.rsplit('#').next().unwrap_or(cut).trim();
-        (!name.is_empty()).then(|| name.to_owned())
+        (!name.is_empty()).then(|| crate::untrusted::bounded(name))
     })
 }
 
@@ -300,8 +300,8 @@ pub(crate) fn error_message(body: &serde_json::Value) -> String {
     ["message", "Message"]
         .iter()
         .find_map(|key| body.get(*key).and_then(serde_json::Value::as_str))
+        .map(crate::untrusted::bounded)
         .unwrap_or_default()
-        .to_owned()
 }
 
 #[cfg(test)]

@@ -7,7 +7,14 @@
 //! tokens) or `client_id` (access tokens), `exp` / `nbf` / `iat` with a configurable leeway,
 //! and optional groups (`cognito:groups`).
 //!
-//! The JWKS is downloaded once and cached. A token signed with an unknown `kid` (Cognito
+//! Values a token or a JWKS chose (a `kid`, an issuer, an algorithm) appear in errors
+//! escaped and cut to a bounded length, so they cannot flood or forge log lines.
+//!
+//! The JWKS is downloaded once and cached. A download may take at most
+//! [`jwks_timeout`](JwtVerifierBuilder::jwks_timeout) in all (retries included, default
+//! 10 s), its document at most [`MAX_JWKS_BYTES`], and it is never taken from another URL
+//! than the configured one: an answer that arrived through a redirect is refused, also with
+//! a caller's own [`reqwest::Client`] that follows redirects. A token signed with an unknown `kid` (Cognito
 //! rotated its keys) triggers a new download, shared by all concurrent verifications. A
 //! download that fails or does not contain the `kid` blocks further downloads for
 //! [`min_refetch_interval`](JwtVerifierBuilder::min_refetch_interval): forged `kid`s cannot
@@ -36,10 +43,19 @@ use crate::http::{
     HttpSettings, Idempotency, RetryPolicy, check_endpoint, error_answer, network_failure,
     parse_success, with_retries,
 };
+use crate::untrusted::{MAX_MESSAGE_CHARS, bounded, bounded_to, redacted_url};
 use crate::user_pool::split_pool_id;
 
 /// Tokens longer than this are refused unread: Cognito's are a few kilobytes.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
+
+/// The largest JWKS document accepted: Cognito's hold two keys in about 1 KiB, so this is
+/// room for hundreds, and a hostile or broken endpoint cannot make the verifier buffer
+/// more.
+pub const MAX_JWKS_BYTES: usize = 256 * 1024;
+
+/// The default of [`JwtVerifierBuilder::jwks_timeout`].
+const DEFAULT_JWKS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Which token a verification expects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -74,11 +90,11 @@ pub enum JwtError {
     /// JSON object, no `kid`, a `crit` header, or an over-long token.
     #[error("malformed token: {0}")]
     Malformed(&'static str),
-    /// The header's `alg` is not `RS256` (e.g. `none`, `HS256`).
+    /// The header's `alg` is not `RS256` (e.g. `none`, `HS256`); escaped and bounded.
     #[error("algorithm `{0}` is not accepted (only RS256)")]
     UnsupportedAlgorithm(String),
-    /// No key with this `kid` in the pool's JWKS, even after downloading it again (or a new
-    /// download was not allowed yet).
+    /// No key with this `kid` (escaped and bounded) in the pool's JWKS, even after
+    /// downloading it again (or a new download was not allowed yet).
     #[error("no key `{0}` in the user pool's JWKS")]
     UnknownKey(String),
     /// The signature does not match.
@@ -91,9 +107,16 @@ pub enum JwtError {
     #[error("the token is not valid yet")]
     NotYetValid,
     /// `iss` is not the user pool.
-    #[error("wrong issuer `{0}`")]
-    WrongIssuer(String),
-    /// `aud` (ID token) or `client_id` (access token) is not one of the accepted app clients.
+    #[error("wrong issuer `{found}` (expected `{expected}`)")]
+    WrongIssuer {
+        /// The issuer this verifier accepts.
+        expected: String,
+        /// The token's `iss`, escaped and bounded.
+        found: String,
+    },
+    /// `aud` (ID token) or `client_id` (access token) is not one of the accepted app
+    /// clients, or an ID token's `aud` also names other audiences (OpenID Connect Core
+    /// §3.1.3.7: a token for several parties is not this client's alone).
     #[error("the token was issued to another app client")]
     WrongAudience,
     /// `token_use` is not the expected one (an access token where an ID token is wanted, or
@@ -102,17 +125,18 @@ pub enum JwtError {
     WrongTokenUse {
         /// What the verification wanted.
         expected: TokenUse,
-        /// What the token says (empty if missing).
+        /// What the token says (empty if missing), escaped and bounded.
         found: String,
     },
-    /// A required claim is missing or has the wrong type.
+    /// A required claim (`iss`, `sub`, `exp`) is missing or has the wrong type.
     #[error("claim `{0}` is missing or invalid")]
     MissingClaim(&'static str),
     /// The user is not in the required groups.
     #[error("the user is not in the required groups")]
     GroupRequired,
-    /// The JWKS could not be downloaded or read: a problem of the verifier's environment,
-    /// not of the token (answer 503, not 401).
+    /// The JWKS could not be downloaded or read (unreachable, too slow, too large,
+    /// redirected, unusable): a problem of the verifier's environment, not of the token
+    /// (answer 503, not 401). The message is escaped and bounded.
     #[error("the user pool's JWKS is unavailable: {0}")]
     KeysUnavailable(String),
 }
@@ -242,6 +266,25 @@ enum Groups {
 /// println!("request from {}", claims.subject());
 /// # Ok(()) }
 /// ```
+///
+/// With a local Cognito (`cargo run -p auth-mock-server`), give the same endpoint as to the
+/// pool builders. Its tokens carry AWS's issuer,
+/// `https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123` here, which is the
+/// default; only a server started with `--issuer-base URL` issues `URL/<pool_id>`, which
+/// `.issuer(...)` must then name.
+///
+/// ```no_run
+/// # async fn run(token: &str) -> Result<(), Box<dyn std::error::Error>> {
+/// use auth_cognito::JwtVerifier;
+///
+/// let verifier = JwtVerifier::builder("us-east-1_AbCdEf123")
+///     .client_id("3n4b5urk1ft4fl3mg5e62d9ado")
+///     .endpoint("http://127.0.0.1:9229") // keys from <endpoint>/<pool_id>/.well-known/jwks.json
+///     .build()?;
+/// assert_eq!(verifier.issuer(), "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123");
+/// let claims = verifier.verify_id_token(token).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct JwtVerifier {
     inner: Arc<Verifier>,
@@ -262,7 +305,7 @@ impl fmt::Debug for JwtVerifier {
         f.debug_struct("JwtVerifier")
             .field("issuer", &self.inner.issuer)
             .field("clients", &self.inner.clients)
-            .field("jwks_url", &self.inner.jwks.url.as_str())
+            .field("jwks_url", &redacted_url(&self.inner.jwks.url))
             .field("leeway", &self.inner.leeway)
             .finish_non_exhaustive()
     }
@@ -277,6 +320,8 @@ impl JwtVerifier {
             pool_id: pool_id.into(),
             issuer: None,
             jwks_url: None,
+            endpoint: None,
+            jwks_timeout: DEFAULT_JWKS_TIMEOUT,
             clients: Vec::new(),
             any_client: false,
             leeway: Duration::ZERO,
@@ -340,21 +385,36 @@ impl JwtVerifier {
         let inner = &self.inner;
         let token_use = claims.get("token_use").and_then(Value::as_str).unwrap_or_default();
         if token_use != expected.claim() {
-            return Err(JwtError::WrongTokenUse { expected, found: token_use.to_owned() });
+            return Err(JwtError::WrongTokenUse { expected, found: bounded(token_use) });
         }
         let issuer =
             claims.get("iss").and_then(Value::as_str).ok_or(JwtError::MissingClaim("iss"))?;
         if issuer != inner.issuer {
-            return Err(JwtError::WrongIssuer(issuer.to_owned()));
+            return Err(JwtError::WrongIssuer {
+                expected: inner.issuer.clone(),
+                found: bounded(issuer),
+            });
+        }
+        // Every Cognito token names its user; a token without one identifies nobody.
+        if !claims.get("sub").and_then(Value::as_str).is_some_and(|sub| !sub.is_empty()) {
+            return Err(JwtError::MissingClaim("sub"));
         }
         if !inner.any_client {
-            let audiences = match expected {
-                TokenUse::Id => audience(claims),
-                TokenUse::Access => {
-                    claims.get("client_id").and_then(Value::as_str).into_iter().collect()
+            let accepted = |aud: &str| inner.clients.iter().any(|c| c == aud);
+            let ok = match (expected, claims.get("aud")) {
+                // Every audience must be one of ours: an ID token also meant for another
+                // party is refused, as OpenID Connect asks.
+                (TokenUse::Id, Some(Value::String(aud))) => accepted(aud),
+                (TokenUse::Id, Some(Value::Array(audiences))) => {
+                    !audiences.is_empty()
+                        && audiences.iter().all(|aud| aud.as_str().is_some_and(accepted))
+                }
+                (TokenUse::Id, _) => false,
+                (TokenUse::Access, _) => {
+                    claims.get("client_id").and_then(Value::as_str).is_some_and(accepted)
                 }
             };
-            if !audiences.iter().any(|aud| inner.clients.iter().any(|c| c == aud)) {
+            if !ok {
                 return Err(JwtError::WrongAudience);
             }
         }
@@ -421,7 +481,7 @@ impl<'t> Parsed<'t> {
             serde_json::from_slice(&header_bytes).map_err(|_| JwtError::Malformed("header"))?;
         match parsed.alg.as_deref() {
             Some("RS256") => {}
-            Some(other) => return Err(JwtError::UnsupportedAlgorithm(other.to_owned())),
+            Some(other) => return Err(JwtError::UnsupportedAlgorithm(bounded(other))),
             None => return Err(JwtError::UnsupportedAlgorithm(String::new())),
         }
         if parsed.crit.is_some() {
@@ -446,9 +506,11 @@ struct Jwks {
     url: Url,
     http: reqwest::Client,
     retry: RetryPolicy,
+    /// How long one download may take in all, retries included.
+    timeout: Duration,
     keys: ArcSwap<HashMap<String, Arc<DecodingKey>>>,
     /// Set when a download did not produce the wanted key: since when, and why it failed
-    /// if it did. No kid-triggered download happens within `min_refetch_interval` of it.
+    /// if it did (the [`JwtError::KeysUnavailable`] message). No kid-triggered download happens within `min_refetch_interval` of it.
     penalty: Mutex<Option<(Instant, Option<String>)>>,
     /// One download at a time; waiters then look at its result.
     fetching: tokio::sync::Mutex<()>,
@@ -469,8 +531,8 @@ impl Jwks {
         if let Some((since, error)) = penalty {
             if since.elapsed() < self.min_refetch_interval {
                 return Err(match error {
-                    Some(error) => JwtError::KeysUnavailable(error),
-                    None => JwtError::UnknownKey(kid.to_owned()),
+                    Some(message) => JwtError::KeysUnavailable(message),
+                    None => JwtError::UnknownKey(bounded(kid)),
                 });
             }
         }
@@ -480,22 +542,30 @@ impl Jwks {
         // next one; a download that found the kid leaves later rotations free to fetch.
         let penalty = match (&result, &found) {
             (_, Some(_)) => None,
-            (Err(error), None) => Some((Instant::now(), Some(error.to_string()))),
+            (Err(message), None) => Some((Instant::now(), Some(message.clone()))),
             (Ok(()), None) => Some((Instant::now(), None)),
         };
         *self.penalty.lock().unwrap_or_else(PoisonError::into_inner) = penalty;
-        result?;
-        found.ok_or_else(|| JwtError::UnknownKey(kid.to_owned()))
+        result.map_err(JwtError::KeysUnavailable)?;
+        found.ok_or_else(|| JwtError::UnknownKey(bounded(kid)))
     }
 
     async fn fetch(&self) -> Result<(), JwtError> {
         let _fetching = self.fetching.lock().await;
-        self.fetch_locked().await
+        self.fetch_locked().await.map_err(JwtError::KeysUnavailable)
     }
 
-    async fn fetch_locked(&self) -> Result<(), JwtError> {
-        let keys = self.download().await.map_err(|e| JwtError::KeysUnavailable(e.to_string()))?;
-        tracing::debug!(keys = keys.len(), url = %self.url, "JWKS downloaded");
+    /// Downloads and installs the keys; the error is the [`JwtError::KeysUnavailable`]
+    /// message, kept bare so that a remembered failure is not prefixed twice.
+    async fn fetch_locked(&self) -> Result<(), String> {
+        let keys = match tokio::time::timeout(self.timeout, self.download()).await {
+            Ok(Ok(keys)) => keys,
+            Ok(Err(error)) => return Err(bounded_to(&error.to_string(), MAX_MESSAGE_CHARS)),
+            Err(_) => {
+                return Err(format!("GetJWKS: no answer within {:?}", self.timeout));
+            }
+        };
+        tracing::debug!(keys = keys.len(), url = %redacted_url(&self.url), "JWKS downloaded");
         self.keys.store(Arc::new(keys));
         Ok(())
     }
@@ -503,15 +573,38 @@ impl Jwks {
     async fn download(&self) -> Result<HashMap<String, Arc<DecodingKey>>, CognitoError> {
         const OPERATION: &str = "GetJWKS";
         let body = with_retries(self.retry, OPERATION, Idempotency::Idempotent, || async {
-            let response = self
+            let mut response = self
                 .http
                 .get(self.url.clone())
                 .send()
                 .await
                 .map_err(|error| network_failure(OPERATION, &error))?;
+            // A caller's client may follow redirects; the keys must still come from the
+            // configured URL, never from wherever a redirect pointed.
+            if response.url() != &self.url {
+                return Err(CognitoError::protocol(format!(
+                    "{OPERATION}: the JWKS endpoint redirected to `{}`; redirects are refused",
+                    bounded(&redacted_url(response.url()))
+                )));
+            }
             let status = response.status();
-            let body =
-                response.bytes().await.map_err(|error| network_failure(OPERATION, &error))?;
+            let too_large = || {
+                CognitoError::protocol(format!(
+                    "{OPERATION}: the JWKS is larger than {MAX_JWKS_BYTES} bytes"
+                ))
+            };
+            if response.content_length().is_some_and(|len| len > MAX_JWKS_BYTES as u64) {
+                return Err(too_large());
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) =
+                response.chunk().await.map_err(|error| network_failure(OPERATION, &error))?
+            {
+                if body.len() + chunk.len() > MAX_JWKS_BYTES {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
             if status.is_success() {
                 Ok(body)
             } else {
@@ -567,6 +660,8 @@ pub struct JwtVerifierBuilder {
     pool_id: String,
     issuer: Option<String>,
     jwks_url: Option<String>,
+    endpoint: Option<String>,
+    jwks_timeout: Duration,
     clients: Vec<String>,
     any_client: bool,
     leeway: Duration,
@@ -599,9 +694,29 @@ impl JwtVerifierBuilder {
         self
     }
 
-    /// Where the JWKS is (default: `<issuer>/.well-known/jwks.json`).
+    /// Where the JWKS is (default: `<endpoint>/<pool_id>/.well-known/jwks.json` with an
+    /// [`endpoint`](Self::endpoint), else `<issuer>/.well-known/jwks.json`).
     pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
         self.jwks_url = Some(url.into());
+        self
+    }
+
+    /// The user pool's service endpoint, as given to the pool builders: a local Cognito such
+    /// as `http://127.0.0.1:9229`. The JWKS is then downloaded from
+    /// `<endpoint>/<pool_id>/.well-known/jwks.json`. The expected issuer does not change:
+    /// a local Cognito issues AWS's `https://cognito-idp.<region>.amazonaws.com/<pool_id>`
+    /// unless it was started with an issuer base (`--issuer-base`), whose issuer
+    /// [`issuer`](Self::issuer) then names.
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// The longest a JWKS download may take, retries included (default 10 s): a
+    /// verification that needs the keys waits at most this long for them, then fails with
+    /// [`JwtError::KeysUnavailable`].
+    pub fn jwks_timeout(mut self, timeout: Duration) -> Self {
+        self.jwks_timeout = timeout;
         self
     }
 
@@ -643,7 +758,11 @@ impl JwtVerifierBuilder {
         self
     }
 
-    /// Uses this reqwest client for JWKS downloads.
+    /// Uses this reqwest client for JWKS downloads (its timeouts, proxy and TLS settings).
+    ///
+    /// Redirects stay refused whatever the client's redirect policy: a JWKS that arrived
+    /// from another URL than the configured one is not accepted
+    /// ([`JwtError::KeysUnavailable`]).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
@@ -676,9 +795,14 @@ impl JwtVerifierBuilder {
                 format!("https://{}", crate::identity_pool::user_pool_key(region, &self.pool_id))
             }
         };
-        let url = match &self.jwks_url {
-            Some(url) => check_endpoint(url)?,
-            None => check_endpoint(&format!("{issuer}/.well-known/jwks.json"))?,
+        let url = match (&self.jwks_url, &self.endpoint) {
+            (Some(url), _) => check_endpoint(url)?,
+            (None, Some(endpoint)) => {
+                let base = check_endpoint(endpoint)?;
+                let base = base.as_str().trim_end_matches('/');
+                check_endpoint(&format!("{base}/{}/.well-known/jwks.json", self.pool_id))?
+            }
+            (None, None) => check_endpoint(&format!("{issuer}/.well-known/jwks.json"))?,
         };
         let keys = match &self.jwks_json {
             Some(json) => {
@@ -701,6 +825,7 @@ impl JwtVerifierBuilder {
                     url,
                     http,
                     retry: self.settings.retry,
+                    timeout: self.jwks_timeout,
                     keys: ArcSwap::from_pointee(keys),
                     penalty: Mutex::new(None),
                     fetching: tokio::sync::Mutex::new(()),

@@ -76,6 +76,7 @@ mod error;
 mod http;
 mod identity_pool;
 pub mod jwt;
+mod untrusted;
 mod user_pool;
 
 pub use error::{CognitoError, NetworkErrorKind, NetworkFailure, ServiceFailure};

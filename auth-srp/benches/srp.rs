@@ -1,6 +1,8 @@
 //! The SRP maths of one USER_SRP_AUTH login, each step timed twice: as this crate computes it
-//! (Montgomery arithmetic, the comb table for powers of g) and as the textbook formula with
-//! `num-bigint`'s `modpow` (what this crate did before: the baseline). Target: a whole login,
+//! and as the textbook formula with `num-bigint`'s `modpow` (the baseline). This crate has two
+//! paths: the client's exponentiations, whose exponents derive from secrets, run in constant
+//! time on `crypto-bigint`; the server's use the faster table-based arithmetic (Montgomery
+//! arithmetic, the comb table for powers of g). The same g^x is timed on both. Target: a whole login,
 //! client and server together, well under 5 ms of CPU, so that `cargo xtask bench-server`
 //! can reach 400 logins/s on two cores with its load generator sharing them.
 //!
@@ -10,8 +12,8 @@
 use std::hint::black_box;
 
 use auth_srp::{
-    BigUint, ClientEphemeral, PasswordChallenge, ServerEphemeral, SessionKey, Verifier, compute_u,
-    compute_x, g, k, n,
+    BigUint, ClientEphemeral, DeviceVerifierConfig, PasswordChallenge, ServerEphemeral, SessionKey,
+    Verifier, compute_u, compute_x, g, k, n,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -53,26 +55,34 @@ fn steps(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("srp step");
     group.sample_size(30);
-    group.bench_function("A = g^a, 256-bit a: this crate", |bench| {
+    group.bench_function("A = g^a, 256-bit a: this crate (client, constant time)", |bench| {
         bench.iter(|| ClientEphemeral::from_private(black_box(a.clone())).unwrap())
     });
     group.bench_function("A = g^a, 256-bit a: num-bigint modpow", |bench| {
         bench.iter(|| g().modpow(black_box(&a), n))
     });
     let long_a = random(128);
-    group.bench_function("A = g^a, 1024-bit a: this crate", |bench| {
+    group.bench_function("A = g^a, 1024-bit a: this crate (client, constant time)", |bench| {
         bench.iter(|| ClientEphemeral::from_private(black_box(long_a.clone())).unwrap())
     });
     group.bench_function("A = g^a, 1024-bit a: num-bigint modpow", |bench| {
         bench.iter(|| g().modpow(black_box(&long_a), n))
     });
-    group.bench_function("B = k·v + g^b: this crate", |bench| {
+    group.bench_function("v = g^x: constant time (client, DeviceVerifierConfig)", |bench| {
+        bench.iter(|| {
+            DeviceVerifierConfig::with_secret_and_salt(POOL, USER, black_box(PASSWORD), &[7; 16])
+        })
+    });
+    group.bench_function("v = g^x: table-based (server, Verifier)", |bench| {
+        bench.iter(|| Verifier::with_salt_bytes(POOL, USER, black_box(PASSWORD), &[7; 16]))
+    });
+    group.bench_function("B = k·v + g^b: this crate (server, table-based)", |bench| {
         bench.iter(|| ServerEphemeral::from_private(black_box(&v), b.clone()))
     });
     group.bench_function("B = k·v + g^b: num-bigint modpow", |bench| {
         bench.iter(|| (k() * black_box(&v) + g().modpow(&b, n)) % n)
     });
-    group.bench_function("server S and key: this crate", |bench| {
+    group.bench_function("server S and key: this crate (server, table-based)", |bench| {
         bench.iter(|| server.session_key(black_box(client.public())).unwrap())
     });
     group.bench_function("server S and key: num-bigint modpow", |bench| {
@@ -81,11 +91,14 @@ fn steps(c: &mut Criterion) {
             SessionKey::derive(&s, &u)
         })
     });
-    group.bench_function("client S and key, 256-bit a: this crate", |bench| {
-        bench.iter(|| {
-            client.session_key(POOL, USER, PASSWORD, &salt, black_box(server.public())).unwrap()
-        })
-    });
+    group.bench_function(
+        "client S and key, 256-bit a: this crate (client, constant time)",
+        |bench| {
+            bench.iter(|| {
+                client.session_key(POOL, USER, PASSWORD, &salt, black_box(server.public())).unwrap()
+            })
+        },
+    );
     group.bench_function("client S and key, 256-bit a: num-bigint modpow", |bench| {
         bench.iter(|| {
             let s = textbook_client_s(&a, &x, &u, black_box(server.public()));

@@ -3,16 +3,20 @@
 use num_bigint::BigUint;
 use rand::RngCore as _;
 
-use crate::group::{check_public, compute_u, compute_x, k, n, parse_hex};
-use crate::modexp::{Residue, pow_g};
+use crate::constant_time::{PrivateExponent, client_shared_secret, public_a};
+use crate::group::{check_public, compute_u, compute_x_bytes, parse_hex};
 use crate::{SessionKey, SrpError, decode_base64_lenient};
 
 /// The client's ephemeral key pair (a, A = g^a mod N) for one sign-in attempt.
 ///
-/// `Debug` shows only A; the private `a` never leaves this value.
+/// `Debug` shows only A; the private `a` never leaves this value and is zeroed on drop.
+///
+/// Every exponentiation with a secret exponent (g^a, g^x of the password-derived x, and
+/// (B − k·g^x)^(a + u·x)) runs in constant time: its duration depends on the size class of
+/// a (256 or 1024 bits from the constructors), never on the bits of a, x or the password.
 #[derive(Clone)]
 pub struct ClientEphemeral {
-    private: BigUint,
+    private: PrivateExponent,
     public: BigUint,
 }
 
@@ -88,7 +92,7 @@ impl ClientEphemeral {
             if bytes.iter().all(|&b| b == 0) {
                 continue;
             }
-            if let Ok(ephemeral) = Self::from_private(BigUint::from_bytes_be(bytes.as_ref())) {
+            if let Ok(ephemeral) = Self::from_exponent(PrivateExponent::from_random_bytes(&bytes)) {
                 return ephemeral;
             }
         }
@@ -96,10 +100,16 @@ impl ClientEphemeral {
 
     /// Uses a fixed private value a (test vectors). Refused if A = g^a mod N would be 0 mod N
     /// (never for a prime N and g = 2, but the check is cheap).
+    ///
+    /// The exponentiations walk a's length rounded up to whole 64-bit words.
     pub fn from_private(a: BigUint) -> Result<Self, SrpError> {
-        let public = pow_g(&a).to_biguint();
+        Self::from_exponent(PrivateExponent::from_biguint(&a))
+    }
+
+    fn from_exponent(private: PrivateExponent) -> Result<Self, SrpError> {
+        let public = public_a(&private);
         check_public("A", &public)?;
-        Ok(Self { private: a, public })
+        Ok(Self { private, public })
     }
 
     /// A = g^a mod N.
@@ -125,13 +135,8 @@ impl ClientEphemeral {
     ) -> Result<SessionKey, SrpError> {
         let b_reduced = check_public("B", b_public)?;
         let u = compute_u(&self.public, b_public)?;
-        let x = compute_x(salt, pool_name, user_id, password);
-        let n = n();
-        let kgx = (k() * pow_g(&x).to_biguint()) % n;
-        // Normalise B − k·g^x into [0, N) before exponentiating.
-        let base = (b_reduced + n - kgx) % n;
-        let exponent = &self.private + &u * &x;
-        let shared = Residue::new(&base).pow(&exponent).to_biguint();
+        let x = compute_x_bytes(salt, pool_name, user_id, password);
+        let shared = client_shared_secret(&self.private, &x, &u, &b_reduced);
         Ok(SessionKey::derive(&shared, &u))
     }
 

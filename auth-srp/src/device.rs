@@ -6,6 +6,8 @@ use rand::RngCore as _;
 use zeroize::Zeroizing;
 
 use crate::Verifier;
+use crate::constant_time::pow_g_hash;
+use crate::group::compute_x_bytes;
 
 /// What ConfirmDevice sends (`DeviceSecretVerifierConfig`) plus the device secret the client
 /// must keep to sign in with the device later.
@@ -50,8 +52,10 @@ impl DeviceVerifierConfig {
     ) -> Self {
         let salt_int = num_bigint::BigUint::from_bytes_be(salt);
         let salt_bytes = crate::pad_bytes(&salt_int);
-        let verifier =
-            Verifier::with_salt_bytes(device_group_key, device_key, device_secret, &salt_bytes);
+        // The client computes this, from the device secret: the constant-time path (the
+        // server's `Verifier::with_salt_bytes` uses the table-based one).
+        let x = compute_x_bytes(&salt_int, device_group_key, device_key, device_secret);
+        let verifier = Verifier::from_parts(salt_bytes.clone(), pow_g_hash(&x));
         Self {
             password_verifier: STANDARD.encode(verifier.verifier_bytes()),
             salt: STANDARD.encode(&salt_bytes),

@@ -123,8 +123,24 @@ pub fn compute_u(a_public: &BigUint, b_public: &BigUint) -> Result<BigUint, SrpE
 /// For device SRP pass the device group key as `pool_name`, the device key as `user_id` and the
 /// device secret as `password`.
 pub fn compute_x(salt: &BigUint, pool_name: &str, user_id: &str, password: &str) -> BigUint {
-    let inner = sha256(&[pool_name.as_bytes(), user_id.as_bytes(), b":", password.as_bytes()]);
-    hash_to_int(&[&pad_bytes(salt), &inner])
+    BigUint::from_bytes_be(compute_x_bytes(salt, pool_name, user_id, password).as_ref())
+}
+
+/// [`compute_x`] as the hash's bytes, for the constant-time client path (a `BigUint` would
+/// drop x's leading zeros).
+pub(crate) fn compute_x_bytes(
+    salt: &BigUint,
+    pool_name: &str,
+    user_id: &str,
+    password: &str,
+) -> zeroize::Zeroizing<[u8; 32]> {
+    let inner = zeroize::Zeroizing::new(sha256(&[
+        pool_name.as_bytes(),
+        user_id.as_bytes(),
+        b":",
+        password.as_bytes(),
+    ]));
+    zeroize::Zeroizing::new(sha256(&[&pad_bytes(salt), inner.as_ref()]))
 }
 
 /// Refuses a public value that is 0 modulo N; returns it reduced modulo N otherwise.

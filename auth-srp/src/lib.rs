@@ -37,15 +37,26 @@
 //! same maths with the device group key as pool name and the device key as user id.
 //!
 //! This crate does no IO. All hashing uses RustCrypto crates; integers are `num-bigint`
-//! values, and exponentiation modulo N uses the crate's own Montgomery arithmetic with a
-//! precomputed table for powers of g: about nine times faster than `num-bigint`'s `modpow`
-//! for g^a, g^b and g^x, 1.4 times for the other exponentiations, about 2.8 ms instead of
-//! 6.2 ms for both sides of a login (`cargo bench -p auth-srp --bench srp`).
+//! values. Exponentiation modulo N takes one of two paths:
+//!
+//! - the client's ([`ClientEphemeral`], [`DeviceVerifierConfig`]), whose exponents derive
+//!   from the password, the device secret or the private a, runs in constant time on
+//!   `crypto-bigint`'s Montgomery arithmetic, with a masked fixed-base table for powers of
+//!   g: its duration does not depend on the secrets;
+//! - the server's ([`Verifier`], [`ServerEphemeral`]) uses the crate's own, faster,
+//!   table-based Montgomery arithmetic (about nine times faster than `num-bigint`'s
+//!   `modpow` for g^b and g^x, 1.4 times for the other exponentiations), which is not
+//!   hardened against timing side channels: the mock server's b is fresh per challenge and
+//!   its verifiers are test data.
+//!
+//! Both paths give the same values (a property test checks it); `cargo bench -p auth-srp
+//! --bench srp` times each step on both.
 
 #![forbid(unsafe_code)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
 mod client;
+mod constant_time;
 mod device;
 mod error;
 mod group;

@@ -1,7 +1,7 @@
 //! Exponentiation modulo the group prime N: the cost of every SRP exchange.
 //!
 //! A USER_SRP_AUTH login costs six exponentiations modulo the 3072-bit N (three on each side),
-//! so this module decides how fast a sign-in is. It is written by hand for two reasons:
+//! so this module decides how fast the server's side of a sign-in is. It is written by hand for two reasons:
 //!
 //! - No maintained crate offers fixed-base exponentiation, and three of the six are powers of
 //!   the fixed generator g = 2 (A = g^a, g^x, g^b). A precomputed Lim–Lee comb table ([`Comb`])
@@ -21,8 +21,9 @@
 //!
 //! Timing: like `num-bigint`'s `modpow` which this replaces, this code is not hardened against
 //! local timing side channels (table lookups are indexed by exponent bits and the final
-//! Montgomery subtraction is conditional). Exponents are processed in fixed windows, so the
-//! sequence of squarings and multiplications depends only on the exponent's length.
+//! Montgomery subtraction is conditional), so only the server's side uses it; the client's
+//! exponentiations, whose exponents derive from its secrets, go through the constant-time
+//! [`crate::constant_time`] instead.
 
 use std::sync::OnceLock;
 

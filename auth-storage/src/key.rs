@@ -46,13 +46,15 @@ impl EncryptionKey {
         Ok(Self(Arc::new(bytes)))
     }
 
-    /// The key in [`KEY_ENV_VAR`] (`AUTH_STORE_KEY`), if that variable is set and not
-    /// empty; an error if it holds anything but 64 hex digits.
+    /// The key in [`KEY_ENV_VAR`] (`AUTH_STORE_KEY`), if that variable is set; an error if
+    /// it holds anything but 64 hex digits. An empty value is an error too, not "no
+    /// encryption": a deployment that meant to set a key and set nothing must not store
+    /// sessions in plain text without a word.
     pub fn from_env() -> Result<Option<Self>, ConfigError> {
         Self::from_env_var(KEY_ENV_VAR)
     }
 
-    /// The key in the environment variable `name`, if set and not empty.
+    /// The key in the environment variable `name`, if set (see [`from_env`](Self::from_env)).
     pub fn from_env_var(name: &str) -> Result<Option<Self>, ConfigError> {
         Self::from_env_value(name, std::env::var(name))
     }
@@ -65,7 +67,10 @@ impl EncryptionKey {
             Ok(value) => {
                 let value = Zeroizing::new(value);
                 if value.trim().is_empty() {
-                    return Ok(None);
+                    return Err(ConfigError::InvalidKey(format!(
+                        "{name} is set but empty; unset it to store without encryption, or \
+                         give it 64 hex digits"
+                    )));
                 }
                 Self::from_hex(&value)
                     .map(Some)
@@ -167,12 +172,15 @@ mod tests {
     }
 
     #[test]
-    fn env_var_is_optional_but_must_be_valid() {
+    fn env_var_is_optional_but_must_be_valid_and_not_empty() {
         use std::env::VarError;
         let parse = |value| EncryptionKey::from_env_value("AUTH_STORE_KEY", value);
         assert!(EncryptionKey::from_env_var("AUTH_STORAGE_TEST_KEY_UNSET").unwrap().is_none());
         assert!(parse(Err(VarError::NotPresent)).unwrap().is_none());
-        assert!(parse(Ok("  ".into())).unwrap().is_none());
+        for empty in ["", "  ", "\n"] {
+            let error = parse(Ok(empty.into())).unwrap_err();
+            assert!(error.to_string().contains("AUTH_STORE_KEY is set but empty"), "{error}");
+        }
         let key = parse(Ok(HEX.into())).unwrap().unwrap();
         assert_eq!(key.to_hex().as_str(), HEX);
         let error = parse(Ok("0123".into())).unwrap_err();

@@ -96,7 +96,7 @@ impl fmt::Debug for CognitoIdentityPool {
         let inner = &self.inner;
         f.debug_struct("CognitoIdentityPool")
             .field("identity_pool_id", &inner.identity_pool_id)
-            .field("endpoint", &inner.api.endpoint().as_str())
+            .field("endpoint", &crate::untrusted::redacted_url(inner.api.endpoint()))
             .field("account_id", &inner.account_id)
             .field("custom_role_arn", &inner.custom_role_arn)
             .finish_non_exhaustive()

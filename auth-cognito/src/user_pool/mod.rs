@@ -85,7 +85,7 @@ impl fmt::Debug for CognitoUserPool {
             .field("pool_id", &inner.pool_id)
             .field("client_id", &inner.client_id)
             .field("client_secret", &inner.client_secret.as_ref().map(|_| "[redacted]"))
-            .field("endpoint", &inner.api.endpoint().as_str())
+            .field("endpoint", &crate::untrusted::redacted_url(inner.api.endpoint()))
             .field("device_tracking", &inner.device_tracking)
             .finish_non_exhaustive()
     }

@@ -144,7 +144,8 @@ async fn rejects_wrong_issuer_audience_and_token_use() {
     );
     assert!(matches!(
         verifier.verify_id_token(&key.token(&other_pool)).await,
-        Err(JwtError::WrongIssuer(iss)) if iss.ends_with("us-east-1_Other")
+        Err(JwtError::WrongIssuer { expected, found })
+            if found.ends_with("us-east-1_Other") && expected == issuer()
     ));
     assert!(matches!(
         verifier.verify_id_token(&key.token(&without(id_claims(), "iss"))).await,
@@ -408,4 +409,213 @@ async fn configuration_is_checked() {
     assert_eq!(verifier.issuer(), issuer());
     let verifier = JwtVerifier::builder("cn-north-1_abc").any_client().build().unwrap();
     assert_eq!(verifier.issuer(), "https://cognito-idp.cn-north-1.amazonaws.com.cn/cn-north-1_abc");
+}
+
+/// OpenID Connect: an ID token whose `aud` also names other parties is not this client's
+/// alone, and every token must name its user in `sub`.
+#[tokio::test]
+async fn id_token_audiences_must_all_be_ours_and_sub_is_required() {
+    let (key, _) = RsaKey::pair();
+    let (_server, verifier, _) = setup(&[key]).await;
+    let ours = with(id_claims(), "aud", json!([CLIENT]));
+    verifier.verify_id_token(&key.token(&ours)).await.expect("an array of our client only");
+    for aud in [
+        json!([CLIENT, "someone-else"]),
+        json!(["someone-else", CLIENT]),
+        json!([CLIENT, 5]),
+        json!([]),
+        json!(null),
+    ] {
+        let shared = with(id_claims(), "aud", aud.clone());
+        assert!(
+            matches!(
+                verifier.verify_id_token(&key.token(&shared)).await,
+                Err(JwtError::WrongAudience)
+            ),
+            "aud {aud} must be refused"
+        );
+    }
+    for (claims, expected) in [(id_claims(), TokenUse::Id), (access_claims(), TokenUse::Access)] {
+        for sub in [None, Some(json!("")), Some(json!(42))] {
+            let claims = match &sub {
+                None => without(claims.clone(), "sub"),
+                Some(value) => with(claims.clone(), "sub", value.clone()),
+            };
+            assert!(
+                matches!(
+                    verifier.verify(&key.token(&claims), expected).await,
+                    Err(JwtError::MissingClaim("sub"))
+                ),
+                "{expected} token with sub {sub:?} must be refused"
+            );
+        }
+    }
+}
+
+/// A JWKS larger than the cap is refused unread, even though it holds the right key.
+#[tokio::test]
+async fn an_oversized_jwks_is_refused() {
+    let (key, _) = RsaKey::pair();
+    let mut document = jwks(&[key]);
+    document["padding"] = json!("x".repeat(auth_cognito::jwt::MAX_JWKS_BYTES));
+    let (server, verifier, _) = setup(&[]).await;
+    server.push([Action::ok(document.clone())]);
+    // The scripted first answer (an empty JWKS) is used up by a refresh first.
+    let _ = verifier.refresh_keys().await;
+    let error = verifier.refresh_keys().await.unwrap_err();
+    assert!(
+        matches!(&error, JwtError::KeysUnavailable(m) if m.contains("larger than")),
+        "{error:?}"
+    );
+    let error = verifier.verify_id_token(&key.token(&id_claims())).await.unwrap_err();
+    assert!(matches!(error, JwtError::KeysUnavailable(_)), "{error:?}");
+    // A normal JWKS from the same endpoint still works.
+    server.push([Action::ok(jwks(&[key]))]);
+    verifier.refresh_keys().await.unwrap();
+    verifier.verify_id_token(&key.token(&id_claims())).await.unwrap();
+}
+
+/// A JWKS endpoint that never answers costs a cold-cache verification at most the
+/// download deadline (10 s by default), not three attempts of 20 s; the verifications
+/// that follow within the refetch interval fail at once, with the reason said once.
+#[tokio::test(start_paused = true)]
+async fn a_silent_jwks_endpoint_fails_within_the_deadline() {
+    let (key, _) = RsaKey::pair();
+    let server = ScriptedServer::start(vec![Action::Hang, Action::Hang, Action::Hang]).await;
+    let verifier = JwtVerifier::builder(POOL)
+        .client_id(CLIENT)
+        .jwks_url(format!("{}jwks.json", server.url))
+        .clock(clock())
+        .build()
+        .unwrap();
+    let token = key.token(&id_claims());
+    let started = tokio::time::Instant::now();
+    let error = verifier.verify_id_token(&token).await.unwrap_err();
+    let waited = started.elapsed();
+    assert!(matches!(error, JwtError::KeysUnavailable(_)), "{error:?}");
+    assert!(waited <= Duration::from_secs(11), "a cold-cache verification waited {waited:?}");
+
+    let started = tokio::time::Instant::now();
+    let again = verifier.verify_id_token(&token).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(1));
+    let printed = again.to_string();
+    assert_eq!(printed.matches("JWKS is unavailable").count(), 1, "doubled prefix: {printed}");
+    assert_eq!(printed, error.to_string());
+}
+
+/// The remembered failure of a download is reported as it was, without its prefix
+/// repeated.
+#[tokio::test]
+async fn a_remembered_jwks_failure_is_not_prefixed_twice() {
+    let (key, _) = RsaKey::pair();
+    let server = ScriptedServer::start(vec![Action::raw(503, &[], "maintenance")]).await;
+    let verifier = JwtVerifier::builder(POOL)
+        .client_id(CLIENT)
+        .jwks_url(format!("{}jwks.json", server.url))
+        .clock(clock())
+        .build()
+        .unwrap();
+    let token = key.token(&id_claims());
+    let first = verifier.verify_id_token(&token).await.unwrap_err().to_string();
+    let second = verifier.verify_id_token(&token).await.unwrap_err().to_string();
+    assert_eq!(server.requests().len(), 1, "the second verification used the remembered failure");
+    assert_eq!(first, second);
+    assert_eq!(second.matches("JWKS is unavailable").count(), 1, "{second}");
+}
+
+/// A caller's reqwest client follows redirects by default; the verifier still refuses keys
+/// that came from anywhere but the configured URL.
+#[tokio::test]
+async fn redirects_are_refused_also_with_a_callers_client() {
+    let (key, _) = RsaKey::pair();
+    let elsewhere = ScriptedServer::start(vec![Action::ok(jwks(&[key]))]).await;
+    let location = format!("{}attacker-jwks.json", elsewhere.url);
+    let server =
+        ScriptedServer::start(vec![Action::raw(302, &[("Location", &location)], "")]).await;
+    let verifier = JwtVerifier::builder(POOL)
+        .client_id(CLIENT)
+        .jwks_url(format!("{}jwks.json", server.url))
+        .http_client(reqwest::Client::new())
+        .clock(clock())
+        .build()
+        .unwrap();
+    let error = verifier.verify_id_token(&key.token(&id_claims())).await.unwrap_err();
+    assert!(matches!(&error, JwtError::KeysUnavailable(m) if m.contains("redirect")), "{error:?}");
+    assert!(!error.is_token_rejected());
+}
+
+/// Values a token chose reach errors escaped and bounded: no log flooding, no forged lines.
+#[tokio::test]
+async fn hostile_values_in_errors_are_bounded_and_escaped() {
+    let (key, _) = RsaKey::pair();
+    let (_server, verifier, _) = setup(&[key]).await;
+    let hostile = format!("{}\n\u{1b}[2J\r\nINFO forged line", "k".repeat(10_000));
+    let clean = |text: &str| {
+        text.len() < 400 && !text.chars().any(|c| c.is_control()) && text.contains("more bytes")
+    };
+
+    let kid = key.sign(&json!({"alg": "RS256", "kid": hostile}), &id_claims());
+    let error = verifier.verify_id_token(&kid).await.unwrap_err();
+    let JwtError::UnknownKey(found) = &error else { panic!("{error:?}") };
+    assert!(clean(found) && clean(&error.to_string()), "{error}");
+
+    let alg = key.sign(&json!({"alg": hostile, "kid": key.kid}), &id_claims());
+    let error = verifier.verify_id_token(&alg).await.unwrap_err();
+    assert!(matches!(&error, JwtError::UnsupportedAlgorithm(a) if clean(a)), "{error:?}");
+
+    let iss = key.token(&with(id_claims(), "iss", json!(hostile)));
+    let error = verifier.verify_id_token(&iss).await.unwrap_err();
+    assert!(
+        matches!(&error, JwtError::WrongIssuer { found, expected } if clean(found) && *expected == issuer()),
+        "{error:?}"
+    );
+    assert!(clean(&error.to_string()) && error.to_string().contains(&issuer()));
+
+    let token_use = key.token(&with(id_claims(), "token_use", json!(hostile)));
+    let error = verifier.verify_id_token(&token_use).await.unwrap_err();
+    assert!(matches!(&error, JwtError::WrongTokenUse { found, .. } if clean(found)), "{error:?}");
+}
+
+/// `.endpoint(url)` as for the pool builders: keys from `<endpoint>/<pool>/.well-known/
+/// jwks.json`, the issuer still AWS's (what a local Cognito issues by default).
+#[tokio::test]
+async fn endpoint_locates_the_jwks_like_the_pool_builders() {
+    let (key, _) = RsaKey::pair();
+    let server = ScriptedServer::start(vec![Action::ok(jwks(&[key]))]).await;
+    let verifier = JwtVerifier::builder(POOL)
+        .client_id(CLIENT)
+        .endpoint(server.url.trim_end_matches('/'))
+        .clock(clock())
+        .build()
+        .unwrap();
+    assert_eq!(verifier.issuer(), issuer());
+    verifier.verify_id_token(&key.token(&id_claims())).await.unwrap();
+    assert_eq!(server.requests()[0].path, format!("/{POOL}/.well-known/jwks.json"));
+    let with_slash =
+        JwtVerifier::builder(POOL).client_id(CLIENT).endpoint(&server.url).build().unwrap();
+    assert!(format!("{with_slash:?}").contains(&format!("{}{POOL}/.well-known", server.url)));
+    assert!(JwtVerifier::builder(POOL).client_id(CLIENT).endpoint("not a url").build().is_err());
+}
+
+/// `Debug` of the verifier and of the pool clients never shows a `user:password@` part of
+/// a configured URL.
+#[test]
+fn debug_output_hides_credentials_in_urls() {
+    let verifier = JwtVerifier::builder(POOL)
+        .client_id(CLIENT)
+        .jwks_url("https://alice:s3cret@keys.example/jwks.json")
+        .build()
+        .unwrap();
+    let pool = auth_cognito::CognitoUserPool::builder(POOL, CLIENT)
+        .endpoint("http://alice:s3cret@127.0.0.1:9229/")
+        .build()
+        .unwrap();
+    let identity = auth_cognito::CognitoIdentityPool::builder("us-east-1:0000-1111")
+        .endpoint("http://alice:s3cret@127.0.0.1:9229/")
+        .build()
+        .unwrap();
+    for printed in [format!("{verifier:?}"), format!("{pool:?}"), format!("{identity:?}")] {
+        assert!(!printed.contains("s3cret") && !printed.contains("alice"), "{printed}");
+        assert!(printed.contains("[redacted]@"), "{printed}");
+    }
 }
