@@ -37,6 +37,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/{pool_id}/.well-known/jwks.json", get(jwks))
         .route("/{pool_id}/.well-known/openid-configuration", get(openid_configuration))
         .merge(crate::control::router())
+        .merge(crate::compat::router())
         .merge(crate::identity::router())
         .merge(crate::oidc::router())
         .fallback(not_found)

@@ -119,6 +119,7 @@ use std::sync::atomic::AtomicU64;
 use parking_lot::RwLock;
 
 mod clock;
+mod compat;
 mod control;
 mod error;
 mod http;
