@@ -396,7 +396,7 @@ impl JwtVerifier {
             });
         }
         // Every Cognito token names its user; a token without one identifies nobody.
-        if !claims.get("sub").and_then(Value::as_str).is_some_and(|sub| !sub.is_empty()) {
+        if claims.get("sub").and_then(Value::as_str).is_none_or(str::is_empty) {
             return Err(JwtError::MissingClaim("sub"));
         }
         if !inner.any_client {

@@ -29,6 +29,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/", post(crate::api::serve).get(root_info))
         .merge(crate::ops::discovery::router())
         .merge(crate::control::router())
+        .merge(crate::compat::router())
         .merge(crate::identity::router())
         .merge(crate::oidc::router())
         .fallback(not_found)

@@ -120,6 +120,7 @@ use parking_lot::RwLock;
 
 mod api;
 mod clock;
+mod compat;
 mod control;
 mod cx;
 mod http;

@@ -1,7 +1,7 @@
 //! `auth-mock-server`: a local Amazon Cognito User Pools server.
 //!
-//! Started without flags it seeds a demo pool, app client and confirmed user, prints their
-//! ids and a block of `export` lines, and serves until Ctrl-C.
+//! Started without flags it seeds a demo pool, app client, confirmed user and identity pool,
+//! prints their ids and a block of `export` lines, and serves until Ctrl-C.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -46,6 +46,10 @@ struct Args {
     /// Do not seed the demo pool when neither --seed nor an existing --state-file is given.
     #[arg(long)]
     no_demo: bool,
+    /// Once listening, write what the banner prints as JSON to this file (url, region, the
+    /// `environment` variables, the `seeded` ids), for programs that start the server.
+    #[arg(long, env = "AUTH_MOCK_READY_FILE")]
+    ready_file: Option<PathBuf>,
 }
 
 /// `ARN=URL`, split at the first `=` (ARNs contain no `=`; URLs may).
@@ -118,7 +122,16 @@ async fn run(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    announce(&server, demo, &args.region);
+    let environment = environment(&server, demo, &args.region);
+    // The ready file first: whoever reads the banner may look for it next.
+    if let Some(path) = &args.ready_file {
+        if let Err(error) = write_ready_file(path, &server, &args.region, &environment) {
+            tracing::error!(%error, path = %path.display(), "cannot write the ready file");
+            server.shutdown().await;
+            return ExitCode::FAILURE;
+        }
+    }
+    announce(&server, &environment);
     match tokio::signal::ctrl_c().await {
         Ok(()) => tracing::info!("shutting down"),
         Err(error) => tracing::error!(%error, "cannot wait for Ctrl-C; shutting down"),
@@ -127,11 +140,82 @@ async fn run(args: Args) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The variables the banner's `export` block sets, in its order: the endpoints and region for
+/// the AWS SDKs and CLI, dummy credentials, and the seeded ids.
+fn environment(
+    server: &auth_mock_server::MockServerHandle,
+    demo: bool,
+    region: &str,
+) -> Vec<(&'static str, String)> {
+    let url = server.url();
+    let mut env = vec![
+        ("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", url.clone()),
+        ("AWS_ENDPOINT_URL_COGNITO_IDENTITY", url.clone()),
+        ("AWS_ENDPOINT_URL_S3", url),
+        ("AWS_REGION", region.to_owned()),
+        // The AWS CLI v1 and older SDKs read only this one.
+        ("AWS_DEFAULT_REGION", region.to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+    ];
+    let Some(seeded) = server.seeded() else { return env };
+    if let Some(pool) = seeded.pools.first() {
+        env.push(("COGNITO_USER_POOL_ID", pool.id.clone()));
+        if let Some((_, id, secret)) = pool.clients.first() {
+            env.push(("COGNITO_CLIENT_ID", id.clone()));
+            if let Some(secret) = secret {
+                env.push(("COGNITO_CLIENT_SECRET", secret.clone()));
+            }
+        }
+        if demo {
+            env.push(("COGNITO_USERNAME", "demo".to_owned()));
+            env.push(("COGNITO_PASSWORD", "Passw0rd!".to_owned()));
+        }
+    }
+    if let Some(identity_pool) = seeded.identity_pools.first() {
+        env.push(("COGNITO_IDENTITY_POOL_ID", identity_pool.id.clone()));
+    }
+    env
+}
+
+/// `value` quoted for a POSIX shell when it holds anything but safe characters.
+fn shell_quote(value: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_.:/@%+=,".contains(c);
+    if !value.is_empty() && value.chars().all(safe) {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', "'\\''"))
+    }
+}
+
+/// Writes the ready file atomically (a temporary file renamed into place), so a reader that
+/// sees the file sees all of it.
+fn write_ready_file(
+    path: &std::path::Path,
+    server: &auth_mock_server::MockServerHandle,
+    region: &str,
+    environment: &[(&'static str, String)],
+) -> std::io::Result<()> {
+    let environment: serde_json::Map<String, serde_json::Value> =
+        environment.iter().map(|(k, v)| ((*k).to_owned(), v.clone().into())).collect();
+    let ready = serde_json::json!({
+        "url": server.url(),
+        "region": region,
+        "pid": std::process::id(),
+        "environment": environment,
+        "seeded": server.seeded(),
+    });
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(format!(".{}.tmp", std::process::id()));
+    std::fs::write(&temporary, format!("{ready:#}\n"))?;
+    std::fs::rename(&temporary, path)
+}
+
 #[allow(
     clippy::print_stdout,
     reason = "the binary's job is to tell the user where it listens and what it seeded"
 )]
-fn announce(server: &auth_mock_server::MockServerHandle, demo: bool, region: &str) {
+fn announce(server: &auth_mock_server::MockServerHandle, environment: &[(&'static str, String)]) {
     use std::io::Write as _;
     let url = server.url();
     let mut out = String::new();
@@ -147,23 +231,14 @@ fn announce(server: &auth_mock_server::MockServerHandle, demo: bool, region: &st
                 out.push_str(&format!("  user {given} (internal username {internal})\n"));
             }
         }
+        for pool in &seeded.identity_pools {
+            out.push_str(&format!("identity pool {} ({})\n", pool.id, pool.name));
+            out.push_str(&format!("  authenticated role {}\n", pool.authenticated_role_arn));
+            out.push_str(&format!("  unauthenticated role {}\n", pool.unauthenticated_role_arn));
+        }
         out.push_str("\n# paste into a shell:\n");
-        out.push_str(&format!("export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER={url}\n"));
-        out.push_str(&format!("export AWS_ENDPOINT_URL_COGNITO_IDENTITY={url}\n"));
-        out.push_str(&format!("export AWS_ENDPOINT_URL_S3={url}  # path-style addressing\n"));
-        out.push_str(&format!("export AWS_REGION={region}\n"));
-        out.push_str("export AWS_ACCESS_KEY_ID=test\nexport AWS_SECRET_ACCESS_KEY=test\n");
-        if let Some(pool) = seeded.pools.first() {
-            out.push_str(&format!("export COGNITO_USER_POOL_ID={}\n", pool.id));
-            if let Some((_, id, secret)) = pool.clients.first() {
-                out.push_str(&format!("export COGNITO_CLIENT_ID={id}\n"));
-                if let Some(secret) = secret {
-                    out.push_str(&format!("export COGNITO_CLIENT_SECRET={secret}\n"));
-                }
-            }
-            if demo {
-                out.push_str("export COGNITO_USERNAME=demo\nexport COGNITO_PASSWORD='Passw0rd!'\n");
-            }
+        for (name, value) in environment {
+            out.push_str(&format!("export {name}={}\n", shell_quote(value)));
         }
     }
     let mut stdout = std::io::stdout().lock();

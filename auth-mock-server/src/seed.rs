@@ -22,6 +22,13 @@
 //! attributes = { email = "alice@example.com", email_verified = "true" }
 //! groups = ["admins"]
 //! status = "CONFIRMED"                    # or FORCE_CHANGE_PASSWORD, UNCONFIRMED
+//!
+//! [[identity_pools]]
+//! name = "demo-identities"
+//! id = "us-east-1:00000000-0000-4000-8000-000000000001"  # optional
+//! allow_unauthenticated = true
+//! user_pools = [{ pool = "demo", client = "web" }]       # seeded pool and client, by name or id
+//! # authenticated_role_arn = "arn:aws:iam::000000000000:role/demo-identities-authenticated"
 //! ```
 
 use std::collections::BTreeMap;
@@ -45,6 +52,52 @@ pub struct Seed {
     /// (`[lambdas]` in TOML). Applied at every start, also when a state file is restored.
     #[serde(default)]
     pub lambdas: BTreeMap<String, String>,
+    /// Identity pools (`[[identity_pools]]` in TOML), created after the user pools they trust.
+    #[serde(default)]
+    pub identity_pools: Vec<SeedIdentityPool>,
+}
+
+/// An identity pool in a seed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SeedIdentityPool {
+    /// Identity pool name.
+    pub name: String,
+    /// A fixed id (`<region>:<uuid>`); generated when absent.
+    pub id: Option<String>,
+    /// `AllowUnauthenticatedIdentities` (guests).
+    #[serde(default)]
+    pub allow_unauthenticated: bool,
+    /// The seeded user pools' app clients whose ID tokens the pool accepts.
+    #[serde(default)]
+    pub user_pools: Vec<SeedUserPoolProvider>,
+    /// `ServerSideTokenCheck` on every user-pool provider.
+    #[serde(default)]
+    pub server_side_token_check: bool,
+    /// `SupportedLoginProviders`: logins key → app id (`accounts.google.com` → client id).
+    #[serde(default)]
+    pub supported_login_providers: BTreeMap<String, String>,
+    /// `DeveloperProviderName`.
+    pub developer_provider_name: Option<String>,
+    /// The authenticated role (default `arn:aws:iam::000000000000:role/<name>-authenticated`).
+    pub authenticated_role_arn: Option<String>,
+    /// The unauthenticated role (default `arn:aws:iam::000000000000:role/<name>-unauthenticated`).
+    pub unauthenticated_role_arn: Option<String>,
+    /// Extra CreateIdentityPool fields (`AllowClassicFlow`, ...).
+    #[serde(default)]
+    pub settings: BTreeMap<String, Value>,
+}
+
+/// A user pool's app client that an identity pool of the seed trusts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SeedUserPoolProvider {
+    /// A seeded user pool, by name or id.
+    pub pool: String,
+    /// One of its seeded app clients, by name or id.
+    pub client: String,
 }
 
 /// A pool in a seed.
@@ -135,6 +188,22 @@ pub struct SeedUser {
 pub struct Seeded {
     /// One entry per pool.
     pub pools: Vec<SeededPool>,
+    /// One entry per identity pool.
+    pub identity_pools: Vec<SeededIdentityPool>,
+}
+
+/// Ids of one seeded identity pool.
+#[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
+pub struct SeededIdentityPool {
+    /// Identity pool id (`<region>:<uuid>`).
+    pub id: String,
+    /// Identity pool name.
+    pub name: String,
+    /// The role of signed-in identities.
+    pub authenticated_role_arn: String,
+    /// The role of guests.
+    pub unauthenticated_role_arn: String,
 }
 
 /// Ids of one seeded pool.
@@ -186,6 +255,16 @@ impl Seed {
                 ..SeedPool::default()
             }],
             lambdas: BTreeMap::new(),
+            identity_pools: vec![SeedIdentityPool {
+                name: "demo-identities".into(),
+                id: Some("us-east-1:00000000-0000-4000-8000-000000000001".into()),
+                allow_unauthenticated: true,
+                user_pools: vec![SeedUserPoolProvider {
+                    pool: "demo".into(),
+                    client: "demo-client".into(),
+                }],
+                ..SeedIdentityPool::default()
+            }],
         }
     }
 
@@ -193,6 +272,7 @@ impl Seed {
         let mut seeded = Seeded::default();
         let now = shared.clock.now_f64();
         let now_secs = shared.clock.now_secs();
+        // The user pools first, under the state lock; identity pools read them afterwards.
         let mut state = shared.state.write();
         for seed_pool in &self.pools {
             let mut settings: Object = seed_pool.settings.clone().into_iter().collect();
@@ -318,6 +398,83 @@ impl Seed {
             seeded.pools.push(out);
             state.pools.insert(pool.id.clone(), pool);
         }
+        drop(state);
+        for seed_pool in &self.identity_pools {
+            seeded.identity_pools.push(seed_pool.apply(shared, &seeded.pools)?);
+        }
         Ok(seeded)
+    }
+}
+
+impl SeedIdentityPool {
+    fn apply(
+        &self,
+        shared: &Shared,
+        user_pools: &[SeededPool],
+    ) -> Result<SeededIdentityPool, String> {
+        let mut options =
+            crate::IdentityPoolOptions::default().allow_unauthenticated(self.allow_unauthenticated);
+        for provider in &self.user_pools {
+            let pool = user_pools
+                .iter()
+                .find(|p| p.id == provider.pool || p.name == provider.pool)
+                .ok_or_else(|| {
+                    format!(
+                        "identity pool {}: user pool {:?} is not in the seed",
+                        self.name, provider.pool
+                    )
+                })?;
+            let client = pool
+                .clients
+                .iter()
+                .find(|(name, id, _)| *id == provider.client || *name == provider.client)
+                .ok_or_else(|| {
+                    format!(
+                        "identity pool {}: app client {:?} is not in the seed's pool {}",
+                        self.name, provider.client, pool.name
+                    )
+                })?;
+            options = options.user_pool(&pool.id, &client.1);
+        }
+        options.server_side_token_check = self.server_side_token_check;
+        options.supported_login_providers = self.supported_login_providers.clone();
+        options.developer_provider_name = self.developer_provider_name.clone();
+        options.authenticated_role_arn = self.authenticated_role_arn.clone();
+        options.unauthenticated_role_arn = self.unauthenticated_role_arn.clone();
+        if !self.settings.is_empty() {
+            options.extra = Some(Value::Object(self.settings.clone().into_iter().collect()));
+        }
+        let created = crate::identity::create_identity_pool(shared, &self.name, options)
+            .map_err(|e| format!("identity pool {}: {e}", self.name))?;
+        let mut id = created.id;
+        if let Some(fixed) = &self.id {
+            let valid = fixed.len() <= 55
+                && fixed.split_once(':').is_some_and(|(region, rest)| {
+                    !region.is_empty()
+                        && region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                        && !rest.is_empty()
+                        && rest.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+                });
+            if !valid {
+                return Err(format!(
+                    "identity pool id {fixed:?} is not of the form <region>:<uuid>"
+                ));
+            }
+            let mut identity = shared.identity.state.write();
+            if identity.pools.contains_key(fixed) {
+                return Err(format!("identity pool id {fixed} appears twice"));
+            }
+            if let Some(mut pool) = identity.pools.remove(&id) {
+                pool.id = fixed.clone();
+                identity.pools.insert(fixed.clone(), pool);
+            }
+            id = fixed.clone();
+        }
+        Ok(SeededIdentityPool {
+            id,
+            name: self.name.clone(),
+            authenticated_role_arn: created.authenticated_role_arn,
+            unauthenticated_role_arn: created.unauthenticated_role_arn,
+        })
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::Shared;
 use crate::oidc::{IdTokenRequest, OidcIssuerInfo, OidcIssuerOptions};
 use crate::server::MockServerHandle;
 use crate::wire::CognitoError;
@@ -97,6 +98,80 @@ pub fn user_pool_login_key(pool_id: &str) -> String {
     format!("cognito-idp.{region}.amazonaws.com/{pool_id}")
 }
 
+/// A created identity pool: its id and its roles.
+#[derive(Debug, Clone)]
+pub(crate) struct CreatedIdentityPool {
+    pub(crate) id: String,
+    pub(crate) authenticated_role_arn: String,
+    pub(crate) unauthenticated_role_arn: String,
+}
+
+/// Creates an identity pool and gives it roles (by default
+/// `arn:aws:iam::000000000000:role/<name>-authenticated` and `-unauthenticated`), as an
+/// administrator would; for the handle and for seeds.
+pub(crate) fn create_identity_pool(
+    shared: &Shared,
+    name: &str,
+    options: IdentityPoolOptions,
+) -> Result<CreatedIdentityPool, CognitoError> {
+    let call = |operation: &str, body: Value| admin_call(shared, operation, body);
+    let providers: Vec<Value> = options
+        .user_pool_clients
+        .iter()
+        .map(|(pool, client)| {
+            json!({
+                "ProviderName": user_pool_login_key(pool),
+                "ClientId": client,
+                "ServerSideTokenCheck": options.server_side_token_check,
+            })
+        })
+        .collect();
+    let mut body = json!({
+        "IdentityPoolName": name,
+        "AllowUnauthenticatedIdentities": options.allow_unauthenticated,
+    });
+    if !providers.is_empty() {
+        body["CognitoIdentityProviders"] = json!(providers);
+    }
+    if !options.supported_login_providers.is_empty() {
+        body["SupportedLoginProviders"] = json!(options.supported_login_providers);
+    }
+    if !options.open_id_connect_provider_arns.is_empty() {
+        body["OpenIdConnectProviderARNs"] = json!(options.open_id_connect_provider_arns);
+    }
+    if let Some(developer) = &options.developer_provider_name {
+        body["DeveloperProviderName"] = json!(developer);
+    }
+    if let (Some(Value::Object(extra)), Some(map)) = (options.extra, body.as_object_mut()) {
+        map.extend(extra);
+    }
+    let created = call("CreateIdentityPool", body)?;
+    let id = created["IdentityPoolId"].as_str().unwrap_or_default().to_owned();
+    let role = |kind: &str| format!("arn:aws:iam::000000000000:role/{name}-{kind}");
+    let authenticated = options.authenticated_role_arn.unwrap_or_else(|| role("authenticated"));
+    let unauthenticated =
+        options.unauthenticated_role_arn.unwrap_or_else(|| role("unauthenticated"));
+    call(
+        "SetIdentityPoolRoles",
+        json!({
+            "IdentityPoolId": id,
+            "Roles": { "authenticated": authenticated, "unauthenticated": unauthenticated },
+        }),
+    )?;
+    Ok(CreatedIdentityPool {
+        id,
+        authenticated_role_arn: authenticated,
+        unauthenticated_role_arn: unauthenticated,
+    })
+}
+
+/// Runs one identity-pool operation as an administrator would (signed), as a state change.
+fn admin_call(shared: &Shared, operation: &str, body: Value) -> Result<Value, CognitoError> {
+    shared.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let meta = crate::wire::RequestMeta::internal();
+    crate::cx::run(&super::IDENTITY_POOL_API, shared, operation, &meta, body.to_string().as_bytes())
+}
+
 impl MockServerHandle {
     /// Creates an identity pool and gives it roles; returns its id (`<region>:<uuid>`).
     pub async fn create_identity_pool(
@@ -104,65 +179,21 @@ impl MockServerHandle {
         name: &str,
         options: IdentityPoolOptions,
     ) -> Result<String, CognitoError> {
-        let providers: Vec<Value> = options
-            .user_pool_clients
-            .iter()
-            .map(|(pool, client)| {
-                json!({
-                    "ProviderName": user_pool_login_key(pool),
-                    "ClientId": client,
-                    "ServerSideTokenCheck": options.server_side_token_check,
-                })
-            })
-            .collect();
-        let mut body = json!({
-            "IdentityPoolName": name,
-            "AllowUnauthenticatedIdentities": options.allow_unauthenticated,
-        });
-        if !providers.is_empty() {
-            body["CognitoIdentityProviders"] = json!(providers);
-        }
-        if !options.supported_login_providers.is_empty() {
-            body["SupportedLoginProviders"] = json!(options.supported_login_providers);
-        }
-        if !options.open_id_connect_provider_arns.is_empty() {
-            body["OpenIdConnectProviderARNs"] = json!(options.open_id_connect_provider_arns);
-        }
-        if let Some(developer) = &options.developer_provider_name {
-            body["DeveloperProviderName"] = json!(developer);
-        }
-        if let (Some(Value::Object(extra)), Some(map)) = (options.extra, body.as_object_mut()) {
-            map.extend(extra);
-        }
-        let created = self.identity_call("CreateIdentityPool", body).await?;
-        let id = created["IdentityPoolId"].as_str().unwrap_or_default().to_owned();
-        let role = |kind: &str| format!("arn:aws:iam::000000000000:role/{name}-{kind}");
-        let authenticated = options.authenticated_role_arn.unwrap_or_else(|| role("authenticated"));
-        let unauthenticated =
-            options.unauthenticated_role_arn.unwrap_or_else(|| role("unauthenticated"));
-        self.identity_call(
-            "SetIdentityPoolRoles",
-            json!({
-                "IdentityPoolId": id,
-                "Roles": { "authenticated": authenticated, "unauthenticated": unauthenticated },
-            }),
-        )
-        .await?;
-        Ok(id)
+        let shared = Arc::clone(&self.shared);
+        let name = name.to_owned();
+        tokio::task::spawn_blocking(move || create_identity_pool(&shared, &name, options))
+            .await
+            .unwrap_or_else(|_| Err(CognitoError::internal("the operation panicked")))
+            .map(|created| created.id)
     }
 
     /// Runs any identity-pool operation as an administrator would (signed).
     pub async fn identity_call(&self, operation: &str, body: Value) -> Result<Value, CognitoError> {
         let shared = Arc::clone(&self.shared);
         let operation = operation.to_owned();
-        tokio::task::spawn_blocking(move || {
-            shared.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let body = body.to_string();
-            let meta = crate::wire::RequestMeta::internal();
-            crate::cx::run(&super::IDENTITY_POOL_API, &shared, &operation, &meta, body.as_bytes())
-        })
-        .await
-        .unwrap_or_else(|_| Err(CognitoError::internal("the operation panicked")))
+        tokio::task::spawn_blocking(move || admin_call(&shared, &operation, body))
+            .await
+            .unwrap_or_else(|_| Err(CognitoError::internal("the operation panicked")))
     }
 
     /// Sets the lifetime of the credentials GetCredentialsForIdentity issues from now on

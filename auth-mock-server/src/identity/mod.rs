@@ -27,6 +27,7 @@ mod persist;
 mod pools;
 
 pub(crate) use control::router;
+pub(crate) use handle::create_identity_pool;
 pub use handle::{IdentityPoolOptions, user_pool_login_key};
 pub(crate) use persist::{IdentitySnapshot, restore, snapshot};
 

@@ -10,13 +10,13 @@ use tokio::process::{Child, Command};
 
 use crate::raw::request;
 
-struct Running {
-    child: Child,
-    url: String,
-    stdout: Vec<String>,
+pub(crate) struct Running {
+    pub(crate) child: Child,
+    pub(crate) url: String,
+    pub(crate) stdout: Vec<String>,
 }
 
-async fn start(args: &[&str]) -> Running {
+pub(crate) async fn start(args: &[&str]) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_auth-mock-server"))
         .args(args)
         .stdout(Stdio::piped())
@@ -48,7 +48,7 @@ async fn start(args: &[&str]) -> Running {
 
 impl Running {
     /// Ctrl-C, then the exit status.
-    async fn interrupt(mut self) -> std::process::ExitStatus {
+    pub(crate) async fn interrupt(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().expect("running").to_string();
         let sent = Command::new("kill").args(["-INT", &pid]).status().await.expect("kill runs");
         assert!(sent.success());

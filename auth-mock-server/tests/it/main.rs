@@ -2,6 +2,7 @@
 //! SRP sign-in with an independent client computation, the test-control API, response-shape
 //! snapshots, malformed-input fuzzing and the binary's flags.
 
+mod adoption;
 mod binary;
 mod control;
 mod fuzz;

@@ -102,7 +102,7 @@ async fn a_damaged_file_starts_signed_out_with_the_damage_reported() {
     let second = world.client(encrypted_store(dir.path()));
     let details = second.initialize().await.expect("damage must not fail initialisation");
     assert_eq!(details.state, UserState::SignedOut);
-    let report = details.details.get("store").expect("the damage is reported under `store`");
+    let report = details.store_damage.as_deref().expect("the damage is reported");
     assert!(report.contains("damaged") && report.contains("kept aside"), "{report}");
     let kept: Vec<_> = fs::read_dir(dir.path())
         .unwrap()
@@ -153,7 +153,7 @@ async fn an_unavailable_store_fails_initialize_and_clears_nothing() {
     drop(lock);
     let details = client.initialize().await.expect("works once the lock is free");
     assert_eq!(details.state, UserState::SignedOut);
-    assert!(details.details.contains_key("store"));
+    assert!(details.store_damage.is_some());
 }
 
 /// The key of an encrypted file store lives in a locked keyring: `initialize` fails, the
