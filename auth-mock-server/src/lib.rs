@@ -112,6 +112,7 @@
 
 #![forbid(unsafe_code)]
 #![deny(rustdoc::broken_intra_doc_links)]
+#![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;

@@ -68,6 +68,10 @@ pub(crate) struct AppClient {
 
 /// Token lifetimes in seconds; `None` means "use the client's setting".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "the `/_mock/lifetimes` body, built by tests with `..Lifetimes::default()`"
+)]
 pub struct Lifetimes {
     /// Access token lifetime (seconds).
     pub access_token_seconds: Option<u64>,
@@ -170,6 +174,10 @@ pub(crate) struct User {
 
 /// A user's custom-auth challenge, set through the test-control API.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "the `/_mock/custom-auth` body: an answer and its parameters"
+)]
 pub struct CustomAuth {
     /// The answer that passes the challenge.
     pub answer: String,

@@ -15,6 +15,7 @@ use std::process::ExitCode;
 
 use xshell::{Shell, cmd};
 
+/// The help text; a tidy test checks that it lists exactly the tasks `main` runs.
 const USAGE: &str = "\
 usage: cargo xtask <task>
 
@@ -42,6 +43,10 @@ fn main() -> ExitCode {
             let args: Vec<String> = std::env::args().skip(2).collect();
             let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
             bench_server::run(&workspace, &args).map_err(Into::into)
+        }
+        Some("help" | "--help" | "-h") => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
         }
         _ => {
             eprint!("{USAGE}");

@@ -90,6 +90,77 @@ mod tests {
         }
     }
 
+    /// Every `.rs` file under `dir` (recursively), `target/` and hidden directories excepted.
+    fn rust_files(dir: &Path) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(current) = pending.pop() {
+            let Ok(entries) = std::fs::read_dir(&current) else { continue };
+            for path in entries.filter_map(|entry| entry.ok().map(|e| e.path())) {
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                if path.is_dir() && name != "target" && !name.starts_with('.') {
+                    pending.push(path);
+                } else if name.ends_with(".rs") {
+                    found.push(path);
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    /// Public enums and structs of every library crate are `#[non_exhaustive]` unless an
+    /// `allow` says why not, so adding a variant or a field is never a breaking change.
+    #[test]
+    fn every_library_crate_warns_on_exhaustive_public_types() {
+        for dir in crate_dirs() {
+            let Ok(lib) = std::fs::read_to_string(dir.join("src/lib.rs")) else { continue };
+            assert!(
+                lib.contains("#![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]"),
+                "{}/src/lib.rs must warn on exhaustive public enums and structs",
+                dir.display()
+            );
+        }
+    }
+
+    /// One convention for proptest's regression files: proptest's default place
+    /// (`proptest-regressions/` beside the test sources), so no test overrides the
+    /// persistence and every saved failing case is found where the next reader looks.
+    #[test]
+    fn proptest_regressions_follow_one_convention() {
+        for dir in crate_dirs() {
+            for file in rust_files(&dir) {
+                let text = std::fs::read_to_string(&file).expect("readable source");
+                assert!(
+                    !text.contains(&["failure_persistence", ":"].concat()),
+                    "{}: keep proptest's default failure persistence",
+                    file.display()
+                );
+            }
+        }
+    }
+
+    /// `cargo xtask help` lists exactly the tasks `main` dispatches, so the help cannot
+    /// promise a task that does not exist or hide one that does.
+    #[test]
+    fn the_usage_lists_exactly_the_tasks() {
+        let source = include_str!("main.rs");
+        let dispatched: Vec<&str> = source
+            .split("Some(\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|task| !matches!(*task, "help" | "--help" | "-h"))
+            .collect();
+        let listed: Vec<&str> = crate::USAGE
+            .lines()
+            .skip_while(|line| *line != "tasks:")
+            .skip(1)
+            .filter(|line| line.starts_with("  ") && !line.starts_with("   "))
+            .filter_map(|line| line.split_whitespace().next())
+            .collect();
+        assert_eq!(listed, dispatched);
+    }
+
     /// Third-party versions are chosen once, in the root manifest.
     #[test]
     fn crates_take_third_party_versions_from_the_workspace() {

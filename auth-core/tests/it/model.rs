@@ -4,16 +4,12 @@
 
 use auth_core::testing::model::{check_sequence, operations};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence};
+use proptest::test_runner::Config;
 
 use crate::support::FakeWorld;
 
 proptest! {
-    #![proptest_config(Config {
-        cases: 256,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
-        ..Config::default()
-    })]
+    #![proptest_config(Config { cases: 256, ..Config::default() })]
 
     #[test]
     fn client_matches_the_model(ops in operations()) {
