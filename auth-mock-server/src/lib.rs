@@ -68,29 +68,10 @@
 //!
 //! # Test-control API
 //! Everything a test needs to steer the server is a method of [`MockServerHandle`] and an
-//! HTTP endpoint under [`CONTROL_PREFIX`] (`/_mock`), for tests written in other languages:
-//!
-//! | endpoint | body / answer | handle method |
-//! |---|---|---|
-//! | `GET /_mock/health` | `{"ok":true}` | — |
-//! | `GET /_mock/clock`, `POST /_mock/clock` | `{"advance_seconds": 3600}` or `{"offset_seconds": 0}` | [`MockServerHandle::advance_clock`], [`MockServerHandle::set_clock_offset`] |
-//! | `POST /_mock/lifetimes` | `{"user_pool_id"?, "client_id"?, "access_token_seconds"?, "id_token_seconds"?, "refresh_token_seconds"?}` (1 s to 10 years) | [`MockServerHandle::set_lifetimes`] |
-//! | `POST /_mock/faults`, `GET`, `DELETE` | a [`Fault`]: `{"operation": "InitiateAuth" or "*", "error": {"type", "message", "status"?}?, "latency_ms"?, "drop_connection"?, "times"?}` | [`MockServerHandle::add_fault`], [`MockServerHandle::clear_faults`] |
-//! | `GET /_mock/requests`, `DELETE` | `{"requests": {"InitiateAuth": 2, "InitiateAuth:REFRESH_TOKEN_AUTH": 1, ...}}` | [`MockServerHandle::request_count`] |
-//! | `GET /_mock/codes/{pool_id}/{username}` | `{"code": "123456", "purpose": "signup"}` | [`MockServerHandle::last_code`] |
-//! | `POST /_mock/custom-auth` | `{"user_pool_id", "username", "answer" (null removes), "parameters"?}` | [`MockServerHandle::set_custom_auth`] |
-//! | `POST /_mock/refresh-tokens/revoke` | `{"user_pool_id", "username"}` | [`MockServerHandle::revoke_refresh_tokens`] |
-//! | `POST /_mock/refresh-tokens/expire` | `{"user_pool_id", "username"}` | [`MockServerHandle::expire_refresh_tokens`] |
-//! | `POST /_mock/reset` | forget everything (Lambda mappings stay) | [`MockServerHandle::reset`] |
-//! | `PUT /_mock/lambdas`, `GET`, `DELETE` | `{"arn", "url" (null removes)}`: run a pool's Lambda trigger as an HTTP webhook | [`MockServerHandle::map_lambda`], [`MockServerHandle::unmap_lambda`], [`MockServerHandle::lambdas`] |
-//! | `POST /_mock/identity/credentials-lifetime` | `{"seconds": 900}` (1 s to 12 h; default 3600) | [`MockServerHandle::set_credentials_lifetime`] |
-//! | `POST /_mock/identity/provider-tokens` | `{"provider": "graph.facebook.com", "token", "subject", "app_id"?, "expires_in_seconds"?}` | [`MockServerHandle::register_provider_token`] |
-//! | `GET /_mock/identity/credentials/{access_key_id}` | `{"identity_id", "role_arn", "expiration", "expired"}` (never the secret) | [`MockServerHandle::credentials_owner`] |
-//! | `GET /_mock/oidc/{name}`, `POST /_mock/oidc/{name}` | describe or configure a hosted OIDC issuer: `{"issuer"?, "audiences"?}` → [`OidcIssuerInfo`] | [`MockServerHandle::oidc_issuer`], [`MockServerHandle::configure_oidc_issuer`] |
-//! | `POST /_mock/oidc/{name}/token` | `{"sub", "aud", "expires_in_seconds"?, "claims"?}` → `{"id_token", "expires_at", "issuer", "login_key"}` | [`MockServerHandle::mint_id_token`] |
-//! | `GET /_mock/oidc/{name}/.well-known/openid-configuration`, `.../jwks.json` | the issuer's discovery document and keys | — |
-//! | — | create an identity pool with roles | [`MockServerHandle::create_identity_pool`], [`MockServerHandle::identity_call`] |
-//! | — | buckets and objects without signing | [`MockServerHandle::s3_create_bucket`], [`MockServerHandle::s3_put_object`], [`MockServerHandle::s3_object`], [`MockServerHandle::s3_keys`] |
+//! HTTP endpoint under [`CONTROL_PREFIX`] (`/_mock`), for tests written in other languages.
+//! The endpoints, their bodies and the matching methods are listed once, in the user guide's
+//! chapter "The local Cognito" (`docs/src/mock-server.md`, section "Test-control API");
+//! the methods' own documentation here says what each does.
 //!
 //! Identity-pool operations are counted and faulted by name like user-pool ones (`GetId`,
 //! `GetCredentialsForIdentity`); S3 requests as `s3:<Operation>` (`s3:PutObject`), and an
