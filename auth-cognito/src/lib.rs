@@ -72,6 +72,8 @@
 
 #[cfg(feature = "aws-sdk")]
 pub mod aws_sdk;
+#[cfg(feature = "drop-in")]
+pub mod drop_in;
 mod error;
 mod http;
 mod identity_pool;

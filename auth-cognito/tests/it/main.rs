@@ -2,6 +2,8 @@
 
 #[cfg(feature = "aws-sdk")]
 mod credentials;
+#[cfg(feature = "drop-in")]
+mod drop_in;
 mod example;
 #[cfg(feature = "file-device-store")]
 mod file_devices;
