@@ -4,10 +4,14 @@
 //! ```text
 //! cargo run -p auth-cognito --example sign-in -- \
 //!     --user-pool-id us-east-1_AbC123 --client-id 1h2j3k4l5m6n7o8p9q0r \
-//!     --username alice [--password 'correct horse'] [--flow srp|password|user-auth] \
+//!     [--username alice] [--password 'correct horse'] [--flow srp|password|user-auth] \
 //!     [--endpoint http://127.0.0.1:9229] [--region us-east-1] [--client-secret S] \
 //!     [--store-dir DIR [--resume]] [--identity-pool-id us-east-1:0b7c... [--identity-endpoint URL]]
 //! ```
+//!
+//! Without `--password` (and with the default SRP flow), the drop-in sign-in of the
+//! `drop-in` feature runs instead: it asks for the password on the terminal and answers
+//! every challenge, and without `--username` it also offers sign-up and a forgotten password.
 //!
 //! `--flow user-auth` is Cognito's choice-based sign-in (`USER_AUTH`): with `--password`
 //! it prefers `PASSWORD_SRP`; without one it lists the first factors the pool offers (e.g.
@@ -312,6 +316,10 @@ async fn sign_in(
     args: &Args,
     changes: &mut StateChanges,
 ) -> Result<(), Failure> {
+    #[cfg(feature = "drop-in")]
+    if args.password.is_none() && matches!(args.flow, Flow::Srp) {
+        return drop_in(client, args, changes).await;
+    }
     let username = args.username.clone().ok_or_else(|| Failure::usage("--username is required"))?;
     let password = args.password.as_deref();
     let request = match (args.flow, password) {
@@ -358,6 +366,36 @@ async fn sign_in(
         };
     }
     Ok(())
+}
+
+/// Without `--password`: the drop-in sign-in (feature `drop-in`) asks for everything it
+/// needs on the terminal, challenges included, and offers sign-up and a forgotten password
+/// when no `--username` is given.
+#[cfg(feature = "drop-in")]
+async fn drop_in(
+    client: &AuthClient,
+    args: &Args,
+    changes: &mut StateChanges,
+) -> Result<(), Failure> {
+    use auth_cognito::drop_in::{DropInError, DropInOptions, TerminalPrompter};
+
+    println!("no --password: the drop-in sign-in asks for what it needs");
+    let mut options = DropInOptions::default();
+    if let Some(username) = &args.username {
+        options = options.username(username);
+    }
+    let outcome =
+        auth_cognito::drop_in::sign_in_interactively(client, &TerminalPrompter::new(), &options)
+            .await;
+    print_changes(changes);
+    match outcome {
+        Ok(outcome) => {
+            println!("signed in as {}", outcome.username);
+            Ok(())
+        }
+        Err(DropInError::Auth(error)) => Err(error.into()),
+        Err(other) => Err(Failure { status: 1, message: other.to_string() }),
+    }
 }
 
 /// Asks the user for the answer to a challenge; `password` is `--password`, if given.

@@ -326,8 +326,10 @@ async fn authenticator_set_up_shows_a_qr_code_and_the_uri() {
     outcome.unwrap();
     user.finished();
     let shown = user.shown();
-    let setup =
-        shown.iter().find(|m| m.contains("otpauth://totp/DropIn:tia?secret=")).unwrap_or_else(|| panic!("the URI in {shown:?}"));
+    let setup = shown
+        .iter()
+        .find(|m| m.contains("otpauth://totp/DropIn:tia?secret="))
+        .unwrap_or_else(|| panic!("the URI in {shown:?}"));
     assert!(
         setup.contains('█') || setup.contains('▀') || setup.contains('▄'),
         "a QR code: {setup}"

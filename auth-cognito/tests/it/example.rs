@@ -187,6 +187,39 @@ async fn answers_a_challenge_typed_on_standard_input() {
     assert!(output.contains("state: SIGNED_IN"), "{output}");
 }
 
+/// Without `--password` the example runs the drop-in sign-in (feature `drop-in`): with
+/// standard input piped it reads plain lines, shows a wrong password's refusal and asks
+/// again.
+#[cfg(feature = "drop-in")]
+#[tokio::test]
+async fn without_a_password_the_drop_in_asks_for_it() {
+    let Some(binary) = example_binary() else { return };
+    let setup = setup(json!({"PoolName": "example-drop-in"})).await;
+    let mut command = setup.command(&binary, &["--username", "ex"]);
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("Wrong-Passw0rd!\n{PASSWORD}\n").as_bytes()).await.unwrap();
+    drop(stdin);
+    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the example finishes")
+        .unwrap();
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("the drop-in sign-in asks"), "{stdout}");
+    assert!(
+        stderr.contains("Password: ") && stderr.contains("Incorrect username or password"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("signed in as ex") && stdout.contains("state: SIGNED_IN"), "{stdout}");
+    assert!(
+        !stdout.contains(PASSWORD) && !stderr.contains(PASSWORD),
+        "the password is never printed"
+    );
+}
+
 /// Runs the example, types `typed_first` at once (answers to earlier prompts), then the
 /// code the server sent (by SMS or email) when it prompts for it, and returns everything it
 /// printed; fails unless it prompts, and succeeds after the answer.
