@@ -220,6 +220,67 @@ async fn without_a_password_the_drop_in_asks_for_it() {
     );
 }
 
+/// The drop-in in a real terminal (a pseudo-terminal): `dialoguer` asks for the password
+/// without echoing it, and the sign-in completes.
+#[cfg(feature = "drop-in")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the waits below block a thread
+async fn the_drop_in_in_a_real_terminal() {
+    use std::io::{Read as _, Write as _};
+    use std::sync::{Arc, Mutex};
+
+    let Some(binary) = example_binary() else { return };
+    let setup = setup(json!({"PoolName": "example-pty"})).await;
+    let pair = portable_pty::native_pty_system()
+        .openpty(portable_pty::PtySize { rows: 40, cols: 120, pixel_width: 0, pixel_height: 0 })
+        .expect("a pseudo-terminal");
+    let mut command = portable_pty::CommandBuilder::new(&binary);
+    command.args(["--endpoint", &setup.server.url(), "--user-pool-id", &setup.pool_id]);
+    command.args(["--client-id", &setup.client_id, "--username", "ex"]);
+    command.env("COGNITO_CLIENT_SECRET", &setup.client_secret);
+    command.env_remove("COGNITO_PASSWORD");
+    command.env_remove("AUTH_STORE_KEY");
+    command.env("TERM", "xterm");
+    let mut child = pair.slave.spawn_command(command).expect("the example starts in the terminal");
+    drop(pair.slave);
+    let screen = Arc::new(Mutex::new(String::new()));
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let reading = {
+        let screen = Arc::clone(&screen);
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 1024];
+            while let Ok(read) = reader.read(&mut chunk) {
+                if read == 0 {
+                    break;
+                }
+                screen.lock().unwrap().push_str(&String::from_utf8_lossy(&chunk[..read]));
+            }
+        })
+    };
+    let wait_for = |text: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !screen.lock().unwrap().contains(text) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {text:?} on the screen:\n{}",
+                screen.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_for("Password");
+    let mut keyboard = pair.master.take_writer().unwrap();
+    write!(keyboard, "{PASSWORD}\r").unwrap();
+    keyboard.flush().unwrap();
+    wait_for("signed in as ex");
+    let status = child.wait().unwrap();
+    drop(pair.master);
+    let _ = reading.join();
+    let screen = screen.lock().unwrap().clone();
+    assert!(status.success(), "{screen}");
+    assert!(screen.contains("state: SIGNED_IN"), "{screen}");
+    assert!(!screen.contains(PASSWORD), "the password is not echoed:\n{screen}");
+}
+
 /// Runs the example, types `typed_first` at once (answers to earlier prompts), then the
 /// code the server sent (by SMS or email) when it prompts for it, and returns everything it
 /// printed; fails unless it prompts, and succeeds after the answer.
