@@ -78,6 +78,7 @@ mod error;
 mod http;
 mod identity_pool;
 pub mod jwt;
+pub mod oauth;
 mod untrusted;
 mod user_pool;
 

@@ -11,6 +11,7 @@ mod identity_pool;
 mod jwt;
 mod mock;
 mod model;
+mod oauth;
 mod support;
 mod traces;
 mod transport;

@@ -66,6 +66,8 @@ pub(crate) struct Recorded {
     /// Header names in lower case.
     pub(crate) headers: BTreeMap<String, String>,
     pub(crate) body: Value,
+    /// The body as text (form bodies are not JSON).
+    pub(crate) raw_body: String,
 }
 
 impl Recorded {
@@ -185,9 +187,10 @@ async fn read_request(stream: &mut TcpStream) -> Option<Recorded> {
         }
         buffer.extend_from_slice(&chunk[..read]);
     }
-    let body =
-        serde_json::from_slice(&buffer[header_end..header_end + length]).unwrap_or(Value::Null);
-    Some(Recorded { method, path, headers, body })
+    let raw = &buffer[header_end..header_end + length];
+    let body = serde_json::from_slice(raw).unwrap_or(Value::Null);
+    let raw_body = String::from_utf8_lossy(raw).into_owned();
+    Some(Recorded { method, path, headers, body, raw_body })
 }
 
 /// A loopback port nothing listens on.

@@ -1,0 +1,306 @@
+//! [`ClientCredentials`]: machine-to-machine access tokens (the `client_credentials` grant),
+//! cached and fetched once for many callers.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwapOption;
+use auth_core::{AccessToken, Clock, SecretString, SystemClock};
+
+use super::{ClientAuthentication, Grant, TokenEndpoint};
+use crate::error::CognitoError;
+use crate::http::{HttpSettings, check_endpoint};
+
+/// An access token for a service (no user): what the token endpoint granted.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServiceToken {
+    /// The access token, sent as `Authorization: Bearer <token>`.
+    pub access_token: AccessToken,
+    /// The scopes granted, as the endpoint listed them.
+    pub scopes: Vec<String>,
+    /// When the token expires (by the source's clock when it arrived).
+    pub expires_at: SystemTime,
+}
+
+impl ServiceToken {
+    /// The seconds left until expiry at `now` (zero once expired).
+    pub fn expires_in(&self, now: SystemTime) -> Duration {
+        self.expires_at.duration_since(now).unwrap_or_default()
+    }
+
+    /// The `Authorization` header value, `Bearer <token>`, kept secret.
+    pub fn authorization(&self) -> SecretString {
+        SecretString::from(format!("Bearer {}", self.access_token.secret()))
+    }
+}
+
+/// A source of machine-to-machine access tokens for one app client (with a secret, and
+/// `client_credentials` among its allowed OAuth flows): the user pool domain's
+/// `/oauth2/token` with the `client_credentials` grant.
+///
+/// Tokens are cached and reused until `expiry_margin` before they expire; when a new one is
+/// needed, one request is made however many callers ask at once (the others wait for its
+/// answer), as `AuthClient::tokens` does for users. Clones share the cache.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), auth_cognito::CognitoError> {
+/// use auth_cognito::oauth::ClientCredentials;
+///
+/// let tokens = ClientCredentials::builder(
+///     "https://my-domain.auth.us-east-1.amazoncognito.com",
+///     "client-id",
+///     "client-secret",
+/// )
+/// .scopes(["orders/read"])
+/// .build()?;
+/// let request = reqwest::Client::new().get("https://api.example.com/orders");
+/// let response = tokens.authorize(request).await?.send().await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ClientCredentials {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    endpoint: TokenEndpoint,
+    scopes: Vec<String>,
+    expiry_margin: Duration,
+    clock: Arc<dyn Clock>,
+    cached: ArcSwapOption<ServiceToken>,
+    /// Held by the one caller fetching a token; the others wait on it, then find the cache
+    /// filled.
+    fetching: tokio::sync::Mutex<()>,
+    requests: AtomicU64,
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("token_endpoint", &crate::untrusted::redacted_url(&self.inner.endpoint.url))
+            .field("client_id", &self.inner.endpoint.client_id)
+            .field("scopes", &self.inner.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientCredentials {
+    /// A builder for the app client `client_id` of the user pool whose domain (or local
+    /// Cognito) is at `domain`, e.g. `https://<prefix>.auth.<region>.amazoncognito.com`;
+    /// tokens come from `<domain>/oauth2/token`.
+    pub fn builder(
+        domain: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<SecretString>,
+    ) -> ClientCredentialsBuilder {
+        ClientCredentialsBuilder {
+            domain: domain.into(),
+            token_url: None,
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            scopes: Vec::new(),
+            authentication: ClientAuthentication::default(),
+            expiry_margin: Duration::from_secs(60),
+            settings: HttpSettings::default(),
+            http_client: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// A valid token: the cached one, or a new one fetched once for every caller waiting.
+    pub async fn token(&self) -> Result<ServiceToken, CognitoError> {
+        if let Some(token) = self.fresh() {
+            return Ok(token);
+        }
+        let _fetching = self.inner.fetching.lock().await;
+        // Another caller may have fetched one while this one waited.
+        if let Some(token) = self.fresh() {
+            return Ok(token);
+        }
+        self.fetch().await
+    }
+
+    /// A new token even if the cached one is still valid (e.g. after an API answered 401).
+    /// Callers arriving while it is fetched share it.
+    pub async fn refresh(&self) -> Result<ServiceToken, CognitoError> {
+        let before = self.inner.cached.load_full();
+        let _fetching = self.inner.fetching.lock().await;
+        let now = self.inner.cached.load_full();
+        if let (Some(now), false) = (&now, same(&before, &now)) {
+            return Ok(ServiceToken::clone(now));
+        }
+        self.fetch().await
+    }
+
+    /// Adds `Authorization: Bearer <token>` (marked sensitive) to a reqwest request.
+    pub async fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, CognitoError> {
+        let token = self.token().await?;
+        let mut value = reqwest::header::HeaderValue::from_str(token.authorization().secret())
+            .map_err(|_| CognitoError::protocol("the access token is not a valid header value"))?;
+        value.set_sensitive(true);
+        Ok(request.header(reqwest::header::AUTHORIZATION, value))
+    }
+
+    /// How many token requests this source (and its clones) made: the cache at work.
+    pub fn requests(&self) -> u64 {
+        self.inner.requests.load(Ordering::Relaxed)
+    }
+
+    /// Forgets the cached token.
+    pub fn clear(&self) {
+        self.inner.cached.store(None);
+    }
+
+    fn fresh(&self) -> Option<ServiceToken> {
+        let cached = self.inner.cached.load_full()?;
+        let deadline = self.inner.clock.now() + self.inner.expiry_margin;
+        (cached.expires_at > deadline).then(|| ServiceToken::clone(&cached))
+    }
+
+    async fn fetch(&self) -> Result<ServiceToken, CognitoError> {
+        self.inner.requests.fetch_add(1, Ordering::Relaxed);
+        let answer = self
+            .inner
+            .endpoint
+            .exchange(&Grant::ClientCredentials { scopes: &self.inner.scopes })
+            .await?;
+        if !answer.token_type.is_empty() && !answer.token_type.eq_ignore_ascii_case("bearer") {
+            return Err(CognitoError::protocol(format!(
+                "the token endpoint issued a {:?} token, not a Bearer token",
+                crate::untrusted::bounded(&answer.token_type)
+            )));
+        }
+        let token = ServiceToken {
+            access_token: AccessToken::from(answer.access_token.secret()),
+            scopes: answer
+                .scope
+                .as_deref()
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            expires_at: self.inner.clock.now() + Duration::from_secs(answer.expires_in),
+        };
+        tracing::debug!(
+            client_id = %self.inner.endpoint.client_id.escape_debug(),
+            expires_in = answer.expires_in,
+            "client_credentials token issued"
+        );
+        self.inner.cached.store(Some(Arc::new(token.clone())));
+        Ok(token)
+    }
+}
+
+fn same(a: &Option<Arc<ServiceToken>>, b: &Option<Arc<ServiceToken>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// Builds a [`ClientCredentials`].
+#[must_use]
+pub struct ClientCredentialsBuilder {
+    domain: String,
+    token_url: Option<String>,
+    client_id: String,
+    client_secret: SecretString,
+    scopes: Vec<String>,
+    authentication: ClientAuthentication,
+    expiry_margin: Duration,
+    settings: HttpSettings,
+    http_client: Option<reqwest::Client>,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for ClientCredentialsBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentialsBuilder")
+            .field("client_id", &self.client_id)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientCredentialsBuilder {
+    /// The scopes to ask for, e.g. `orders/read` (a resource server's custom scopes). None
+    /// asks for every scope the app client is allowed.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How the client authenticates (default `client_secret_basic`).
+    pub fn authentication(mut self, authentication: ClientAuthentication) -> Self {
+        self.authentication = authentication;
+        self
+    }
+
+    /// The full token endpoint URL, when it is not `<domain>/oauth2/token`.
+    pub fn token_url(mut self, url: impl Into<String>) -> Self {
+        self.token_url = Some(url.into());
+        self
+    }
+
+    /// How long before expiry a token is replaced (default 60 s).
+    pub fn expiry_margin(mut self, margin: Duration) -> Self {
+        self.expiry_margin = margin;
+        self
+    }
+
+    /// Timeouts and retries of the token requests.
+    pub fn http_settings(mut self, settings: HttpSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Sends the token requests with this reqwest client (its redirect policy applies).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// The clock expiry is judged by (default the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Checks the URLs and builds the source.
+    pub fn build(self) -> Result<ClientCredentials, CognitoError> {
+        let url = match &self.token_url {
+            Some(url) => check_endpoint(url)?,
+            None => TokenEndpoint::url_under(&check_endpoint(&self.domain)?)?,
+        };
+        let http = self.settings.client_or(self.http_client)?;
+        Ok(ClientCredentials {
+            inner: Arc::new(Inner {
+                endpoint: TokenEndpoint {
+                    http,
+                    url,
+                    client_id: self.client_id,
+                    client_secret: Some(self.client_secret),
+                    authentication: self.authentication,
+                    retry: self.settings.retry,
+                },
+                scopes: self.scopes,
+                expiry_margin: self.expiry_margin,
+                clock: self.clock,
+                cached: ArcSwapOption::empty(),
+                fetching: tokio::sync::Mutex::new(()),
+                requests: AtomicU64::new(0),
+            }),
+        })
+    }
+}
