@@ -117,6 +117,17 @@ service_error_kinds! {
     RefreshTokenReuse => "RefreshTokenReuseException",
     /// The service failed internally.
     InternalError => "InternalErrorException",
+    /// OAuth 2.0: the user or the authorization server refused the sign-in (a cancelled
+    /// hosted-UI sign-in, a provider that said no).
+    AccessDenied => "access_denied",
+    /// OAuth 2.0: the client's credentials are wrong, or the client is unknown.
+    InvalidClient => "invalid_client",
+    /// OAuth 2.0: the code, refresh token or verifier is invalid, expired or used.
+    InvalidGrant => "invalid_grant",
+    /// OAuth 2.0: a scope the client may not have, or that does not exist.
+    InvalidScope => "invalid_scope",
+    /// OAuth 2.0: the client may not use this grant or response type.
+    UnauthorizedClient => "unauthorized_client",
 }
 
 impl fmt::Display for ServiceErrorKind {

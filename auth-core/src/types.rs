@@ -431,6 +431,11 @@ pub enum SignInFlow {
     /// A preferred [`FirstFactor::Password`] or [`FirstFactor::PasswordSrp`] needs the
     /// request's password.
     ChoiceBased(Option<FirstFactor>),
+    /// The provider's own sign-in pages in the system browser: an OAuth 2.0 authorization
+    /// code flow such as Cognito's hosted UI, where the user (not the app) types the
+    /// password, picks a social provider and answers MFA. The request carries no username
+    /// or password.
+    Browser,
 }
 
 /// A first factor of choice-based sign-in ([`SignInFlow::ChoiceBased`]): how the user
@@ -547,6 +552,16 @@ impl SignInRequest {
             username: username.into(),
             password: Some(password.into()),
             flow: SignInFlow::ProviderDefault,
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    /// Sign in through the provider's pages in the browser ([`SignInFlow::Browser`]).
+    pub fn browser() -> Self {
+        Self {
+            username: String::new(),
+            password: None,
+            flow: SignInFlow::Browser,
             metadata: BTreeMap::new(),
         }
     }

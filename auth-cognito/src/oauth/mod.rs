@@ -9,14 +9,17 @@
 //! `invalid_grant`, `invalid_scope`, `unauthorized_client`, `unsupported_grant_type`).
 
 mod client_credentials;
+mod hosted_ui;
+mod loopback;
 
-use auth_core::SecretString;
+use auth_core::{RefreshToken, SecretString};
 use base64::Engine as _;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
 pub use client_credentials::{ClientCredentials, ClientCredentialsBuilder, ServiceToken};
+pub use hosted_ui::{Browser, HostedUi, HostedUiBuilder, HostedUiError};
 
 use crate::error::{CognitoError, ServiceFailure};
 use crate::http::{Idempotency, RetryPolicy, network_failure, with_retries};
@@ -38,12 +41,18 @@ pub(crate) enum Grant<'a> {
     /// `client_credentials`, with the scopes to ask for (none: every scope the client may
     /// have).
     ClientCredentials { scopes: &'a [String] },
+    /// `authorization_code`, with the redirect URI it was issued for and the PKCE verifier.
+    AuthorizationCode { code: SecretString, redirect_uri: &'a str, verifier: SecretString },
+    /// `refresh_token`.
+    RefreshToken { token: SecretString },
 }
 
 impl Grant<'_> {
     fn name(&self) -> &'static str {
         match self {
             Grant::ClientCredentials { .. } => "client_credentials",
+            Grant::AuthorizationCode { .. } => "authorization_code",
+            Grant::RefreshToken { .. } => "refresh_token",
         }
     }
 
@@ -52,6 +61,12 @@ impl Grant<'_> {
         match self {
             Grant::ClientCredentials { scopes: [] } => Vec::new(),
             Grant::ClientCredentials { scopes } => vec![("scope", scopes.join(" "))],
+            Grant::AuthorizationCode { code, redirect_uri, verifier } => vec![
+                ("code", code.secret().to_owned()),
+                ("redirect_uri", (*redirect_uri).to_owned()),
+                ("code_verifier", verifier.secret().to_owned()),
+            ],
+            Grant::RefreshToken { token } => vec![("refresh_token", token.secret().to_owned())],
         }
     }
 }
@@ -60,6 +75,10 @@ impl Grant<'_> {
 #[derive(Deserialize)]
 pub(crate) struct TokenAnswer {
     pub(crate) access_token: SecretString,
+    #[serde(default)]
+    pub(crate) id_token: Option<SecretString>,
+    #[serde(default)]
+    pub(crate) refresh_token: Option<SecretString>,
     #[serde(default)]
     pub(crate) token_type: String,
     pub(crate) expires_in: u64,
@@ -106,9 +125,42 @@ impl TokenEndpoint {
     /// Sends `grant`; retries only what is safe to retry (a request that was not sent, a
     /// throttled or unavailable endpoint), since a code can be used once.
     pub(crate) async fn exchange(&self, grant: &Grant<'_>) -> Result<TokenAnswer, CognitoError> {
-        let operation = "oauth2/token";
         let mut fields = vec![("grant_type", grant.name().to_owned())];
         fields.extend(grant.fields());
+        let idempotency = match grant {
+            Grant::AuthorizationCode { .. } => Idempotency::SideEffects,
+            Grant::ClientCredentials { .. } | Grant::RefreshToken { .. } => Idempotency::Idempotent,
+        };
+        let body = self.post(&self.url, "oauth2/token", fields, idempotency).await?;
+        serde_json::from_slice::<TokenAnswer>(&body).map_err(|error| {
+            CognitoError::protocol(format!(
+                "oauth2/token: the answer is not a token response ({:?} error at line {}, column {})",
+                error.classify(),
+                error.line(),
+                error.column()
+            ))
+        })
+    }
+
+    /// Revokes a refresh token and the access tokens issued with it (`/oauth2/revoke`).
+    pub(crate) async fn revoke(&self, token: &RefreshToken) -> Result<(), CognitoError> {
+        let mut url = self.url.clone();
+        url.path_segments_mut()
+            .map_err(|()| CognitoError::invalid("the OAuth endpoint cannot be a base URL"))?
+            .pop()
+            .push("revoke");
+        let fields = vec![("token", token.secret().to_owned())];
+        self.post(&url, "oauth2/revoke", fields, Idempotency::Idempotent).await.map(drop)
+    }
+
+    /// POSTs a form with the client's authentication; a 2xx answer's body, or the error.
+    async fn post(
+        &self,
+        url: &Url,
+        operation: &'static str,
+        mut fields: Vec<(&'static str, String)>,
+        idempotency: Idempotency,
+    ) -> Result<bytes::Bytes, CognitoError> {
         let mut basic = None;
         match (self.authentication, &self.client_secret) {
             (ClientAuthentication::Basic, Some(secret)) => {
@@ -133,13 +185,10 @@ impl TokenEndpoint {
                 .collect::<Vec<_>>()
                 .join("&"),
         );
-        let idempotency = match grant {
-            Grant::ClientCredentials { .. } => Idempotency::Idempotent,
-        };
         with_retries(self.retry, operation, idempotency, || async {
             let mut request = self
                 .http
-                .post(self.url.clone())
+                .post(url.clone())
                 .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .header(reqwest::header::ACCEPT, "application/json")
                 .body(body.secret().to_owned());
@@ -152,18 +201,12 @@ impl TokenEndpoint {
             let response = request.send().await.map_err(|e| network_failure(operation, &e))?;
             let status = response.status();
             let bytes = response.bytes().await.map_err(|e| network_failure(operation, &e))?;
-            tracing::debug!(operation, status = status.as_u16(), "the token endpoint answered");
+            tracing::debug!(operation, status = status.as_u16(), "the OAuth endpoint answered");
             if status.is_success() {
-                return serde_json::from_slice::<TokenAnswer>(&bytes).map_err(|error| {
-                    CognitoError::protocol(format!(
-                        "{operation}: the answer is not a token response ({:?} error at line {}, column {})",
-                        error.classify(),
-                        error.line(),
-                        error.column()
-                    ))
-                });
+                Ok(bytes)
+            } else {
+                Err(error_answer(operation, status, &bytes))
             }
-            Err(error_answer(operation, status, &bytes))
         })
         .await
     }

@@ -158,3 +158,211 @@ async fn refusals_outages_and_garbage_are_told_apart() {
     assert!(matches!(unreachable.token().await.unwrap_err(), CognitoError::Network(_)));
     assert!(ClientCredentials::builder("not a url", "c", "s").build().is_err());
 }
+
+/// The hosted-UI sign-in with the test playing the browser and the authorization server:
+/// the browser callback parses the authorization URL and sends the "browser" back to the
+/// loopback redirect; the token endpoint is scripted with tokens signed for the nonce sent.
+mod hosted_ui {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use auth_cognito::JwtVerifier;
+    use auth_cognito::oauth::{Browser, HostedUi, HostedUiError};
+    use auth_core::{
+        AuthClient, AuthError, ProviderError, ServiceErrorKind, SignInRequest, SignInResult,
+        SignOutOptions, UserState,
+    };
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde_json::{Value, json};
+    use sha2::{Digest as _, Sha256};
+
+    use crate::support::{Action, RsaKey, ScriptedServer};
+
+    const POOL: &str = "us-east-1_Hosted";
+    const CLIENT: &str = "hostedclient";
+    const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Hosted";
+
+    /// How the scripted user and authorization server behave.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Play {
+        SignIn,
+        WrongState,
+        WrongNonce,
+        Deny,
+        Vanish,
+    }
+
+    fn now() -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    }
+
+    fn tokens(nonce: &str, refresh: bool) -> Action {
+        let (key, _) = RsaKey::pair();
+        let id = key.token(&json!({
+            "sub": "sub-ada", "aud": CLIENT, "iss": ISSUER, "token_use": "id", "nonce": nonce,
+            "cognito:username": "ada", "email": "ada@example.com",
+            "exp": now() + 3600, "iat": now(), "auth_time": now(),
+        }));
+        let access = key.token(&json!({
+            "sub": "sub-ada", "client_id": CLIENT, "iss": ISSUER, "token_use": "access",
+            "scope": "openid email", "username": "ada", "exp": now() + 3600, "iat": now(),
+        }));
+        let mut body = json!({
+            "access_token": access, "id_token": id, "token_type": "Bearer", "expires_in": 3600,
+        });
+        if refresh {
+            body["refresh_token"] = json!("refresh-1");
+        }
+        Action::ok(body)
+    }
+
+    struct World {
+        server: ScriptedServer,
+        authorize: Arc<Mutex<Option<BTreeMap<String, String>>>>,
+    }
+
+    fn hosted(play: Play, timeout: Duration) -> (HostedUi, World) {
+        let runtime = tokio::runtime::Handle::current();
+        let server = runtime.block_on(ScriptedServer::start(vec![]));
+        let authorize = Arc::new(Mutex::new(None));
+        let (script, seen) = (server.clone(), Arc::clone(&authorize));
+        let browser = Browser::Manual(Arc::new(move |url: &str| {
+            let url = reqwest::Url::parse(url).unwrap();
+            assert_eq!(url.path(), "/oauth2/authorize");
+            let params: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+            *seen.lock().unwrap() = Some(params.clone());
+            let nonce = if play == Play::WrongNonce { "another" } else { &params["nonce"] };
+            script.push([tokens(nonce, true)]);
+            let state = if play == Play::WrongState {
+                "forged".to_owned()
+            } else {
+                params["state"].clone()
+            };
+            let back = match play {
+                Play::Vanish => return,
+                Play::Deny => format!(
+                    "{}?error=access_denied&error_description=User+cancelled&state={state}",
+                    params["redirect_uri"]
+                ),
+                _ => format!("{}?code=the-code&state={state}", params["redirect_uri"]),
+            };
+            tokio::spawn(async move {
+                let page = reqwest::get(&back).await.unwrap();
+                assert_eq!(page.status(), 200);
+                assert!(page.text().await.unwrap().contains("close this tab"));
+            });
+        }));
+        let (key, _) = RsaKey::pair();
+        let verifier = JwtVerifier::builder(POOL)
+            .client_id(CLIENT)
+            .jwks_json(json!({"keys": [key.jwk()]}).to_string())
+            .build()
+            .unwrap();
+        let ui = HostedUi::builder(&server.url, POOL, CLIENT)
+            .client_secret("hosted-secret")
+            .scopes(["openid", "email"])
+            .identity_provider("Google")
+            .browser(browser)
+            .timeout(timeout)
+            .verifier(verifier)
+            .build()
+            .unwrap();
+        (ui, World { server, authorize })
+    }
+
+    fn form(body: &str) -> BTreeMap<String, String> {
+        url::form_urlencoded::parse(body.as_bytes()).into_owned().collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pkce_sign_in_through_auth_client_then_refresh_and_sign_out() {
+        let (ui, world) =
+            tokio::task::block_in_place(|| hosted(Play::SignIn, Duration::from_secs(10)));
+        let client = AuthClient::builder().identity_provider(Arc::new(ui)).build();
+        client.initialize().await.unwrap();
+        let result = client.sign_in(SignInRequest::browser()).await.unwrap();
+        assert!(matches!(result, SignInResult::Done));
+        assert_eq!(client.current_user_state().state, UserState::SignedIn);
+        assert_eq!(client.username().as_deref(), Some("ada"));
+
+        let authorize = world.authorize.lock().unwrap().clone().unwrap();
+        assert_eq!(authorize["response_type"], "code");
+        assert_eq!(authorize["client_id"], CLIENT);
+        assert_eq!(authorize["scope"], "openid email");
+        assert_eq!(authorize["code_challenge_method"], "S256");
+        assert_eq!(authorize["identity_provider"], "Google");
+        assert!(authorize["redirect_uri"].starts_with("http://localhost:"));
+        assert!(authorize["redirect_uri"].ends_with("/callback"));
+        let exchange = &world.server.requests()[0];
+        assert_eq!(exchange.path, "/oauth2/token");
+        let sent = form(&exchange.raw_body);
+        assert_eq!(sent["grant_type"], "authorization_code");
+        assert_eq!(sent["code"], "the-code");
+        assert_eq!(sent["redirect_uri"], authorize["redirect_uri"]);
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(sent["code_verifier"].as_bytes()));
+        assert_eq!(challenge, authorize["code_challenge"], "the verifier matches the challenge");
+        assert!(exchange.headers["authorization"].starts_with("Basic "));
+
+        // Refresh through the token endpoint; the refresh token is kept when none comes back.
+        let nonce = authorize["nonce"].clone();
+        world.server.push([tokens(&nonce, false)]);
+        client.refresh_tokens().await.unwrap();
+        let refresh = form(&world.server.requests()[1].raw_body);
+        assert_eq!(refresh["grant_type"], "refresh_token");
+        assert_eq!(refresh["refresh_token"], "refresh-1");
+
+        // Sign-out revokes the refresh token.
+        world.server.push([Action::ok(Value::Null)]);
+        client.sign_out(SignOutOptions::invalidate_tokens()).await.unwrap();
+        let revoke = &world.server.requests()[2];
+        assert_eq!(revoke.path, "/oauth2/revoke");
+        assert_eq!(form(&revoke.raw_body)["token"], "refresh-1");
+        assert_eq!(client.current_user_state().state, UserState::SignedOut);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn state_and_nonce_mismatches_denial_and_timeout_are_typed() {
+        for (play, expected) in [
+            (Play::WrongState, "state"),
+            (Play::WrongNonce, "nonce"),
+            (Play::Deny, "access_denied"),
+            (Play::Vanish, "timeout"),
+        ] {
+            let (ui, world) =
+                tokio::task::block_in_place(|| hosted(play, Duration::from_millis(500)));
+            let error = ui.authorize().await.unwrap_err();
+            match (expected, &error) {
+                ("state", HostedUiError::StateMismatch)
+                | ("nonce", HostedUiError::NonceMismatch)
+                | ("timeout", HostedUiError::TimedOut(_)) => {}
+                ("access_denied", HostedUiError::AccessDenied(Some(description))) => {
+                    assert_eq!(description, "User cancelled");
+                }
+                _ => panic!("{expected}: got {error:?}"),
+            }
+            if play == Play::WrongState || play == Play::Deny {
+                assert!(world.server.requests().is_empty(), "no code exchange after {expected}");
+            }
+        }
+        // Through AuthClient the refusal keeps its kind and nobody is signed in.
+        let (ui, _world) =
+            tokio::task::block_in_place(|| hosted(Play::Deny, Duration::from_secs(5)));
+        let client = AuthClient::builder().identity_provider(Arc::new(ui)).build();
+        client.initialize().await.unwrap();
+        match client.sign_in(SignInRequest::browser()).await.unwrap_err() {
+            AuthError::Provider(ProviderError::Rejected(service)) => {
+                assert_eq!(service.kind(), &ServiceErrorKind::AccessDenied);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(client.current_user_state().state, UserState::SignedOut);
+        // A password sign-in is not what a hosted UI does.
+        let password = client.sign_in(SignInRequest::password("ada", "pw")).await.unwrap_err();
+        assert!(
+            matches!(password, AuthError::Provider(ProviderError::Unsupported(_))),
+            "{password:?}"
+        );
+    }
+}
