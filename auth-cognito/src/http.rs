@@ -207,11 +207,8 @@ impl Transport {
 /// service's host prefix, e.g. `cognito-idp`, for the docs of the default endpoint.
 macro_rules! transport_setters {
     ($host:literal) => {
-        #[doc = concat!(
-                            "Sends calls to `endpoint` instead of `https://", $host,
-                            ".<region>.amazonaws.com/`:\n",
-                            "a local server, an emulator, a VPC endpoint. The URL is used as given."
-                        )]
+        #[doc = concat!("Sends calls to `endpoint` instead of `https://", $host, ".<region>.amazonaws.com/`:")]
+        /// a local server, an emulator, a VPC endpoint. The URL is used as given.
         pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
             self.transport.endpoint = Some(endpoint.into());
             self
