@@ -114,6 +114,8 @@ mod guide {
     struct Storage;
     #[doc = include_str!("../../docs/src/mock-server.md")]
     struct MockServer;
+    #[doc = include_str!("../../docs/src/using-in-ci.md")]
+    struct UsingInCi;
     // Its snippets use the bridge to aws-sdk-rust, so it needs the `aws-sdk` feature.
     #[cfg(feature = "aws-sdk")]
     #[doc = include_str!("../../docs/src/aws-credentials.md")]
