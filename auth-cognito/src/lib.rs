@@ -116,6 +116,8 @@ mod guide {
     struct MockServer;
     #[doc = include_str!("../../docs/src/using-in-ci.md")]
     struct UsingInCi;
+    #[doc = include_str!("../../docs/src/switching.md")]
+    struct Switching;
     // Its snippets use the bridge to aws-sdk-rust, so it needs the `aws-sdk` feature.
     #[cfg(feature = "aws-sdk")]
     #[doc = include_str!("../../docs/src/aws-credentials.md")]
