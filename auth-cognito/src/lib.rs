@@ -96,3 +96,33 @@ pub use user_pool::{
 pub use user_pool::{
     DEVICES_DOCUMENT_KIND, DeviceDocument, FileDeviceStore, FileDeviceStoreBuilder,
 };
+
+/// The Rust snippets of the README and of the user guide (`docs/src`), compiled as doctests so
+/// that they cannot drift from the API (`cargo test -p auth-cognito --doc --all-features`; a
+/// chapter whose snippets need a feature is skipped without it). Only rustdoc sets `doctest`,
+/// so the published crate, which does not ship these files, never reads them.
+#[cfg(doctest)]
+mod guide {
+    #[doc = include_str!("../../README.md")]
+    struct Readme;
+    #[doc = include_str!("../../docs/src/user-states.md")]
+    struct UserStates;
+    // Its remembered-devices snippet needs the `file-device-store` feature.
+    #[cfg(feature = "file-device-store")]
+    #[doc = include_str!("../../docs/src/cognito.md")]
+    struct Cognito;
+    // Its keyring snippet needs the `keyring` feature (auth-storage's `keyring`).
+    #[cfg(feature = "keyring")]
+    #[doc = include_str!("../../docs/src/storage.md")]
+    struct Storage;
+    #[doc = include_str!("../../docs/src/mock-server.md")]
+    struct MockServer;
+    #[doc = include_str!("../../docs/src/using-in-ci.md")]
+    struct UsingInCi;
+    #[doc = include_str!("../../docs/src/switching.md")]
+    struct Switching;
+    // Its snippets use the bridge to aws-sdk-rust, so it needs the `aws-sdk` feature.
+    #[cfg(feature = "aws-sdk")]
+    #[doc = include_str!("../../docs/src/aws-credentials.md")]
+    struct AwsCredentials;
+}

@@ -6,6 +6,7 @@ import os
 import urllib.request
 
 import boto3
+from auth_mock_server import CognitoMock
 from pycognito.aws_srp import AWSSRP
 
 pytest_plugins = ["pytester"]
@@ -80,7 +81,10 @@ def test_seeded(cognito_mock):
     result.assert_outcomes(passed=1)
 
 
-def test_reset_forgets_everything(cognito_mock):
-    # Last in this file: the seeded pool is gone afterwards.
-    cognito_mock.reset()
-    assert boto3.client("cognito-idp").list_user_pools(MaxResults=10)["UserPools"] == []
+def test_reset_forgets_everything():
+    # A server of its own: the session server's demo pool must stay for the other test files.
+    with CognitoMock.start() as mock:
+        mock.reset()
+        idp = boto3.client("cognito-idp", endpoint_url=mock.endpoint, region_name=mock.region,
+                           aws_access_key_id="test", aws_secret_access_key="test")
+        assert idp.list_user_pools(MaxResults=10)["UserPools"] == []
