@@ -91,7 +91,7 @@ impl Trace {
     }
 
     /// Records a call and everything that followed from it, once the client has settled:
-    /// no refresh in flight (or [`SETTLE_LIMIT`] passed).
+    /// no refresh in flight (or the settle limit passed).
     pub async fn record(&mut self, call: &str, outcome: String, store: Store<'_>) {
         self.settle().await;
         writeln!(self.text, "- call: {call}").unwrap_or(());
