@@ -5,7 +5,7 @@
 //! Cognito's token endpoint speaks RFC 6749: a form-encoded POST, the app client
 //! authenticated with HTTP Basic (`client_secret_basic`) or in the body
 //! (`client_secret_post`), and `{"error": ..., "error_description": ...}` answers whose
-//! `error` becomes the [`ServiceFailure`](crate::ServiceFailure) name (`invalid_client`,
+//! `error` becomes the [`ServiceFailure`] name (`invalid_client`,
 //! `invalid_grant`, `invalid_scope`, `unauthorized_client`, `unsupported_grant_type`).
 
 mod client_credentials;
