@@ -107,14 +107,16 @@ mod guide {
     struct Readme;
     #[doc = include_str!("../../docs/src/user-states.md")]
     struct UserStates;
-    // Its remembered-devices snippet needs the `file-device-store` feature.
-    #[cfg(feature = "file-device-store")]
+    // Its remembered-devices and drop-in snippets need those features.
+    #[cfg(all(feature = "file-device-store", feature = "drop-in"))]
     #[doc = include_str!("../../docs/src/cognito.md")]
     struct Cognito;
     // Its keyring snippet needs the `keyring` feature (auth-storage's `keyring`).
     #[cfg(feature = "keyring")]
     #[doc = include_str!("../../docs/src/storage.md")]
     struct Storage;
+    #[doc = include_str!("../../docs/src/hosted-ui.md")]
+    struct HostedUi;
     #[doc = include_str!("../../docs/src/mock-server.md")]
     struct MockServer;
     #[doc = include_str!("../../docs/src/using-in-ci.md")]
