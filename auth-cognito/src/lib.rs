@@ -115,7 +115,7 @@ mod guide {
     #[cfg(feature = "keyring")]
     #[doc = include_str!("../../docs/src/storage.md")]
     struct Storage;
-    #[doc = include_str!("../../docs/src/hosted-ui.md")]
+    #[doc = include_str!("../../docs/src/browser-and-services.md")]
     struct HostedUi;
     #[doc = include_str!("../../docs/src/mock-server.md")]
     struct MockServer;
