@@ -126,6 +126,7 @@ mod cx;
 mod http;
 mod identity;
 mod keys;
+mod oauth;
 mod oidc;
 mod ops;
 mod password;

@@ -35,6 +35,8 @@ pub(crate) struct State {
     pub(crate) srp: HashMap<String, SrpPending>,
     /// Access tokens inserted since the last sweep of expired records.
     pub(crate) inserts_since_sweep: usize,
+    /// Domains, resource servers, identity providers, codes and hosted-UI sessions.
+    pub(crate) oauth: crate::oauth::OAuthState,
 }
 
 /// A user pool.

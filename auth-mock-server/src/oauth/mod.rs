@@ -1,0 +1,205 @@
+//! The user-pool domain: the admin operations that configure it (domains, resource servers,
+//! identity providers, app-client OAuth settings) and the OAuth 2.0 / hosted-UI endpoints
+//! (`/oauth2/token`, `/oauth2/authorize`, `/login`, `/logout`, `/oauth2/userInfo`,
+//! `/oauth2/revoke`).
+//!
+//! Its state lives in [`OAuthState`], one field of [`crate::state::State`], so that the rest of
+//! the model (pools, clients, users) stays as it was and this module owns every OAuth fact.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+pub(crate) mod admin;
+
+/// The scope that lets an access token call the JSON user-pool API (GetUser & co.).
+pub(crate) const SIGNIN_SCOPE: &str = "aws.cognito.signin.user.admin";
+
+/// The scopes every pool knows without a resource server.
+pub(crate) const STANDARD_SCOPES: &[&str] = &["openid", "email", "phone", "profile", SIGNIN_SCOPE];
+
+/// An OAuth 2.0 grant an app client may be allowed (`AllowedOAuthFlows`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OAuthFlow {
+    /// Authorization code grant (`response_type=code`).
+    Code,
+    /// Implicit grant (`response_type=token`).
+    Implicit,
+    /// Machine-to-machine client credentials grant.
+    ClientCredentials,
+}
+
+impl OAuthFlow {
+    /// Every flow, in the order Cognito's validation message lists them.
+    pub(crate) const ALL: [Self; 3] = [Self::Implicit, Self::ClientCredentials, Self::Code];
+
+    /// Cognito's spelling.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::Implicit => "implicit",
+            Self::ClientCredentials => "client_credentials",
+        }
+    }
+
+    /// The flow named `name`, if it is one.
+    pub(crate) fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|flow| flow.as_str() == name)
+    }
+}
+
+/// A kind of identity provider (`ProviderType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProviderType {
+    /// A generic OpenID Connect provider.
+    Oidc,
+    /// SAML 2.0 (stored and described; sign-in through it is not emulated).
+    Saml,
+    /// Google (OIDC-shaped).
+    Google,
+    /// Facebook.
+    Facebook,
+    /// Login with Amazon.
+    LoginWithAmazon,
+    /// Sign in with Apple (OIDC-shaped).
+    SignInWithApple,
+}
+
+impl ProviderType {
+    const ALL: [Self; 6] = [
+        Self::Saml,
+        Self::Facebook,
+        Self::Google,
+        Self::LoginWithAmazon,
+        Self::SignInWithApple,
+        Self::Oidc,
+    ];
+
+    /// Cognito's spelling.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Oidc => "OIDC",
+            Self::Saml => "SAML",
+            Self::Google => "Google",
+            Self::Facebook => "Facebook",
+            Self::LoginWithAmazon => "LoginWithAmazon",
+            Self::SignInWithApple => "SignInWithApple",
+        }
+    }
+
+    /// The type named `name`, if it is one.
+    pub(crate) fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+
+    /// Social providers have a fixed name equal to their type.
+    pub(crate) fn is_social(self) -> bool {
+        !matches!(self, Self::Oidc | Self::Saml)
+    }
+}
+
+/// A domain of a pool (a prefix `<prefix>.auth.<region>.amazoncognito.com` or a custom FQDN).
+#[derive(Debug, Clone)]
+pub(crate) struct Domain {
+    /// The bare prefix or the custom FQDN, as created.
+    pub(crate) name: String,
+    pub(crate) pool_id: String,
+    /// `CustomDomainConfig` as sent (custom domains only).
+    pub(crate) custom_config: Option<Value>,
+    /// 1: classic hosted UI, 2: managed login (same pages here).
+    pub(crate) managed_login_version: i64,
+}
+
+impl Domain {
+    /// Custom domains are fully qualified; prefixes have no dot.
+    pub(crate) fn is_custom(&self) -> bool {
+        self.name.contains('.')
+    }
+}
+
+/// A resource server: an identifier and the custom scopes it defines.
+#[derive(Debug, Clone)]
+pub(crate) struct ResourceServer {
+    pub(crate) identifier: String,
+    pub(crate) name: String,
+    /// `(ScopeName, ScopeDescription)`, in the order given.
+    pub(crate) scopes: Vec<(String, String)>,
+}
+
+/// An identity provider of a pool.
+#[derive(Debug, Clone)]
+pub(crate) struct Provider {
+    pub(crate) name: String,
+    pub(crate) kind: ProviderType,
+    pub(crate) details: BTreeMap<String, String>,
+    /// Pool attribute → provider claim.
+    pub(crate) attribute_mapping: BTreeMap<String, String>,
+    pub(crate) idp_identifiers: Vec<String>,
+    pub(crate) created: f64,
+    pub(crate) modified: f64,
+}
+
+/// A federated identity linked to a local user with AdminLinkProviderForUser.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct LinkedIdentity {
+    pub(crate) provider: String,
+    /// The provider's subject (`Cognito_Subject` value).
+    pub(crate) subject: String,
+}
+
+/// Everything OAuth-related of one pool.
+#[derive(Debug, Default)]
+pub(crate) struct PoolOAuth {
+    pub(crate) domain: Option<Domain>,
+    pub(crate) custom_domain: Option<Domain>,
+    pub(crate) resource_servers: BTreeMap<String, ResourceServer>,
+    pub(crate) providers: BTreeMap<String, Provider>,
+    /// Federated identity → the local username it signs in as.
+    pub(crate) links: BTreeMap<LinkedIdentity, String>,
+}
+
+impl PoolOAuth {
+    /// Whether `scope` is a standard scope or `<identifier>/<name>` of a resource server.
+    pub(crate) fn scope_exists(&self, scope: &str) -> bool {
+        STANDARD_SCOPES.contains(&scope) || self.custom_scope_exists(scope)
+    }
+
+    /// Whether `scope` is `<identifier>/<name>` of one of the pool's resource servers.
+    pub(crate) fn custom_scope_exists(&self, scope: &str) -> bool {
+        // Identifiers may themselves contain `/` (URLs), scope names never do.
+        scope.rsplit_once('/').is_some_and(|(identifier, name)| {
+            self.resource_servers
+                .get(identifier)
+                .is_some_and(|server| server.scopes.iter().any(|(n, _)| n == name))
+        })
+    }
+}
+
+/// OAuth state of the whole server.
+#[derive(Debug, Default)]
+pub(crate) struct OAuthState {
+    /// Pool id → its OAuth configuration.
+    pub(crate) pools: HashMap<String, PoolOAuth>,
+}
+
+impl OAuthState {
+    /// The OAuth configuration of `pool_id` (empty if none was made).
+    pub(crate) fn pool(&self, pool_id: &str) -> Option<&PoolOAuth> {
+        self.pools.get(pool_id)
+    }
+
+    /// The pool a domain (prefix or custom FQDN) belongs to.
+    pub(crate) fn domain(&self, name: &str) -> Option<&Domain> {
+        self.pools.values().find_map(|p| {
+            [p.domain.as_ref(), p.custom_domain.as_ref()]
+                .into_iter()
+                .flatten()
+                .find(|d| d.name.eq_ignore_ascii_case(name))
+        })
+    }
+
+    /// Drops everything of a deleted pool.
+    pub(crate) fn forget_pool(&mut self, pool_id: &str) {
+        self.pools.remove(pool_id);
+    }
+}
