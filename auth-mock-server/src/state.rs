@@ -249,6 +249,10 @@ pub(crate) struct AccessRecord {
     pub(crate) id_expires_at: u64,
     pub(crate) origin_jti: String,
     pub(crate) device_key: Option<String>,
+    /// The `scope` claim of a token from the OAuth endpoints; `None` for API sign-ins (which
+    /// carry `aws.cognito.signin.user.admin` only).
+    #[serde(default)]
+    pub(crate) scope: Option<String>,
 }
 
 /// A refresh token this server issued.

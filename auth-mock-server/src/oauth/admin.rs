@@ -423,6 +423,13 @@ impl ClientOAuth {
     }
 }
 
+impl ClientOAuth {
+    /// Whether the client may use `flow` (OAuth must be switched on as well).
+    pub(crate) fn allows(&self, flow: OAuthFlow) -> bool {
+        self.enabled && self.flows.contains(&flow)
+    }
+}
+
 /// Why a redirect URL is refused, or `None` when Cognito accepts it: absolute, no fragment,
 /// HTTPS, or HTTP only to a loopback host, or an app scheme.
 pub(crate) fn redirect_url_problem(value: &str) -> Option<&'static str> {

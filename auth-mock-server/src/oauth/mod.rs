@@ -10,13 +10,23 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
+pub(crate) mod account;
 pub(crate) mod admin;
+pub(crate) mod authorize;
+pub(crate) mod pages;
+pub(crate) mod token;
 
 /// The scope that lets an access token call the JSON user-pool API (GetUser & co.).
 pub(crate) const SIGNIN_SCOPE: &str = "aws.cognito.signin.user.admin";
 
 /// The scopes every pool knows without a resource server.
 pub(crate) const STANDARD_SCOPES: &[&str] = &["openid", "email", "phone", "profile", SIGNIN_SCOPE];
+
+/// How long an authorization code stays valid (Cognito: 5 minutes).
+pub(crate) const CODE_LIFETIME_SECS: u64 = 300;
+
+/// How long the hosted-UI session cookie stays valid (Cognito: 1 hour, not extended by use).
+pub(crate) const SESSION_LIFETIME_SECS: u64 = 3600;
 
 /// An OAuth 2.0 grant an app client may be allowed (`AllowedOAuthFlows`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,11 +185,44 @@ impl PoolOAuth {
     }
 }
 
+/// An issued, not yet redeemed authorization code.
+#[derive(Debug, Clone)]
+pub(crate) struct AuthCode {
+    pub(crate) pool_id: String,
+    pub(crate) client_id: String,
+    pub(crate) username: String,
+    pub(crate) redirect_uri: String,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) nonce: Option<String>,
+    /// PKCE S256 challenge, if one was sent.
+    pub(crate) code_challenge: Option<String>,
+    pub(crate) auth_time: u64,
+    pub(crate) expires_at: u64,
+}
+
+/// A hosted-UI session (the `cognito` cookie).
+#[derive(Debug, Clone)]
+pub(crate) struct HostedSession {
+    pub(crate) pool_id: String,
+    pub(crate) username: String,
+    pub(crate) auth_time: u64,
+    pub(crate) expires_at: u64,
+}
+
 /// OAuth state of the whole server.
 #[derive(Debug, Default)]
 pub(crate) struct OAuthState {
     /// Pool id → its OAuth configuration.
     pub(crate) pools: HashMap<String, PoolOAuth>,
+    /// Authorization code → what it grants.
+    pub(crate) codes: HashMap<String, AuthCode>,
+    /// Session cookie value → session.
+    pub(crate) sessions: HashMap<String, HostedSession>,
+    /// Token family (`origin_jti`) → the scopes granted at the hosted sign-in, kept so a
+    /// refresh grants the same scopes.
+    pub(crate) family_scopes: HashMap<String, Vec<String>>,
+    /// `session` form field → a sign-in waiting for its next step.
+    pub(crate) logins: HashMap<String, PendingLogin>,
 }
 
 impl OAuthState {
@@ -201,5 +244,111 @@ impl OAuthState {
     /// Drops everything of a deleted pool.
     pub(crate) fn forget_pool(&mut self, pool_id: &str) {
         self.pools.remove(pool_id);
+        self.codes.retain(|_, c| c.pool_id != pool_id);
+        self.sessions.retain(|_, s| s.pool_id != pool_id);
+        self.logins.retain(|_, l| l.pool_id != pool_id);
     }
+
+    /// Drops expired codes, sessions and pending sign-ins.
+    pub(crate) fn sweep(&mut self, now: u64) {
+        self.codes.retain(|_, c| c.expires_at > now);
+        self.sessions.retain(|_, s| s.expires_at > now);
+        self.logins.retain(|_, l| l.expires_at > now);
+    }
+}
+
+/// A hosted sign-in waiting for its next step (new password, MFA code), found by the
+/// `session` field of the page's form.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingLogin {
+    pub(crate) pool_id: String,
+    pub(crate) username: String,
+    /// The query string of the authorize request the sign-in answers.
+    pub(crate) query: String,
+    pub(crate) step: LoginStep,
+    pub(crate) auth_time: u64,
+    pub(crate) expires_at: u64,
+}
+
+/// The next step of a hosted sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LoginStep {
+    /// The user must choose a new password (NEW_PASSWORD_REQUIRED).
+    NewPassword,
+    /// A code was sent by SMS or email.
+    Code { medium: CodeMedium, code: String },
+    /// A code from the user's authenticator app.
+    Totp,
+    /// MFA is required and no factor is set up: the user sets up TOTP with this secret.
+    TotpSetup { secret: String },
+}
+
+/// Where a one-time code was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CodeMedium {
+    /// Text message (`SMS_MFA`).
+    Sms,
+    /// Email (`EMAIL_OTP`).
+    Email,
+}
+
+/// Whom a request's `Host` names: the server itself (path-based use), or a pool's domain
+/// (`<prefix>.auth.<region>.localhost[:port]` or a custom domain).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HostTarget {
+    /// Any other host: the pool comes from `client_id`.
+    Server,
+    /// A domain of this pool.
+    Pool(String),
+    /// Looks like a pool domain, but no pool has it.
+    Unknown,
+}
+
+impl HostTarget {
+    /// Reads the `Host` header against the configured domains.
+    pub(crate) fn of(headers: &axum::http::HeaderMap, oauth: &OAuthState) -> Self {
+        let Some(host) = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()) else {
+            return Self::Server;
+        };
+        // Strip the port (IPv6 literals keep their brackets and are never domains).
+        let name = match host.rsplit_once(':') {
+            Some((name, port))
+                if !name.ends_with(']') && port.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                name
+            }
+            _ => host,
+        };
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if let Some(domain) = oauth.domain(&name) {
+            return Self::Pool(domain.pool_id.clone());
+        }
+        // `<prefix>.auth.<region>.localhost`
+        let labels: Vec<&str> = name.split('.').collect();
+        if let [prefix, "auth", _region, "localhost"] = labels.as_slice() {
+            return match oauth.domain(prefix) {
+                Some(domain) if !domain.is_custom() => Self::Pool(domain.pool_id.clone()),
+                _ => Self::Unknown,
+            };
+        }
+        Self::Server
+    }
+}
+
+/// The routes of the OAuth 2.0 endpoints and the hosted UI.
+pub(crate) fn router() -> axum::Router<std::sync::Arc<crate::Shared>> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/oauth2/token", post(token::token))
+        .route("/oauth2/userInfo", get(token::user_info).post(token::user_info))
+        .route("/oauth2/revoke", post(token::revoke))
+        .route("/oauth2/authorize", get(authorize::authorize))
+        .route("/login", get(authorize::login_page).post(authorize::login_submit))
+        .route("/signup", get(account::sign_up_get).post(account::sign_up_post))
+        .route("/confirm", post(account::confirm_post))
+        .route("/forgotPassword", get(account::forgot_get).post(account::forgot_post))
+        .route("/confirmforgotPassword", post(account::confirm_forgot_post))
+        .route("/resetpassword", post(authorize::step_submit))
+        .route("/mfa", post(authorize::step_submit))
+        .route("/logout", get(authorize::logout))
 }

@@ -20,7 +20,7 @@ mod devices;
 pub(crate) mod discovery;
 mod mfa;
 mod pools;
-mod tokens;
+pub(crate) mod tokens;
 mod users;
 
 /// The `X-Amz-Target` prefix of the user-pool API.
@@ -342,6 +342,10 @@ pub(crate) fn token_owner(
     }
     if state.revoked_origins.contains(&record.origin_jti) {
         return Err(CognitoError::not_authorized("Access Token has been revoked"));
+    }
+    // Hosted-UI tokens reach the JSON API only with the sign-in scope.
+    if record.scope.as_ref().is_some_and(|s| !s.split(' ').any(|s| s == oauth::SIGNIN_SCOPE)) {
+        return Err(CognitoError::not_authorized("Access Token does not have required scopes"));
     }
     let pool = state.pools.get(&record.pool_id).ok_or_else(invalid)?;
     let user = pool

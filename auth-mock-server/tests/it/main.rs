@@ -6,6 +6,7 @@ mod adoption;
 mod binary;
 mod control;
 mod fuzz;
+mod hosted;
 mod identity;
 mod identity_snapshots;
 mod oauth;
@@ -17,3 +18,15 @@ mod srp;
 mod support;
 mod triggers;
 mod user_auth;
+
+/// An `AttributeType` for SDK calls.
+pub(crate) fn sdk_attr(
+    name: &str,
+    value: &str,
+) -> aws_sdk_cognitoidentityprovider::types::AttributeType {
+    aws_sdk_cognitoidentityprovider::types::AttributeType::builder()
+        .name(name)
+        .value(value)
+        .build()
+        .unwrap()
+}
