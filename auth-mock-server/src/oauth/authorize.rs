@@ -21,6 +21,7 @@ use super::{
 use crate::Shared;
 use crate::ops::tokens::{OAuthClaims, RefreshMode};
 use crate::state::UserStatus;
+use crate::triggers::{self, Trigger};
 
 /// The name of the hosted-UI session cookie (as Cognito's).
 const SESSION_COOKIE: &str = "cognito";
@@ -371,6 +372,43 @@ fn finish(shared: &Shared, request: &AuthRequest, username: &str, auth_time: u64
     }
 }
 
+/// Runs the pool's Pre- or PostAuthentication trigger for a hosted sign-in, as the API does
+/// (never under the state lock); `Err` is the message to show on the page.
+fn authentication_trigger(
+    shared: &Shared,
+    request: &AuthRequest,
+    username: &str,
+    trigger: Trigger,
+) -> Result<(), String> {
+    let (arn, event) = {
+        let state = shared.state.read();
+        let Some(pool) = state.pools.get(&request.pool_id) else { return Ok(()) };
+        let Some(arn) = triggers::arn(pool, trigger) else { return Ok(()) };
+        let Some(user) = pool.user(username) else { return Ok(()) };
+        let (source, body) = match trigger {
+            Trigger::PreAuthentication => (
+                "PreAuthentication_Authentication",
+                serde_json::json!({
+                    "userAttributes": triggers::user_attributes(user),
+                    "validationData": {},
+                    "userNotFound": false,
+                }),
+            ),
+            _ => (
+                "PostAuthentication_Authentication",
+                serde_json::json!({
+                    "userAttributes": triggers::user_attributes(user),
+                    "newDeviceUsed": false,
+                    "clientMetadata": {},
+                }),
+            ),
+        };
+        let origin = triggers::Origin::new(pool, &user.username, Some(&request.client_id));
+        (arn, origin.event("1", source, body, serde_json::json!({})))
+    };
+    triggers::invoke(shared, trigger, &arn, &event).map(|_| ()).map_err(|e| e.message().to_owned())
+}
+
 /// Signs the user in: a session cookie, then [`finish`].
 pub(super) fn signed_in(
     shared: &Shared,
@@ -378,6 +416,11 @@ pub(super) fn signed_in(
     username: &str,
     auth_time: u64,
 ) -> Response {
+    if let Err(message) =
+        authentication_trigger(shared, request, username, Trigger::PostAuthentication)
+    {
+        return pages::error_page(StatusCode::BAD_REQUEST, "invalid_request", &message);
+    }
     let cookie = crate::ops::random_token(32);
     let now = shared.clock.now_secs();
     shared.state.write().oauth.sessions.insert(
@@ -489,6 +532,10 @@ fn login_blocking(shared: &Shared, request: &AuthRequest, form: &LoginForm) -> R
         return fail("Username and password are required.");
     }
     let now = shared.clock.now_secs();
+    if let Err(message) = authentication_trigger(shared, request, login, Trigger::PreAuthentication)
+    {
+        return fail(&message);
+    }
     let (username, status) = {
         let state = shared.state.read();
         let Ok(pool) = state.pool(&request.pool_id) else { return fail("The user pool is gone.") };

@@ -352,3 +352,32 @@ pub(crate) fn router() -> axum::Router<std::sync::Arc<crate::Shared>> {
         .route("/mfa", post(authorize::step_submit))
         .route("/logout", get(authorize::logout))
 }
+
+/// The discovery-document members of the OAuth endpoints, `None` when the pool has no domain
+/// (then none of them is served). Scopes are pool-wide, as in Cognito: the standard OIDC ones
+/// and every resource server's.
+pub(crate) fn discovery_members(
+    state: &crate::state::State,
+    pool_id: &str,
+    base: &str,
+) -> Option<serde_json::Value> {
+    let oauth = state.oauth.pool(pool_id)?;
+    if oauth.domain.is_none() && oauth.custom_domain.is_none() {
+        return None;
+    }
+    let mut scopes: Vec<String> =
+        ["openid", "email", "phone", "profile"].iter().map(|s| (*s).to_owned()).collect();
+    for server in oauth.resource_servers.values() {
+        scopes
+            .extend(server.scopes.iter().map(|(name, _)| format!("{}/{name}", server.identifier)));
+    }
+    Some(serde_json::json!({
+        "authorization_endpoint": format!("{base}/oauth2/authorize"),
+        "end_session_endpoint": format!("{base}/logout"),
+        "revocation_endpoint": format!("{base}/oauth2/revoke"),
+        "scopes_supported": scopes,
+        "token_endpoint": format!("{base}/oauth2/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "userinfo_endpoint": format!("{base}/oauth2/userInfo"),
+    }))
+}

@@ -632,3 +632,77 @@ async fn sign_up_and_forgot_password_on_the_pages() {
         .await;
     assert_eq!(signed_in.status(), StatusCode::FOUND);
 }
+
+#[tokio::test]
+async fn discovery_advertises_the_served_endpoints_and_domains_route_by_host() {
+    let h = hosted().await;
+    let discovery: serde_json::Value = h
+        .http
+        .get(h.url(&format!("/{}/.well-known/openid-configuration", h.f.pool)))
+        .send()
+        .await
+        .map(json)
+        .unwrap()
+        .await;
+    let base = h.f.server.url();
+    assert_eq!(discovery["token_endpoint"], format!("{base}/oauth2/token"));
+    assert_eq!(discovery["authorization_endpoint"], format!("{base}/oauth2/authorize"));
+    assert!(discovery["scopes_supported"].as_array().unwrap().iter().any(|s| s == API_READ));
+    // Each advertised endpoint answers (with an OAuth error or a page, never a 404).
+    for member in ["token_endpoint", "revocation_endpoint"] {
+        let url = discovery[member].as_str().unwrap();
+        let status = h.http.post(url).send().await.unwrap().status();
+        assert!(
+            status == StatusCode::BAD_REQUEST || status == StatusCode::UNAUTHORIZED,
+            "{member}: {status}"
+        );
+    }
+    for member in ["authorization_endpoint", "userinfo_endpoint", "end_session_endpoint"] {
+        let url = discovery[member].as_str().unwrap();
+        let status = h.http.get(url).send().await.unwrap().status();
+        assert!(
+            status == StatusCode::BAD_REQUEST || status == StatusCode::UNAUTHORIZED,
+            "{member}: {status}"
+        );
+    }
+
+    // By Host: the pool's prefix domain on *.auth.<region>.localhost, and no other pool's client.
+    let port = h.f.server.addr().port();
+    let host = format!("test-app.auth.us-east-1.localhost:{port}");
+    let on_domain = h
+        .http
+        .get(h.url(&format!("/oauth2/authorize?{}", h.authorize_query(&[]))))
+        .header(reqwest::header::HOST, &host)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_domain.status(), StatusCode::FOUND);
+    let other = h
+        .http
+        .get(h.url(&format!("/oauth2/authorize?{}", h.authorize_query(&[]))))
+        .header(reqwest::header::HOST, format!("nobody.auth.us-east-1.localhost:{port}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::BAD_REQUEST);
+
+    // Without a domain, nothing OAuth is served or advertised.
+    h.f.sdk
+        .delete_user_pool_domain()
+        .user_pool_id(&h.f.pool)
+        .domain("test-app")
+        .send()
+        .await
+        .unwrap();
+    let discovery: serde_json::Value = h
+        .http
+        .get(h.url(&format!("/{}/.well-known/openid-configuration", h.f.pool)))
+        .send()
+        .await
+        .map(json)
+        .unwrap()
+        .await;
+    assert!(discovery.get("token_endpoint").is_none());
+    let gone = h.get(&format!("/oauth2/authorize?{}", h.authorize_query(&[])), None).await;
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+}
