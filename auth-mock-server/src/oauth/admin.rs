@@ -1041,3 +1041,104 @@ pub(crate) fn admin_disable_provider_for_user(cx: &Cx<'_>, request: LinkRequest)
     }
     empty()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Seeds
+
+/// The OAuth settings of the demo pool's web client: the code flow back to
+/// `http://localhost:3000/callback`.
+pub(crate) fn demo_client_settings() -> BTreeMap<String, Value> {
+    BTreeMap::from([
+        ("AllowedOAuthFlowsUserPoolClient".to_owned(), json!(true)),
+        ("AllowedOAuthFlows".to_owned(), json!(["code"])),
+        (
+            "AllowedOAuthScopes".to_owned(),
+            json!(["openid", "email", "profile", super::SIGNIN_SCOPE]),
+        ),
+        ("CallbackURLs".to_owned(), json!(["http://localhost:3000/callback"])),
+        ("LogoutURLs".to_owned(), json!(["http://localhost:3000/"])),
+        ("SupportedIdentityProviders".to_owned(), json!(["COGNITO"])),
+    ])
+}
+
+/// Creates a seeded pool's domains, resource servers and identity providers, then checks its
+/// clients' OAuth settings; returns the hosted sign-in paths of its code-flow clients.
+pub(crate) fn apply_seed(
+    shared: &crate::Shared,
+    pool_id: &str,
+    seed: &crate::seed::SeedPool,
+) -> Result<Vec<(String, String)>, String> {
+    let call = |operation: &str, body: Value| {
+        shared
+            .call(operation, body)
+            .map(|_| ())
+            .map_err(|e| format!("pool {}: {operation}: {}", seed.name, e.message()))
+    };
+    if let Some(domain) = &seed.domain {
+        call("CreateUserPoolDomain", json!({ "UserPoolId": pool_id, "Domain": domain }))?;
+    }
+    if let Some(domain) = &seed.custom_domain {
+        call(
+            "CreateUserPoolDomain",
+            json!({
+                "UserPoolId": pool_id,
+                "Domain": domain,
+                "CustomDomainConfig": {
+                    "CertificateArn": "arn:aws:acm:us-east-1:000000000000:certificate/seed",
+                },
+            }),
+        )?;
+    }
+    for server in &seed.resource_servers {
+        let scopes: Vec<Value> = server
+            .scopes
+            .iter()
+            .map(
+                |(name, description)| json!({ "ScopeName": name, "ScopeDescription": description }),
+            )
+            .collect();
+        call(
+            "CreateResourceServer",
+            json!({
+                "UserPoolId": pool_id,
+                "Identifier": server.identifier,
+                "Name": server.name,
+                "Scopes": scopes,
+            }),
+        )?;
+    }
+    for provider in &seed.identity_providers {
+        call(
+            "CreateIdentityProvider",
+            json!({
+                "UserPoolId": pool_id,
+                "ProviderName": provider.name,
+                "ProviderType": provider.provider_type,
+                "ProviderDetails": provider.details,
+                "AttributeMapping": provider.attribute_mapping,
+                "IdpIdentifiers": provider.idp_identifiers,
+            }),
+        )?;
+    }
+    let state = shared.state.read();
+    let pool = state.pool(pool_id).map_err(|e| e.message().to_owned())?;
+    let has_domain = seed.domain.is_some() || seed.custom_domain.is_some();
+    let mut sign_in = Vec::new();
+    for client in pool.clients.values() {
+        let name = client.settings.get("ClientName").and_then(Value::as_str).unwrap_or_default();
+        check_client_oauth(&state, pool_id, &client.settings, client.secret.is_some())
+            .map_err(|e| format!("pool {}: client {name}: {}", seed.name, e.message()))?;
+        let oauth = ClientOAuth::of(&client.settings);
+        if let (true, true, Some(callback)) =
+            (has_domain, oauth.allows(OAuthFlow::Code), oauth.callback_urls.first())
+        {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            query.append_pair("response_type", "code");
+            query.append_pair("client_id", &client.id);
+            query.append_pair("redirect_uri", callback);
+            query.append_pair("scope", &oauth.scopes.join(" "));
+            sign_in.push((name.to_owned(), format!("/oauth2/authorize?{}", query.finish())));
+        }
+    }
+    Ok(sign_in)
+}

@@ -706,3 +706,74 @@ async fn discovery_advertises_the_served_endpoints_and_domains_route_by_host() {
     let gone = h.get(&format!("/oauth2/authorize?{}", h.authorize_query(&[])), None).await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_seed_declares_the_domain_resource_servers_providers_and_oauth_clients() {
+    let seed: auth_mock_server::seed::Seed = toml::from_str(
+        r#"
+[[pools]]
+name = "seeded"
+id = "us-east-1_Seeded01"
+domain = "seeded"
+
+[[pools.clients]]
+name = "spa"
+id = "seededspa00000000000000001"
+settings = { AllowedOAuthFlowsUserPoolClient = true, AllowedOAuthFlows = ["code"], AllowedOAuthScopes = ["openid", "https://api.example.com/read"], CallbackURLs = ["http://localhost:5173/cb"], SupportedIdentityProviders = ["COGNITO", "Corp"] }
+
+[[pools.clients]]
+name = "worker"
+id = "seededworker00000000000001"
+secret = "seededworkersecret000000000000000000"
+settings = { AllowedOAuthFlowsUserPoolClient = true, AllowedOAuthFlows = ["client_credentials"], AllowedOAuthScopes = ["https://api.example.com/read"] }
+
+[[pools.resource_servers]]
+identifier = "https://api.example.com"
+name = "API"
+scopes = { read = "Read access" }
+
+[[pools.identity_providers]]
+name = "Corp"
+type = "OIDC"
+details = { client_id = "corp", authorize_scopes = "openid email", oidc_issuer = "https://login.corp.example" }
+attribute_mapping = { email = "email" }
+"#,
+    )
+    .unwrap();
+    let server = auth_mock_server::MockServer::builder().seed(seed).start().await.unwrap();
+    let seeded = server.seeded().unwrap();
+    let (name, path) = &seeded.pools[0].hosted_sign_in[0];
+    assert_eq!(name, "spa");
+    let http =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let authorize = http.get(format!("{}{path}", server.url())).send().await.unwrap();
+    assert_eq!(authorize.status(), StatusCode::FOUND);
+    assert!(location(&authorize).starts_with("/login?"));
+    let token = http
+        .post(format!("{}/oauth2/token", server.url()))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "seededworker00000000000001"),
+            ("client_secret", "seededworkersecret000000000000000000"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), StatusCode::OK);
+
+    // A client naming a scope no resource server defines is refused at start.
+    let bad: auth_mock_server::seed::Seed = toml::from_str(
+        r#"
+[[pools]]
+name = "bad"
+domain = "bad"
+[[pools.clients]]
+name = "spa"
+settings = { AllowedOAuthFlowsUserPoolClient = true, AllowedOAuthFlows = ["code"], AllowedOAuthScopes = ["https://nowhere/x"], CallbackURLs = ["https://app.example/cb"] }
+"#,
+    )
+    .unwrap();
+    let error = auth_mock_server::MockServer::builder().seed(bad).start().await.unwrap_err();
+    assert!(error.to_string().contains("Invalid scope requested: https://nowhere/x"), "{error}");
+}
