@@ -10,6 +10,7 @@ mod hosted;
 mod identity;
 mod identity_snapshots;
 mod oauth;
+mod oauth_client;
 mod raw;
 mod s3;
 mod sdk;
