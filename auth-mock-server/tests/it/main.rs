@@ -4,6 +4,7 @@
 
 mod adoption;
 mod binary;
+mod browser;
 mod control;
 mod fuzz;
 mod hosted;
