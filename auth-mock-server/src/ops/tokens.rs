@@ -335,6 +335,7 @@ pub(crate) fn sweep(state: &mut State, now: u64) {
         .chain(state.refresh_tokens.values().map(|r| r.origin_jti.as_str()))
         .collect();
     state.revoked_origins.retain(|origin| live.contains(origin.as_str()));
+    state.oauth.family_scopes.retain(|origin, _| live.contains(origin.as_str()));
 }
 
 type Prepared = (
