@@ -777,3 +777,47 @@ settings = { AllowedOAuthFlowsUserPoolClient = true, AllowedOAuthFlows = ["code"
     let error = auth_mock_server::MockServer::builder().seed(bad).start().await.unwrap_err();
     assert!(error.to_string().contains("Invalid scope requested: https://nowhere/x"), "{error}");
 }
+
+#[tokio::test]
+async fn totp_set_up_then_totp_codes_on_the_pages() {
+    let h = hosted().await;
+    h.f.sdk
+        .set_user_pool_mfa_config()
+        .user_pool_id(&h.f.pool)
+        .software_token_mfa_configuration(
+            aws_sdk_cognitoidentityprovider::types::SoftwareTokenMfaConfigType::builder()
+                .enabled(true)
+                .build(),
+        )
+        .mfa_configuration(UserPoolMfaType::On)
+        .send()
+        .await
+        .unwrap();
+    let query = h.authorize_query(&[]);
+    // MFA is required and alice has no factor: she sets up an authenticator app.
+    let html = h.sign_in(&query, "alice", PASSWORD).await.text().await.unwrap();
+    assert!(html.contains("Set up an authenticator app"), "{html}");
+    let session = hidden_value(&html, "session");
+    let wrong =
+        h.post_form(&format!("/mfa?{query}"), &[("session", &session), ("code", "000000")]).await;
+    assert!(wrong.text().await.unwrap().contains("Invalid code received for user."));
+    // The page shows the secret as text; the test plays the authenticator app.
+    let html = h.sign_in(&query, "alice", PASSWORD).await.text().await.unwrap();
+    let intro = html.split("id=\"intro\">").nth(1).unwrap().split('<').next().unwrap();
+    let secret = intro.rsplit(' ').next().unwrap().to_owned();
+    let session = hidden_value(&html, "session");
+    let code = auth_mock_server::totp_code(&secret, std::time::SystemTime::now()).unwrap();
+    let done =
+        h.post_form(&format!("/mfa?{query}"), &[("session", &session), ("code", &code)]).await;
+    assert_eq!(done.status(), StatusCode::FOUND);
+
+    // Next time the app's code is asked for.
+    let html = h.sign_in(&query, "alice", PASSWORD).await.text().await.unwrap();
+    assert!(html.contains("Enter the code from your authenticator app."), "{html}");
+    let session = hidden_value(&html, "session");
+    let code = auth_mock_server::totp_code(&secret, std::time::SystemTime::now()).unwrap();
+    let done =
+        h.post_form(&format!("/mfa?{query}"), &[("session", &session), ("code", &code)]).await;
+    assert_eq!(done.status(), StatusCode::FOUND);
+    assert!(param(&location(&done), "code").is_some());
+}
