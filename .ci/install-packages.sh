@@ -19,3 +19,10 @@ if ! command -v wrk >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq wrk
 fi
+
+# auth-mock-server: the hosted-UI browser test drives headless Chromium through chromedriver
+# (AUTH_REQUIRE_ALL_TESTS=1 turns their absence into a failure).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  apt-get update -qq
+  apt-get install -y -qq chromium chromium-driver
+fi

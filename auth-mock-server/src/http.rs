@@ -32,6 +32,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .merge(crate::compat::router())
         .merge(crate::identity::router())
         .merge(crate::oidc::router())
+        .merge(crate::oauth::router())
         .fallback(not_found)
         .with_state(shared)
 }

@@ -108,6 +108,7 @@ mod cx;
 mod http;
 mod identity;
 mod keys;
+mod oauth;
 mod oidc;
 mod ops;
 mod password;

@@ -230,6 +230,9 @@ fn announce(server: &auth_mock_server::MockServerHandle, environment: &[(&'stati
             for (given, internal) in &pool.users {
                 out.push_str(&format!("  user {given} (internal username {internal})\n"));
             }
+            for (name, path) in &pool.hosted_sign_in {
+                out.push_str(&format!("  hosted sign-in ({name}): {url}{path}\n"));
+            }
         }
         for pool in &seeded.identity_pools {
             out.push_str(&format!("identity pool {} ({})\n", pool.id, pool.name));

@@ -23,6 +23,19 @@
 //! groups = ["admins"]
 //! status = "CONFIRMED"                    # or FORCE_CHANGE_PASSWORD, UNCONFIRMED
 //!
+//! # The hosted UI and OAuth 2.0 endpoints (optional):
+//! # domain = "demo"  (in [[pools]], before its sub-tables)
+//! [[pools.resource_servers]]
+//! identifier = "https://api.example.com"
+//! name = "API"
+//! scopes = { read = "Read access" }
+//!
+//! [[pools.identity_providers]]
+//! name = "Corp"
+//! type = "OIDC"
+//! details = { client_id = "corp", authorize_scopes = "openid email", oidc_issuer = "https://login.corp.example" }
+//! attribute_mapping = { email = "email" }
+//!
 //! [[identity_pools]]
 //! name = "demo-identities"
 //! id = "us-east-1:00000000-0000-4000-8000-000000000001"  # optional
@@ -121,6 +134,52 @@ pub struct SeedPool {
     /// Users.
     #[serde(default)]
     pub users: Vec<SeedUser>,
+    /// A prefix domain (CreateUserPoolDomain): turns on the OAuth endpoints and the hosted UI,
+    /// also served by `Host` as `<prefix>.auth.<region>.localhost`.
+    pub domain: Option<String>,
+    /// A custom domain (a fully qualified name, served by `Host`).
+    pub custom_domain: Option<String>,
+    /// Resource servers and their custom scopes (`<identifier>/<scope>`).
+    #[serde(default)]
+    pub resource_servers: Vec<SeedResourceServer>,
+    /// Identity providers (OIDC, Google, ...), for clients' `SupportedIdentityProviders`.
+    #[serde(default)]
+    pub identity_providers: Vec<SeedIdentityProvider>,
+}
+
+/// A resource server in a seed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SeedResourceServer {
+    /// Identifier, e.g. `https://api.example.com`.
+    pub identifier: String,
+    /// Display name.
+    pub name: String,
+    /// Scope name → description.
+    #[serde(default)]
+    pub scopes: BTreeMap<String, String>,
+}
+
+/// An identity provider in a seed (CreateIdentityProvider).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SeedIdentityProvider {
+    /// `ProviderName` (social providers: their type, e.g. `Google`).
+    pub name: String,
+    /// `ProviderType`: `OIDC`, `Google`, `Facebook`, `LoginWithAmazon`, `SignInWithApple`, `SAML`.
+    #[serde(rename = "type")]
+    pub provider_type: String,
+    /// `ProviderDetails` (`client_id`, `authorize_scopes`, `oidc_issuer`, ...).
+    #[serde(default)]
+    pub details: BTreeMap<String, String>,
+    /// `AttributeMapping`: pool attribute → provider claim.
+    #[serde(default)]
+    pub attribute_mapping: BTreeMap<String, String>,
+    /// `IdpIdentifiers`.
+    #[serde(default)]
+    pub idp_identifiers: Vec<String>,
 }
 
 /// An app client in a seed.
@@ -218,6 +277,9 @@ pub struct SeededPool {
     pub clients: Vec<(String, String, Option<String>)>,
     /// `(username as given, internal username)`.
     pub users: Vec<(String, String)>,
+    /// `(client name, path and query)` of a hosted sign-in (`/oauth2/authorize?...`) for each
+    /// client that can use the code flow on the pool's domain.
+    pub hosted_sign_in: Vec<(String, String)>,
 }
 
 impl Seed {
@@ -238,11 +300,20 @@ impl Seed {
             pools: vec![SeedPool {
                 name: "demo".into(),
                 id: Some("us-east-1_DemoPool1".into()),
-                clients: vec![SeedClient {
-                    name: "demo-client".into(),
-                    id: Some("democlient0000000000000001".into()),
-                    ..SeedClient::default()
-                }],
+                clients: vec![
+                    SeedClient {
+                        name: "demo-client".into(),
+                        id: Some("democlient0000000000000001".into()),
+                        ..SeedClient::default()
+                    },
+                    SeedClient {
+                        name: "demo-web".into(),
+                        id: Some("demowebclient0000000000001".into()),
+                        settings: crate::oauth::admin::demo_client_settings(),
+                        ..SeedClient::default()
+                    },
+                ],
+                domain: Some("demo".into()),
                 users: vec![SeedUser {
                     username: "demo".into(),
                     password: Some("Passw0rd!".into()),
@@ -399,6 +470,11 @@ impl Seed {
             state.pools.insert(pool.id.clone(), pool);
         }
         drop(state);
+        // Domains, resource servers and providers through their operations, then the seeded
+        // clients' OAuth settings are checked against them.
+        for (seed_pool, out) in self.pools.iter().zip(seeded.pools.iter_mut()) {
+            out.hosted_sign_in = crate::oauth::admin::apply_seed(shared, &out.id, seed_pool)?;
+        }
         for seed_pool in &self.identity_pools {
             seeded.identity_pools.push(seed_pool.apply(shared, &seeded.pools)?);
         }

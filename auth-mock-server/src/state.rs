@@ -35,6 +35,8 @@ pub(crate) struct State {
     pub(crate) srp: HashMap<String, SrpPending>,
     /// Access tokens inserted since the last sweep of expired records.
     pub(crate) inserts_since_sweep: usize,
+    /// Domains, resource servers, identity providers, codes and hosted-UI sessions.
+    pub(crate) oauth: crate::oauth::OAuthState,
 }
 
 /// A user pool.
@@ -255,6 +257,10 @@ pub(crate) struct AccessRecord {
     pub(crate) id_expires_at: u64,
     pub(crate) origin_jti: String,
     pub(crate) device_key: Option<String>,
+    /// The `scope` claim of a token from the OAuth endpoints; `None` for API sign-ins (which
+    /// carry `aws.cognito.signin.user.admin` only).
+    #[serde(default)]
+    pub(crate) scope: Option<String>,
 }
 
 /// A refresh token this server issued.

@@ -32,6 +32,16 @@ const USERNAME: &str = "bench@example.com";
 const PASSWORD: &str = "Bench-Passw0rd!";
 const TARGET: &str = "AWSCognitoIdentityProviderService.";
 const AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20240101/us-east-1/cognito-idp/aws4_request, SignedHeaders=host, Signature=00";
+// The OAuth scenarios (our server only: the peers have no hosted UI): a machine client for
+// client_credentials and a web client for hosted sign-ins, on the seeded pool's domain.
+const M2M_CLIENT_ID: &str = "benchm2mclient000000000001";
+const M2M_SECRET: &str = "benchm2msecret0000000000000000000001";
+const WEB_CLIENT_ID: &str = "benchwebclient000000000001";
+const CALLBACK: &str = "http://localhost:3000/callback";
+const SCOPE: &str = "bench-api/read";
+/// A PKCE pair (`base64url(SHA-256(verifier))`, computed independently).
+const PKCE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gXk-0E-cM";
+const PKCE_CHALLENGE: &str = "4EKdI__sRYJYq8VKmGv2gwrFb-oftawRPnMjURLvGO4";
 
 /// Options of the task.
 struct Options {
@@ -174,8 +184,36 @@ fn servers(workspace: &Path) -> Vec<Server> {
         "pools": [{
             "name": "bench",
             "id": POOL_ID,
-            "clients": [{ "name": "bench", "id": CLIENT_ID }],
+            "clients": [
+                { "name": "bench", "id": CLIENT_ID },
+                {
+                    "name": "bench-m2m",
+                    "id": M2M_CLIENT_ID,
+                    "secret": M2M_SECRET,
+                    "settings": {
+                        "AllowedOAuthFlowsUserPoolClient": true,
+                        "AllowedOAuthFlows": ["client_credentials"],
+                        "AllowedOAuthScopes": [SCOPE],
+                    },
+                },
+                {
+                    "name": "bench-web",
+                    "id": WEB_CLIENT_ID,
+                    "settings": {
+                        "AllowedOAuthFlowsUserPoolClient": true,
+                        "AllowedOAuthFlows": ["code"],
+                        "AllowedOAuthScopes": ["openid"],
+                        "CallbackURLs": [CALLBACK],
+                    },
+                },
+            ],
             "users": [{ "username": USERNAME, "password": PASSWORD }],
+            "domain": "bench",
+            "resource_servers": [{
+                "identifier": "bench-api",
+                "name": "Bench",
+                "scopes": { "read": "Read" },
+            }],
         }],
     });
     let seed_written = std::fs::write(&seed, seed_text.to_string());
@@ -405,6 +443,26 @@ async fn measure(server: &Server, seconds: u64) -> Result<Result_, String> {
         let load = load.ok();
         print_row("full USER_SRP_AUTH login", concurrency, load.as_ref());
         result.rows.push(("full USER_SRP_AUTH login".into(), concurrency, load));
+    }
+    for scenario in [OAuthScenario::ClientCredentials, OAuthScenario::HostedSignIn] {
+        let load = if server.seeded {
+            let load = oauth_load(&url, scenario, 16, seconds).await;
+            if let Err(error) = &load {
+                println!("{} does not work: {error}", scenario.name());
+            }
+            load.ok()
+        } else {
+            None
+        };
+        print_row(scenario.name(), 16, load.as_ref());
+        if let Some(load) = &load {
+            println!(
+                "  target {:.0}/s: {}",
+                scenario.target(),
+                if load.rps >= scenario.target() { "met" } else { "NOT met" }
+            );
+        }
+        result.rows.push((scenario.name().into(), 16, load));
     }
     result.peak_rss_mib = tree_rss_kib(pid, "VmHWM:") as f64 / 1024.0;
     println!("peak RSS: {:.1} MiB", result.peak_rss_mib);
@@ -638,6 +696,37 @@ impl Connection {
         Ok(Self { sender, host })
     }
 
+    /// Sends a form (or an empty GET when `body` is `None`) to `path_and_query`, with an
+    /// optional `Authorization`; returns the status, the `Location` and the body.
+    async fn form(
+        &mut self,
+        path_and_query: &str,
+        authorization: Option<&str>,
+        body: Option<&str>,
+    ) -> Result<(u16, Option<String>, bytes::Bytes), String> {
+        use http_body_util::BodyExt as _;
+        let mut request = match body {
+            Some(_) => hyper::Request::post(path_and_query),
+            None => hyper::Request::get(path_and_query),
+        }
+        .header("host", &self.host)
+        .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(authorization) = authorization {
+            request = request.header("authorization", authorization);
+        }
+        let request = request
+            .body(http_body_util::Full::new(bytes::Bytes::from(
+                body.unwrap_or_default().to_owned(),
+            )))
+            .map_err(|e| e.to_string())?;
+        let response = self.sender.send_request(request).await.map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let location =
+            response.headers().get("location").and_then(|l| l.to_str().ok()).map(str::to_owned);
+        let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        Ok((status, location, body))
+    }
+
     /// Sends a request; when the server closed the kept-alive connection (some peers close
     /// after every answer), reconnects once and resends.
     async fn post(&mut self, operation: &str, body: &[u8]) -> Result<(u16, bytes::Bytes), String> {
@@ -775,5 +864,145 @@ async fn srp_load(url: &str, pid: u32, concurrency: u32, seconds: u64) -> Result
         p99_ms: pick(0.99),
         errors: errors.load(Ordering::Relaxed),
         cpu_ms: Some(cpu_ms),
+    })
+}
+
+/// The OAuth 2.0 scenarios.
+#[derive(Clone, Copy, Debug)]
+enum OAuthScenario {
+    /// `POST /oauth2/token` with `grant_type=client_credentials` and Basic authentication.
+    ClientCredentials,
+    /// `GET /oauth2/authorize` (PKCE), `POST /login`, `POST /oauth2/token` with the code.
+    HostedSignIn,
+}
+
+impl OAuthScenario {
+    fn name(self) -> &'static str {
+        match self {
+            Self::ClientCredentials => "OAuth client_credentials token",
+            Self::HostedSignIn => "hosted sign-in (authorize+login+token)",
+        }
+    }
+
+    /// The speed the issue asks for, per second.
+    fn target(self) -> f64 {
+        match self {
+            Self::ClientCredentials => 2000.0,
+            Self::HostedSignIn => 300.0,
+        }
+    }
+
+    async fn run_once(self, conn: &mut Connection) -> Result<(), String> {
+        use base64::Engine as _;
+        match self {
+            Self::ClientCredentials => {
+                let basic = format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD
+                        .encode(format!("{M2M_CLIENT_ID}:{M2M_SECRET}"))
+                );
+                let (status, _, body) = conn
+                    .form("/oauth2/token", Some(&basic), Some("grant_type=client_credentials"))
+                    .await?;
+                if status != 200 {
+                    return Err(format!(
+                        "token: HTTP {status}: {}",
+                        String::from_utf8_lossy(&body)
+                    ));
+                }
+                Ok(())
+            }
+            Self::HostedSignIn => {
+                let query = format!(
+                    "response_type=code&client_id={WEB_CLIENT_ID}&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcallback&scope=openid&code_challenge_method=S256&code_challenge={PKCE_CHALLENGE}&state=bench"
+                );
+                let (status, _, _) =
+                    conn.form(&format!("/oauth2/authorize?{query}"), None, None).await?;
+                if status != 302 {
+                    return Err(format!("authorize: HTTP {status}"));
+                }
+                let login = format!(
+                    "username={}&password={}",
+                    USERNAME.replace('@', "%40"),
+                    PASSWORD.replace('!', "%21")
+                );
+                let (status, location, _) =
+                    conn.form(&format!("/login?{query}"), None, Some(&login)).await?;
+                let location =
+                    location.filter(|_| status == 302).ok_or(format!("login: HTTP {status}"))?;
+                let code = location
+                    .split(['?', '&'])
+                    .find_map(|pair| pair.strip_prefix("code="))
+                    .ok_or("no code in the redirect")?
+                    .to_owned();
+                let exchange = format!(
+                    "grant_type=authorization_code&client_id={WEB_CLIENT_ID}&code={code}&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcallback&code_verifier={PKCE_VERIFIER}"
+                );
+                let (status, _, body) = conn.form("/oauth2/token", None, Some(&exchange)).await?;
+                if status != 200 {
+                    return Err(format!(
+                        "exchange: HTTP {status}: {}",
+                        String::from_utf8_lossy(&body)
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Runs an OAuth scenario on `concurrency` keep-alive connections for `seconds`.
+async fn oauth_load(
+    url: &str,
+    scenario: OAuthScenario,
+    concurrency: u32,
+    seconds: u64,
+) -> Result<Load, String> {
+    let mut probe = Connection::open(url).await?;
+    scenario.run_once(&mut probe).await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let url = url.to_owned();
+        let (stop, errors) = (Arc::clone(&stop), Arc::clone(&errors));
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let Ok(mut conn) = Connection::open(&url).await else { return latencies };
+            while !stop.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                match scenario.run_once(&mut conn).await {
+                    Ok(()) => latencies.push(started.elapsed()),
+                    Err(_) => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        match Connection::open(&url).await {
+                            Ok(fresh) => conn = fresh,
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+            latencies
+        }));
+    }
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap_or_default());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort();
+    let pick = |q: f64| {
+        all.get(((all.len() as f64 - 1.0) * q).round() as usize)
+            .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+    };
+    Ok(Load {
+        rps: all.len() as f64 / elapsed,
+        p50_ms: pick(0.50),
+        p99_ms: pick(0.99),
+        errors: errors.load(Ordering::Relaxed),
+        cpu_ms: None,
     })
 }

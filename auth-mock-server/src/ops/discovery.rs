@@ -45,18 +45,19 @@ async fn openid_configuration(
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
     let own_base = format!("http://{host}");
     let jwks_uri = format!("{own_base}/{pool_id}/.well-known/jwks.json");
-    ok(serde_json::json!({
-        "authorization_endpoint": format!("{own_base}/oauth2/authorize"),
-        "end_session_endpoint": format!("{own_base}/logout"),
+    let mut document = serde_json::json!({
         "id_token_signing_alg_values_supported": ["RS256"],
         "issuer": issuer,
         "jwks_uri": jwks_uri,
         "response_types_supported": ["code", "token"],
-        "revocation_endpoint": format!("{own_base}/oauth2/revoke"),
-        "scopes_supported": ["openid", "email", "phone", "profile"],
         "subject_types_supported": ["public"],
-        "token_endpoint": format!("{own_base}/oauth2/token"),
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "userinfo_endpoint": format!("{own_base}/oauth2/userInfo"),
-    }))
+    });
+    // The OAuth endpoints are served only for a pool with a domain: advertise exactly those.
+    if let Some(endpoints) = crate::oauth::discovery_members(&state, &pool_id, &own_base) {
+        if let (Some(document), Some(endpoints)) = (document.as_object_mut(), endpoints.as_object())
+        {
+            document.extend(endpoints.clone());
+        }
+    }
+    ok(document)
 }

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 use crate::cx::{Cx, Handler};
+use crate::oauth;
 use crate::state::{AppClient, State, User};
 use crate::wire::{
     CognitoError, OpResult, Operation, Table, invalid_member, operation_table, required,
@@ -19,7 +20,7 @@ mod devices;
 pub(crate) mod discovery;
 mod mfa;
 mod pools;
-mod tokens;
+pub(crate) mod tokens;
 mod users;
 
 /// The `X-Amz-Target` prefix of the user-pool API.
@@ -36,12 +37,14 @@ pub(crate) const USER_POOL_API: Table<Handler> = operation_table! {
         AdminCreateUser: Signed, Write => users::admin_create_user;
         AdminDeleteUser: Signed, Write => users::admin_delete_user;
         AdminDeleteUserAttributes: Signed, Write => users::admin_delete_user_attributes;
+        AdminDisableProviderForUser: Signed, Write => oauth::admin::admin_disable_provider_for_user;
         AdminDisableUser: Signed, Write => users::admin_disable_user;
         AdminEnableUser: Signed, Write => users::admin_enable_user;
         AdminForgetDevice: Signed, Write => devices::admin_forget_device;
         AdminGetDevice: Signed, Read => devices::admin_get_device;
         AdminGetUser: Signed, Read => users::admin_get_user;
         AdminInitiateAuth: Signed, Write => auth::admin_initiate_auth;
+        AdminLinkProviderForUser: Signed, Write => oauth::admin::admin_link_provider_for_user;
         AdminListDevices: Signed, Read => devices::admin_list_devices;
         AdminListGroupsForUser: Signed, Read => users::admin_list_groups_for_user;
         AdminRemoveUserFromGroup: Signed, Write => users::admin_remove_user_from_group;
@@ -58,19 +61,29 @@ pub(crate) const USER_POOL_API: Table<Handler> = operation_table! {
         ConfirmForgotPassword: Public, Write => account::confirm_forgot_password;
         ConfirmSignUp: Public, Write => account::confirm_sign_up;
         CreateGroup: Signed, Write => pools::create_group;
+        CreateIdentityProvider: Signed, Write => oauth::admin::create_identity_provider;
+        CreateResourceServer: Signed, Write => oauth::admin::create_resource_server;
         CreateUserPool: Signed, Write => pools::create_user_pool;
         CreateUserPoolClient: Signed, Write => pools::create_user_pool_client;
+        CreateUserPoolDomain: Signed, Write => oauth::admin::create_user_pool_domain;
         DeleteGroup: Signed, Write => pools::delete_group;
+        DeleteIdentityProvider: Signed, Write => oauth::admin::delete_identity_provider;
+        DeleteResourceServer: Signed, Write => oauth::admin::delete_resource_server;
         DeleteUser: Public, Write => account::delete_user;
         DeleteUserAttributes: Public, Write => account::delete_user_attributes;
         DeleteUserPool: Signed, Write => pools::delete_user_pool;
         DeleteUserPoolClient: Signed, Write => pools::delete_user_pool_client;
+        DeleteUserPoolDomain: Signed, Write => oauth::admin::delete_user_pool_domain;
+        DescribeIdentityProvider: Signed, Read => oauth::admin::describe_identity_provider;
+        DescribeResourceServer: Signed, Read => oauth::admin::describe_resource_server;
         DescribeUserPool: Signed, Read => pools::describe_user_pool;
         DescribeUserPoolClient: Signed, Read => pools::describe_user_pool_client;
+        DescribeUserPoolDomain: Signed, Read => oauth::admin::describe_user_pool_domain;
         ForgetDevice: Public, Write => devices::forget_device;
         ForgotPassword: Public, Write => account::forgot_password;
         GetDevice: Public, Read => devices::get_device;
         GetGroup: Signed, Read => pools::get_group;
+        GetIdentityProviderByIdentifier: Signed, Read => oauth::admin::get_identity_provider_by_identifier;
         GetTokensFromRefreshToken: Public, Write => auth::get_tokens_from_refresh_token;
         GetUser: Public, Read => account::get_user;
         GetUserAttributeVerificationCode: Public, Write => account::get_user_attribute_verification_code;
@@ -79,6 +92,8 @@ pub(crate) const USER_POOL_API: Table<Handler> = operation_table! {
         InitiateAuth: Public, Write => auth::initiate_auth;
         ListDevices: Public, Read => devices::list_devices;
         ListGroups: Signed, Read => pools::list_groups;
+        ListIdentityProviders: Signed, Read => oauth::admin::list_identity_providers;
+        ListResourceServers: Signed, Read => oauth::admin::list_resource_servers;
         ListUserPoolClients: Signed, Read => pools::list_user_pool_clients;
         ListUserPools: Signed, Read => pools::list_user_pools;
         ListUsers: Signed, Read => users::list_users;
@@ -91,9 +106,12 @@ pub(crate) const USER_POOL_API: Table<Handler> = operation_table! {
         SignUp: Public, Write => account::sign_up;
         UpdateDeviceStatus: Public, Write => devices::update_device_status;
         UpdateGroup: Signed, Write => pools::update_group;
+        UpdateIdentityProvider: Signed, Write => oauth::admin::update_identity_provider;
+        UpdateResourceServer: Signed, Write => oauth::admin::update_resource_server;
         UpdateUserAttributes: Public, Write => account::update_user_attributes;
         UpdateUserPool: Signed, Write => pools::update_user_pool;
         UpdateUserPoolClient: Signed, Write => pools::update_user_pool_client;
+        UpdateUserPoolDomain: Signed, Write => oauth::admin::update_user_pool_domain;
         VerifySoftwareToken: Public, Write => mfa::verify_software_token;
         VerifyUserAttribute: Public, Write => account::verify_user_attribute;
     }
@@ -324,6 +342,10 @@ pub(crate) fn token_owner(
     }
     if state.revoked_origins.contains(&record.origin_jti) {
         return Err(CognitoError::not_authorized("Access Token has been revoked"));
+    }
+    // Hosted-UI tokens reach the JSON API only with the sign-in scope.
+    if record.scope.as_ref().is_some_and(|s| !s.split(' ').any(|s| s == oauth::SIGNIN_SCOPE)) {
+        return Err(CognitoError::not_authorized("Access Token does not have required scopes"));
     }
     let pool = state.pools.get(&record.pool_id).ok_or_else(invalid)?;
     let user = pool

@@ -332,7 +332,9 @@ pub(crate) struct PoolRef {
 pub(crate) fn describe_user_pool(cx: &Cx<'_>, request: PoolRef) -> OpResult {
     let id = required(&request.user_pool_id, "UserPoolId")?;
     let state = cx.shared.state.read();
-    Ok(json!({ "UserPool": describe_pool(state.pool(id)?) }))
+    let mut described = describe_pool(state.pool(id)?);
+    crate::oauth::admin::describe_pool_domains(&state, id, &mut described);
+    Ok(json!({ "UserPool": described }))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -382,6 +384,7 @@ pub(crate) fn delete_user_pool(cx: &Cx<'_>, request: PoolRef) -> OpResult {
     state.refresh_tokens.retain(|_, r| r.pool_id != id);
     state.access_tokens.retain(|_, r| r.pool_id != id);
     state.sessions.retain(|_, s| s.pool_id != id);
+    state.oauth.forget_pool(id);
     empty()
 }
 
@@ -572,6 +575,12 @@ pub(crate) fn create_user_pool_client(cx: &Cx<'_>, request: Object) -> OpResult 
     }
     let client = new_client(request, cx.now_f64(), None, provided_secret);
     let mut state = cx.shared.state.write();
+    crate::oauth::admin::check_client_oauth(
+        &state,
+        &pool_id,
+        &client.settings,
+        client.secret.is_some(),
+    )?;
     let pool = state.pool_mut(&pool_id)?;
     let described = describe_client(&pool_id, &client);
     pool.clients.insert(client.id.clone(), client.clone());
@@ -633,6 +642,14 @@ pub(crate) fn update_user_pool_client(cx: &Cx<'_>, mut request: Object) -> OpRes
     request.remove("GenerateSecret");
     let now = cx.now_f64();
     let mut state = cx.shared.state.write();
+    let has_secret = state
+        .pool(&pool_id)?
+        .clients
+        .get(&client_id)
+        .ok_or_else(|| client_not_found(&client_id))?
+        .secret
+        .is_some();
+    crate::oauth::admin::check_client_oauth(&state, &pool_id, &request, has_secret)?;
     let pool = state.pool_mut(&pool_id)?;
     let client = pool.clients.get_mut(&client_id).ok_or_else(|| client_not_found(&client_id))?;
     if !request.contains_key("ClientName") {

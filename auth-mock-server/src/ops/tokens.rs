@@ -42,23 +42,57 @@ pub(crate) fn tokens_response(result: Value) -> Value {
     json!({ "AuthenticationResult": result, "ChallengeParameters": {} })
 }
 
+/// What a sign-in through the hosted UI / OAuth endpoints adds to its tokens: the granted
+/// scopes (instead of the API's `aws.cognito.signin.user.admin`) and the client's `nonce`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OAuthClaims {
+    pub(crate) scopes: Vec<String>,
+    pub(crate) nonce: Option<String>,
+}
+
+impl OAuthClaims {
+    /// An ID token is issued only when `openid` was granted.
+    fn id_token(&self) -> bool {
+        self.scopes.iter().any(|s| s == "openid")
+    }
+}
+
 /// Issues tokens: claims are built under the lock, RSA signing happens outside it, and the
 /// access token is then registered so GetUser & co. can check it without an RSA verify.
 pub(crate) fn issue(cx: &Cx<'_>, grant: TokenGrant) -> OpResult<Value> {
+    issue_with(cx, grant, None)
+}
+
+/// [`issue`] for the OAuth endpoints: the access token carries the granted scopes, the ID
+/// token (only with `openid`) the nonce and `at_hash`, and the token family remembers its
+/// scopes for refreshes.
+pub(crate) fn issue_oauth(cx: &Cx<'_>, grant: TokenGrant, oauth: &OAuthClaims) -> OpResult<Value> {
+    issue_with(cx, grant, Some(oauth))
+}
+
+fn issue_with(cx: &Cx<'_>, grant: TokenGrant, oauth: Option<&OAuthClaims>) -> OpResult<Value> {
     let shared = cx.shared;
     let now = shared.clock.now_secs();
     // The trigger runs before anything is recorded, so its failure leaves no token behind.
     let overrides = pre_token_generation(cx, &grant)?;
     let (keys, mut id_claims, mut access_claims, refresh, expires_in, access_record, new_device) = {
         let mut state = shared.state.write();
-        prepare(&mut state, shared, &grant, now)?
+        prepare(&mut state, shared, &grant, now, oauth)?
     };
     if let Some(overrides) = overrides {
         overrides.apply(&mut id_claims, &mut access_claims);
     }
     // Key generation normally finished long ago; if not, wait for it off the lock.
-    let id_token = keys.id_key().sign_jwt(&id_claims);
     let access_token = keys.access_key().sign_jwt(&access_claims);
+    let with_id_token = oauth.is_none_or(OAuthClaims::id_token);
+    if oauth.is_some() {
+        // OIDC Core 3.1.3.6: the left half of the access token's SHA-256, base64url.
+        use base64::Engine as _;
+        let digest = Sha256::digest(access_token.as_bytes());
+        let at_hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]);
+        id_claims["at_hash"] = json!(at_hash);
+    }
+    let id_token = with_id_token.then(|| keys.id_key().sign_jwt(&id_claims));
     let digest: [u8; 32] = Sha256::digest(access_token.as_bytes()).into();
     {
         let mut state = shared.state.write();
@@ -73,8 +107,10 @@ pub(crate) fn issue(cx: &Cx<'_>, grant: TokenGrant) -> OpResult<Value> {
         "AccessToken": access_token,
         "ExpiresIn": expires_in,
         "TokenType": "Bearer",
-        "IdToken": id_token,
     });
+    if let Some(id_token) = id_token {
+        result["IdToken"] = json!(id_token);
+    }
     if let Some(refresh) = refresh {
         result["RefreshToken"] = json!(refresh);
     }
@@ -123,8 +159,8 @@ fn pre_token_generation(cx: &Cx<'_>, grant: &TokenGrant) -> OpResult<Option<Over
     Ok(Some(Overrides::read(version, &response)))
 }
 
-/// The scope of every access token from a user-pool sign-in.
-const SIGNIN_SCOPE: &str = "aws.cognito.signin.user.admin";
+/// The scope of every access token from a user-pool (API) sign-in.
+use crate::oauth::SIGNIN_SCOPE;
 
 /// Claims a PreTokenGeneration trigger may not add, change or suppress: Cognito keeps them
 /// as it issued them (groups change only through `groupOverrideDetails`, scopes only through
@@ -299,6 +335,7 @@ pub(crate) fn sweep(state: &mut State, now: u64) {
         .chain(state.refresh_tokens.values().map(|r| r.origin_jti.as_str()))
         .collect();
     state.revoked_origins.retain(|origin| live.contains(origin.as_str()));
+    state.oauth.family_scopes.retain(|origin, _| live.contains(origin.as_str()));
 }
 
 type Prepared = (
@@ -311,7 +348,13 @@ type Prepared = (
     Option<(String, String)>,
 );
 
-fn prepare(state: &mut State, shared: &Shared, grant: &TokenGrant, now: u64) -> OpResult<Prepared> {
+fn prepare(
+    state: &mut State,
+    shared: &Shared,
+    grant: &TokenGrant,
+    now: u64,
+    oauth: Option<&OAuthClaims>,
+) -> OpResult<Prepared> {
     let issuer_base = shared.config.issuer_base.as_deref();
     let pool = state.pool_mut(&grant.pool_id)?;
     let issuer = pool.issuer(issuer_base);
@@ -407,7 +450,11 @@ fn prepare(state: &mut State, shared: &Shared, grant: &TokenGrant, now: u64) -> 
     access.insert("origin_jti".into(), json!(origin_jti));
     access.insert("event_id".into(), json!(event_id));
     access.insert("token_use".into(), json!("access"));
-    access.insert("scope".into(), json!(SIGNIN_SCOPE));
+    let scope = oauth.map(|o| o.scopes.join(" "));
+    access.insert("scope".into(), json!(scope.as_deref().unwrap_or(SIGNIN_SCOPE)));
+    if let Some(nonce) = oauth.and_then(|o| o.nonce.as_ref()) {
+        id.insert("nonce".into(), json!(nonce));
+    }
     access.insert("auth_time".into(), json!(auth_time));
     access.insert("exp".into(), json!(now.saturating_add(access_ttl)));
     access.insert("iat".into(), json!(now));
@@ -423,8 +470,12 @@ fn prepare(state: &mut State, shared: &Shared, grant: &TokenGrant, now: u64) -> 
         id_expires_at: now.saturating_add(id_ttl),
         origin_jti: origin_jti.clone(),
         device_key: device_key.clone(),
+        scope,
     };
     let username = user.username.clone();
+    if let (Some(oauth), RefreshMode::New) = (oauth, &grant.refresh) {
+        state.oauth.family_scopes.insert(origin_jti.clone(), oauth.scopes.clone());
+    }
 
     let refresh = match &grant.refresh {
         RefreshMode::New => {
@@ -472,6 +523,7 @@ mod tests {
             id_expires_at,
             origin_jti: origin.into(),
             device_key: None,
+            scope: None,
         }
     }
 

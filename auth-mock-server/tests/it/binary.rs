@@ -100,6 +100,17 @@ async fn no_flags_serves_the_demo_pool_and_stops_on_ctrl_c() {
         "{text}"
     );
     login(&running.url, "democlient0000000000000001", "demo", "Passw0rd!").await.unwrap();
+    // The demo pool has a domain and an OAuth client; the banner gives its sign-in URL.
+    let hosted = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("hosted sign-in (demo-web): "))
+        .expect("the banner prints the hosted sign-in URL");
+    assert!(hosted.starts_with(&format!("{}/oauth2/authorize?", running.url)), "{hosted}");
+    assert!(hosted.contains("redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcallback"), "{hosted}");
+    let http =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let authorize = http.get(hosted).send().await.unwrap();
+    assert_eq!(authorize.status(), reqwest::StatusCode::FOUND);
     let status = running.interrupt().await;
     assert!(status.success(), "clean exit on Ctrl-C: {status:?}");
 }

@@ -4,10 +4,14 @@
 
 mod adoption;
 mod binary;
+mod browser;
 mod control;
 mod fuzz;
+mod hosted;
 mod identity;
 mod identity_snapshots;
+mod oauth;
+mod oauth_client;
 mod raw;
 mod s3;
 mod sdk;
@@ -16,3 +20,15 @@ mod srp;
 mod support;
 mod triggers;
 mod user_auth;
+
+/// An `AttributeType` for SDK calls.
+pub(crate) fn sdk_attr(
+    name: &str,
+    value: &str,
+) -> aws_sdk_cognitoidentityprovider::types::AttributeType {
+    aws_sdk_cognitoidentityprovider::types::AttributeType::builder()
+        .name(name)
+        .value(value)
+        .build()
+        .unwrap()
+}

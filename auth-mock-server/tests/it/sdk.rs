@@ -1183,6 +1183,10 @@ async fn required_schema_attributes_at_sign_up_and_first_sign_in() {
 #[tokio::test]
 async fn every_operation_is_exercised() {
     let f = fixture().await;
+    crate::oauth::domains(&f).await;
+    crate::oauth::resource_servers(&f).await;
+    crate::oauth::client_oauth_settings(&f).await;
+    crate::oauth::identity_providers(&f).await;
     pools_and_clients(&f).await;
     admin_users(&f).await;
     groups(&f).await;

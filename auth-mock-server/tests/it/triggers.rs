@@ -763,3 +763,80 @@ async fn trigger_event_shapes() {
     }
     insta::assert_yaml_snapshot!(events);
 }
+
+#[tokio::test]
+async fn hosted_sign_in_runs_the_authentication_and_token_triggers() {
+    use reqwest::header::{CONTENT_TYPE, LOCATION};
+    let hooks = Webhooks::start().await;
+    hooks.answer("pre_auth", json!({}));
+    hooks.answer("post_auth", json!({}));
+    hooks.answer("pre_token", json!({}));
+    let s = setup(
+        json!({
+            "PreAuthentication": arn("pre_auth"),
+            "PostAuthentication": arn("post_auth"),
+            "PreTokenGeneration": arn("pre_token"),
+        }),
+        &hooks,
+    )
+    .await;
+    s.server
+        .create_user(&s.pool, "alice", PASSWORD, &[("email", "alice@example.com")])
+        .await
+        .unwrap();
+    s.sdk.create_user_pool_domain().user_pool_id(&s.pool).domain("hooks").send().await.unwrap();
+    let web = s
+        .sdk
+        .create_user_pool_client()
+        .user_pool_id(&s.pool)
+        .client_name("web")
+        .allowed_o_auth_flows_user_pool_client(true)
+        .allowed_o_auth_flows(aws_sdk_cognitoidentityprovider::types::OAuthFlowType::Code)
+        .allowed_o_auth_scopes("openid")
+        .callback_urls(crate::hosted::CALLBACK)
+        .send()
+        .await
+        .unwrap();
+    let web = web.user_pool_client().unwrap().client_id().unwrap().to_owned();
+    let http =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let query = serde_urlencoded::to_string([
+        ("response_type", "code"),
+        ("client_id", web.as_str()),
+        ("redirect_uri", crate::hosted::CALLBACK),
+    ])
+    .unwrap();
+    let login = |password: &'static str| {
+        http.post(format!("{}/login?{query}", s.server.url()))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(format!("username=alice&password={}", password.replace('!', "%21")))
+            .send()
+    };
+    let signed_in = login(PASSWORD).await.unwrap();
+    let location = signed_in.headers()[LOCATION].to_str().unwrap().to_owned();
+    let code = crate::hosted::param(&location, "code").unwrap();
+    let tokens = http
+        .post(format!("{}/oauth2/token", s.server.url()))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(
+            serde_urlencoded::to_string([
+                ("grant_type", "authorization_code"),
+                ("client_id", web.as_str()),
+                ("code", code.as_str()),
+                ("redirect_uri", crate::hosted::CALLBACK),
+            ])
+            .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(tokens.status().is_success());
+    assert_eq!(hooks.events("pre_auth")[0]["triggerSource"], "PreAuthentication_Authentication");
+    assert_eq!(hooks.events("post_auth")[0]["triggerSource"], "PostAuthentication_Authentication");
+    assert_eq!(hooks.events("pre_token")[0]["triggerSource"], "TokenGeneration_HostedAuth");
+
+    hooks.on("pre_auth", |_| lambda_error("sign-in blocked by policy"));
+    let refused = login(PASSWORD).await.unwrap();
+    assert!(refused.headers().get(LOCATION).is_none());
+    assert!(refused.text().await.unwrap().contains("sign-in blocked by policy"));
+}
