@@ -101,6 +101,8 @@ use std::sync::atomic::AtomicU64;
 use parking_lot::RwLock;
 
 mod api;
+#[cfg(feature = "browser")]
+pub mod browser;
 mod clock;
 mod compat;
 mod control;

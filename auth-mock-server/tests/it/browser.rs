@@ -3,121 +3,11 @@
 //! loudly and passes, unless `AUTH_REQUIRE_ALL_TESTS=1`, where it fails (CI installs them in
 //! `.ci/install-packages.sh`).
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
+use auth_mock_server::browser::{HeadlessBrowser, Locator};
 use aws_sdk_cognitoidentityprovider::types::{SmsMfaSettingsType, UserPoolMfaType};
-use fantoccini::{Client, ClientBuilder, Locator};
 
 use crate::hosted::{CALLBACK, Hosted, LOGOUT, hosted, param};
 use crate::support::{PASSWORD, claims};
-
-/// Reports loudly that `test` cannot run here and why, straight to stderr (libtest hides
-/// `eprintln!` output of passing tests); panics instead when `AUTH_REQUIRE_ALL_TESTS=1`.
-fn skip_or_fail(test: &str, reason: &str) {
-    use std::io::Write as _;
-    assert!(
-        std::env::var("AUTH_REQUIRE_ALL_TESTS").as_deref() != Ok("1"),
-        "{test}: AUTH_REQUIRE_ALL_TESTS=1 but this test cannot run here: {reason}"
-    );
-    let _ = writeln!(std::io::stderr(), "\n!!! SKIPPED {test}: {reason}\n");
-}
-
-fn on_path(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
-        .find(|candidate| candidate.is_file())
-}
-
-/// chromedriver, killed when dropped.
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts chromedriver and a headless Chromium session, or `None` (after reporting) when the
-/// tools are missing.
-async fn browser(test: &str) -> Option<(Driver, Client)> {
-    let Some(chromium) = on_path(&["chromium", "chromium-browser", "google-chrome"]) else {
-        skip_or_fail(test, "chromium is not installed (apt-get install chromium chromium-driver)");
-        return None;
-    };
-    let Some(chromedriver) = on_path(&["chromedriver"]) else {
-        skip_or_fail(test, "chromedriver is not installed (apt-get install chromium-driver)");
-        return None;
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(chromedriver)
-        .arg(format!("--port={port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let driver = Driver(child);
-    let started = Instant::now();
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "chromedriver did not listen");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": chromium,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        }),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let client = ClientBuilder::new(connector)
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a WebDriver session");
-    Some((driver, client))
-}
-
-/// Waits until the browser's URL satisfies `done`; returns it.
-async fn wait_url(browser: &Client, done: impl Fn(&str) -> bool) -> String {
-    let started = Instant::now();
-    loop {
-        let url = browser.current_url().await.unwrap().to_string();
-        if done(&url) {
-            return url;
-        }
-        assert!(started.elapsed() < Duration::from_secs(15), "stuck at {url}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Navigates to `url`. Redirects to the app's callback or logout URL end on a port where
-/// nothing listens (there is no app): Chromium then reports the navigation as failed, but the
-/// browser's URL is still the one the server redirected to, which is what the tests read.
-async fn goto(browser: &Client, url: &str) {
-    if let Err(error) = browser.goto(url).await {
-        assert!(error.to_string().contains("ERR_CONNECTION_REFUSED"), "{url}: {error}");
-    }
-}
-
-/// Types into the fields named in `fields` and presses the form's button.
-async fn fill(browser: &Client, fields: &[(&str, &str)]) {
-    for (name, value) in fields {
-        let field = browser.wait().for_element(Locator::Id(name)).await.unwrap();
-        field.clear().await.unwrap();
-        field.send_keys(value).await.unwrap();
-    }
-    browser.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
-}
-
-async fn text_of(browser: &Client, id: &str) -> String {
-    browser.wait().for_element(Locator::Id(id)).await.unwrap().text().await.unwrap()
-}
 
 /// The code a browser landed on the callback with, exchanged with PKCE.
 async fn exchange(h: &Hosted, url: &str) -> serde_json::Value {
@@ -129,7 +19,7 @@ async fn exchange(h: &Hosted, url: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn the_hosted_ui_in_a_real_browser() {
-    let Some((_driver, browser)) = browser("the_hosted_ui_in_a_real_browser").await else {
+    let Some(browser) = HeadlessBrowser::start("the_hosted_ui_in_a_real_browser").await else {
         return;
     };
     let h = hosted().await;
@@ -138,34 +28,34 @@ async fn the_hosted_ui_in_a_real_browser() {
 
     // Error page: an unregistered redirect URI never redirects.
     let evil = h.authorize_query(&[("redirect_uri", "https://evil.example/cb")]);
-    goto(&browser, &h.url(&format!("/oauth2/authorize?{evil}"))).await;
-    assert!(text_of(&browser, "error").await.contains("not registered"));
-    assert!(browser.current_url().await.unwrap().as_str().starts_with(&h.f.server.url()));
+    browser.goto(&h.url(&format!("/oauth2/authorize?{evil}"))).await;
+    assert!(browser.text_of("error").await.contains("not registered"));
+    assert!(browser.client.current_url().await.unwrap().as_str().starts_with(&h.f.server.url()));
 
     // Wrong password: the error is on the page.
-    goto(&browser, &authorize).await;
-    fill(&browser, &[("username", "alice"), ("password", "wrong-one")]).await;
-    assert_eq!(text_of(&browser, "error").await, "Incorrect username or password.");
+    browser.goto(&authorize).await;
+    browser.fill(&[("username", "alice"), ("password", "wrong-one")]).await;
+    assert_eq!(browser.text_of("error").await, "Incorrect username or password.");
 
     // PKCE sign-in.
-    fill(&browser, &[("username", "alice"), ("password", PASSWORD)]).await;
-    let url = wait_url(&browser, at_callback).await;
+    browser.fill(&[("username", "alice"), ("password", PASSWORD)]).await;
+    let url = browser.wait_url(at_callback).await;
     assert_eq!(param(&url, "state").as_deref(), Some("st-1"));
     let tokens = exchange(&h, &url).await;
     assert_eq!(claims(tokens["id_token"].as_str().unwrap())["cognito:username"], "alice");
 
     // The session cookie: straight back with a new code.
-    goto(&browser, &authorize).await;
-    let again = wait_url(&browser, at_callback).await;
+    browser.goto(&authorize).await;
+    let again = browser.wait_url(at_callback).await;
     assert_ne!(param(&again, "code"), param(&url, "code"));
 
     // Logout clears it: the next authorize shows the form.
     let logout =
         format!("/logout?client_id={}&logout_uri=http%3A%2F%2Flocalhost%3A3000%2Fbye", h.web);
-    goto(&browser, &h.url(&logout)).await;
-    wait_url(&browser, |url| url.starts_with(LOGOUT)).await;
-    goto(&browser, &authorize).await;
-    browser.wait().for_element(Locator::Id("password")).await.unwrap();
+    browser.goto(&h.url(&logout)).await;
+    browser.wait_url(|url| url.starts_with(LOGOUT)).await;
+    browser.goto(&authorize).await;
+    browser.client.wait().for_element(Locator::Id("password")).await.unwrap();
 
     // New password, then an SMS code, on the pages.
     let sdk = &h.f.sdk;
@@ -191,41 +81,40 @@ async fn the_hosted_ui_in_a_real_browser() {
         .send()
         .await
         .unwrap();
-    fill(&browser, &[("username", "bob"), ("password", "Temp0rary!")]).await;
-    fill(&browser, &[("password", "N3w-Passw0rd!"), ("confirm_password", "N3w-Passw0rd!")]).await;
-    browser.wait().for_element(Locator::Id("code")).await.unwrap();
+    browser.fill(&[("username", "bob"), ("password", "Temp0rary!")]).await;
+    browser.fill(&[("password", "N3w-Passw0rd!"), ("confirm_password", "N3w-Passw0rd!")]).await;
+    browser.client.wait().for_element(Locator::Id("code")).await.unwrap();
     let code = h.f.server.last_code(&h.f.pool, "bob").unwrap().code;
-    fill(&browser, &[("code", &code)]).await;
-    let url = wait_url(&browser, at_callback).await;
+    browser.fill(&[("code", &code)]).await;
+    let url = browser.wait_url(at_callback).await;
     assert_eq!(
         claims(exchange(&h, &url).await["id_token"].as_str().unwrap())["cognito:username"],
         "bob"
     );
 
     // Sign-up with a confirmation code.
-    goto(&browser, &h.url(&logout)).await;
-    wait_url(&browser, |url| url.starts_with(LOGOUT)).await;
-    goto(&browser, &authorize).await;
-    browser.wait().for_element(Locator::Id("sign-up")).await.unwrap().click().await.unwrap();
-    fill(
-        &browser,
-        &[("username", "carol"), ("email", "carol@example.com"), ("password", PASSWORD)],
-    )
-    .await;
-    browser.wait().for_element(Locator::Id("code")).await.unwrap();
+    browser.goto(&h.url(&logout)).await;
+    browser.wait_url(|url| url.starts_with(LOGOUT)).await;
+    browser.goto(&authorize).await;
+    browser.client.wait().for_element(Locator::Id("sign-up")).await.unwrap().click().await.unwrap();
+    browser
+        .fill(&[("username", "carol"), ("email", "carol@example.com"), ("password", PASSWORD)])
+        .await;
+    browser.client.wait().for_element(Locator::Id("code")).await.unwrap();
     let code = h.f.server.last_code(&h.f.pool, "carol").unwrap().code;
-    fill(&browser, &[("code", &code)]).await;
-    let url = wait_url(&browser, at_callback).await;
+    browser.fill(&[("code", &code)]).await;
+    let url = browser.wait_url(at_callback).await;
     assert_eq!(
         claims(exchange(&h, &url).await["id_token"].as_str().unwrap())["cognito:username"],
         "carol"
     );
 
     // Forgotten password.
-    goto(&browser, &h.url(&logout)).await;
-    wait_url(&browser, |url| url.starts_with(LOGOUT)).await;
-    goto(&browser, &authorize).await;
+    browser.goto(&h.url(&logout)).await;
+    browser.wait_url(|url| url.starts_with(LOGOUT)).await;
+    browser.goto(&authorize).await;
     browser
+        .client
         .wait()
         .for_element(Locator::Id("forgot-password"))
         .await
@@ -233,17 +122,19 @@ async fn the_hosted_ui_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    fill(&browser, &[("username", "alice")]).await;
-    browser.wait().for_element(Locator::Id("confirm_password")).await.unwrap();
+    browser.fill(&[("username", "alice")]).await;
+    browser.client.wait().for_element(Locator::Id("confirm_password")).await.unwrap();
     let code = h.f.server.last_code(&h.f.pool, "alice").unwrap().code;
-    fill(
-        &browser,
-        &[("code", &code), ("password", "An0ther-Pass!"), ("confirm_password", "An0ther-Pass!")],
-    )
-    .await;
-    assert!(text_of(&browser, "notice").await.contains("reset"));
-    fill(&browser, &[("username", "alice"), ("password", "An0ther-Pass!")]).await;
-    wait_url(&browser, at_callback).await;
+    browser
+        .fill(&[
+            ("code", &code),
+            ("password", "An0ther-Pass!"),
+            ("confirm_password", "An0ther-Pass!"),
+        ])
+        .await;
+    assert!(browser.text_of("notice").await.contains("reset"));
+    browser.fill(&[("username", "alice"), ("password", "An0ther-Pass!")]).await;
+    browser.wait_url(at_callback).await;
 
-    browser.close().await.unwrap();
+    browser.client.clone().close().await.unwrap();
 }
