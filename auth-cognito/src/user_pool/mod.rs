@@ -234,6 +234,13 @@ impl CognitoUserPoolBuilder {
         self
     }
 
+    /// The endpoint the built client will call, for probes of its reachability.
+    pub(crate) fn resolved_endpoint(&self) -> Result<reqwest::Url, CognitoError> {
+        let (pool_region, _) = split_pool_id(&self.pool_id)?;
+        let region = self.region.as_deref().unwrap_or(pool_region);
+        self.transport.resolved_endpoint("cognito-idp", region)
+    }
+
     /// Checks the configuration and builds the client. Nothing is sent.
     pub fn build(self) -> Result<CognitoUserPool, CognitoError> {
         let (pool_region, _) = split_pool_id(&self.pool_id)?;

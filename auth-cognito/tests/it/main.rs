@@ -9,6 +9,7 @@ mod identity_pool;
 mod jwt;
 mod mock;
 mod model;
+mod offline;
 mod support;
 mod traces;
 mod transport;
