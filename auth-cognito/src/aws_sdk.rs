@@ -257,6 +257,11 @@ impl RequestSigner {
         }
     }
 
+    /// The client whose credentials sign.
+    pub fn client(&self) -> &AuthClient {
+        &self.client
+    }
+
     /// The clock that dates signatures (default: [`AuthClient::service_time`], the client's
     /// clock corrected by the drift it saw in the issuer's tokens and credentials, so a
     /// device whose clock is off still signs within the 15 minutes a service accepts).

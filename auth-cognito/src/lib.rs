@@ -27,6 +27,9 @@
 //! - [`CognitoAuth`] assembles an `AuthClient` with these providers, a token store and
 //!   auth-connectivity's `NetworkConnectivity`, which the providers report every call's
 //!   transport outcome to: offline handling with no wiring.
+//! - Module [`layer`]: a `tower::Layer` for HTTP clients that authorises requests with
+//!   the client's tokens (or SigV4), waits by its offline rules and retries once after a
+//!   refresh on a 401.
 //! - [`JwtVerifier`] (module [`jwt`]) checks Cognito ID and access tokens for servers that receive them:
 //!   RS256 signature against the pool's cached JWKS, issuer, `token_use`, audience or
 //!   client id, expiry with leeway, optional groups.
@@ -80,6 +83,7 @@ mod error;
 mod http;
 mod identity_pool;
 pub mod jwt;
+pub mod layer;
 mod untrusted;
 mod user_pool;
 

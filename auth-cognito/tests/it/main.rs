@@ -7,6 +7,7 @@ mod example;
 mod file_devices;
 mod identity_pool;
 mod jwt;
+mod layer;
 mod mock;
 mod model;
 mod offline;
