@@ -150,3 +150,46 @@ async fn tokens_that_expire_during_an_outage_block_announce_and_refresh_when_it_
     assert!(!seen.contains(&UserState::SignedOut), "never signed out: {seen:?}");
     assert_eq!(client.current_user_state().state, UserState::SignedIn);
 }
+
+#[tokio::test]
+async fn a_refresh_that_meets_the_outage_blocks_its_callers_instead_of_failing_them() {
+    let env = Env::start().await;
+    let lifetimes = Lifetimes {
+        access_token_seconds: Some(2),
+        id_token_seconds: Some(2),
+        ..Lifetimes::default()
+    };
+    env.server.set_lifetimes(Some(&env.pool_id), None, lifetimes).unwrap();
+    // Scheduled probes an hour apart: only the refresh's own network failure can tell.
+    let client = CognitoAuth::builder(env.user_pool())
+        .expiry_margin(Duration::ZERO)
+        .tune_connectivity(|c| {
+            c.backoff(Backoff::new(Duration::from_millis(50), Duration::from_millis(300)))
+                .online_interval(Duration::from_secs(3600))
+                .watch_interfaces(false)
+        })
+        .build()
+        .unwrap();
+    client.initialize().await.unwrap();
+    client.sign_in(SignInRequest::password("alice", PASSWORD)).await.unwrap();
+    let first = client.tokens().await.unwrap();
+    let until_expired =
+        first.expires_at().duration_since(std::time::SystemTime::now()).unwrap_or_default();
+    tokio::time::sleep(until_expired + Duration::from_millis(500)).await;
+
+    env.server.add_fault(Fault::drop_connection("*"));
+    let call = tokio::spawn({
+        let client = client.clone();
+        async move { client.tokens().await }
+    });
+    let started = tokio::time::Instant::now();
+    while client.requests_waiting_for_sign_in() == 0 {
+        assert!(!call.is_finished(), "the call failed instead of blocking: {:?}", call.await);
+        assert!(started.elapsed() < DEADLINE, "the call never blocked");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(client.current_user_state().state, UserState::SignedOutUserPoolsTokensInvalid);
+    env.server.clear_faults();
+    let fresh = tokio::time::timeout(DEADLINE, call).await.unwrap().unwrap().unwrap();
+    assert_ne!(fresh.access_token().secret(), first.access_token().secret());
+}

@@ -542,6 +542,17 @@ impl Inner {
         applied
     }
 
+    /// Feeds the machine the connectivity source's current value if the watch task has not
+    /// yet. A refresh that failed for network reasons may itself have told the source
+    /// (a transport report marks it offline at once): judged with the stale value, the
+    /// waiting requests would fail instead of blocking.
+    fn sync_connectivity(self: &Arc<Self>, core: &mut Core) {
+        let online = self.connectivity.is_online();
+        if online != core.machine.online {
+            self.apply(core, Event::ConnectivityChanged { online });
+        }
+    }
+
     fn watch_connectivity(self: &Arc<Self>, mut connectivity: watch::Receiver<bool>) {
         let weak = Arc::downgrade(self);
         let mut shutdown = self.shutdown.subscribe();
