@@ -36,8 +36,8 @@ mod types;
 pub mod testing;
 
 pub use client::{
-    Account, AuthClient, AuthClientBuilder, DEFAULT_EXPIRY_MARGIN, ListenerHandle, StateChanges,
-    Transition, TransitionObserver,
+    Account, AuthClient, AuthClientBuilder, AuthSession, DEFAULT_EXPIRY_MARGIN, ListenerHandle,
+    StateChanges, Transition, TransitionObserver,
 };
 pub use env::{
     AlwaysOnline, Clock, Connectivity, ManualClock, ManualConnectivity, SystemClock,

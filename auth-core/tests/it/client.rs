@@ -830,3 +830,24 @@ async fn guest_credentials_with_a_clock_far_ahead_are_not_refreshed_in_a_loop() 
     client.aws_credentials().await.unwrap();
     assert_eq!(h.pool.calls().credentials, 2);
 }
+
+#[tokio::test]
+async fn fetch_session_returns_every_part_refreshed_by_the_usual_rules() {
+    let h = Harness::new();
+    let client = h.client().await;
+    assert!(matches!(client.fetch_session().await, Err(AuthError::NotSignedIn)));
+    client.sign_in(auth_core::SignInRequest::password(USER, PASSWORD)).await.unwrap();
+    let session = client.fetch_session().await.unwrap();
+    let tokens = session.tokens.expect("a user-pool session has tokens");
+    assert_eq!(session.user_sub.as_deref(), Some("sub-alice"));
+    let identity = session.identity_id.expect("with a credentials provider, an identity");
+    assert_eq!(identity, client.identity_id().await.unwrap());
+    let credentials = session.credentials.expect("and credentials");
+    assert_eq!(credentials, client.aws_credentials().await.unwrap(), "the cached ones");
+
+    // Expired parts are refreshed, as their own calls would have them.
+    h.advance(PAST_EXPIRY);
+    let refreshed = client.fetch_session().await.unwrap();
+    assert!(refreshed.tokens.unwrap().expires_at() > tokens.expires_at());
+    assert_eq!(h.idp.calls().refresh, 1);
+}
