@@ -82,3 +82,34 @@ async fn the_tcp_probe_sees_a_closed_port() {
     let mut state = net.subscribe();
     until(&mut state, false).await;
 }
+
+/// The mock made unreachable and reachable again with its outage fault.
+struct OutageFixture {
+    server: auth_mock_server::MockServerHandle,
+    connectivity: NetworkConnectivity,
+}
+
+#[async_trait::async_trait]
+impl auth_core::testing::conformance::connectivity::ConnectivityFixture for OutageFixture {
+    fn source(&self) -> Arc<dyn Connectivity> {
+        Arc::new(self.connectivity.clone())
+    }
+    async fn go_offline(&self) {
+        self.server.add_fault(Fault::drop_connection("*"));
+    }
+    async fn go_online(&self) {
+        self.server.clear_faults();
+    }
+}
+
+#[tokio::test]
+async fn network_connectivity_conforms() {
+    let server = MockServer::builder().start().await.unwrap();
+    let connectivity = quick(
+        NetworkConnectivity::builder()
+            .endpoint(server.url())
+            .online_interval(Duration::from_millis(100)),
+    );
+    let fixture = OutageFixture { server, connectivity };
+    auth_core::testing::conformance::connectivity::run_all(&fixture).await;
+}

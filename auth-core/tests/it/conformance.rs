@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use auth_core::testing::conformance::connectivity;
 use auth_core::testing::conformance::identity_provider::{self, ProviderFixture};
 use auth_core::testing::conformance::token_store::{self, FreshStore};
 use auth_core::testing::{FakeIdentityProvider, FaultyTokenStore};
@@ -68,4 +69,25 @@ async fn fake_identity_provider_refuses_passwordless_sign_in_as_unsupported() {
     }
     let wrong = SignInRequest::choice_based_with_password("alice", "wrong");
     assert!(provider.sign_in(&wrong).await.unwrap_err().is_rejected());
+}
+
+/// `ManualConnectivity` switched by the fixture.
+struct ManualFixture(auth_core::ManualConnectivity);
+
+#[async_trait::async_trait]
+impl connectivity::ConnectivityFixture for ManualFixture {
+    fn source(&self) -> Arc<dyn auth_core::Connectivity> {
+        Arc::new(self.0.clone())
+    }
+    async fn go_offline(&self) {
+        self.0.set_online(false);
+    }
+    async fn go_online(&self) {
+        self.0.set_online(true);
+    }
+}
+
+#[tokio::test]
+async fn manual_connectivity_conforms() {
+    connectivity::run_all(&ManualFixture(auth_core::ManualConnectivity::new(true))).await;
 }

@@ -5,5 +5,6 @@
 //! providers, are all held to the same rules. Each function panics with a message naming
 //! the broken rule.
 
+pub mod connectivity;
 pub mod identity_provider;
 pub mod token_store;
