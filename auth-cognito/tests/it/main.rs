@@ -1,5 +1,6 @@
 //! The one integration-test binary of auth-cognito.
 
+mod account;
 #[cfg(feature = "aws-sdk")]
 mod credentials;
 mod example;

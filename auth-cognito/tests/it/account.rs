@@ -1,0 +1,38 @@
+//! Account operations through `AuthClient` over the mock: each uses the current access
+//! token, refreshed first if needed.
+
+use std::time::Duration;
+
+use auth_cognito::{CognitoAuth, CognitoUserPool};
+use auth_core::{AlwaysOnline, SignInRequest};
+use auth_mock_server::{ClientOptions, MockServer};
+use serde_json::json;
+
+const PASSWORD: &str = "Passw0rd!-Mock";
+
+#[tokio::test]
+async fn attribute_verification_codes_are_sent_and_verified_through_the_client() {
+    let server = MockServer::builder().start().await.unwrap();
+    let pool_id = server.create_pool_with(json!({"PoolName": "account"})).await.unwrap();
+    let client = server.create_client(&pool_id, "app", ClientOptions::default()).await.unwrap();
+    server.create_user(&pool_id, "bob", PASSWORD, &[("email", "bob@example.com")]).await.unwrap();
+    let pool = CognitoUserPool::builder(&pool_id, &client.client_id)
+        .endpoint(server.url())
+        .request_timeout(Duration::from_secs(5));
+    let auth = CognitoAuth::builder(pool)
+        .connectivity(std::sync::Arc::new(AlwaysOnline::new()))
+        .build()
+        .unwrap();
+    auth.initialize().await.unwrap();
+    auth.sign_in(SignInRequest::password("bob", PASSWORD)).await.unwrap();
+    let account = auth.account().unwrap();
+
+    let delivery = account.send_attribute_verification_code("email").await.unwrap();
+    assert_eq!(delivery.attribute.as_deref(), Some("email"), "{delivery:?}");
+    let code = server.last_code(&pool_id, "bob").expect("a code was sent");
+    assert_eq!(code.purpose, "attribute:email");
+    let wrong = account.verify_user_attribute("email", "000000").await;
+    assert!(wrong.is_err() || code.code == "000000", "a wrong code is refused");
+    account.verify_user_attribute("email", code.code.as_str()).await.unwrap();
+    assert_eq!(account.user_attributes().await.unwrap()["email_verified"], "true");
+}
