@@ -98,8 +98,9 @@ pub use identity_pool::{
 };
 pub use jwt::{JwtError, JwtVerifier, JwtVerifierBuilder, TokenUse, VerifiedClaims};
 pub use user_pool::{
-    CognitoUserPool, CognitoUserPoolBuilder, Device, DevicePage, DeviceStore, DeviceTracking,
-    MemoryDeviceStore, MfaPreference, RememberedDevice, TotpSetup, UserProfile, challenge_names,
+    CognitoAccount, CognitoUserPool, CognitoUserPoolBuilder, Device, DevicePage, DeviceStore,
+    DeviceTracking, MemoryDeviceStore, MfaPreference, RememberedDevice, TotpSetup, UserProfile,
+    challenge_names,
 };
 #[cfg(feature = "file-device-store")]
 pub use user_pool::{

@@ -5,6 +5,7 @@
 
 mod account;
 mod challenge;
+mod client_account;
 mod devices;
 #[cfg(feature = "file-device-store")]
 mod file_devices;
@@ -24,6 +25,7 @@ use auth_core::{
 
 pub use self::account::{MfaPreference, TotpSetup, UserProfile};
 pub use self::challenge::challenge_names;
+pub use self::client_account::CognitoAccount;
 pub use self::devices::{
     Device, DevicePage, DeviceStore, DeviceTracking, MemoryDeviceStore, RememberedDevice,
 };

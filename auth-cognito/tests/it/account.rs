@@ -36,3 +36,53 @@ async fn attribute_verification_codes_are_sent_and_verified_through_the_client()
     account.verify_user_attribute("email", code.code.as_str()).await.unwrap();
     assert_eq!(account.user_attributes().await.unwrap()["email_verified"], "true");
 }
+
+#[tokio::test]
+async fn totp_mfa_preferences_and_devices_go_through_the_client() {
+    let server = MockServer::builder().start().await.unwrap();
+    let pool_id = server
+        .create_pool_with(json!({"PoolName": "account-mfa", "MfaConfiguration": "OPTIONAL"}))
+        .await
+        .unwrap();
+    let client = server.create_client(&pool_id, "app", ClientOptions::default()).await.unwrap();
+    server.create_user(&pool_id, "cat", PASSWORD, &[]).await.unwrap();
+    let pool = CognitoUserPool::builder(&pool_id, &client.client_id)
+        .endpoint(server.url())
+        .build()
+        .unwrap();
+    let auth = auth_core::AuthClient::builder()
+        .identity_provider(std::sync::Arc::new(pool.clone()))
+        .build();
+    auth.initialize().await.unwrap();
+    auth.sign_in(SignInRequest::password("cat", PASSWORD)).await.unwrap();
+    let account = auth_cognito::CognitoAccount::new(auth.clone(), pool);
+
+    let setup = account.set_up_totp().await.unwrap();
+    assert!(!setup.secret.secret().is_empty());
+    let code = server.totp_code(&pool_id, "cat").expect("a pending software token");
+    account.verify_software_token(code.as_str(), Some("phone")).await.unwrap();
+    account.set_mfa_preference(auth_cognito::MfaPreference::new().totp(true, true)).await.unwrap();
+    let user = server
+        .call("AdminGetUser", json!({"UserPoolId": pool_id, "Username": "cat"}))
+        .await
+        .unwrap();
+    assert_eq!(user["PreferredMfaSetting"], "SOFTWARE_TOKEN_MFA", "{user}");
+
+    let page = account.list_devices(Some(10), None).await.unwrap();
+    for device in &page.devices {
+        account.device(&device.key).await.unwrap();
+    }
+    // An unknown device is Cognito's refusal, not a network failure.
+    let unknown = account.forget_device("us-east-1_00000000-0000-0000-0000-000000000000").await;
+    assert!(
+        matches!(unknown, Err(auth_core::AuthError::Provider(ref e)) if e.is_rejected()),
+        "{unknown:?}"
+    );
+
+    // Signed out: nothing to act for.
+    auth.sign_out(auth_core::SignOutOptions::local()).await.unwrap();
+    assert!(matches!(
+        account.list_devices(None, None).await,
+        Err(auth_core::AuthError::NotSignedIn)
+    ));
+}
