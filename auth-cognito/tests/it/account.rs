@@ -35,6 +35,12 @@ async fn attribute_verification_codes_are_sent_and_verified_through_the_client()
     assert!(wrong.is_err() || code.code == "000000", "a wrong code is refused");
     account.verify_user_attribute("email", code.code.as_str()).await.unwrap();
     assert_eq!(account.user_attributes().await.unwrap()["email_verified"], "true");
+
+    // Deleting the user deletes it at Cognito and signs out locally.
+    account.delete_user().await.unwrap();
+    assert_eq!(auth.current_user_state().state, auth_core::UserState::SignedOut);
+    let gone = server.call("AdminGetUser", json!({"UserPoolId": pool_id, "Username": "bob"})).await;
+    assert!(gone.is_err(), "{gone:?}");
 }
 
 #[tokio::test]
