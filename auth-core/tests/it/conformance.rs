@@ -91,3 +91,26 @@ impl connectivity::ConnectivityFixture for ManualFixture {
 async fn manual_connectivity_conforms() {
     connectivity::run_all(&ManualFixture(auth_core::ManualConnectivity::new(true))).await;
 }
+
+#[tokio::test]
+async fn fake_credentials_provider_conforms() {
+    use auth_core::testing::FakeCredentialsProvider;
+    let clock = Arc::new(ManualClock::new(SystemTime::now()));
+    let provider = FakeCredentialsProvider::new(clock.clone());
+    let unreachable = FakeCredentialsProvider::new(clock.clone());
+    unreachable.set_network_available(false);
+    let login = |token: &str| {
+        auth_core::Logins::from([(
+            "graph.facebook.com".to_owned(),
+            auth_core::ProviderToken::from(token),
+        )])
+    };
+    let fixture = auth_core::testing::conformance::credentials_provider::CredentialsFixture {
+        provider: Arc::new(provider),
+        unreachable: Arc::new(unreachable),
+        logins: login("opaque-token-of-alice"),
+        other_logins: login("opaque-token-of-bob"),
+        now: auth_core::Clock::now(clock.as_ref()),
+    };
+    auth_core::testing::conformance::credentials_provider::run_all(&fixture).await;
+}

@@ -6,5 +6,6 @@
 //! the broken rule.
 
 pub mod connectivity;
+pub mod credentials_provider;
 pub mod identity_provider;
 pub mod token_store;
