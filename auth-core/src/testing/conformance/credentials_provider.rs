@@ -10,6 +10,10 @@ use crate::types::{IdentityId, Logins};
 
 /// A provider under test and what the suite needs to exercise it.
 #[derive(Debug)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "built with a struct literal by every implementation's tests"
+)]
 pub struct CredentialsFixture {
     /// The provider under test.
     pub provider: DynCredentialsProvider,
