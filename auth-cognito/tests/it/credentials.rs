@@ -671,3 +671,26 @@ async fn an_s3_call_whose_credentials_expired_offline_waits_and_completes_when_b
     assert_eq!(data, b"written online");
     assert_eq!(client.current_user_state().state, UserState::SignedIn);
 }
+
+#[tokio::test]
+async fn the_identity_pool_conforms() {
+    use auth_core::testing::conformance::credentials_provider::{CredentialsFixture, run_all};
+    let world = World::start(false).await;
+    let google = LoginProvider::google();
+    let login = |token: String| {
+        auth_core::Logins::from([(google.key().to_owned(), ProviderToken::from(token))])
+    };
+    let unreachable = CognitoIdentityPool::builder(&world.identity_pool_id)
+        .endpoint(crate::support::closed_port_url().await)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let fixture = CredentialsFixture {
+        provider: Arc::new(world.identity_pool()),
+        unreachable: Arc::new(unreachable),
+        logins: login(world.google_token("conformance-1", Duration::from_secs(3600)).await),
+        other_logins: login(world.google_token("conformance-2", Duration::from_secs(3600)).await),
+        now: world.server.now(),
+    };
+    run_all(&fixture).await;
+}
