@@ -114,3 +114,22 @@ async fn fake_credentials_provider_conforms() {
     };
     auth_core::testing::conformance::credentials_provider::run_all(&fixture).await;
 }
+
+#[tokio::test]
+async fn fake_account_provider_conforms() {
+    use auth_core::testing::conformance::account_provider::{AccountFixture, run_all};
+    let clock = Arc::new(ManualClock::new(SystemTime::now()));
+    let provider = FakeIdentityProvider::new(clock.clone());
+    provider.add_user("alice", "Passw0rd!");
+    let outcome = provider.sign_in(&SignInRequest::password("alice", "Passw0rd!")).await.unwrap();
+    let auth_core::SignInOutcome::SignedIn(session) = outcome else { panic!("signed in") };
+    let unreachable_provider = FakeIdentityProvider::new(clock);
+    unreachable_provider.add_user("alice", "Passw0rd!");
+    unreachable_provider.set_network_available(false);
+    let fixture = AccountFixture {
+        provider: Arc::new(provider),
+        unreachable: Arc::new(unreachable_provider),
+        access_token: session.tokens.access_token().clone(),
+    };
+    run_all(&fixture).await;
+}
