@@ -92,3 +92,32 @@ async fn totp_mfa_preferences_and_devices_go_through_the_client() {
         Err(auth_core::AuthError::NotSignedIn)
     ));
 }
+
+#[tokio::test]
+async fn the_user_pool_conforms_as_an_account_provider() {
+    use auth_core::testing::conformance::account_provider::{AccountFixture, run_all};
+    let server = MockServer::builder().start().await.unwrap();
+    let pool_id = server.create_pool_with(json!({"PoolName": "account-conf"})).await.unwrap();
+    let client = server.create_client(&pool_id, "app", ClientOptions::default()).await.unwrap();
+    server.create_user(&pool_id, "dan", PASSWORD, &[]).await.unwrap();
+    let pool = CognitoUserPool::builder(&pool_id, &client.client_id)
+        .endpoint(server.url())
+        .build()
+        .unwrap();
+    let unreachable = CognitoUserPool::builder(&pool_id, &client.client_id)
+        .endpoint(crate::support::closed_port_url().await)
+        .retry_policy(auth_cognito::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let outcome =
+        auth_core::IdentityProvider::sign_in(&pool, &SignInRequest::password("dan", PASSWORD))
+            .await
+            .unwrap();
+    let session = crate::support::signed_in(outcome);
+    let fixture = AccountFixture {
+        provider: std::sync::Arc::new(pool),
+        unreachable: std::sync::Arc::new(unreachable),
+        access_token: session.tokens.access_token().clone(),
+    };
+    run_all(&fixture).await;
+}
