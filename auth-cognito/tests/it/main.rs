@@ -3,6 +3,7 @@
 mod account;
 #[cfg(feature = "aws-sdk")]
 mod credentials;
+mod device_store;
 mod example;
 #[cfg(feature = "file-device-store")]
 mod file_devices;
