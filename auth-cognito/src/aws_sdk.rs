@@ -42,6 +42,19 @@ use aws_sigv4::http_request::{
 };
 use aws_sigv4::sign::v4;
 
+/// An identity cache for an aws-sdk-rust client using [`AuthClientCredentialsProvider`],
+/// so its calls follow `AuthClient`'s offline rules: a call whose credentials expired while
+/// offline waits (blocked, with the `...TokensInvalid` announcement) until the network
+/// returns and the credentials are refreshed, for up to `deadline`. The SDK's default
+/// cache gives up loading credentials after 5 seconds, which would turn every wait into a
+/// failure. Give it to the config with `.identity_cache(offline_identity_cache(d))`, and
+/// keep any operation timeout of the SDK's `timeout_config` above `deadline`.
+pub fn offline_identity_cache(
+    deadline: Duration,
+) -> aws_smithy_runtime_api::client::identity::SharedIdentityCache {
+    aws_smithy_runtime::client::identity::IdentityCache::lazy().load_timeout(deadline).build()
+}
+
 /// The provider name the SDK records with the credentials (in logs and metrics).
 const PROVIDER_NAME: &str = "auth-cognito";
 
@@ -255,6 +268,11 @@ impl RequestSigner {
             clock: None,
             unsigned_payload: false,
         }
+    }
+
+    /// The client whose credentials sign.
+    pub fn client(&self) -> &AuthClient {
+        &self.client
     }
 
     /// The clock that dates signatures (default: [`AuthClient::service_time`], the client's

@@ -182,9 +182,23 @@ pub(crate) struct Transport {
     pub(crate) settings: HttpSettings,
     /// Used instead of a client built from `settings` (whose retry policy still applies).
     pub(crate) http_client: Option<reqwest::Client>,
+    /// Told the outcome of every attempt (a connectivity source learning from traffic).
+    pub(crate) observer: Option<std::sync::Arc<dyn auth_core::TransportObserver>>,
 }
 
 impl Transport {
+    /// The endpoint calls will go to: the override, or `service`'s default in `region`.
+    pub(crate) fn resolved_endpoint(
+        &self,
+        service: &str,
+        region: &str,
+    ) -> Result<Url, CognitoError> {
+        match &self.endpoint {
+            Some(endpoint) => check_endpoint(endpoint),
+            None => default_endpoint(service, region),
+        }
+    }
+
     /// Checks the endpoint (or derives `service`'s default one for `region`) and builds the
     /// client for the API whose operations are named `<target_prefix><Operation>`.
     pub(crate) fn connect(
@@ -193,12 +207,11 @@ impl Transport {
         region: &str,
         target_prefix: &'static str,
     ) -> Result<AwsJsonClient, CognitoError> {
-        let endpoint = match &self.endpoint {
-            Some(endpoint) => check_endpoint(endpoint)?,
-            None => default_endpoint(service, region)?,
-        };
+        let endpoint = self.resolved_endpoint(service, region)?;
         let http = self.settings.client_or(self.http_client)?;
-        Ok(AwsJsonClient::new(http, endpoint, target_prefix, self.settings.retry))
+        let mut client = AwsJsonClient::new(http, endpoint, target_prefix, self.settings.retry);
+        client.observer = self.observer;
+        Ok(client)
     }
 }
 
@@ -245,6 +258,18 @@ macro_rules! transport_setters {
             self.transport.http_client = Some(client);
             self
         }
+
+        /// Tells `observer` the outcome of every attempt of every call: answered, or lost
+        /// to the network. A connectivity source (such as auth-connectivity's
+        /// `NetworkConnectivity`) then goes offline the moment a call fails for network
+        /// reasons and online the moment any answer arrives.
+        pub fn transport_observer(
+            mut self,
+            observer: std::sync::Arc<dyn auth_core::TransportObserver>,
+        ) -> Self {
+            self.transport.observer = Some(observer);
+            self
+        }
     };
 }
 pub(crate) use transport_setters;
@@ -256,6 +281,7 @@ pub(crate) struct AwsJsonClient {
     endpoint: Url,
     target_prefix: &'static str,
     retry: RetryPolicy,
+    observer: Option<std::sync::Arc<dyn auth_core::TransportObserver>>,
 }
 
 impl AwsJsonClient {
@@ -265,7 +291,14 @@ impl AwsJsonClient {
         target_prefix: &'static str,
         retry: RetryPolicy,
     ) -> Self {
-        Self { http, endpoint, target_prefix, retry }
+        Self { http, endpoint, target_prefix, retry, observer: None }
+    }
+
+    /// Tells the observer, if any, how an attempt went.
+    fn report(&self, outcome: auth_core::TransportOutcome) {
+        if let Some(observer) = &self.observer {
+            observer.report(outcome);
+        }
     }
 
     pub(crate) fn endpoint(&self) -> &Url {
@@ -305,15 +338,27 @@ impl AwsJsonClient {
         let target = HeaderValue::try_from(format!("{}{operation}", self.target_prefix))
             .map_err(|_| CognitoError::invalid(format!("{operation}: not a valid target")))?;
         with_retries(self.retry, operation, idempotency, || async {
-            let response = self
+            let sent = self
                 .http
                 .post(self.endpoint.clone())
                 .header(CONTENT_TYPE, HeaderValue::from_static(AMZ_JSON))
                 .header("X-Amz-Target", target.clone())
                 .body(body.clone())
                 .send()
-                .await
-                .map_err(|error| network_failure(operation, &error))?;
+                .await;
+            let response = match sent {
+                Ok(response) => {
+                    self.report(auth_core::TransportOutcome::Answered);
+                    response
+                }
+                Err(error) => {
+                    let error = network_failure(operation, &error);
+                    if matches!(error, CognitoError::Network(_)) {
+                        self.report(auth_core::TransportOutcome::NetworkFailed);
+                    }
+                    return Err(error);
+                }
+            };
             let date = response
                 .headers()
                 .get(reqwest::header::DATE)

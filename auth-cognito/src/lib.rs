@@ -24,6 +24,12 @@
 //!   provider of any aws-sdk-rust client ([`aws_sdk::AuthClientCredentialsProvider`]) and a
 //!   SigV4 signer for any HTTP request ([`aws_sdk::RequestSigner`]), e.g. API Gateway with
 //!   IAM authorisation.
+//! - [`CognitoAuth`] assembles an `AuthClient` with these providers, a token store and
+//!   auth-connectivity's `NetworkConnectivity`, which the providers report every call's
+//!   transport outcome to: offline handling with no wiring.
+//! - Module [`layer`]: a `tower::Layer` for HTTP clients that authorises requests with
+//!   the client's tokens (or SigV4), waits by its offline rules and retries once after a
+//!   refresh on a 401.
 //! - [`JwtVerifier`] (module [`jwt`]) checks Cognito ID and access tokens for servers that receive them:
 //!   RS256 signature against the pool's cached JWKS, issuer, `token_use`, audience or
 //!   client id, expiry with leeway, optional groups.
@@ -70,6 +76,7 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
 
+mod app;
 #[cfg(feature = "aws-sdk")]
 pub mod aws_sdk;
 #[cfg(feature = "drop-in")]
@@ -78,10 +85,15 @@ mod error;
 mod http;
 mod identity_pool;
 pub mod jwt;
+pub mod layer;
 pub mod oauth;
 mod untrusted;
 mod user_pool;
 
+pub use app::{CognitoAuth, CognitoAuthBuilder};
+/// auth-connectivity, the default connectivity [`CognitoAuth`] builds: re-exported so its
+/// settings (e.g. [`Backoff`](auth_connectivity::Backoff)) need no dependency of the app's own.
+pub use auth_connectivity as connectivity;
 pub use error::{CognitoError, NetworkErrorKind, NetworkFailure, ServiceFailure};
 pub use http::{HttpSettings, RetryPolicy};
 pub use identity_pool::{
@@ -89,8 +101,9 @@ pub use identity_pool::{
 };
 pub use jwt::{JwtError, JwtVerifier, JwtVerifierBuilder, TokenUse, VerifiedClaims};
 pub use user_pool::{
-    CognitoUserPool, CognitoUserPoolBuilder, Device, DevicePage, DeviceStore, DeviceTracking,
-    MemoryDeviceStore, MfaPreference, RememberedDevice, TotpSetup, UserProfile, challenge_names,
+    CognitoAccount, CognitoUserPool, CognitoUserPoolBuilder, Device, DevicePage, DeviceStore,
+    DeviceTracking, MemoryDeviceStore, MfaPreference, RememberedDevice, TotpSetup, UserProfile,
+    challenge_names,
 };
 #[cfg(feature = "file-device-store")]
 pub use user_pool::{

@@ -24,6 +24,29 @@ pub trait Connectivity: fmt::Debug + Send + Sync + 'static {
     }
 }
 
+/// What one exchange with a service came to, as the transport saw it: the passive signal
+/// a [`TransportObserver`] receives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportOutcome {
+    /// The service answered (with success or with an error): the network works.
+    Answered,
+    /// No answer arrived: connecting failed, the connection dropped or timed out.
+    NetworkFailed,
+}
+
+/// Receives the outcome of every exchange a provider has with its service, so a
+/// connectivity source can learn from traffic it did not send itself: a network failure
+/// can mark the device offline at once and any answer online, without waiting for the
+/// next probe.
+///
+/// Providers call [`report`](TransportObserver::report) from their request path: it must
+/// be quick and must not block or await.
+pub trait TransportObserver: fmt::Debug + Send + Sync + 'static {
+    /// Takes note of one exchange's outcome.
+    fn report(&self, outcome: TransportOutcome);
+}
+
 /// A connectivity source that is always online: the default, for servers and tools.
 #[derive(Debug)]
 pub struct AlwaysOnline {

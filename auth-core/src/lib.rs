@@ -36,10 +36,13 @@ mod types;
 pub mod testing;
 
 pub use client::{
-    Account, AuthClient, AuthClientBuilder, DEFAULT_EXPIRY_MARGIN, ListenerHandle, StateChanges,
-    Transition, TransitionObserver,
+    Account, AuthClient, AuthClientBuilder, AuthSession, DEFAULT_EXPIRY_MARGIN, ListenerHandle,
+    StateChanges, Transition, TransitionObserver,
 };
-pub use env::{AlwaysOnline, Clock, Connectivity, ManualClock, ManualConnectivity, SystemClock};
+pub use env::{
+    AlwaysOnline, Clock, Connectivity, ManualClock, ManualConnectivity, SystemClock,
+    TransportObserver, TransportOutcome,
+};
 pub use error::{
     AuthError, NetworkError, ProviderError, ServiceError, ServiceErrorKind, SharedSource,
     StoreError,

@@ -457,6 +457,15 @@ fn credentials_needed(
             }
         }
         _ if state.credentials_refresh => effects.push(Effect::Wait(Wait::ForRefresh)),
+        // A user-pool user's credentials expired offline: they cannot be had until the
+        // tokens they are federated from are refreshed, which needs the network. Announce
+        // it as an offline token request does, rather than blocking silently; connectivity
+        // returning then refreshes the tokens, and the credentials after them.
+        Phase::UserPool { invalid: None, refreshing: false } if !state.online => {
+            next.phase =
+                Phase::UserPool { invalid: Some(UserPoolInvalid::Offline), refreshing: false };
+            effects.push(Effect::Wait(Wait::ForSignIn));
+        }
         _ if !state.online => effects.push(Effect::Wait(Wait::ForConnectivity)),
         // A guest, a user-pool user (whose refresh fetches tokens first), or a user-pool
         // session whose tokens expired offline and can now be refreshed.
@@ -527,6 +536,20 @@ mod tests {
         }
         assert_eq!(state.user_state(), UserState::SignedOutUserPoolsTokensInvalid);
         assert_eq!(state.details().reason, Some(InvalidReason::Offline));
+    }
+
+    #[test]
+    fn credentials_needed_offline_by_a_user_pool_user_are_announced() {
+        let (state, effects) = transition(
+            &signed_in(false),
+            &Event::CredentialsNeeded { federated_token_valid: true },
+        );
+        assert_eq!(state.user_state(), UserState::SignedOutUserPoolsTokensInvalid);
+        assert_eq!(state.details().reason, Some(InvalidReason::Offline));
+        assert_eq!(effects, vec![Effect::Notify(state.details()), Effect::Wait(Wait::ForSignIn)]);
+        // Connectivity returning refreshes the tokens first, and wakes the request.
+        let (_, effects) = transition(&state, &Event::ConnectivityChanged { online: true });
+        assert_eq!(effects, [Effect::StartTokenRefresh, Effect::ResumeWaiters]);
     }
 
     #[test]

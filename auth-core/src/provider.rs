@@ -113,6 +113,18 @@ pub trait AccountProvider: fmt::Debug + Send + Sync + 'static {
         attributes: &BTreeMap<String, String>,
     ) -> Result<Vec<CodeDelivery>, ProviderError>;
 
+    /// Sends a code to verify `attribute` (e.g. `email` after it changed, or one whose
+    /// first code was lost). Providers that cannot do it answer
+    /// [`ProviderError::Unsupported`] (the default).
+    async fn send_attribute_verification_code(
+        &self,
+        access_token: &AccessToken,
+        attribute: &str,
+    ) -> Result<CodeDelivery, ProviderError> {
+        let _ = (access_token, attribute);
+        Err(ProviderError::Unsupported("attribute verification codes".into()))
+    }
+
     /// Verifies an attribute with the code that was sent.
     async fn verify_user_attribute(
         &self,

@@ -27,7 +27,10 @@ pub const CONTROL_PREFIX: &str = "/_mock";
 #[serde(default)]
 #[non_exhaustive]
 pub struct Fault {
-    /// Operation name (`InitiateAuth`), or `*` for every user-pool operation.
+    /// Operation name (`InitiateAuth`), or `*` for every operation. A `*` fault that drops
+    /// connections drops every request on every route but the test-control API's (S3,
+    /// discovery documents, `GET /`, OIDC issuers too), so the whole server looks
+    /// unreachable, as it would to a device that lost its network.
     pub operation: String,
     /// Answer with this error instead of running the operation.
     pub error: Option<FaultError>,
@@ -140,11 +143,22 @@ impl Control {
     }
 
     pub(crate) fn take_fault(&self, operation: &str) -> Option<ActiveFault> {
+        self.take_first(|f| f.operation == operation || f.operation == "*")
+    }
+
+    /// The first `*` fault that drops connections, for requests that name no operation
+    /// (S3, discovery documents, the OIDC issuers, `GET /`).
+    pub(crate) fn take_outage(&self) -> Option<ActiveFault> {
+        self.take_first(|f| f.operation == "*" && f.drop_connection)
+    }
+
+    /// Takes the first fault that `applies`, counting down its `times`.
+    fn take_first(&self, applies: impl Fn(&Fault) -> bool) -> Option<ActiveFault> {
         let mut faults = self.faults.lock();
         if faults.is_empty() {
             return None;
         }
-        let index = faults.iter().position(|f| f.operation == operation || f.operation == "*")?;
+        let index = faults.iter().position(applies)?;
         let fault = &mut faults[index];
         let active = ActiveFault {
             latency_ms: fault.latency_ms,

@@ -86,6 +86,18 @@ async fn serve_request(
     request: Request<hyper::body::Incoming>,
 ) -> Result<Response<Body>, DropConnection> {
     let request_id = uuid::Uuid::new_v4().to_string();
+    // A `*` drop-connection fault is an outage of the whole server except its control API
+    // (which tests need to end the outage). Requests naming an operation take their fault
+    // below, where they are also counted.
+    let controlled = request.uri().path().starts_with(crate::control::CONTROL_PREFIX);
+    if !controlled && target(request.headers()).is_none() {
+        if let Some(fault) = shared.control.take_outage() {
+            if fault.latency_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
+            }
+            return Err(DropConnection);
+        }
+    }
     let mut response = if request.method() == Method::OPTIONS {
         // CORS preflight from browser clients (amazon-cognito-identity-js uses mode: cors).
         let mut preflight = Response::new(Body::empty());

@@ -48,7 +48,14 @@ mod tests {
             .iter()
             .map(|dir| dir.file_name().expect("name").to_string_lossy().into_owned())
             .collect();
-        for required in ["auth-core", "auth-cognito", "auth-storage", "auth-mock-server", "xtask"] {
+        for required in [
+            "auth-core",
+            "auth-connectivity",
+            "auth-cognito",
+            "auth-storage",
+            "auth-mock-server",
+            "xtask",
+        ] {
             assert!(names.iter().any(|name| name == required), "{required} is missing: {names:?}");
         }
         for name in &names {
@@ -214,6 +221,15 @@ mod tests {
         for http in ["reqwest", "hyper", "axum", "http", "ureq", "isahc", "tower"] {
             assert!(!names.iter().any(|n| n == http), "auth-core depends on {http}: {names:?}");
         }
+    }
+
+    /// auth-core defines `Connectivity` and `TransportObserver`; the default implementation
+    /// (probes, OS events) is auth-connectivity, which an app gets through auth-cognito.
+    /// auth-core must not pull it (and its network stack) in.
+    #[test]
+    fn auth_core_does_not_depend_on_the_default_connectivity() {
+        let names = dependencies(&root().join("auth-core"), |s| !s.contains("dev-"));
+        assert!(!names.iter().any(|n| n == "auth-connectivity"), "auth-core: {names:?}");
     }
 
     /// The mock is a second, independent reading of Cognito's protocol: if it shared the

@@ -326,6 +326,13 @@ impl CognitoIdentityPoolBuilder {
         self
     }
 
+    /// The endpoint the built client will call, for probes of its reachability.
+    pub(crate) fn resolved_endpoint(&self) -> Result<reqwest::Url, CognitoError> {
+        let (pool_region, _) = self.identity_pool_id.split_once(':').unwrap_or_default();
+        let region = self.region.as_deref().unwrap_or(pool_region);
+        self.transport.resolved_endpoint("cognito-identity", region)
+    }
+
     /// Checks the configuration and builds the client. Nothing is sent.
     pub fn build(self) -> Result<CognitoIdentityPool, CognitoError> {
         let id = &self.identity_pool_id;

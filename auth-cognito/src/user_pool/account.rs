@@ -474,6 +474,14 @@ impl AccountProvider for CognitoUserPool {
         Ok(CognitoUserPool::update_user_attributes(self, access_token, attributes).await?)
     }
 
+    async fn send_attribute_verification_code(
+        &self,
+        access_token: &AccessToken,
+        attribute: &str,
+    ) -> Result<CodeDelivery, ProviderError> {
+        Ok(self.get_user_attribute_verification_code(access_token, attribute).await?)
+    }
+
     async fn verify_user_attribute(
         &self,
         access_token: &AccessToken,

@@ -5,6 +5,7 @@
 
 mod account;
 mod challenge;
+mod client_account;
 mod devices;
 #[cfg(feature = "file-device-store")]
 mod file_devices;
@@ -24,6 +25,7 @@ use auth_core::{
 
 pub use self::account::{MfaPreference, TotpSetup, UserProfile};
 pub use self::challenge::challenge_names;
+pub use self::client_account::CognitoAccount;
 pub use self::devices::{
     Device, DevicePage, DeviceStore, DeviceTracking, MemoryDeviceStore, RememberedDevice,
 };
@@ -232,6 +234,13 @@ impl CognitoUserPoolBuilder {
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
         self
+    }
+
+    /// The endpoint the built client will call, for probes of its reachability.
+    pub(crate) fn resolved_endpoint(&self) -> Result<reqwest::Url, CognitoError> {
+        let (pool_region, _) = split_pool_id(&self.pool_id)?;
+        let region = self.region.as_deref().unwrap_or(pool_region);
+        self.transport.resolved_endpoint("cognito-idp", region)
     }
 
     /// Checks the configuration and builds the client. Nothing is sent.

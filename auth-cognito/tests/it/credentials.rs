@@ -111,7 +111,16 @@ impl World {
 
     /// An S3 client of the mock's S3, with `client`'s credentials through the bridge.
     fn s3(&self, client: &AuthClient) -> aws_sdk_s3::Client {
-        let config = aws_sdk_s3::Config::builder()
+        self.s3_with(client, |config| config)
+    }
+
+    /// [`s3`](Self::s3) with a change to its config.
+    fn s3_with(
+        &self,
+        client: &AuthClient,
+        change: impl FnOnce(aws_sdk_s3::config::Builder) -> aws_sdk_s3::config::Builder,
+    ) -> aws_sdk_s3::Client {
+        let config = change(aws_sdk_s3::Config::builder())
             .behavior_version_latest()
             .region(aws_sdk_s3::config::Region::new("us-east-1"))
             .endpoint_url(self.server.url())
@@ -609,4 +618,79 @@ async fn a_device_clock_far_ahead_still_caches_guest_credentials() {
     let second = client.aws_credentials().await.unwrap();
     assert_ne!(second.access_key_id, first.access_key_id);
     assert_eq!(world.count("GetCredentialsForIdentity"), 2);
+}
+
+/// The bridge waits too: an S3 call whose credentials expired while offline blocks (with
+/// the announcement) for longer than the SDK's default 5-second credentials load timeout,
+/// and completes by itself when the network returns.
+#[tokio::test]
+async fn an_s3_call_whose_credentials_expired_offline_waits_and_completes_when_back_online() {
+    let world = World::start(false).await;
+    let net = auth_core::ManualConnectivity::new(true);
+    let client = world
+        .auth_client_builder(Arc::new(MemoryTokenStore::new()), true, false)
+        .connectivity(Arc::new(net.clone()))
+        .sign_in_wait_timeout(Some(Duration::from_secs(120)))
+        .build();
+    client.initialize().await.unwrap();
+    client.sign_in(SignInRequest::password("alice", PASSWORD)).await.unwrap();
+    let s3 = world.s3_with(&client, |config| {
+        config
+            .identity_cache(auth_cognito::aws_sdk::offline_identity_cache(Duration::from_secs(120)))
+    });
+    let identity = client.identity_id().await.unwrap();
+    let key = format!("private/{identity}/offline.txt");
+    put(&s3, &key, b"written online").await;
+
+    // The network goes (every connection to the mock is dropped) and the source says so;
+    // the credentials and tokens expire meanwhile.
+    world.server.add_fault(auth_mock_server::Fault::drop_connection("*"));
+    net.set_online(false);
+    world.advance(PAST_EXPIRY);
+    let call = tokio::spawn({
+        let (s3, key) = (s3.clone(), key.clone());
+        async move { get(&s3, &key).await }
+    });
+    let started = tokio::time::Instant::now();
+    while client.requests_waiting_for_sign_in() == 0 {
+        assert!(!call.is_finished(), "the SDK call ended instead of waiting");
+        assert!(started.elapsed() < Duration::from_secs(60), "the SDK call never blocked");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(client.current_user_state().state, UserState::SignedOutUserPoolsTokensInvalid);
+    // Past the SDK's default load timeout, it still waits.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(!call.is_finished(), "the SDK gave up waiting for credentials");
+
+    world.server.clear_faults();
+    net.set_online(true);
+    let data = tokio::time::timeout(Duration::from_secs(60), call)
+        .await
+        .expect("the SDK call completes once online")
+        .unwrap();
+    assert_eq!(data, b"written online");
+    assert_eq!(client.current_user_state().state, UserState::SignedIn);
+}
+
+#[tokio::test]
+async fn the_identity_pool_conforms() {
+    use auth_core::testing::conformance::credentials_provider::{CredentialsFixture, run_all};
+    let world = World::start(false).await;
+    let google = LoginProvider::google();
+    let login = |token: String| {
+        auth_core::Logins::from([(google.key().to_owned(), ProviderToken::from(token))])
+    };
+    let unreachable = CognitoIdentityPool::builder(&world.identity_pool_id)
+        .endpoint(crate::support::closed_port_url().await)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let fixture = CredentialsFixture {
+        provider: Arc::new(world.identity_pool()),
+        unreachable: Arc::new(unreachable),
+        logins: login(world.google_token("conformance-1", Duration::from_secs(3600)).await),
+        other_logins: login(world.google_token("conformance-2", Duration::from_secs(3600)).await),
+        now: world.server.now(),
+    };
+    run_all(&fixture).await;
 }

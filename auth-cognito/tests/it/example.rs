@@ -586,3 +586,71 @@ async fn prints_the_identity_id_and_the_credentials_expiry_with_an_identity_pool
     assert_eq!(setup.server.request_count("GetId"), 1, "the stored identity was used");
     assert_eq!(setup.server.request_count("GetCredentialsForIdentity"), 1, "and its credentials");
 }
+
+/// The `offline` example rides out an outage of the identity provider: calls succeed,
+/// block once the tokens expire during the outage (announced, never signed out), and
+/// complete by themselves when it ends. Nothing here touches connectivity.
+#[tokio::test]
+async fn the_offline_example_blocks_during_an_outage_and_completes_after_it() {
+    let Some(binary) = built_example("offline") else { return };
+    let server = MockServer::builder().start().await.unwrap();
+    let pool_id = server.create_pool_with(json!({"PoolName": "offline-example"})).await.unwrap();
+    let client = server.create_client(&pool_id, "example", ClientOptions::default()).await.unwrap();
+    server.create_user(&pool_id, "ex", PASSWORD, &[]).await.unwrap();
+    let lifetimes = auth_mock_server::Lifetimes {
+        access_token_seconds: Some(2),
+        id_token_seconds: Some(2),
+        ..auth_mock_server::Lifetimes::default()
+    };
+    server.set_lifetimes(Some(&pool_id), None, lifetimes).unwrap();
+    let mut child = Command::new(&binary)
+        .args(["--endpoint", &server.url(), "--user-pool-id", &pool_id])
+        .args(["--client-id", &client.client_id, "--username", "ex", "--password", PASSWORD])
+        .args(["--seconds", "10", "--expiry-margin-secs", "0"])
+        .env_remove("COGNITO_PASSWORD")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let mut until = async |wanted: &str, seen: &mut Vec<String>| {
+        let found = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                let done = line == wanted;
+                seen.push(line);
+                if done {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        assert_eq!(found, Ok(true), "never saw `{wanted}` in {seen:?}");
+    };
+    until("call 2 ok", &mut seen).await;
+    server.add_fault(auth_mock_server::Fault::drop_connection("*"));
+    until("state SignedOutUserPoolsTokensInvalid", &mut seen).await;
+    server.clear_faults();
+    let rest = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            seen.push(line);
+        }
+    })
+    .await;
+    assert!(rest.is_ok(), "the example never finished: {seen:?}");
+    let status = child.wait().await.unwrap();
+    assert!(status.success(), "{status:?}");
+    let output = seen.join("\n");
+    assert_no_token(&output);
+    let signed_in = seen.iter().position(|l| l == "state SignedIn").expect(&output);
+    // `SignedOut` only before the sign-in (the state `initialize` starts in), never after.
+    assert!(!seen[signed_in..].iter().any(|l| l == "state SignedOut"), "{output}");
+    assert!(!seen.iter().any(|l| l.starts_with("call ") && l.contains(" failed")), "{output}");
+    let ok = seen.iter().filter(|l| l.starts_with("call ") && l.ends_with(" ok")).count();
+    assert_eq!(seen.last().map(String::as_str), Some(format!("summary ok={ok} failed=0").as_str()));
+    // Some calls completed after the announcement: the blocked ones, by themselves.
+    let announced = seen.iter().position(|l| l == "state SignedOutUserPoolsTokensInvalid").unwrap();
+    assert!(seen[announced..].iter().any(|l| l.ends_with(" ok")), "{output}");
+}

@@ -1,7 +1,9 @@
 //! The one integration-test binary of auth-cognito.
 
+mod account;
 #[cfg(feature = "aws-sdk")]
 mod credentials;
+mod device_store;
 #[cfg(feature = "drop-in")]
 mod drop_in;
 mod example;
@@ -9,9 +11,11 @@ mod example;
 mod file_devices;
 mod identity_pool;
 mod jwt;
+mod layer;
 mod mock;
 mod model;
 mod oauth;
+mod offline;
 mod support;
 mod traces;
 mod transport;

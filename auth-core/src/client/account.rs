@@ -95,6 +95,16 @@ impl Account {
         Ok(self.provider.update_user_attributes(tokens.access_token(), &attributes).await?)
     }
 
+    /// Sends (again) a code to verify `attribute`, e.g. `email`, with the current
+    /// (refreshed if needed) access token.
+    pub async fn send_attribute_verification_code(
+        &self,
+        attribute: &str,
+    ) -> Result<CodeDelivery, AuthError> {
+        let tokens = self.client.tokens().await?;
+        Ok(self.provider.send_attribute_verification_code(tokens.access_token(), attribute).await?)
+    }
+
     /// Verifies an attribute with the code that was sent.
     pub async fn verify_user_attribute(
         &self,

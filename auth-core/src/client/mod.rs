@@ -68,6 +68,21 @@ pub struct Transition {
     pub effects: Vec<Effect>,
 }
 
+/// What [`AuthClient::fetch_session`] returns: each part the session has, valid (or as
+/// fresh as the service makes it) when returned.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct AuthSession {
+    /// The user-pool tokens, for a user-pool session.
+    pub tokens: Option<UserPoolTokens>,
+    /// The user's `sub` (from the ID token), for a user-pool session.
+    pub user_sub: Option<String>,
+    /// The identity-pool identity, with a credentials provider.
+    pub identity_id: Option<IdentityId>,
+    /// Temporary AWS credentials, with a credentials provider.
+    pub credentials: Option<AwsCredentials>,
+}
+
 /// A hook that sees every transition, for diagnostics and tests. It runs under the
 /// client's lock: keep it quick and never call the client from it.
 pub type TransitionObserver = Arc<dyn Fn(&Transition) + Send + Sync>;
@@ -334,6 +349,41 @@ impl AuthClient {
         self.inner.wait_fresh::<AwsCredentials>(false).await
     }
 
+    /// Everything about the current session at once, like Amplify's `fetchAuthSession`:
+    /// the user-pool tokens (for a user-pool session), the user's `sub`, and, with a
+    /// credentials provider, the identity id and AWS credentials (for a signed-in user or,
+    /// with guest access, a guest). Each part is had as its own call would have it: from
+    /// the cache while valid, else refreshed, and by the offline rules (offline with
+    /// invalid tokens, it waits). Nobody signed in and no guest access:
+    /// [`AuthError::NotSignedIn`].
+    pub async fn fetch_session(&self) -> Result<AuthSession, AuthError> {
+        let (initialized, user_pool, federated) = {
+            let core = self.inner.lock();
+            (core.initialized, core.session.user_pool.is_some(), core.session.federated.is_some())
+        };
+        if !initialized {
+            return Err(AuthError::NotInitialized);
+        }
+        let guest = !user_pool && !federated && self.inner.lock().machine.guest_allowed;
+        if !user_pool && !federated && !guest {
+            return Err(AuthError::NotSignedIn);
+        }
+        let tokens = if user_pool { Some(self.tokens().await?) } else { None };
+        let user_sub = tokens
+            .as_ref()
+            .and_then(|tokens| tokens.id_claims().ok())
+            .and_then(|claims| claims.string("sub").map(str::to_owned));
+        let credentials = match &self.inner.credentials_provider {
+            Some(_) => Some(self.aws_credentials().await?),
+            None => None,
+        };
+        let identity_id = match credentials {
+            Some(_) => self.inner.lock().session.identity_id.clone(),
+            None => None,
+        };
+        Ok(AuthSession { tokens, user_sub, identity_id, credentials })
+    }
+
     /// The identity-pool identity: the stored one, or resolved (with credentials) if none
     /// is known yet.
     pub async fn identity_id(&self) -> Result<IdentityId, AuthError> {
@@ -540,6 +590,17 @@ impl Inner {
             self.wake.send_modify(|n| *n = n.wrapping_add(1));
         }
         applied
+    }
+
+    /// Feeds the machine the connectivity source's current value if the watch task has not
+    /// yet. A refresh that failed for network reasons may itself have told the source
+    /// (a transport report marks it offline at once): judged with the stale value, the
+    /// waiting requests would fail instead of blocking.
+    fn sync_connectivity(self: &Arc<Self>, core: &mut Core) {
+        let online = self.connectivity.is_online();
+        if online != core.machine.online {
+            self.apply(core, Event::ConnectivityChanged { online });
+        }
     }
 
     fn watch_connectivity(self: &Arc<Self>, mut connectivity: watch::Receiver<bool>) {

@@ -65,6 +65,7 @@ impl Inner {
                     } else {
                         tracing::warn!(%error, "token refresh failed; the session is kept");
                         core.tokens.error = Some(error.into());
+                        inner.sync_connectivity(&mut core);
                         inner.apply(&mut core, Event::TokenRefreshFailed);
                     }
                 }
@@ -104,6 +105,7 @@ impl Inner {
                     let event = if rejected {
                         Event::CredentialsRefreshRejected
                     } else {
+                        inner.sync_connectivity(&mut core);
                         Event::CredentialsRefreshFailed
                     };
                     inner.apply(&mut core, event);

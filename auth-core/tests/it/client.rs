@@ -192,6 +192,36 @@ async fn offline_with_invalid_tokens_blocks_then_resumes_when_online() {
 }
 
 #[tokio::test]
+async fn offline_credentials_that_expired_block_with_the_announcement_then_resume() {
+    let h = Harness::new();
+    let client = h.signed_in_client().await;
+    // Credentials shorter-lived than the tokens: only they expire offline.
+    let lifetime = Duration::from_secs(MARGIN.as_secs() + 60);
+    h.pool.set_lifetime(lifetime);
+    client.aws_credentials().await.unwrap();
+    let mut changes = client.state_changes();
+    let stored_before = h.store.peek();
+    h.set_online(false);
+    h.advance(lifetime - MARGIN + Duration::from_secs(1));
+    assert!(client.tokens().await.is_ok(), "the tokens are still valid");
+    let blocked = spawn_credentials(&client);
+    settle().await;
+    assert!(!blocked.is_finished(), "offline with expired credentials, the request blocks");
+    let details = client.current_user_state();
+    assert_eq!(details.state, UserState::SignedOutUserPoolsTokensInvalid, "announced");
+    assert_eq!(details.reason, Some(InvalidReason::Offline));
+    assert_eq!(client.requests_waiting_for_sign_in(), 1);
+    assert_eq!(h.store.peek(), stored_before, "nothing is deleted or changed while offline");
+
+    h.set_online(true);
+    let credentials = blocked.await.unwrap().expect("the blocked request completes once online");
+    assert!(credentials.is_valid_at(h.now(), MARGIN));
+    assert_eq!(client.current_user_state().state, UserState::SignedIn);
+    let states: Vec<_> = drain(&mut changes).into_iter().map(|d| d.state).collect();
+    assert_eq!(states, [UserState::SignedOutUserPoolsTokensInvalid, UserState::SignedIn]);
+}
+
+#[tokio::test]
 async fn a_network_failure_is_not_a_rejection() {
     let h = Harness::new();
     let client = h.signed_in_client().await;
@@ -799,4 +829,25 @@ async fn guest_credentials_with_a_clock_far_ahead_are_not_refreshed_in_a_loop() 
     assert_eq!(h.pool.calls().credentials, 1);
     client.aws_credentials().await.unwrap();
     assert_eq!(h.pool.calls().credentials, 2);
+}
+
+#[tokio::test]
+async fn fetch_session_returns_every_part_refreshed_by_the_usual_rules() {
+    let h = Harness::new();
+    let client = h.client().await;
+    assert!(matches!(client.fetch_session().await, Err(AuthError::NotSignedIn)));
+    client.sign_in(auth_core::SignInRequest::password(USER, PASSWORD)).await.unwrap();
+    let session = client.fetch_session().await.unwrap();
+    let tokens = session.tokens.expect("a user-pool session has tokens");
+    assert_eq!(session.user_sub.as_deref(), Some("sub-alice"));
+    let identity = session.identity_id.expect("with a credentials provider, an identity");
+    assert_eq!(identity, client.identity_id().await.unwrap());
+    let credentials = session.credentials.expect("and credentials");
+    assert_eq!(credentials, client.aws_credentials().await.unwrap(), "the cached ones");
+
+    // Expired parts are refreshed, as their own calls would have them.
+    h.advance(PAST_EXPIRY);
+    let refreshed = client.fetch_session().await.unwrap();
+    assert!(refreshed.tokens.unwrap().expires_at() > tokens.expires_at());
+    assert_eq!(h.idp.calls().refresh, 1);
 }

@@ -91,6 +91,40 @@ async fn faults_errors_latency_and_dropped_connections() {
 }
 
 #[tokio::test]
+async fn a_star_drop_fault_is_an_outage_of_every_route_but_the_control_api() {
+    let f = fixture().await;
+    let url = f.server.url();
+    let (access, _, _) = f.password_login("alice", PASSWORD).await;
+    let added =
+        request(&url, "POST", "/_mock/faults", &[], br#"{"operation":"*","drop_connection":true}"#)
+            .await
+            .unwrap();
+    assert_eq!(added.status, 200, "{}", added.body);
+
+    // Operations, the discovery documents, `GET /` and S3-looking paths all go unanswered.
+    let dropped = f.sdk.get_user().access_token(&access).send().await.unwrap_err();
+    assert!(
+        matches!(dropped, aws_sdk_cognitoidentityprovider::error::SdkError::DispatchFailure(_)),
+        "{dropped:?}"
+    );
+    let jwks = format!("/{}/.well-known/jwks.json", f.pool);
+    for (method, path) in
+        [("GET", "/"), ("HEAD", "/"), ("GET", jwks.as_str()), ("GET", "/bucket/key")]
+    {
+        let answer = request(&url, method, path, &[], b"").await;
+        assert!(answer.is_err(), "{method} {path} was answered during the outage");
+    }
+    // The control API still answers, so the outage can be ended.
+    let listed = request(&url, "GET", "/_mock/faults", &[], b"").await.unwrap().json();
+    assert_eq!(listed["faults"][0]["operation"], "*");
+    let cleared = request(&url, "DELETE", "/_mock/faults", &[], b"").await.unwrap();
+    assert_eq!(cleared.status, 200);
+    assert_eq!(request(&url, "GET", "/", &[], b"").await.unwrap().status, 200);
+    assert_eq!(request(&url, "GET", &jwks, &[], b"").await.unwrap().status, 200);
+    f.sdk.get_user().access_token(&access).send().await.unwrap();
+}
+
+#[tokio::test]
 async fn codes_custom_auth_refresh_tokens_and_reset_over_http() {
     let f = fixture().await;
     let url = f.server.url();

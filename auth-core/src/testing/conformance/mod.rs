@@ -5,5 +5,8 @@
 //! providers, are all held to the same rules. Each function panics with a message naming
 //! the broken rule.
 
+pub mod account_provider;
+pub mod connectivity;
+pub mod credentials_provider;
 pub mod identity_provider;
 pub mod token_store;
