@@ -208,10 +208,10 @@ impl Transport {
 macro_rules! transport_setters {
     ($host:literal) => {
         #[doc = concat!(
-                    "Sends calls to `endpoint` instead of `https://", $host,
-                    ".<region>.amazonaws.com/`:\n",
-                    "a local server, an emulator, a VPC endpoint. The URL is used as given."
-                )]
+                            "Sends calls to `endpoint` instead of `https://", $host,
+                            ".<region>.amazonaws.com/`:\n",
+                            "a local server, an emulator, a VPC endpoint. The URL is used as given."
+                        )]
         pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
             self.transport.endpoint = Some(endpoint.into());
             self

@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::Response;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -298,6 +298,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_mock/refresh-tokens/revoke", post(post_revoke))
         .route("/_mock/refresh-tokens/expire", post(post_expire))
         .route("/_mock/reset", post(post_reset))
+        .route("/_mock/attempt-limits", delete(delete_attempt_limits))
         .route("/_mock/lambdas", get(get_lambdas).put(put_lambda).delete(delete_lambdas))
 }
 
@@ -444,6 +445,12 @@ fn end_user_refresh_tokens(shared: &Shared, user: &UserRef, revoke: bool) -> Res
 
 async fn post_reset(State(shared): State<Arc<Shared>>) -> Response<Body> {
     shared.reset();
+    ok(json!({}))
+}
+
+/// Ends every sign-in lockout and forgets every code attempt counter.
+async fn delete_attempt_limits(State(shared): State<Arc<Shared>>) -> Response<Body> {
+    shared.state.write().limits.clear();
     ok(json!({}))
 }
 

@@ -82,6 +82,7 @@
 //! | `POST /_mock/refresh-tokens/revoke` | `{"user_pool_id", "username"}` | [`MockServerHandle::revoke_refresh_tokens`] |
 //! | `POST /_mock/refresh-tokens/expire` | `{"user_pool_id", "username"}` | [`MockServerHandle::expire_refresh_tokens`] |
 //! | `POST /_mock/reset` | forget everything (Lambda mappings stay) | [`MockServerHandle::reset`] |
+//! | `DELETE /_mock/attempt-limits` | end sign-in lockouts, forget code attempt counters | [`MockServerHandle::clear_attempt_limits`] |
 //! | `PUT /_mock/lambdas`, `GET`, `DELETE` | `{"arn", "url" (null removes)}`: run a pool's Lambda trigger as an HTTP webhook | [`MockServerHandle::map_lambda`], [`MockServerHandle::unmap_lambda`], [`MockServerHandle::lambdas`] |
 //! | `POST /_mock/identity/credentials-lifetime` | `{"seconds": 900}` (1 s to 12 h; default 3600) | [`MockServerHandle::set_credentials_lifetime`] |
 //! | `POST /_mock/identity/provider-tokens` | `{"provider": "graph.facebook.com", "token", "subject", "app_id"?, "expires_in_seconds"?}` | [`MockServerHandle::register_provider_token`] |
@@ -126,6 +127,7 @@ mod cx;
 mod http;
 mod identity;
 mod keys;
+mod limits;
 mod oidc;
 mod ops;
 mod password;

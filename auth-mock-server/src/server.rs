@@ -522,6 +522,13 @@ impl MockServerHandle {
         self.shared.end_refresh_tokens(pool_id, username, false)
     }
 
+    /// Ends every sign-in lockout ("Password attempts exceeded") and forgets every code
+    /// attempt counter, as `DELETE /_mock/attempt-limits` does. Moving the clock past a
+    /// lockout ends it too.
+    pub fn clear_attempt_limits(&self) {
+        self.shared.state.write().limits.clear();
+    }
+
     /// Forgets every pool, token, fault and counter and resets the clock.
     pub fn reset(&self) {
         self.shared.reset();

@@ -35,6 +35,8 @@ pub(crate) struct State {
     pub(crate) srp: HashMap<String, SrpPending>,
     /// Access tokens inserted since the last sweep of expired records.
     pub(crate) inserts_since_sweep: usize,
+    /// Sign-in lockouts and code attempt counters.
+    pub(crate) limits: crate::limits::Limits,
 }
 
 /// A user pool.
@@ -351,6 +353,13 @@ pub(crate) struct SrpPending {
     /// The user does not exist: the challenge is simulated and must fail.
     pub(crate) simulated: bool,
     pub(crate) ctx: SignInContext,
+}
+
+impl SrpPending {
+    /// Whose password the exchange proves, for the sign-in lockout.
+    pub(crate) fn limit_key(&self) -> crate::limits::UserKey {
+        crate::limits::UserKey::new(&self.pool_id, &self.username)
+    }
 }
 
 impl Pool {

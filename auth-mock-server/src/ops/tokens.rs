@@ -291,6 +291,7 @@ pub(crate) fn sweep(state: &mut State, now: u64) {
     state.refresh_tokens.retain(|_, r| r.expires_at > now);
     state.sessions.retain(|_, s| s.expires_at > now);
     state.srp.retain(|_, s| s.expires_at > now);
+    state.limits.sweep(now.saturating_mul(1000));
     // A revoked family needs remembering only while one of its tokens could still be shown.
     let live: HashSet<&str> = state
         .access_tokens

@@ -8,6 +8,7 @@ mod control;
 mod fuzz;
 mod identity;
 mod identity_snapshots;
+mod limits;
 mod raw;
 mod s3;
 mod sdk;
