@@ -164,3 +164,56 @@ async fn software_token_verification_has_an_attempt_limit() {
     let right = auth_mock_server::totp_code(associated.secret_code().unwrap(), f.server.now());
     verify(right.unwrap()).await.unwrap();
 }
+
+#[tokio::test]
+async fn the_third_wrong_mfa_code_ends_the_session() {
+    use aws_sdk_cognitoidentityprovider::types::{
+        ChallengeNameType, SmsMfaSettingsType, UserPoolMfaType,
+    };
+    let f = fixture().await;
+    f.sdk
+        .set_user_pool_mfa_config()
+        .user_pool_id(&f.pool)
+        .mfa_configuration(UserPoolMfaType::Optional)
+        .send()
+        .await
+        .unwrap();
+    f.server
+        .create_user(&f.pool, "grace", PASSWORD, &[("phone_number", "+15555550100")])
+        .await
+        .unwrap();
+    f.sdk
+        .admin_set_user_mfa_preference()
+        .user_pool_id(&f.pool)
+        .username("grace")
+        .sms_mfa_settings(SmsMfaSettingsType::builder().enabled(true).preferred_mfa(true).build())
+        .send()
+        .await
+        .unwrap();
+    let challenge = f.password_auth("grace", PASSWORD).send().await.unwrap();
+    assert_eq!(challenge.challenge_name(), Some(&ChallengeNameType::SmsMfa));
+    let answer = |code: String| {
+        f.answer(ChallengeNameType::SmsMfa, challenge.session(), "grace")
+            .challenge_responses("SMS_MFA_CODE", code)
+            .send()
+    };
+    for _ in 0..3 {
+        assert_code(answer("not-it".into()).await, "CodeMismatchException");
+    }
+    let sent = f.server.last_code(&f.pool, "grace").unwrap().code;
+    assert_error(
+        answer(sent).await,
+        "NotAuthorizedException",
+        "Invalid session for the user, session is expired.",
+    );
+    // A new sign-in has a new budget.
+    let challenge = f.password_auth("grace", PASSWORD).send().await.unwrap();
+    let sent = f.server.last_code(&f.pool, "grace").unwrap().code;
+    let done = f
+        .answer(ChallengeNameType::SmsMfa, challenge.session(), "grace")
+        .challenge_responses("SMS_MFA_CODE", sent)
+        .send()
+        .await
+        .unwrap();
+    assert!(done.authentication_result().is_some());
+}
