@@ -274,6 +274,23 @@ impl Shared {
         Ok(affected)
     }
 
+    /// Counts of what the server holds, after sweeping what has expired (so the counts are
+    /// what a long-running server really keeps, not what the next sweep would drop).
+    pub(crate) fn stats(&self) -> Stats {
+        let mut state = self.state.write();
+        crate::ops::sweep(&mut state, self.clock.now_secs());
+        Stats {
+            pools: state.pools.len(),
+            clients: state.client_index.len(),
+            users: state.pools.values().map(|p| p.users.len()).sum(),
+            pending_sessions: state.sessions.len() + state.srp.len(),
+            token_records: state.access_tokens.len()
+                + state.refresh_tokens.len()
+                + state.revoked_origins.len(),
+            attempt_counters: state.limits.len(),
+        }
+    }
+
     /// Forgets every pool, token, fault and counter and resets the clock.
     pub(crate) fn reset(&self) {
         *self.state.write() = crate::state::State::default();
@@ -284,6 +301,26 @@ impl Shared {
         self.oidc.reset();
         self.s3.reset();
     }
+}
+
+/// What the server holds, from `GET /_mock/stats` or [`crate::MockServerHandle::stats`].
+/// Everything that can grow with traffic is counted here, so a long run can show it stays
+/// flat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Stats {
+    /// User pools.
+    pub pools: usize,
+    /// App clients of every pool.
+    pub clients: usize,
+    /// Users of every pool.
+    pub users: usize,
+    /// Unfinished sign-ins: challenge sessions plus pending SRP exchanges.
+    pub pending_sessions: usize,
+    /// Stored token bookkeeping: access and refresh token records and revocations.
+    pub token_records: usize,
+    /// Sign-in lockouts and code attempt counters.
+    pub attempt_counters: usize,
 }
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
@@ -299,6 +336,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_mock/refresh-tokens/expire", post(post_expire))
         .route("/_mock/reset", post(post_reset))
         .route("/_mock/attempt-limits", delete(delete_attempt_limits))
+        .route("/_mock/stats", get(get_stats))
         .route("/_mock/lambdas", get(get_lambdas).put(put_lambda).delete(delete_lambdas))
 }
 
@@ -446,6 +484,10 @@ fn end_user_refresh_tokens(shared: &Shared, user: &UserRef, revoke: bool) -> Res
 async fn post_reset(State(shared): State<Arc<Shared>>) -> Response<Body> {
     shared.reset();
     ok(json!({}))
+}
+
+async fn get_stats(State(shared): State<Arc<Shared>>) -> Response<Body> {
+    ok(json!(shared.stats()))
 }
 
 /// Ends every sign-in lockout and forgets every code attempt counter.

@@ -82,6 +82,7 @@
 //! | `POST /_mock/refresh-tokens/revoke` | `{"user_pool_id", "username"}` | [`MockServerHandle::revoke_refresh_tokens`] |
 //! | `POST /_mock/refresh-tokens/expire` | `{"user_pool_id", "username"}` | [`MockServerHandle::expire_refresh_tokens`] |
 //! | `POST /_mock/reset` | forget everything (Lambda mappings stay) | [`MockServerHandle::reset`] |
+//! | `GET /_mock/stats` | [`Stats`]: `{"pools", "clients", "users", "pending_sessions", "token_records", "attempt_counters"}` | [`MockServerHandle::stats`] |
 //! | `DELETE /_mock/attempt-limits` | end sign-in lockouts, forget code attempt counters | [`MockServerHandle::clear_attempt_limits`] |
 //! | `PUT /_mock/lambdas`, `GET`, `DELETE` | `{"arn", "url" (null removes)}`: run a pool's Lambda trigger as an HTTP webhook | [`MockServerHandle::map_lambda`], [`MockServerHandle::unmap_lambda`], [`MockServerHandle::lambdas`] |
 //! | `POST /_mock/identity/credentials-lifetime` | `{"seconds": 900}` (1 s to 12 h; default 3600) | [`MockServerHandle::set_credentials_lifetime`] |
@@ -140,7 +141,7 @@ mod totp;
 mod triggers;
 mod wire;
 
-pub use control::{CONTROL_PREFIX, DeliveredCode, Fault, FaultError};
+pub use control::{CONTROL_PREFIX, DeliveredCode, Fault, FaultError, Stats};
 pub use identity::{IDENTITY_OPERATIONS, IdentityPoolOptions, user_pool_login_key};
 pub use oidc::{IdTokenRequest, OidcIssuerInfo, OidcIssuerOptions};
 pub use ops::OPERATIONS;

@@ -18,7 +18,12 @@
 //! anything, which keeps the table as small as the set of users currently failing.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use tokio::sync::watch;
+
+use crate::Shared;
+use crate::state::State;
 use crate::wire::CognitoError;
 
 /// Failed password proofs before the first lockout.
@@ -225,12 +230,54 @@ impl Limits {
         self.codes.clear();
     }
 
+    /// Counters held (sign-in lockouts plus code counters), for `/_mock/stats`.
+    pub(crate) fn len(&self) -> usize {
+        self.sign_in.len() + self.codes.len()
+    }
+
     /// Drops entries that no longer restrict anything at `now`.
     pub(crate) fn sweep(&mut self, now: u64) {
         self.sign_in.retain(|_, l| {
             now < l.locked_until || now.saturating_sub(l.last_failure) < FORGET_AFTER_MILLIS
         });
         self.codes.retain(|_, c| now.saturating_sub(c.last_failure) < CODE_COOL_DOWN_MILLIS);
+    }
+}
+
+/// Pending challenges (sessions plus SRP exchanges) the server holds at most: beyond this a
+/// new sign-in is refused with `LimitExceededException` until the sweep has made room, so no
+/// caller can make the server hold an unbounded number of half-finished sign-ins.
+pub(crate) const MAX_PENDING_CHALLENGES: usize = 100_000;
+
+/// How often expired sessions, tokens and counters are swept (real time).
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Makes room for one more pending challenge: sweeps expired ones when the table is full and
+/// refuses when that does not help.
+pub(crate) fn admit_pending(state: &mut State, now: u64) -> Result<(), CognitoError> {
+    if state.sessions.len() + state.srp.len() < MAX_PENDING_CHALLENGES {
+        return Ok(());
+    }
+    crate::ops::sweep(state, now);
+    if state.sessions.len() + state.srp.len() < MAX_PENDING_CHALLENGES {
+        Ok(())
+    } else {
+        Err(CognitoError::limit_exceeded(format!(
+            "The server holds {MAX_PENDING_CHALLENGES} unfinished sign-ins; finish or abandon some first."
+        )))
+    }
+}
+
+/// Sweeps expired challenge sessions, SRP exchanges, token records and attempt counters
+/// every few seconds, so that abandoned sign-ins do not accumulate between token issues.
+pub(crate) async fn sweep_periodically(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(SWEEP_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+        let now = shared.clock.now_secs();
+        crate::ops::sweep(&mut shared.state.write(), now);
     }
 }
 

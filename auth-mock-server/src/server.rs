@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::control::{DeliveredCode, Fault};
+use crate::control::{DeliveredCode, Fault, Stats};
 use crate::seed::Seed;
 use crate::state::{CustomAuth, Lifetimes};
 use crate::wire::CognitoError;
@@ -181,6 +181,7 @@ impl MockServerBuilder {
             }
         }
         let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(crate::limits::sweep_periodically(Arc::clone(&shared), stop_rx.clone()));
         let task =
             tokio::spawn(crate::http::accept_loop(listener, Arc::clone(&shared), stop_rx.clone()));
         let saver = self.state_file.clone().map(|path| {
@@ -520,6 +521,12 @@ impl MockServerHandle {
         username: &str,
     ) -> Result<usize, CognitoError> {
         self.shared.end_refresh_tokens(pool_id, username, false)
+    }
+
+    /// Counts of what the server holds (`GET /_mock/stats`): a test or a soak run can check
+    /// that memory stays flat.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
     }
 
     /// Ends every sign-in lockout ("Password attempts exceeded") and forgets every code

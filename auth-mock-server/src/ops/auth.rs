@@ -372,6 +372,7 @@ fn initiate(cx: &Cx<'_>, request: InitiateAuthRequest, admin: bool) -> OpResult 
         pool.id.clone()
     };
     if !matches!(flow, "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN") {
+        crate::limits::admit_pending(&mut cx.shared.state.write(), cx.now())?;
         pre_authentication(cx, &pool_id, client_id, &params)?;
     }
     let ctx = SignInContext { admin, started: cx.now(), ..SignInContext::default() };

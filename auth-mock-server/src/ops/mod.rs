@@ -22,6 +22,8 @@ mod pools;
 mod tokens;
 mod users;
 
+pub(crate) use tokens::sweep;
+
 /// The `X-Amz-Target` prefix of the user-pool API.
 pub(crate) const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
 

@@ -255,3 +255,29 @@ async fn absurd_control_values_do_not_break_the_server() {
     f.server.set_clock_offset(0);
     f.password_login("alice", PASSWORD).await;
 }
+
+#[tokio::test]
+async fn stats_count_what_the_server_holds_and_abandoned_sign_ins_expire() {
+    use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
+    let f = fixture().await;
+    let before = f.server.stats();
+    assert_eq!((before.pools, before.clients, before.users), (1, 1, 1));
+    assert_eq!(before.pending_sessions, 0);
+    for _ in 0..3 {
+        f.sdk
+            .initiate_auth()
+            .auth_flow(AuthFlowType::UserSrpAuth)
+            .client_id(&f.client.client_id)
+            .auth_parameters("USERNAME", "alice")
+            .auth_parameters("SRP_A", "0a")
+            .send()
+            .await
+            .unwrap();
+    }
+    let over_http = request(&f.server.url(), "GET", "/_mock/stats", &[], b"").await.unwrap();
+    assert_eq!(over_http.status, 200);
+    assert_eq!(over_http.json()["pending_sessions"], 3);
+    // Cognito's sessions last three minutes (the client's AuthSessionValidity).
+    f.server.advance_clock(Duration::from_secs(181));
+    assert_eq!(f.server.stats().pending_sessions, 0);
+}
