@@ -246,32 +246,22 @@ impl Shared {
         Ok(())
     }
 
-    /// Revokes (or expires) every refresh token of a user; returns how many were affected.
+    /// Revokes (or expires) every refresh token of a user issued so far; returns how many
+    /// were issued since the last revoke or expire of this user's refresh tokens.
     pub(crate) fn end_refresh_tokens(
         &self,
         pool_id: &str,
         username: &str,
         revoke: bool,
     ) -> Result<usize, CognitoError> {
-        let now = self.clock.now_secs();
+        let now = self.clock.now_millis();
         let mut state = self.state.write();
         let internal = state
             .pool(pool_id)?
             .user(username)
             .map(|u| u.username.clone())
             .ok_or_else(crate::state::user_not_found)?;
-        let mut affected = 0;
-        for record in state.refresh_tokens.values_mut() {
-            if record.pool_id == pool_id && record.username == internal {
-                if revoke {
-                    record.revoked = true;
-                } else {
-                    record.expires_at = record.expires_at.min(now);
-                }
-                affected += 1;
-            }
-        }
-        Ok(affected)
+        Ok(state.tokens.end_user_refresh(pool_id, &internal, revoke, now))
     }
 
     /// Counts of what the server holds, after sweeping what has expired (so the counts are
@@ -284,9 +274,8 @@ impl Shared {
             clients: state.client_index.len(),
             users: state.pools.values().map(|p| p.users.len()).sum(),
             pending_sessions: state.sessions.len() + state.srp.len(),
-            token_records: state.access_tokens.len()
-                + state.refresh_tokens.len()
-                + state.revoked_origins.len(),
+            token_records: state.tokens.stored(),
+            cached_access_tokens: state.tokens.cached(),
             attempt_counters: state.limits.len(),
         }
     }
@@ -317,8 +306,12 @@ pub struct Stats {
     pub users: usize,
     /// Unfinished sign-ins: challenge sessions plus pending SRP exchanges.
     pub pending_sessions: usize,
-    /// Stored token bookkeeping: access and refresh token records and revocations.
+    /// Stored token bookkeeping: revoked token families, rotated refresh tokens and per-user
+    /// sign-out times. Issued tokens themselves are not stored (see the user guide).
     pub token_records: usize,
+    /// Access tokens remembered after a first check (bounded; the cache starts over when
+    /// full).
+    pub cached_access_tokens: usize,
     /// Sign-in lockouts and code attempt counters.
     pub attempt_counters: usize,
 }

@@ -137,6 +137,7 @@ mod s3;
 pub mod seed;
 mod server;
 mod state;
+mod token_book;
 mod totp;
 mod triggers;
 mod wire;

@@ -48,6 +48,16 @@ impl UserKey {
     pub(crate) fn new(pool_id: &str, username: &str) -> Self {
         Self { pool_id: pool_id.to_owned(), username: username.to_owned() }
     }
+
+    /// The pool id.
+    pub(crate) fn pool_id(&self) -> &str {
+        &self.pool_id
+    }
+
+    /// The internal username.
+    pub(crate) fn username(&self) -> &str {
+        &self.username
+    }
 }
 
 /// What a counted code is for. Each purpose has its own attempt budget.

@@ -586,7 +586,7 @@ pub(crate) fn delete_user(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
 pub(crate) fn global_sign_out(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
     let mut state = cx.shared.state.write();
     let owner = token_owner(cx, &state, request.access_token.as_deref())?;
-    revoke_user_tokens(&mut state, &owner.pool_id, &owner.username);
+    revoke_user_tokens(&mut state, &owner.pool_id, &owner.username, cx.now_millis());
     empty()
 }
 
@@ -608,13 +608,15 @@ pub(crate) fn revoke_token(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
     if token.split('.').count() == 3 {
         return Err(CognitoError::unsupported_token_type("Only refresh tokens can be revoked."));
     }
+    let (access_ttl, id_ttl, _) = client.lifetimes();
     // Unknown or already revoked tokens succeed, as at /oauth2/revoke.
-    let Some(record) = state.refresh_tokens.get_mut(token) else { return empty() };
-    if record.client_id != client_id {
+    let Some(claims) = state.tokens.open_refresh(token) else { return empty() };
+    if claims.client_id != client_id {
         return Err(CognitoError::unauthorized("The token was not issued to this client."));
     }
-    record.revoked = true;
-    let origin = record.origin_jti.clone();
-    state.revoked_origins.insert(origin);
+    // Remembered while the refresh token, or an access or ID token issued from it, could
+    // still be shown.
+    let keep_until = claims.expires_at.max(cx.now().saturating_add(access_ttl.max(id_ttl)));
+    state.tokens.revoke_family(&claims.origin_jti, keep_until);
     empty()
 }

@@ -660,7 +660,7 @@ fn refresh_grant(
     let now = cx.now();
     let mut state = cx.shared.state.write();
     let invalid = || CognitoError::not_authorized("Invalid Refresh Token");
-    let record = state.refresh_tokens.get(token).ok_or_else(invalid)?.clone();
+    let (record, claims) = state.refresh_record(token).ok_or_else(invalid)?;
     if record.client_id != client_id {
         return Err(invalid());
     }
@@ -714,9 +714,7 @@ fn refresh_grant(
                     "The refresh token has already been exchanged for a new one.",
                 ));
             }
-            if let Some(stored) = state.refresh_tokens.get_mut(token) {
-                stored.rotated_at.get_or_insert(now);
-            }
+            state.tokens.mark_rotated(&claims, now);
             RefreshMode::New
         }
     };

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 use crate::cx::{Cx, Handler};
-use crate::state::{AppClient, State, User};
+use crate::state::{AccessRecord, AppClient, State, User};
 use crate::wire::{
     CognitoError, OpResult, Operation, Table, invalid_member, operation_table, required,
 };
@@ -320,22 +320,65 @@ pub(crate) fn token_owner(
         .ok_or_else(|| CognitoError::missing("AccessToken"))?;
     let invalid = || CognitoError::not_authorized("Invalid Access Token");
     let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-    let record = state.access_tokens.get(&digest).ok_or_else(invalid)?;
+    let record = match state.tokens.cached_access(&digest) {
+        Some(record) => record,
+        None => {
+            let record = verify_access_token(cx, state, token).ok_or_else(invalid)?;
+            state.tokens.remember_access(digest, record.clone());
+            record
+        }
+    };
     if record.expires_at <= cx.now() {
         return Err(CognitoError::not_authorized("Access Token has expired"));
     }
-    if state.revoked_origins.contains(&record.origin_jti) {
+    if state.tokens.revoked(&record.pool_id, &record.username, &record.origin_jti, record.issued_ms)
+    {
         return Err(CognitoError::not_authorized("Access Token has been revoked"));
     }
     let pool = state.pools.get(&record.pool_id).ok_or_else(invalid)?;
     let user = pool
         .users
         .get(&pool.user_key(&record.username))
+        .filter(|u| u.sub() == record.sub)
         .ok_or_else(|| CognitoError::user_not_found("User does not exist."))?;
     if !user.enabled {
         return Err(CognitoError::not_authorized("User is disabled."));
     }
     Ok(TokenOwner { pool_id: record.pool_id.clone(), username: record.username.clone() })
+}
+
+/// Checks an access token this server has not seen (or no longer caches) by its signature
+/// and claims: signed by its pool's access-token key, issued by that pool, `token_use`
+/// `access`. Expiry and revocation are checked by the caller, as for cached tokens.
+fn verify_access_token(cx: &Cx<'_>, state: &State, token: &str) -> Option<AccessRecord> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let unverified: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?,
+    )
+    .ok()?;
+    let pool_id = unverified.get("iss")?.as_str()?.rsplit('/').next()?;
+    let pool = state.pools.get(pool_id)?;
+    let claims = pool.keys.access_key().verify_jwt(token)?;
+    let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+    if text("iss")? != pool.issuer(cx.shared.config.issuer_base.as_deref())
+        || text("token_use")? != "access"
+    {
+        return None;
+    }
+    let number = |name: &str| claims.get(name).and_then(Value::as_u64);
+    Some(AccessRecord {
+        pool_id: pool.id.clone(),
+        username: text("username")?,
+        sub: text("sub")?,
+        issued_ms: crate::token_book::jti_millis(&text("jti")?),
+        client_id: text("client_id")?,
+        issued_at: number("iat")?,
+        expires_at: number("exp")?,
+        id_expires_at: 0,
+        origin_jti: text("origin_jti")?,
+        device_key: text("device_key"),
+    })
 }
 
 /// A `UserType` / AdminGetUser-style description of a user.

@@ -379,8 +379,6 @@ pub(crate) fn delete_user_pool(cx: &Cx<'_>, request: PoolRef) -> OpResult {
     for client in pool.clients.keys() {
         state.client_index.remove(client);
     }
-    state.refresh_tokens.retain(|_, r| r.pool_id != id);
-    state.access_tokens.retain(|_, r| r.pool_id != id);
     state.sessions.retain(|_, s| s.pool_id != id);
     empty()
 }
@@ -653,7 +651,6 @@ pub(crate) fn delete_user_pool_client(cx: &Cx<'_>, request: ClientRef) -> OpResu
     let pool = state.pool_mut(pool_id)?;
     pool.clients.remove(client_id).ok_or_else(|| client_not_found(client_id))?;
     state.client_index.remove(client_id);
-    state.refresh_tokens.retain(|_, r| r.client_id != client_id);
     empty()
 }
 

@@ -9,6 +9,7 @@ mod fuzz;
 mod identity;
 mod identity_snapshots;
 mod limits;
+mod memory;
 mod raw;
 mod s3;
 mod sdk;
