@@ -78,14 +78,23 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
-/// Handles one request: counters, injected faults, CORS, request id, then the router.
+/// Handles one request: the control API's guard, counters, injected faults, CORS, request
+/// id, then the router.
 async fn serve_request(
     shared: Arc<Shared>,
     router: Router,
     request: Request<hyper::body::Incoming>,
 ) -> Result<Response<Body>, DropConnection> {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let mut response = if request.method() == Method::OPTIONS {
+    let control = crate::guard::is_control_path(request.uri().path());
+    let refused = if control {
+        shared.config.control.refusal(request.method(), request.uri().path(), request.headers())
+    } else {
+        None
+    };
+    let mut response = if let Some(refusal) = refused {
+        refusal
+    } else if request.method() == Method::OPTIONS {
         // CORS preflight from browser clients (amazon-cognito-identity-js uses mode: cors).
         let mut preflight = Response::new(Body::empty());
         let allow = preflight.headers_mut();
@@ -134,11 +143,17 @@ async fn serve_request(
     if let Some(value) = http_date(shared.clock.now()) {
         headers.insert(axum::http::header::DATE, value);
     }
-    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    headers.insert(
-        "access-control-expose-headers",
-        HeaderValue::from_static("x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date"),
-    );
+    // Browsers may call the Cognito API from any page, as they can call Cognito; the
+    // test-control surface answers no CORS at all (see `guard`).
+    if !control {
+        headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+        headers.insert(
+            "access-control-expose-headers",
+            HeaderValue::from_static(
+                "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date",
+            ),
+        );
+    }
     Ok(response)
 }
 

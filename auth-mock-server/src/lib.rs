@@ -125,6 +125,7 @@ mod clock;
 mod compat;
 mod control;
 mod cx;
+mod guard;
 mod http;
 mod identity;
 mod keys;
@@ -165,6 +166,8 @@ pub(crate) struct Config {
     pub(crate) require_signature: bool,
     /// This server's own URL (`http://<bound address>`).
     pub(crate) url: String,
+    /// Who may use the test-control API.
+    pub(crate) control: guard::ControlAccess,
 }
 
 /// Everything the request handlers share.

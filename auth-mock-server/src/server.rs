@@ -40,6 +40,8 @@ pub struct MockServerBuilder {
     seed: Option<Seed>,
     state_file: Option<PathBuf>,
     lambdas: Vec<(String, String)>,
+    control_token: Option<String>,
+    control_hosts: Vec<String>,
 }
 
 impl Default for MockServerBuilder {
@@ -53,6 +55,8 @@ impl Default for MockServerBuilder {
             seed: None,
             state_file: None,
             lambdas: Vec::new(),
+            control_token: None,
+            control_hosts: Vec::new(),
         }
     }
 }
@@ -89,6 +93,23 @@ impl MockServerBuilder {
     /// The interface to bind (default 127.0.0.1).
     pub fn host(mut self, host: IpAddr) -> Self {
         self.host = host;
+        self
+    }
+
+    /// Requires `Authorization: Bearer <token>` on every request to the test-control API
+    /// (`/_mock/*`) and the moto/LocalStack compatibility endpoints, except the hosted OIDC
+    /// issuers' discovery documents and keys. An empty token is ignored. The handle's own
+    /// methods are not affected.
+    pub fn control_token(mut self, token: impl Into<String>) -> Self {
+        let token = token.into();
+        self.control_token = (!token.is_empty()).then_some(token);
+        self
+    }
+
+    /// Accepts `name` as a `Host` of test-control requests besides loopback names (for
+    /// example the service name in a Docker network). Repeatable.
+    pub fn control_host(mut self, name: impl Into<String>) -> Self {
+        self.control_hosts.push(name.into().to_ascii_lowercase());
         self
     }
 
@@ -160,6 +181,11 @@ impl MockServerBuilder {
             region: self.region,
             require_signature: self.require_signature,
             url: format!("http://{local}"),
+            control: crate::guard::ControlAccess {
+                token: self.control_token,
+                hosts: self.control_hosts,
+                bound: local.ip(),
+            },
         }));
         let seed_lambdas = self.seed.iter().flat_map(|seed| seed.lambdas.iter());
         for (arn, url) in seed_lambdas.chain(self.lambdas.iter().map(|(a, u)| (a, u))) {

@@ -84,3 +84,16 @@ def test_reset_forgets_everything(cognito_mock):
     # Last in this file: the seeded pool is gone afterwards.
     cognito_mock.reset()
     assert boto3.client("cognito-idp").list_user_pools(MaxResults=10)["UserPools"] == []
+
+
+def test_a_control_token_is_required_and_sent():
+    from auth_mock_server import CognitoMock
+
+    with CognitoMock.start(control_token="py-t0ken") as mock:
+        assert mock.control("GET", "/_mock/health")["ok"]  # the object sends the token
+        bare = urllib.request.Request(mock.endpoint + "/_mock/health")
+        try:
+            urllib.request.urlopen(bare, timeout=5)
+            raise AssertionError("the control API answered without the token")
+        except urllib.error.HTTPError as error:
+            assert error.code == 401
