@@ -11,6 +11,7 @@ mod identity_snapshots;
 mod limits;
 mod memory;
 mod raw;
+mod robustness;
 mod s3;
 mod sdk;
 mod snapshots;
