@@ -104,7 +104,9 @@ pub(crate) async fn serve(
     match outcome {
         Ok(value) => json_response(StatusCode::OK, AMZ_JSON, value.to_string()),
         Err(error) => {
-            tracing::debug!(operation, error = %error, "operation failed");
+            // Messages quote user-supplied values (names, attributes): escaped, they cannot
+            // forge log lines.
+            tracing::debug!(operation, error = %crate::wire::Escaped(error.message()), kind = error.kind(), "operation failed");
             error.into_response()
         }
     }

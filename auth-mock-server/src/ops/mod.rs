@@ -10,7 +10,7 @@ use sha2::{Digest as _, Sha256};
 use crate::cx::{Cx, Handler};
 use crate::state::{AccessRecord, AppClient, State, User};
 use crate::wire::{
-    CognitoError, OpResult, Operation, Table, invalid_member, operation_table, required,
+    CognitoError, OpResult, Operation, Table, TextRule, check_text, operation_table, required,
 };
 
 mod account;
@@ -105,15 +105,11 @@ pub(crate) const USER_POOL_API: Table<Handler> = operation_table! {
 /// changes state.
 pub const OPERATIONS: &[Operation] = USER_POOL_API.operations;
 
-/// A username as sent: 1..=128 characters, no whitespace-only.
+/// A username as sent: 1..=128 printable characters without separators, control or
+/// bidirectional-format characters (`[\p{L}\p{M}\p{S}\p{N}\p{P}]+`).
 pub(crate) fn username_member<'a>(value: &'a Option<String>, member: &str) -> OpResult<&'a str> {
     let username = required(value, member)?;
-    if username.chars().count() > 128 || username.chars().any(|c| c.is_control()) {
-        return Err(invalid_member(
-            member,
-            "Member must satisfy regular expression pattern: [\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+",
-        ));
-    }
+    check_text(member, username, TextRule::Name { max: 128 })?;
     Ok(username)
 }
 
@@ -133,7 +129,10 @@ pub(crate) fn attribute_map(list: Option<&[AttributeType]>) -> OpResult<BTreeMap
         if name.chars().count() > 32 + "custom:".len() {
             return Err(CognitoError::invalid_parameter(format!("Invalid attribute name {name}.")));
         }
-        map.insert(name.to_owned(), attribute.value.clone().unwrap_or_default());
+        check_text("Name", name, TextRule::Name { max: 32 + "custom:".len() })?;
+        let value = attribute.value.clone().unwrap_or_default();
+        check_text("Value", &value, TextRule::Value { max: 2048 })?;
+        map.insert(name.to_owned(), value);
     }
     Ok(map)
 }

@@ -9,7 +9,7 @@ use crate::Shared;
 use crate::cx::Cx;
 use crate::state::{AccessRecord, Device, State};
 use crate::token_book::RefreshClaims;
-use crate::wire::{CognitoError, OpResult};
+use crate::wire::{CognitoError, Escaped, OpResult};
 
 /// What to do about the refresh token when issuing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,14 +187,14 @@ impl ClaimChanges {
         let Some(claims) = claims.as_object_mut() else { return };
         for (name, value) in &self.add {
             if PROTECTED_CLAIMS.contains(&name.as_str()) {
-                tracing::warn!(claim = %name, "PreTokenGeneration may not change this claim; ignored");
+                tracing::warn!(claim = %Escaped(name), "PreTokenGeneration may not change this claim; ignored");
             } else {
                 claims.insert(name.clone(), value.clone());
             }
         }
         for name in &self.suppress {
             if PROTECTED_CLAIMS.contains(&name.as_str()) {
-                tracing::warn!(claim = %name, "PreTokenGeneration may not suppress this claim; ignored");
+                tracing::warn!(claim = %Escaped(name), "PreTokenGeneration may not suppress this claim; ignored");
             } else {
                 claims.remove(name);
             }

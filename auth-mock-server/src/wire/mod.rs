@@ -15,11 +15,13 @@ use serde_json::{Value, json};
 
 mod error;
 mod table;
+mod text;
 
 pub use error::CognitoError;
 pub(crate) use error::{OpResult, invalid_member, lower_first};
 pub use table::{Access, Auth, Operation};
 pub(crate) use table::{Table, operation_table};
+pub(crate) use text::{Escaped, TextRule, check_text};
 
 /// The content type of AWS JSON 1.1.
 pub(crate) const AMZ_JSON: &str = "application/x-amz-json-1.1";

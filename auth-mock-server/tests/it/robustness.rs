@@ -64,3 +64,34 @@ async fn an_answer_before_the_body_was_read_closes_the_connection() {
     assert!(text.starts_with("http/1.1 403"), "{text}");
     assert!(text.contains("connection: close"), "{text}");
 }
+
+#[tokio::test]
+async fn names_and_attributes_are_validated_as_cognito_documents() {
+    use aws_sdk_cognitoidentityprovider::types::AttributeType;
+
+    use crate::support::{PASSWORD, assert_code, fixture};
+    let f = fixture().await;
+    let sign_up = |username: &str, value: String| {
+        f.sdk
+            .sign_up()
+            .client_id(&f.client.client_id)
+            .username(username)
+            .password(PASSWORD)
+            .user_attributes(AttributeType::builder().name("email").value(value).build().unwrap())
+            .send()
+    };
+    let ok_email = || "z@example.com".to_owned();
+    for bad in ["   ", "ev\u{202e}il", "tab\there", &"a".repeat(129)] {
+        assert_code(sign_up(bad, ok_email()).await, "InvalidParameterException");
+    }
+    assert_code(sign_up("zoe", "x".repeat(2049)).await, "InvalidParameterException");
+    assert_code(
+        sign_up("zoe", "z@example.com\u{202e}moc.live".to_owned()).await,
+        "InvalidParameterException",
+    );
+    sign_up("zoe", ok_email()).await.unwrap();
+    assert_code(
+        f.sdk.create_user_pool().pool_name("bad/name").send().await,
+        "InvalidParameterException",
+    );
+}
