@@ -584,9 +584,38 @@ pub(crate) fn lock_exclusive(path: &Path, timeout: Duration) -> Result<File, Sto
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file =
-        options.open(path).map_err(|error| io_error("cannot open the lock file", path, error))?;
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+        // A symbolic link planted at the lock file must not make the store create or lock
+        // (and, being opened for writing, possibly truncate a later version of) another
+        // file; a FIFO there must not block the open.
+        #[allow(
+            clippy::cast_possible_wrap,
+            reason = "O_NOFOLLOW and O_NONBLOCK are small positive flags on every Unix"
+        )]
+        options.custom_flags(
+            (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32
+        );
+    }
+    let file = options.open(path).map_err(|error| {
+        if is_symlink_error(&error) {
+            StoreError::Refused(format!(
+                "the lock file {} is a symbolic link; the store only uses regular files",
+                path.display()
+            ))
+        } else {
+            io_error("cannot open the lock file", path, error)
+        }
+    })?;
+    let metadata =
+        file.metadata().map_err(|error| io_error("cannot inspect the lock file", path, error))?;
+    if !metadata.is_file() {
+        return Err(StoreError::Refused(format!(
+            "the lock file {} is not a regular file",
+            path.display()
+        )));
+    }
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(1);
     loop {
@@ -635,11 +664,15 @@ fn open_no_follow(path: &Path) -> io::Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
+        // O_NONBLOCK: a FIFO planted as the record must be refused (it is not a regular
+        // file), not block the open until some writer appears. Regular files ignore it.
         #[allow(
             clippy::cast_possible_wrap,
-            reason = "O_NOFOLLOW is a small positive flag on every Unix"
+            reason = "O_NOFOLLOW and O_NONBLOCK are small positive flags on every Unix"
         )]
-        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+        options.custom_flags(
+            (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32
+        );
     }
     options.open(path)
 }
@@ -711,6 +744,16 @@ fn check_private_file(
     use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
     if !metadata.is_file() {
         return Err(StoreError::Refused(format!("{} is not a regular file", path.display())));
+    }
+    // A second name for the record is refused before anything is changed: tightening the
+    // permissions below would change the other name's file too, and a link planted by
+    // someone else could expose or replace what the store writes.
+    if metadata.nlink() > 1 {
+        return Err(StoreError::Refused(format!(
+            "the {what} file {} has {} hard links; the store only uses files with one name",
+            path.display(),
+            metadata.nlink()
+        )));
     }
     let me = rustix::process::geteuid().as_raw();
     if metadata.uid() != me {

@@ -394,3 +394,53 @@ async fn namespaces_share_a_directory_without_sharing_sessions() {
     b.save(&sample_session("b")).await.unwrap();
     assert_eq!(a.load().await.unwrap().session, Some(sample_session("a")));
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_symbolic_link_at_the_lock_file_is_refused() {
+    let dir = temp_dir();
+    let elsewhere = temp_dir();
+    let target = elsewhere.path().join("victim");
+    let store = file_store(dir.path(), false);
+    std::os::unix::fs::symlink(&target, store.path().with_extension("lock")).unwrap();
+    match store.save(&sample_session("a")).await {
+        Err(StoreError::Refused(message)) => {
+            assert!(message.contains("symbolic link"), "{message}")
+        }
+        other => panic!("expected Refused, got {other:?}"),
+    }
+    assert!(!target.exists(), "nothing was created through the link");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_fifo_planted_as_the_session_file_is_refused_without_blocking() {
+    let dir = temp_dir();
+    let store = file_store(dir.path(), false);
+    let made = std::process::Command::new("mkfifo").arg(store.path()).status().unwrap();
+    assert!(made.success());
+    // A generous bound: without O_NONBLOCK the open waits for a writer forever.
+    let loaded = tokio::time::timeout(Duration::from_secs(30), store.load()).await;
+    match loaded.expect("the load returns instead of blocking on the FIFO") {
+        Err(StoreError::Refused(message)) => {
+            assert!(message.contains("not a regular file"), "{message}")
+        }
+        other => panic!("expected Refused, got {other:?}"),
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_hard_linked_session_file_is_refused_and_the_other_name_left_alone() {
+    let dir = temp_dir();
+    let store = file_store(dir.path(), false);
+    store.save(&sample_session("a")).await.unwrap();
+    let other = dir.path().join("second-name");
+    fs::hard_link(store.path(), &other).unwrap();
+    set_mode(&other, 0o644);
+    match store.load().await {
+        Err(StoreError::Refused(message)) => assert!(message.contains("hard links"), "{message}"),
+        other => panic!("expected Refused, got {other:?}"),
+    }
+    assert_eq!(mode(&other), 0o644, "the other name's permissions were not changed");
+}
