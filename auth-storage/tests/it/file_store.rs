@@ -312,9 +312,19 @@ async fn turning_encryption_on_keeps_the_session_and_encrypts_it() {
     assert!(fs::read_to_string(plain.path()).unwrap().contains("refresh-migrate"));
 
     let encrypted = file_store(dir.path(), true);
+    // Not taken silently: a plain-text file could have been planted.
+    match encrypted.load().await {
+        Err(StoreError::Refused(message)) => assert!(message.contains("plain text"), "{message}"),
+        other => panic!("expected Refused, got {other:?}"),
+    }
+    assert!(
+        encrypted.compare_and_swap(Generation::NEW, None).await.is_err(),
+        "no write over it either"
+    );
+    assert!(encrypted.encrypt_plaintext().await.unwrap(), "the explicit migration step");
+    assert!(!encrypted.encrypt_plaintext().await.unwrap(), "nothing left to do");
     let snapshot = encrypted.load().await.unwrap();
-    assert_eq!(snapshot.session, Some(sample_session("migrate")), "a plain file stays readable");
-    encrypted.compare_and_swap(snapshot.generation, snapshot.session.as_ref()).await.unwrap();
+    assert_eq!(snapshot.session, Some(sample_session("migrate")), "the session is kept");
     let text = fs::read_to_string(encrypted.path()).unwrap();
     assert!(!text.contains("refresh-migrate") && text.contains("XChaCha20-Poly1305"), "{text}");
     assert_eq!(encrypted.load().await.unwrap().session, Some(sample_session("migrate")));
