@@ -253,7 +253,13 @@ macro_rules! transport_setters {
         }
 
         /// Uses this reqwest client (its own timeouts, proxy and TLS settings) instead of
-        /// one built from the timeouts above. Redirects should be disabled on it.
+        /// one built from the timeouts above.
+        ///
+        /// Build it with `.redirect(reqwest::redirect::Policy::none())`, as the built-in
+        /// client is: a client that follows redirects sends the request (passwords, tokens)
+        /// on to wherever a redirect points before this crate sees the answer. The answer
+        /// of a redirected call is refused either way (a protocol error), but only a
+        /// client that does not follow redirects keeps the request from leaving.
         pub fn http_client(mut self, client: reqwest::Client) -> Self {
             self.transport.http_client = Some(client);
             self
@@ -359,6 +365,13 @@ impl AwsJsonClient {
                     return Err(error);
                 }
             };
+            // A caller's client may follow redirects: the answer must come from the
+            // configured endpoint, never from wherever a redirect pointed.
+            if response.url() != &self.endpoint {
+                return Err(CognitoError::protocol(format!(
+                    "{operation}: the endpoint redirected the call; redirects are refused"
+                )));
+            }
             let date = response
                 .headers()
                 .get(reqwest::header::DATE)

@@ -11,8 +11,8 @@ use axum::response::IntoResponse;
 use crate::Shared;
 use crate::cx::{Handler, run};
 use crate::wire::{
-    AMZ_JSON, Access, CognitoError, MAX_BODY, Operation, RequestMeta, Table, json_response,
-    read_body, target,
+    AMZ_JSON, Access, BodyError, CognitoError, MAX_BODY, Operation, RequestMeta, Table,
+    json_response, read_body, target_header,
 };
 
 /// A service reached through `POST /`.
@@ -49,8 +49,12 @@ pub(crate) async fn serve(
     request: Request<Body>,
 ) -> Response<Body> {
     let (parts, body) = request.into_parts();
-    let Some(target) = target(&parts.headers) else {
-        return CognitoError::unknown_operation("Missing X-Amz-Target header.").into_response();
+    let target = match target_header(&parts.headers) {
+        Ok(Some(target)) => target,
+        Ok(None) => {
+            return CognitoError::unknown_operation("Missing X-Amz-Target header.").into_response();
+        }
+        Err(invalid) => return invalid.into_response(),
     };
     let Some((service, operation)) = resolve(target) else {
         let prefixes: Vec<String> =
@@ -61,11 +65,19 @@ pub(crate) async fn serve(
         ))
         .into_response();
     };
-    let Some(body) = read_body(body, MAX_BODY).await else {
-        return CognitoError::serialization(format!(
-            "The request body is larger than {MAX_BODY} bytes or could not be read."
-        ))
-        .into_response();
+    let body = match read_body(body, MAX_BODY).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            return CognitoError::serialization(format!(
+                "The request body is larger than {MAX_BODY} bytes, the most this server accepts."
+            ))
+            .with_status(413)
+            .into_response();
+        }
+        Err(BodyError::Unreadable) => {
+            return CognitoError::serialization("The request body could not be read.")
+                .into_response();
+        }
     };
     let meta = RequestMeta::from_headers(&parts.headers);
     // Unknown operations read nothing; `run` answers them.
@@ -92,7 +104,9 @@ pub(crate) async fn serve(
     match outcome {
         Ok(value) => json_response(StatusCode::OK, AMZ_JSON, value.to_string()),
         Err(error) => {
-            tracing::debug!(operation, error = %error, "operation failed");
+            // Messages quote user-supplied values (names, attributes): escaped, they cannot
+            // forge log lines.
+            tracing::debug!(operation, error = %crate::wire::Escaped(error.message()), kind = error.kind(), "operation failed");
             error.into_response()
         }
     }

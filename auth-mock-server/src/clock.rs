@@ -28,6 +28,14 @@ impl Clock {
         self.now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
     }
 
+    /// The current time in milliseconds since the epoch (lockouts last whole seconds from
+    /// the failure, not from the start of a second).
+    pub(crate) fn now_millis(&self) -> u64 {
+        self.now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
     /// The current time in fractional seconds, as AWS JSON timestamps are sent.
     pub(crate) fn now_f64(&self) -> f64 {
         self.now().duration_since(UNIX_EPOCH).map_or(0.0, |d| (d.as_millis() as f64) / 1000.0)

@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::Response;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -260,32 +260,38 @@ impl Shared {
         Ok(())
     }
 
-    /// Revokes (or expires) every refresh token of a user; returns how many were affected.
+    /// Revokes (or expires) every refresh token of a user issued so far; returns how many
+    /// were issued since the last revoke or expire of this user's refresh tokens.
     pub(crate) fn end_refresh_tokens(
         &self,
         pool_id: &str,
         username: &str,
         revoke: bool,
     ) -> Result<usize, CognitoError> {
-        let now = self.clock.now_secs();
+        let now = self.clock.now_millis();
         let mut state = self.state.write();
         let internal = state
             .pool(pool_id)?
             .user(username)
             .map(|u| u.username.clone())
             .ok_or_else(crate::state::user_not_found)?;
-        let mut affected = 0;
-        for record in state.refresh_tokens.values_mut() {
-            if record.pool_id == pool_id && record.username == internal {
-                if revoke {
-                    record.revoked = true;
-                } else {
-                    record.expires_at = record.expires_at.min(now);
-                }
-                affected += 1;
-            }
+        Ok(state.tokens.end_user_refresh(pool_id, &internal, revoke, now))
+    }
+
+    /// Counts of what the server holds, after sweeping what has expired (so the counts are
+    /// what a long-running server really keeps, not what the next sweep would drop).
+    pub(crate) fn stats(&self) -> Stats {
+        let mut state = self.state.write();
+        crate::ops::sweep(&mut state, self.clock.now_secs());
+        Stats {
+            pools: state.pools.len(),
+            clients: state.client_index.len(),
+            users: state.pools.values().map(|p| p.users.len()).sum(),
+            pending_sessions: state.sessions.len() + state.srp.len(),
+            token_records: state.tokens.stored(),
+            cached_access_tokens: state.tokens.cached(),
+            attempt_counters: state.limits.len(),
         }
-        Ok(affected)
     }
 
     /// Forgets every pool, token, fault and counter and resets the clock.
@@ -300,6 +306,30 @@ impl Shared {
     }
 }
 
+/// What the server holds, from `GET /_mock/stats` or [`crate::MockServerHandle::stats`].
+/// Everything that can grow with traffic is counted here, so a long run can show it stays
+/// flat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Stats {
+    /// User pools.
+    pub pools: usize,
+    /// App clients of every pool.
+    pub clients: usize,
+    /// Users of every pool.
+    pub users: usize,
+    /// Unfinished sign-ins: challenge sessions plus pending SRP exchanges.
+    pub pending_sessions: usize,
+    /// Stored token bookkeeping: revoked token families, rotated refresh tokens and per-user
+    /// sign-out times. Issued tokens themselves are not stored (see the user guide).
+    pub token_records: usize,
+    /// Access tokens remembered after a first check (bounded; the cache starts over when
+    /// full).
+    pub cached_access_tokens: usize,
+    /// Sign-in lockouts and code attempt counters.
+    pub attempt_counters: usize,
+}
+
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/_mock/health", get(|| async { ok(json!({"ok": true})) }))
@@ -312,6 +342,8 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_mock/refresh-tokens/revoke", post(post_revoke))
         .route("/_mock/refresh-tokens/expire", post(post_expire))
         .route("/_mock/reset", post(post_reset))
+        .route("/_mock/attempt-limits", delete(delete_attempt_limits))
+        .route("/_mock/stats", get(get_stats))
         .route("/_mock/lambdas", get(get_lambdas).put(put_lambda).delete(delete_lambdas))
 }
 
@@ -458,6 +490,16 @@ fn end_user_refresh_tokens(shared: &Shared, user: &UserRef, revoke: bool) -> Res
 
 async fn post_reset(State(shared): State<Arc<Shared>>) -> Response<Body> {
     shared.reset();
+    ok(json!({}))
+}
+
+async fn get_stats(State(shared): State<Arc<Shared>>) -> Response<Body> {
+    ok(json!(shared.stats()))
+}
+
+/// Ends every sign-in lockout and forgets every code attempt counter.
+async fn delete_attempt_limits(State(shared): State<Arc<Shared>>) -> Response<Body> {
+    shared.state.write().limits.clear();
     ok(json!({}))
 }
 

@@ -38,6 +38,11 @@ impl Cx<'_> {
         self.shared.clock.now_secs()
     }
 
+    /// Milliseconds on the server clock (attempt limits).
+    pub(crate) fn now_millis(&self) -> u64 {
+        self.shared.clock.now_millis()
+    }
+
     pub(crate) fn now_f64(&self) -> f64 {
         self.shared.clock.now_f64()
     }

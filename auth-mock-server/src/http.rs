@@ -8,6 +8,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -22,6 +23,9 @@ use tower::ServiceExt as _;
 
 use crate::Shared;
 use crate::wire::{CognitoError, target};
+
+/// How long a connection may take to send a request head.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Builds the router of every service this server offers.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -79,7 +83,8 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
-/// Handles one request: counters, injected faults, CORS, request id, then the router.
+/// Handles one request: the control API's guard, counters, injected faults, CORS, request
+/// id, then the router.
 async fn serve_request(
     shared: Arc<Shared>,
     router: Router,
@@ -98,7 +103,18 @@ async fn serve_request(
             return Err(DropConnection);
         }
     }
-    let mut response = if request.method() == Method::OPTIONS {
+    let head = request.method() == Method::HEAD;
+    let request = request.map(TrackedBody::new);
+    let body_read = Arc::clone(&request.body().finished);
+    let control = crate::guard::is_control_path(request.uri().path());
+    let refused = if control {
+        shared.config.control.refusal(request.method(), request.uri().path(), request.headers())
+    } else {
+        None
+    };
+    let mut response = if let Some(refusal) = refused {
+        refusal
+    } else if request.method() == Method::OPTIONS {
         // CORS preflight from browser clients (amazon-cognito-identity-js uses mode: cors).
         let mut preflight = Response::new(Body::empty());
         let allow = preflight.headers_mut();
@@ -138,7 +154,16 @@ async fn serve_request(
             },
         }
     };
+    if !head {
+        response = with_error_body(response).await;
+    }
     let headers = response.headers_mut();
+    // An answer given before the request body was read to its end (a refusal, a body over
+    // the limit) closes the connection: the unread rest would otherwise be taken for the
+    // next request.
+    if !body_read.load(Ordering::Acquire) {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert("x-amzn-requestid", value);
     }
@@ -147,11 +172,17 @@ async fn serve_request(
     if let Some(value) = http_date(shared.clock.now()) {
         headers.insert(axum::http::header::DATE, value);
     }
-    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    headers.insert(
-        "access-control-expose-headers",
-        HeaderValue::from_static("x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date"),
-    );
+    // Browsers may call the Cognito API from any page, as they can call Cognito; the
+    // test-control surface answers no CORS at all (see `guard`).
+    if !control {
+        headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+        headers.insert(
+            "access-control-expose-headers",
+            HeaderValue::from_static(
+                "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date",
+            ),
+        );
+    }
     Ok(response)
 }
 
@@ -166,7 +197,86 @@ fn http_date(time: std::time::SystemTime) -> Option<HeaderValue> {
     HeaderValue::from_str(&httpdate::fmt_http_date(time)).ok()
 }
 
-fn with_request_id(request: Request<hyper::body::Incoming>, request_id: &str) -> Request<Body> {
+/// Gives a Cognito-shaped JSON body to error answers that have none of their own (axum's
+/// 405 and extractor rejections, hyper-level refusals): every answer of this server can be
+/// read by an AWS SDK. Answers with a body type of their own (JSON, S3's XML) are kept.
+async fn with_error_body(response: Response<Body>) -> Response<Body> {
+    use http_body_util::BodyExt as _;
+    let status = response.status();
+    let typed = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if !(status.is_client_error() || status.is_server_error())
+        || typed.is_some_and(|t| !t.starts_with("text/plain"))
+    {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // Plain-text rejections are short; anything longer is not worth echoing.
+    let text = match http_body_util::Limited::new(body, 4096).collect().await {
+        Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("Error").to_owned()
+    } else {
+        text
+    };
+    let kind = match status.as_u16() {
+        405 => "MethodNotAllowedException",
+        404 => "ResourceNotFoundException",
+        408 => "RequestTimeoutException",
+        413 => "RequestEntityTooLargeException",
+        415 => "UnsupportedMediaTypeException",
+        400..=499 => "InvalidParameterException",
+        _ => "InternalErrorException",
+    };
+    let mut answer = CognitoError::new(kind, message).with_status(status.as_u16()).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
+}
+
+/// A request body that notes when it has been read to its end.
+struct TrackedBody {
+    inner: hyper::body::Incoming,
+    finished: Arc<AtomicBool>,
+}
+
+impl TrackedBody {
+    fn new(inner: hyper::body::Incoming) -> Self {
+        use hyper::body::Body as _;
+        let finished = Arc::new(AtomicBool::new(inner.is_end_stream()));
+        Self { inner, finished }
+    }
+}
+
+impl hyper::body::Body for TrackedBody {
+    type Data = axum::body::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, std::task::Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.finished.store(true, Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+fn with_request_id(request: Request<TrackedBody>, request_id: &str) -> Request<Body> {
     let mut request = request.map(Body::new);
     request.extensions_mut().insert(RequestId(request_id.to_owned()));
     request
@@ -201,6 +311,10 @@ pub(crate) async fn accept_loop(
         });
         let connection = hyper::server::conn::http1::Builder::new()
             .keep_alive(true)
+            // A client that opens a connection and sends no (complete) request head is
+            // dropped instead of holding a task and a socket forever.
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
             .serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

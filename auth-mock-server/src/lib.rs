@@ -107,9 +107,11 @@ mod clock;
 mod compat;
 mod control;
 mod cx;
+mod guard;
 mod http;
 mod identity;
 mod keys;
+mod limits;
 mod oauth;
 mod oidc;
 mod ops;
@@ -119,11 +121,12 @@ mod s3;
 pub mod seed;
 mod server;
 mod state;
+mod token_book;
 mod totp;
 mod triggers;
 mod wire;
 
-pub use control::{CONTROL_PREFIX, DeliveredCode, Fault, FaultError};
+pub use control::{CONTROL_PREFIX, DeliveredCode, Fault, FaultError, Stats};
 pub use identity::{IDENTITY_OPERATIONS, IdentityPoolOptions, user_pool_login_key};
 pub use oidc::{IdTokenRequest, OidcIssuerInfo, OidcIssuerOptions};
 pub use ops::OPERATIONS;
@@ -146,6 +149,8 @@ pub(crate) struct Config {
     pub(crate) require_signature: bool,
     /// This server's own URL (`http://<bound address>`).
     pub(crate) url: String,
+    /// Who may use the test-control API.
+    pub(crate) control: guard::ControlAccess,
 }
 
 /// Everything the request handlers share.

@@ -46,6 +46,14 @@ struct Args {
     /// Do not seed the demo pool when neither --seed nor an existing --state-file is given.
     #[arg(long)]
     no_demo: bool,
+    /// Require `Authorization: Bearer <TOKEN>` on the test-control API (`/_mock/*`) and the
+    /// moto/LocalStack compatibility endpoints.
+    #[arg(long, env = "AUTH_MOCK_CONTROL_TOKEN", hide_env_values = true)]
+    control_token: Option<String>,
+    /// Accept this Host name on the test-control API besides loopback names (repeatable),
+    /// e.g. the server's service name in a Docker network.
+    #[arg(long = "control-host", value_name = "NAME")]
+    control_hosts: Vec<String>,
     /// Once listening, write what the banner prints as JSON to this file (url, region, the
     /// `environment` variables, the `seeded` ids), for programs that start the server.
     #[arg(long, env = "AUTH_MOCK_READY_FILE")]
@@ -111,6 +119,12 @@ async fn run(args: Args) -> ExitCode {
     }
     for (arn, url) in &args.lambdas {
         builder = builder.lambda(arn, url);
+    }
+    if let Some(token) = &args.control_token {
+        builder = builder.control_token(token);
+    }
+    for host in &args.control_hosts {
+        builder = builder.control_host(host);
     }
     if let Some(path) = &args.state_file {
         builder = builder.state_file(path);

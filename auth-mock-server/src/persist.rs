@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use crate::Shared;
 use crate::keys::PoolKeys;
-use crate::state::{AccessRecord, AppClient, Group, Lifetimes, Object, Pool, RefreshRecord, User};
+use crate::state::{AppClient, Group, Lifetimes, Object, Pool, User};
 
 const VERSION: u32 = 1;
 
@@ -22,10 +22,10 @@ struct Snapshot {
     version: u32,
     clock_offset_millis: i64,
     pools: Vec<PoolSnapshot>,
-    refresh_tokens: Vec<(String, RefreshRecord)>,
-    /// Hex SHA-256 of the token → record.
-    access_tokens: Vec<(String, AccessRecord)>,
-    revoked_origins: Vec<String>,
+    /// The refresh-token key, revocations, rotations and sign-out times (absent in older
+    /// files, whose token tables are ignored: their tokens are refused after the upgrade).
+    #[serde(default)]
+    tokens: Option<crate::token_book::TokenBookSnapshot>,
     /// Identity pools, identities, credentials and issuer keys (absent in older files).
     #[serde(default)]
     identity: crate::identity::IdentitySnapshot,
@@ -55,13 +55,8 @@ struct ClientSnapshot {
     lifetime_override: Lifetimes,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Writes the state file atomically (temporary file in the same directory, then rename).
 pub(crate) fn save(shared: &Shared, path: &Path) -> Result<(), String> {
-    let now = shared.clock.now_secs();
     let snapshot = {
         let state = shared.state.read();
         Snapshot {
@@ -96,19 +91,7 @@ pub(crate) fn save(shared: &Shared, path: &Path) -> Result<(), String> {
                     }
                 })
                 .collect(),
-            refresh_tokens: state
-                .refresh_tokens
-                .iter()
-                .filter(|(_, r)| r.expires_at > now)
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            access_tokens: state
-                .access_tokens
-                .iter()
-                .filter(|(_, r)| r.expires_at > now)
-                .map(|(k, v)| (hex(k), v.clone()))
-                .collect(),
-            revoked_origins: state.revoked_origins.iter().cloned().collect(),
+            tokens: Some(state.tokens.snapshot()),
             identity: crate::identity::snapshot(shared),
         }
     };
@@ -178,15 +161,10 @@ pub(crate) fn load(shared: &Shared, path: &Path) -> Result<bool, String> {
         }
         state.pools.insert(pool.id, restored);
     }
-    state.refresh_tokens = snapshot.refresh_tokens.into_iter().collect();
-    for (digest, record) in snapshot.access_tokens {
-        let bytes =
-            crate::password::hex_to_bytes(&digest).and_then(|b| <[u8; 32]>::try_from(b).ok());
-        if let Some(bytes) = bytes {
-            state.access_tokens.insert(bytes, record);
-        }
+    if let Some(tokens) = snapshot.tokens {
+        state.tokens = crate::token_book::TokenBook::restore(tokens)
+            .ok_or("the state file's refresh-token key is unusable")?;
     }
-    state.revoked_origins = snapshot.revoked_origins.into_iter().collect();
     drop(state);
     crate::identity::restore(shared, snapshot.identity)?;
     shared.clock.set_offset(snapshot.clock_offset_millis);

@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::control::{DeliveredCode, Fault};
+use crate::control::{DeliveredCode, Fault, Stats};
 use crate::seed::Seed;
 use crate::state::{CustomAuth, Lifetimes};
 use crate::wire::CognitoError;
@@ -40,6 +40,8 @@ pub struct MockServerBuilder {
     seed: Option<Seed>,
     state_file: Option<PathBuf>,
     lambdas: Vec<(String, String)>,
+    control_token: Option<String>,
+    control_hosts: Vec<String>,
 }
 
 impl Default for MockServerBuilder {
@@ -53,6 +55,8 @@ impl Default for MockServerBuilder {
             seed: None,
             state_file: None,
             lambdas: Vec::new(),
+            control_token: None,
+            control_hosts: Vec::new(),
         }
     }
 }
@@ -89,6 +93,23 @@ impl MockServerBuilder {
     /// The interface to bind (default 127.0.0.1).
     pub fn host(mut self, host: IpAddr) -> Self {
         self.host = host;
+        self
+    }
+
+    /// Requires `Authorization: Bearer <token>` on every request to the test-control API
+    /// (`/_mock/*`) and the moto/LocalStack compatibility endpoints, except the hosted OIDC
+    /// issuers' discovery documents and keys. An empty token is ignored. The handle's own
+    /// methods are not affected.
+    pub fn control_token(mut self, token: impl Into<String>) -> Self {
+        let token = token.into();
+        self.control_token = (!token.is_empty()).then_some(token);
+        self
+    }
+
+    /// Accepts `name` as a `Host` of test-control requests besides loopback names (for
+    /// example the service name in a Docker network). Repeatable.
+    pub fn control_host(mut self, name: impl Into<String>) -> Self {
+        self.control_hosts.push(name.into().to_ascii_lowercase());
         self
     }
 
@@ -160,6 +181,11 @@ impl MockServerBuilder {
             region: self.region,
             require_signature: self.require_signature,
             url: format!("http://{local}"),
+            control: crate::guard::ControlAccess {
+                token: self.control_token,
+                hosts: self.control_hosts,
+                bound: local.ip(),
+            },
         }));
         let seed_lambdas = self.seed.iter().flat_map(|seed| seed.lambdas.iter());
         for (arn, url) in seed_lambdas.chain(self.lambdas.iter().map(|(a, u)| (a, u))) {
@@ -181,6 +207,7 @@ impl MockServerBuilder {
             }
         }
         let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(crate::limits::sweep_periodically(Arc::clone(&shared), stop_rx.clone()));
         let task =
             tokio::spawn(crate::http::accept_loop(listener, Arc::clone(&shared), stop_rx.clone()));
         let saver = self.state_file.clone().map(|path| {
@@ -520,6 +547,19 @@ impl MockServerHandle {
         username: &str,
     ) -> Result<usize, CognitoError> {
         self.shared.end_refresh_tokens(pool_id, username, false)
+    }
+
+    /// Counts of what the server holds (`GET /_mock/stats`): a test or a soak run can check
+    /// that memory stays flat.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
+    /// Ends every sign-in lockout ("Password attempts exceeded") and forgets every code
+    /// attempt counter, as `DELETE /_mock/attempt-limits` does. Moving the clock past a
+    /// lockout ends it too.
+    pub fn clear_attempt_limits(&self) {
+        self.shared.state.write().limits.clear();
     }
 
     /// Forgets every pool, token, fault and counter and resets the clock.

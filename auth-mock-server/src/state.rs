@@ -5,7 +5,7 @@
 //! JSON the caller sent (so Describe* echoes every field, including ones the mock does not
 //! interpret), next to the few typed values the server acts on.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -23,18 +23,15 @@ pub(crate) struct State {
     pub(crate) pools: BTreeMap<String, Pool>,
     /// Client id → pool id.
     pub(crate) client_index: HashMap<String, String>,
-    /// SHA-256 of an access token this server issued → what it stands for.
-    pub(crate) access_tokens: HashMap<[u8; 32], AccessRecord>,
-    /// Refresh token string → record.
-    pub(crate) refresh_tokens: HashMap<String, RefreshRecord>,
-    /// Revoked token families (`origin_jti`): access tokens of a revoked refresh token.
-    pub(crate) revoked_origins: HashSet<String>,
+    /// Issued-token bookkeeping: revocations, rotations, per-user cut-offs, and a bounded
+    /// cache of checked access tokens (refresh tokens carry their own sealed state).
+    pub(crate) tokens: crate::token_book::TokenBook,
     /// `Session` value → pending challenge.
     pub(crate) sessions: HashMap<String, AuthSession>,
     /// `SECRET_BLOCK` → pending SRP exchange (clients may answer without `Session`).
     pub(crate) srp: HashMap<String, SrpPending>,
-    /// Access tokens inserted since the last sweep of expired records.
-    pub(crate) inserts_since_sweep: usize,
+    /// Sign-in lockouts and code attempt counters.
+    pub(crate) limits: crate::limits::Limits,
     /// Domains, resource servers, identity providers, codes and hosted-UI sessions.
     pub(crate) oauth: crate::oauth::OAuthState,
 }
@@ -243,11 +240,17 @@ pub(crate) struct Group {
     pub(crate) modified: f64,
 }
 
-/// An access token this server issued.
+/// An access token this server issued, as its claims describe it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct AccessRecord {
     pub(crate) pool_id: String,
     pub(crate) username: String,
+    /// The user's `sub` (a user created again under the same name is another user).
+    #[serde(default)]
+    pub(crate) sub: String,
+    /// Issue time in milliseconds (from the UUIDv7 `jti`), compared with sign-out times.
+    #[serde(default)]
+    pub(crate) issued_ms: u64,
     pub(crate) client_id: String,
     pub(crate) issued_at: u64,
     pub(crate) expires_at: u64,
@@ -263,7 +266,8 @@ pub(crate) struct AccessRecord {
     pub(crate) scope: Option<String>,
 }
 
-/// A refresh token this server issued.
+/// A refresh token this server issued, as the refresh flow checks it (opened from the token
+/// and its revocations: see [`crate::token_book`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct RefreshRecord {
     pub(crate) pool_id: String,
@@ -278,6 +282,9 @@ pub(crate) struct RefreshRecord {
     /// When GetTokensFromRefreshToken rotated this token (it then expires after the grace).
     #[serde(default)]
     pub(crate) rotated_at: Option<u64>,
+    /// The scopes of a family the OAuth endpoints started; `None` for API sign-ins.
+    #[serde(default)]
+    pub(crate) scopes: Option<Vec<String>>,
 }
 
 /// Where a sign-in stands between two calls.
@@ -365,6 +372,13 @@ pub(crate) struct SrpPending {
     /// The user does not exist: the challenge is simulated and must fail.
     pub(crate) simulated: bool,
     pub(crate) ctx: SignInContext,
+}
+
+impl SrpPending {
+    /// Whose password the exchange proves, for the sign-in lockout.
+    pub(crate) fn limit_key(&self) -> crate::limits::UserKey {
+        crate::limits::UserKey::new(&self.pool_id, &self.username)
+    }
 }
 
 impl Pool {
@@ -596,6 +610,18 @@ pub(crate) fn string_list(settings: &Object, field: &str) -> Vec<String> {
 impl State {
     pub(crate) fn pool(&self, id: &str) -> Result<&Pool, CognitoError> {
         self.pools.get(id).ok_or_else(|| pool_not_found(id))
+    }
+
+    /// A refresh token's record and sealed claims, if this server issued it to a user who
+    /// still exists (the same user: same `sub`).
+    pub(crate) fn refresh_record(
+        &self,
+        token: &str,
+    ) -> Option<(RefreshRecord, crate::token_book::RefreshClaims)> {
+        let (record, claims) = self.tokens.refresh_record(token)?;
+        let pool = self.pools.get(&claims.pool_id)?;
+        let user = pool.users.get(&pool.user_key(&claims.username))?;
+        (user.sub() == claims.sub).then_some((record, claims))
     }
 
     pub(crate) fn pool_mut(&mut self, id: &str) -> Result<&mut Pool, CognitoError> {

@@ -418,6 +418,11 @@ mod tests {
             region: "us-east-1".into(),
             require_signature: false,
             url: "http://127.0.0.1:1".into(),
+            control: crate::guard::ControlAccess {
+                token: None,
+                hosts: Vec::new(),
+                bound: std::net::IpAddr::from([127, 0, 0, 1]),
+            },
         });
         let error = invoke(
             &shared,

@@ -6,7 +6,8 @@
 //! client and server together, well under 5 ms of CPU, so that `cargo xtask bench-server`
 //! can reach 400 logins/s on two cores with its load generator sharing them.
 //!
-//! `cargo bench -p auth-srp --bench srp`
+//! `cargo bench -p auth-srp --bench srp` (`-- "client sign-in"` for the client's whole share of a
+//! sign-in alone)
 #![allow(missing_docs, reason = "criterion's macros generate undocumented items")]
 
 use std::hint::black_box;
@@ -108,6 +109,29 @@ fn steps(c: &mut Criterion) {
     group.finish();
 }
 
+/// The client's whole share of one USER_SRP_AUTH sign-in as the Cognito provider computes it:
+/// a fresh 1024-bit `a` (what Cognito's own clients use), A = g^a, and the password claim
+/// (x, u, S, the key and the signature), the exponentiations in constant time. Target: under
+/// 5 ms.
+fn client_sign_in(c: &mut Criterion) {
+    let verifier = Verifier::generate(POOL, USER, PASSWORD);
+    let salt_hex = verifier.salt_hex();
+    let server = ServerEphemeral::new(verifier.verifier());
+    let srp_b = server.public_hex();
+    let mut group = c.benchmark_group("client sign-in");
+    group.sample_size(20);
+    group.bench_function("1024-bit a, constant time: A and the password claim", |bench| {
+        bench.iter(|| {
+            let client = ClientEphemeral::new();
+            let challenge = PasswordChallenge::new(POOL, USER, &salt_hex, &srp_b, BLOCK);
+            let signature =
+                client.password_claim_signature(&challenge, PASSWORD, black_box(TIMESTAMP));
+            (client.public_hex(), signature.unwrap())
+        })
+    });
+    group.finish();
+}
+
 /// Everything both sides compute for one login with fresh random a and b: the SRP maths
 /// `cargo xtask bench-server` spends per login (its load generator plays the client with a
 /// 256-bit a).
@@ -148,5 +172,5 @@ fn login(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, steps, login);
+criterion_group!(benches, steps, client_sign_in, login);
 criterion_main!(benches);

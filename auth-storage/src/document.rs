@@ -223,6 +223,14 @@ impl<T: Serialize + DeserializeOwned> FileDocumentStore<T> {
     ) -> Result<Generation, StoreError> {
         self.inner.compare_and_swap(expected, new)
     }
+
+    /// The explicit migration to encryption: with a key configured a plain-text document is
+    /// refused; if it is yours, this encrypts it in place (see
+    /// [`FileTokenStore::encrypt_plaintext`](crate::FileTokenStore::encrypt_plaintext)).
+    /// `Ok(true)` if a document was encrypted.
+    pub fn encrypt_plaintext_blocking(&self) -> Result<bool, StoreError> {
+        self.inner.encrypt_plaintext::<T>()
+    }
 }
 
 fn validate_kind(kind: &str) -> Result<(), ConfigError> {

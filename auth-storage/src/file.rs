@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 #[cfg(feature = "keyring")]
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -82,7 +81,6 @@ pub(crate) struct Inner {
     namespace: Namespace,
     key: KeySource,
     lock_timeout: Duration,
-    warned_plaintext: AtomicBool,
 }
 
 /// Where the encryption key comes from.
@@ -179,7 +177,6 @@ impl Options {
             namespace: self.namespace,
             key: self.key,
             lock_timeout: self.lock_timeout,
-            warned_plaintext: AtomicBool::new(false),
         })
     }
 }
@@ -284,6 +281,21 @@ impl FileTokenStore {
     ) -> Result<Generation, StoreError> {
         self.inner.compare_and_swap(expected, new)
     }
+
+    /// The explicit migration to encryption. With a key configured, a session file written
+    /// in plain text (before encryption was turned on) is refused by `load` and writes, so
+    /// that a file planted in plain text is never taken silently; if the file is yours, this
+    /// encrypts it in place (under the lock, keeping the session and its generation order).
+    /// `Ok(true)` if a file was encrypted, `Ok(false)` if there was nothing to do.
+    pub async fn encrypt_plaintext(&self) -> Result<bool, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || inner.encrypt_plaintext::<StoredSession>()).await
+    }
+
+    /// [`FileTokenStore::encrypt_plaintext`] on the calling thread.
+    pub fn encrypt_plaintext_blocking(&self) -> Result<bool, StoreError> {
+        self.inner.encrypt_plaintext::<StoredSession>()
+    }
 }
 
 #[async_trait]
@@ -351,13 +363,13 @@ impl Inner {
     /// `None`). A damaged record is kept aside (under the lock) and reported.
     pub(crate) fn load<T: DeserializeOwned>(&self) -> Result<(Generation, Option<T>), StoreError> {
         let cipher = self.key.cipher()?;
-        match self.read_current(cipher.as_deref())? {
+        match self.read_current(cipher.as_deref(), false)? {
             Current::Missing => Ok((Generation::NEW, None)),
             Current::Record(decoded) => Ok(self.loaded(decoded)),
             Current::Damaged { .. } => {
                 // Moving the record aside must not race a writer: re-read under the lock.
                 let _lock = self.lock()?;
-                match self.read_current(cipher.as_deref())? {
+                match self.read_current(cipher.as_deref(), false)? {
                     Current::Missing => Ok((Generation::NEW, None)),
                     Current::Record(decoded) => Ok(self.loaded(decoded)),
                     Current::Damaged { message, generation } => {
@@ -378,7 +390,7 @@ impl Inner {
         let cipher = self.key.cipher()?;
         self.ensure_dir()?;
         let _lock = self.lock()?;
-        let current = match self.read_current::<T>(cipher.as_deref())? {
+        let current = match self.read_current::<T>(cipher.as_deref(), false)? {
             Current::Missing => Generation::NEW,
             Current::Record(decoded) => decoded.generation,
             Current::Damaged { message, generation } => {
@@ -403,15 +415,39 @@ impl Inner {
     }
 
     fn loaded<T>(&self, decoded: Decoded<T>) -> (Generation, Option<T>) {
-        if decoded.plaintext_with_key && !self.warned_plaintext.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                path = %self.record.display(),
-                "the stored {} is not encrypted although a key is configured; the next \
-                 write will encrypt it",
-                self.kind.what
-            );
-        }
         (decoded.generation, decoded.payload)
+    }
+
+    /// Encrypts a plain-text record with the configured key, under the lock and keeping its
+    /// generation order; `Ok(true)` if a record was encrypted, `Ok(false)` if there was
+    /// nothing to do (no key, no record, or already encrypted).
+    pub(crate) fn encrypt_plaintext<T: Serialize + DeserializeOwned>(
+        &self,
+    ) -> Result<bool, StoreError> {
+        let cipher = self.key.cipher()?;
+        let Some(cipher) = cipher.as_deref() else { return Ok(false) };
+        if matches!(self.read_current::<T>(Some(cipher), true)?, Current::Missing) {
+            return Ok(false);
+        }
+        let _lock = self.lock()?;
+        let decoded = match self.read_current::<T>(Some(cipher), true)? {
+            Current::Record(decoded) if decoded.plaintext_with_key => decoded,
+            Current::Damaged { message, generation } => {
+                return Err(self.keep_aside(message, generation, Some(cipher)));
+            }
+            _ => return Ok(false),
+        };
+        let generation = format::write_generation(decoded.generation)?;
+        let bytes = format::encode(
+            &self.kind,
+            &self.namespace,
+            generation,
+            decoded.payload.as_ref(),
+            Some(cipher),
+        )?;
+        self.write_atomically(&bytes)?;
+        tracing::info!(path = %self.record.display(), "the stored {} is now encrypted", self.kind.what);
+        Ok(true)
     }
 
     /// Reads and decodes the record. `Refused` and `Unavailable` come back as errors;
@@ -419,6 +455,7 @@ impl Inner {
     fn read_current<T: DeserializeOwned>(
         &self,
         cipher: Option<&Cipher>,
+        allow_plaintext: bool,
     ) -> Result<Current<T>, StoreError> {
         let what = &self.kind.what;
         match fs::symlink_metadata(&self.dir) {
@@ -460,6 +497,16 @@ impl Inner {
             io_error(&format!("cannot read the {what} file"), &self.record, error)
         })?;
         match format::decode(&bytes, &self.kind, &self.namespace, cipher) {
+            // With a key configured, a plain-text record is not taken silently: whoever can
+            // write the directory could otherwise plant a session the key never protected.
+            // Encrypting it is an explicit step (`encrypt_plaintext`).
+            Ok(decoded) if decoded.plaintext_with_key && !allow_plaintext => {
+                Err(StoreError::Refused(format!(
+                    "the {what} file {} is in plain text although an encryption key is \
+                     configured; encrypt it with encrypt_plaintext() if it is yours",
+                    self.record.display()
+                )))
+            }
             Ok(decoded) => Ok(Current::Record(decoded)),
             Err(DecodeError::Refused(message)) => {
                 Err(StoreError::Refused(format!("{}: {message}", self.record.display())))
@@ -584,9 +631,38 @@ pub(crate) fn lock_exclusive(path: &Path, timeout: Duration) -> Result<File, Sto
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file =
-        options.open(path).map_err(|error| io_error("cannot open the lock file", path, error))?;
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+        // A symbolic link planted at the lock file must not make the store create or lock
+        // (and, being opened for writing, possibly truncate a later version of) another
+        // file; a FIFO there must not block the open.
+        #[allow(
+            clippy::cast_possible_wrap,
+            reason = "O_NOFOLLOW and O_NONBLOCK are small positive flags on every Unix"
+        )]
+        options.custom_flags(
+            (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32
+        );
+    }
+    let file = options.open(path).map_err(|error| {
+        if is_symlink_error(&error) {
+            StoreError::Refused(format!(
+                "the lock file {} is a symbolic link; the store only uses regular files",
+                path.display()
+            ))
+        } else {
+            io_error("cannot open the lock file", path, error)
+        }
+    })?;
+    let metadata =
+        file.metadata().map_err(|error| io_error("cannot inspect the lock file", path, error))?;
+    if !metadata.is_file() {
+        return Err(StoreError::Refused(format!(
+            "the lock file {} is not a regular file",
+            path.display()
+        )));
+    }
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(1);
     loop {
@@ -635,11 +711,15 @@ fn open_no_follow(path: &Path) -> io::Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
+        // O_NONBLOCK: a FIFO planted as the record must be refused (it is not a regular
+        // file), not block the open until some writer appears. Regular files ignore it.
         #[allow(
             clippy::cast_possible_wrap,
-            reason = "O_NOFOLLOW is a small positive flag on every Unix"
+            reason = "O_NOFOLLOW and O_NONBLOCK are small positive flags on every Unix"
         )]
-        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+        options.custom_flags(
+            (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32
+        );
     }
     options.open(path)
 }
@@ -711,6 +791,16 @@ fn check_private_file(
     use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
     if !metadata.is_file() {
         return Err(StoreError::Refused(format!("{} is not a regular file", path.display())));
+    }
+    // A second name for the record is refused before anything is changed: tightening the
+    // permissions below would change the other name's file too, and a link planted by
+    // someone else could expose or replace what the store writes.
+    if metadata.nlink() > 1 {
+        return Err(StoreError::Refused(format!(
+            "the {what} file {} has {} hard links; the store only uses files with one name",
+            path.display(),
+            metadata.nlink()
+        )));
     }
     let me = rustix::process::geteuid().as_raw();
     if metadata.uid() != me {

@@ -88,3 +88,16 @@ def test_reset_forgets_everything():
         idp = boto3.client("cognito-idp", endpoint_url=mock.endpoint, region_name=mock.region,
                            aws_access_key_id="test", aws_secret_access_key="test")
         assert idp.list_user_pools(MaxResults=10)["UserPools"] == []
+
+
+def test_a_control_token_is_required_and_sent():
+    from auth_mock_server import CognitoMock
+
+    with CognitoMock.start(control_token="py-t0ken") as mock:
+        assert mock.control("GET", "/_mock/health")["ok"]  # the object sends the token
+        bare = urllib.request.Request(mock.endpoint + "/_mock/health")
+        try:
+            urllib.request.urlopen(bare, timeout=5)
+            raise AssertionError("the control API answered without the token")
+        except urllib.error.HTTPError as error:
+            assert error.code == 401

@@ -165,7 +165,7 @@ struct Server {
     seeded: bool,
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_or(0, |a| a.port())
 }
 
@@ -292,7 +292,7 @@ fn servers(workspace: &Path) -> Vec<Server> {
 }
 
 /// Kills the child on drop.
-struct Guard(Child);
+pub(crate) struct Guard(pub(crate) Child);
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -301,7 +301,7 @@ impl Drop for Guard {
     }
 }
 
-fn rss_kib(pid: u32, field: &str) -> Option<u64> {
+pub(crate) fn rss_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
 }
@@ -676,13 +676,13 @@ fn parse_duration_ms(value: &str) -> f64 {
 }
 
 /// One keep-alive HTTP/1.1 connection.
-struct Connection {
+pub(crate) struct Connection {
     sender: hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>,
     host: String,
 }
 
 impl Connection {
-    async fn open(url: &str) -> Result<Self, String> {
+    pub(crate) async fn open(url: &str) -> Result<Self, String> {
         let host = url.trim_start_matches("http://").to_owned();
         let stream = tokio::net::TcpStream::connect(&host).await.map_err(|e| e.to_string())?;
         let _ = stream.set_nodelay(true);
@@ -729,27 +729,52 @@ impl Connection {
 
     /// Sends a request; when the server closed the kept-alive connection (some peers close
     /// after every answer), reconnects once and resends.
-    async fn post(&mut self, operation: &str, body: &[u8]) -> Result<(u16, bytes::Bytes), String> {
-        match self.post_once(operation, body).await {
-            Ok(answer) => Ok(answer),
-            Err(_) => {
-                *self = Self::open(&format!("http://{}", self.host)).await?;
-                self.post_once(operation, body).await
-            }
-        }
-    }
-
-    async fn post_once(
+    pub(crate) async fn post(
         &mut self,
         operation: &str,
         body: &[u8],
     ) -> Result<(u16, bytes::Bytes), String> {
+        self.post_target(&format!("{TARGET}{operation}"), body).await
+    }
+
+    /// [`Connection::post`] with a whole `X-Amz-Target` (another service's operations).
+    pub(crate) async fn post_target(
+        &mut self,
+        target: &str,
+        body: &[u8],
+    ) -> Result<(u16, bytes::Bytes), String> {
+        match self.send("POST", "/", Some(target), body).await {
+            Ok(answer) => Ok(answer),
+            Err(_) => {
+                *self = Self::open(&format!("http://{}", self.host)).await?;
+                self.send("POST", "/", Some(target), body).await
+            }
+        }
+    }
+
+    /// A GET of `path` (the test-control API).
+    pub(crate) async fn get(&mut self, path: &str) -> Result<(u16, bytes::Bytes), String> {
+        self.send("GET", path, None, b"").await
+    }
+
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        target: Option<&str>,
+        body: &[u8],
+    ) -> Result<(u16, bytes::Bytes), String> {
         use http_body_util::BodyExt as _;
-        let request = hyper::Request::post("/")
+        let mut request = hyper::Request::builder()
+            .method(method)
+            .uri(path)
             .header("host", &self.host)
             .header("content-type", "application/x-amz-json-1.1")
-            .header("x-amz-target", format!("{TARGET}{operation}"))
-            .header("authorization", AUTH)
+            .header("authorization", AUTH);
+        if let Some(target) = target {
+            request = request.header("x-amz-target", target);
+        }
+        let request = request
             .body(http_body_util::Full::new(bytes::Bytes::copy_from_slice(body)))
             .map_err(|e| e.to_string())?;
         let response = self.sender.send_request(request).await.map_err(|e| e.to_string())?;

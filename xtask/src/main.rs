@@ -10,6 +10,8 @@
 )]
 
 mod bench_server;
+mod fuzz;
+mod soak;
 
 use std::process::ExitCode;
 
@@ -43,6 +45,16 @@ fn main() -> ExitCode {
             let args: Vec<String> = std::env::args().skip(2).collect();
             let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
             bench_server::run(&workspace, &args).map_err(Into::into)
+        }
+        Some("fuzz") => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            fuzz::run(&workspace, &args).map_err(Into::into)
+        }
+        Some("soak") => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            soak::run(&workspace, &args).map_err(Into::into)
         }
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");

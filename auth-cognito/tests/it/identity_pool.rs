@@ -312,3 +312,20 @@ async fn auth_client_reacts_to_refused_and_unreachable_identity_pools() {
     assert_eq!(state.provider.as_deref(), Some("accounts.google.com"));
     assert_eq!(client.identity_id().await.unwrap().as_str(), USER, "nothing was deleted");
 }
+
+/// A caller's reqwest client follows redirects by default; the answer of a redirected call
+/// is still refused, not used.
+#[tokio::test]
+async fn a_redirected_call_is_refused_also_with_a_callers_client() {
+    let elsewhere = ScriptedServer::start(vec![identity(GUEST)]).await;
+    let location = format!("{}elsewhere", elsewhere.url);
+    let server =
+        ScriptedServer::start(vec![Action::raw(307, &[("Location", &location)], "")]).await;
+    let pool = CognitoIdentityPool::builder(POOL_ID)
+        .endpoint(&server.url)
+        .http_client(reqwest::Client::new())
+        .build()
+        .unwrap();
+    let error = pool.identity_id(&Logins::new(), None).await.unwrap_err();
+    assert!(error.to_string().contains("redirect"), "{error}");
+}

@@ -209,7 +209,9 @@ fn verify_user_pool(
         let username = claims.get("cognito:username").and_then(Value::as_str).unwrap_or_default();
         let state = shared.state.read();
         let origin = claims.get("origin_jti").and_then(Value::as_str).unwrap_or_default();
-        if state.revoked_origins.contains(origin) {
+        let jti = claims.get("jti").and_then(Value::as_str).unwrap_or_default();
+        let issued = crate::token_book::jti_millis(jti);
+        if state.tokens.revoked(user_pool_id, username, origin, issued) {
             return Err(refused("The token has been revoked (the user signed out)."));
         }
         let user = state.pools.get(user_pool_id).and_then(|p| p.users.get(&p.user_key(username)));

@@ -218,9 +218,6 @@ pub(crate) struct OAuthState {
     pub(crate) codes: HashMap<String, AuthCode>,
     /// Session cookie value → session.
     pub(crate) sessions: HashMap<String, HostedSession>,
-    /// Token family (`origin_jti`) → the scopes granted at the hosted sign-in, kept so a
-    /// refresh grants the same scopes.
-    pub(crate) family_scopes: HashMap<String, Vec<String>>,
     /// `session` form field → a sign-in waiting for its next step.
     pub(crate) logins: HashMap<String, PendingLogin>,
 }

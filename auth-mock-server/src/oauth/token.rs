@@ -459,15 +459,11 @@ fn refresh(shared: &Shared, client: &AppClient, form: &TokenForm) -> Result<Valu
     let invalid = || OAuthError::new(InvalidGrant, "Invalid Refresh Token");
     let (record, scopes) = {
         let state = shared.state.read();
-        let record = state.refresh_tokens.get(token).ok_or_else(invalid)?.clone();
-        if record.revoked
-            || record.expires_at <= now
-            || record.client_id != client.id
-            || state.revoked_origins.contains(&record.origin_jti)
-        {
+        let (record, _) = state.tokens.refresh_record(token).ok_or_else(invalid)?;
+        if record.revoked || record.expires_at <= now || record.client_id != client.id {
             return Err(invalid());
         }
-        let scopes = state.oauth.family_scopes.get(&record.origin_jti).cloned();
+        let scopes = record.scopes.clone();
         (record, scopes)
     };
     {
@@ -558,12 +554,18 @@ pub(crate) async fn user_info(State(shared): State<Arc<Shared>>, headers: Header
         )
     };
     let now = shared.clock.now_secs();
-    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
     let state = shared.state.read();
-    let Some(record) = state.access_tokens.get(&digest) else { return invalid() };
+    let Some(record) = with_cx(&shared, |cx| crate::ops::access_record(cx, &state, token)) else {
+        return invalid();
+    };
     let scopes: Vec<&str> = record.scope.as_deref().unwrap_or_default().split(' ').collect();
     if record.expires_at <= now
-        || state.revoked_origins.contains(&record.origin_jti)
+        || state.tokens.revoked(
+            &record.pool_id,
+            &record.username,
+            &record.origin_jti,
+            record.issued_ms,
+        )
         || !scopes.contains(&"openid")
     {
         return invalid();

@@ -12,6 +12,7 @@ use super::{
     new_code, token_owner, username_member,
 };
 use crate::cx::Cx;
+use crate::limits::{CodeKind, UserKey, code_tag};
 use crate::password;
 use crate::state::{State, UserStatus};
 use crate::wire::{CognitoError, OpResult};
@@ -245,23 +246,38 @@ fn confirming_user(state: &State, request: &AccountRequest) -> OpResult<(String,
     }
 }
 
+/// Checks a one-time code of `purpose` against the user's pending code, under the code
+/// attempt limits (`crate::limits`): a used-up budget is refused before the code is looked at,
+/// and every wrong code counts.
+#[expect(clippy::too_many_arguments, reason = "one call shape shared by three operations")]
 fn check_code(
-    codes: &std::collections::BTreeMap<String, crate::state::Code>,
+    state: &mut State,
+    pool_id: &str,
+    username: &str,
     purpose: &str,
+    kind: CodeKind,
     given: &str,
     now: u64,
+    now_millis: u64,
 ) -> OpResult<()> {
-    let Some(code) = codes.get(purpose) else {
+    let limit_key = UserKey::new(pool_id, username);
+    let pool = state.pool(pool_id)?;
+    let user = pool.users.get(&pool.user_key(username)).ok_or_else(crate::state::user_not_found)?;
+    let Some(code) = user.codes.get(purpose).cloned() else {
         return Err(wrong_code());
     };
+    let tag = code_tag(&code.code, code.expires_at);
+    state.limits.check_code(&limit_key, kind, tag, now_millis)?;
     if code.expires_at <= now {
         return Err(CognitoError::expired_code(
             "Invalid code provided, please request a code again.",
         ));
     }
     if code.code != given {
+        state.limits.code_failed(&limit_key, kind, tag, now_millis);
         return Err(wrong_code());
     }
+    state.limits.code_reset(&limit_key, kind);
     Ok(())
 }
 
@@ -271,16 +287,20 @@ pub(crate) fn confirm_sign_up(cx: &Cx<'_>, request: AccountRequest) -> OpResult 
     let mut state = cx.shared.state.write();
     let (pool_id, username) = confirming_user(&state, &request)?;
     let modified = cx.now_f64();
+    let pool = state.pool(&pool_id)?;
+    let status =
+        pool.users.get(&pool.user_key(&username)).ok_or_else(crate::state::user_not_found)?.status;
+    if status != UserStatus::Unconfirmed {
+        return Err(CognitoError::not_authorized(format!(
+            "User cannot be confirmed. Current status is {}",
+            status.as_str()
+        )));
+    }
+    let counted = CodeKind::SignUp;
+    check_code(&mut state, &pool_id, &username, "signup", counted, given, now, cx.now_millis())?;
     let pool = state.pool_mut(&pool_id)?;
     let key = pool.user_key(&username);
     let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
-    if user.status != UserStatus::Unconfirmed {
-        return Err(CognitoError::not_authorized(format!(
-            "User cannot be confirmed. Current status is {}",
-            user.status.as_str()
-        )));
-    }
-    check_code(&user.codes, "signup", given, now)?;
     user.codes.remove("signup");
     user.status = UserStatus::Confirmed;
     let verified =
@@ -398,10 +418,11 @@ pub(crate) fn confirm_forgot_password(cx: &Cx<'_>, request: AccountRequest) -> O
     let mut state = cx.shared.state.write();
     let (pool_id, username) = confirming_user(&state, &request)?;
     let modified = cx.now_f64();
+    let counted = CodeKind::ForgotPassword;
+    let purpose = "forgot_password";
+    check_code(&mut state, &pool_id, &username, purpose, counted, given, now, cx.now_millis())?;
     let pool = state.pool_mut(&pool_id)?;
     let key = pool.user_key(&username);
-    let code_ok = pool.users.get(&key).map(|u| check_code(&u.codes, "forgot_password", given, now));
-    code_ok.ok_or_else(crate::state::user_not_found)??;
     password::Policy::of(pool).check(new_password)?;
     let record = password::record(pool, &username, new_password, now, false);
     let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
@@ -542,11 +563,13 @@ pub(crate) fn verify_user_attribute(cx: &Cx<'_>, request: AccountRequest) -> OpR
     let mut state = cx.shared.state.write();
     let owner = token_owner(cx, &state, request.access_token.as_deref())?;
     let modified = cx.now_f64();
+    let purpose = format!("attribute:{attribute}");
+    let (pool_id, username) = (owner.pool_id.clone(), owner.username.clone());
+    let counted = CodeKind::Attribute;
+    check_code(&mut state, &pool_id, &username, &purpose, counted, given, now, cx.now_millis())?;
     let pool = state.pool_mut(&owner.pool_id)?;
     let key = pool.user_key(&owner.username);
     let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
-    let purpose = format!("attribute:{attribute}");
-    check_code(&user.codes, &purpose, given, now)?;
     user.codes.remove(&purpose);
     user.attributes.insert(format!("{attribute}_verified"), "true".into());
     user.modified = modified;
@@ -563,7 +586,7 @@ pub(crate) fn delete_user(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
 pub(crate) fn global_sign_out(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
     let mut state = cx.shared.state.write();
     let owner = token_owner(cx, &state, request.access_token.as_deref())?;
-    revoke_user_tokens(&mut state, &owner.pool_id, &owner.username);
+    revoke_user_tokens(&mut state, &owner.pool_id, &owner.username, cx.now_millis());
     empty()
 }
 
@@ -585,13 +608,15 @@ pub(crate) fn revoke_token(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
     if token.split('.').count() == 3 {
         return Err(CognitoError::unsupported_token_type("Only refresh tokens can be revoked."));
     }
+    let (access_ttl, id_ttl, _) = client.lifetimes();
     // Unknown or already revoked tokens succeed, as at /oauth2/revoke.
-    let Some(record) = state.refresh_tokens.get_mut(token) else { return empty() };
-    if record.client_id != client_id {
+    let Some(claims) = state.tokens.open_refresh(token) else { return empty() };
+    if claims.client_id != client_id {
         return Err(CognitoError::unauthorized("The token was not issued to this client."));
     }
-    record.revoked = true;
-    let origin = record.origin_jti.clone();
-    state.revoked_origins.insert(origin);
+    // Remembered while the refresh token, or an access or ID token issued from it, could
+    // still be shown.
+    let keep_until = claims.expires_at.max(cx.now().saturating_add(access_ttl.max(id_ttl)));
+    state.tokens.revoke_family(&claims.origin_jti, keep_until);
     empty()
 }

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::tokens::{RefreshMode, TokenGrant, issue, tokens_response};
 use super::{check_secret_hash, deliver_code, mask, new_code, random_token};
 use crate::cx::Cx;
+use crate::limits::{AfterFailure, CodeKind, UserKey};
 use crate::password;
 use crate::state::{
     AuthSession, ChallengeResult, Pending, SignInContext, SrpPending, State, UserStatus,
@@ -371,6 +372,7 @@ fn initiate(cx: &Cx<'_>, request: InitiateAuthRequest, admin: bool) -> OpResult 
         pool.id.clone()
     };
     if !matches!(flow, "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN") {
+        crate::limits::admit_pending(&mut cx.shared.state.write(), cx.now())?;
         pre_authentication(cx, &pool_id, client_id, &params)?;
     }
     let ctx = SignInContext { admin, started: cx.now(), ..SignInContext::default() };
@@ -484,15 +486,19 @@ fn password_auth(
         };
         let pool = state.pool(pool_id)?;
         let record = pool.users.get(&pool.user_key(&username)).and_then(|u| u.password.clone());
+        state.limits.check_sign_in(&UserKey::new(pool_id, &username), cx.now_millis())?;
         (username, record)
     };
     let Some(record) = record else { return Err(CognitoError::bad_credentials()) };
+    let limit_key = UserKey::new(pool_id, &username);
     if !password::verify(&record, given) {
+        cx.shared.state.write().limits.password_failed(&limit_key, cx.now_millis());
         return Err(CognitoError::bad_credentials());
     }
     let device_key = params.get("DEVICE_KEY").cloned();
     let next = {
         let mut state = cx.shared.state.write();
+        state.limits.sign_in_succeeded(&limit_key);
         check_status_after_password(&state, pool_id, &username, cx.now())?;
         let ctx = SignInContext {
             device_key: known_device(&state, pool_id, &username, device_key)?,
@@ -654,7 +660,7 @@ fn refresh_grant(
     let now = cx.now();
     let mut state = cx.shared.state.write();
     let invalid = || CognitoError::not_authorized("Invalid Refresh Token");
-    let record = state.refresh_tokens.get(token).ok_or_else(invalid)?.clone();
+    let (record, claims) = state.refresh_record(token).ok_or_else(invalid)?;
     if record.client_id != client_id {
         return Err(invalid());
     }
@@ -708,9 +714,7 @@ fn refresh_grant(
                     "The refresh token has already been exchanged for a new one.",
                 ));
             }
-            if let Some(stored) = state.refresh_tokens.get_mut(token) {
-                stored.rotated_at.get_or_insert(now);
-            }
+            state.tokens.mark_rotated(&claims, now);
             RefreshMode::New
         }
     };
@@ -1170,6 +1174,9 @@ fn srp_verify(
             if !same_user {
                 return Err(CognitoError::bad_credentials());
             }
+            if pending.device.is_none() {
+                state.limits.check_sign_in(&pending.limit_key(), cx.now_millis())?;
+            }
         }
         pending
     };
@@ -1192,10 +1199,16 @@ fn srp_verify(
         None => (auth_srp::pool_name(&pending.pool_id).to_owned(), pending.username.clone()),
     };
     if !key.verify_signature(&realm, &user_id, &secret_block, timestamp, signature) {
+        if pending.device.is_none() {
+            cx.shared.state.write().limits.password_failed(&pending.limit_key(), cx.now_millis());
+        }
         return Err(CognitoError::bad_credentials());
     }
     let next = {
         let mut state = cx.shared.state.write();
+        if pending.device.is_none() {
+            state.limits.sign_in_succeeded(&pending.limit_key());
+        }
         {
             let pool = state.pool(&pending.pool_id)?;
             let user = pool
@@ -1432,12 +1445,18 @@ fn session_challenge(
         Pending::Code { challenge, code } => {
             let field = if challenge == "SMS_MFA" { "SMS_MFA_CODE" } else { "EMAIL_OTP_CODE" };
             let given = param(responses, field)?;
+            let limit_key = UserKey::new(&pool_id, &username);
             if given != code {
-                retry(&mut state, session);
+                if state.limits.code_failed(&limit_key, CodeKind::Mfa, 0, cx.now_millis())
+                    == AfterFailure::Retry
+                {
+                    retry(&mut state, session);
+                }
                 return Err(CognitoError::code_mismatch(
                     "Invalid code or auth state for the user.",
                 ));
             }
+            state.limits.code_reset(&limit_key, CodeKind::Mfa);
             ctx.mfa_done = true;
             next_step(cx, &mut state, &pool_id, client_id, &username, ctx)?
         }
@@ -1451,10 +1470,16 @@ fn session_challenge(
                 .ok_or_else(|| {
                     CognitoError::software_token_mfa_not_found("Software token MFA is not set up.")
                 })?;
+            let limit_key = UserKey::new(&pool_id, &username);
             if !crate::totp::verify(&secret, given, cx.shared.clock.now()) {
-                retry(&mut state, session);
+                if state.limits.code_failed(&limit_key, CodeKind::Mfa, 0, cx.now_millis())
+                    == AfterFailure::Retry
+                {
+                    retry(&mut state, session);
+                }
                 return Err(CognitoError::code_mismatch("Invalid code received for user"));
             }
+            state.limits.code_reset(&limit_key, CodeKind::Mfa);
             ctx.mfa_done = true;
             next_step(cx, &mut state, &pool_id, client_id, &username, ctx)?
         }

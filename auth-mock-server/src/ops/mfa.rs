@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::{token_owner, username_member};
 use crate::cx::Cx;
+use crate::limits::{CodeKind, UserKey, code_tag};
 use crate::state::{Pending, User};
 use crate::wire::{CognitoError, OpResult};
 use crate::wire::{empty, required};
@@ -77,6 +78,19 @@ pub(crate) fn verify_software_token(cx: &Cx<'_>, request: MfaRequest) -> OpResul
     let now = cx.now();
     let mut state = cx.shared.state.write();
     if let Some(session_id) = request.session.as_deref().filter(|s| !s.is_empty()) {
+        // A used-up budget is refused before the session's user is borrowed for the update.
+        if let Some(session) = state.sessions.get(session_id) {
+            if let Pending::MfaSetup { secret: Some(secret), .. } = &session.pending {
+                let limit_key = UserKey::new(&session.pool_id, &session.username);
+                let tag = code_tag(secret, 0);
+                state.limits.check_code(
+                    &limit_key,
+                    CodeKind::SoftwareToken,
+                    tag,
+                    cx.now_millis(),
+                )?;
+            }
+        }
         let (mut session, user) = session_user(&mut state, session_id, now)?;
         let Pending::MfaSetup { secret: Some(secret), .. } = session.pending.clone() else {
             return Err(CognitoError::invalid_parameter(
@@ -84,7 +98,11 @@ pub(crate) fn verify_software_token(cx: &Cx<'_>, request: MfaRequest) -> OpResul
             ));
         };
         if !crate::totp::verify(&secret, code, clock) {
-            return Err(CognitoError::enable_software_token_mfa("Code mismatch"));
+            // Counted per user (the secret is the code); the session stays usable until the
+            // budget is used up.
+            let limit_key = UserKey::new(&session.pool_id, &session.username);
+            let tag = code_tag(&secret, 0);
+            return Err(software_token_mismatch(&mut state, &limit_key, tag, cx.now_millis()));
         }
         user.mfa.totp_secret = Some(secret.clone());
         user.mfa.pending_totp_secret = None;
@@ -103,12 +121,29 @@ pub(crate) fn verify_software_token(cx: &Cx<'_>, request: MfaRequest) -> OpResul
     let Some(secret) = user.mfa.pending_totp_secret.clone() else {
         return Err(CognitoError::invalid_parameter("Call AssociateSoftwareToken first."));
     };
+    let limit_key = UserKey::new(&owner.pool_id, &owner.username);
+    let tag = code_tag(&secret, 0);
+    state.limits.check_code(&limit_key, CodeKind::SoftwareToken, tag, cx.now_millis())?;
     if !crate::totp::verify(&secret, code, clock) {
-        return Err(CognitoError::enable_software_token_mfa("Code mismatch"));
+        return Err(software_token_mismatch(&mut state, &limit_key, tag, cx.now_millis()));
     }
+    state.limits.code_reset(&limit_key, CodeKind::SoftwareToken);
+    let pool = state.pool_mut(&owner.pool_id)?;
+    let user = pool.users.get_mut(&key).ok_or_else(crate::state::user_not_found)?;
     user.mfa.totp_secret = Some(secret);
     user.mfa.pending_totp_secret = None;
     Ok(json!({ "Status": "SUCCESS" }))
+}
+
+/// Counts a wrong VerifySoftwareToken code; the answer is Cognito's mismatch error.
+fn software_token_mismatch(
+    state: &mut crate::state::State,
+    user: &UserKey,
+    tag: u64,
+    now_millis: u64,
+) -> CognitoError {
+    state.limits.code_failed(user, CodeKind::SoftwareToken, tag, now_millis);
+    CognitoError::enable_software_token_mfa("Code mismatch")
 }
 
 fn apply_preferences(user: &mut User, request: &MfaRequest) -> OpResult<()> {

@@ -9,9 +9,9 @@ use sha2::{Digest as _, Sha256};
 
 use crate::cx::{Cx, Handler};
 use crate::oauth;
-use crate::state::{AppClient, State, User};
+use crate::state::{AccessRecord, AppClient, State, User};
 use crate::wire::{
-    CognitoError, OpResult, Operation, Table, invalid_member, operation_table, required,
+    CognitoError, OpResult, Operation, Table, TextRule, check_text, operation_table, required,
 };
 
 mod account;
@@ -22,6 +22,8 @@ mod mfa;
 mod pools;
 pub(crate) mod tokens;
 mod users;
+
+pub(crate) use tokens::sweep;
 
 /// The `X-Amz-Target` prefix of the user-pool API.
 pub(crate) const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
@@ -121,15 +123,11 @@ pub(crate) const USER_POOL_API: Table<Handler> = operation_table! {
 /// changes state.
 pub const OPERATIONS: &[Operation] = USER_POOL_API.operations;
 
-/// A username as sent: 1..=128 characters, no whitespace-only.
+/// A username as sent: 1..=128 printable characters without separators, control or
+/// bidirectional-format characters (`[\p{L}\p{M}\p{S}\p{N}\p{P}]+`).
 pub(crate) fn username_member<'a>(value: &'a Option<String>, member: &str) -> OpResult<&'a str> {
     let username = required(value, member)?;
-    if username.chars().count() > 128 || username.chars().any(|c| c.is_control()) {
-        return Err(invalid_member(
-            member,
-            "Member must satisfy regular expression pattern: [\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+",
-        ));
-    }
+    check_text(member, username, TextRule::Name { max: 128 })?;
     Ok(username)
 }
 
@@ -149,7 +147,10 @@ pub(crate) fn attribute_map(list: Option<&[AttributeType]>) -> OpResult<BTreeMap
         if name.chars().count() > 32 + "custom:".len() {
             return Err(CognitoError::invalid_parameter(format!("Invalid attribute name {name}.")));
         }
-        map.insert(name.to_owned(), attribute.value.clone().unwrap_or_default());
+        check_text("Name", name, TextRule::Name { max: 32 + "custom:".len() })?;
+        let value = attribute.value.clone().unwrap_or_default();
+        check_text("Value", &value, TextRule::Value { max: 2048 })?;
+        map.insert(name.to_owned(), value);
     }
     Ok(map)
 }
@@ -335,12 +336,12 @@ pub(crate) fn token_owner(
         .filter(|t| !t.is_empty())
         .ok_or_else(|| CognitoError::missing("AccessToken"))?;
     let invalid = || CognitoError::not_authorized("Invalid Access Token");
-    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-    let record = state.access_tokens.get(&digest).ok_or_else(invalid)?;
+    let record = access_record(cx, state, token).ok_or_else(invalid)?;
     if record.expires_at <= cx.now() {
         return Err(CognitoError::not_authorized("Access Token has expired"));
     }
-    if state.revoked_origins.contains(&record.origin_jti) {
+    if state.tokens.revoked(&record.pool_id, &record.username, &record.origin_jti, record.issued_ms)
+    {
         return Err(CognitoError::not_authorized("Access Token has been revoked"));
     }
     // Hosted-UI tokens reach the JSON API only with the sign-in scope.
@@ -351,11 +352,59 @@ pub(crate) fn token_owner(
     let user = pool
         .users
         .get(&pool.user_key(&record.username))
+        .filter(|u| u.sub() == record.sub)
         .ok_or_else(|| CognitoError::user_not_found("User does not exist."))?;
     if !user.enabled {
         return Err(CognitoError::not_authorized("User is disabled."));
     }
     Ok(TokenOwner { pool_id: record.pool_id.clone(), username: record.username.clone() })
+}
+
+/// What an access token this server issued says (from the bounded cache, else checked by
+/// its signature); `None` for anything else. Expiry and revocation are the caller's to check.
+pub(crate) fn access_record(cx: &Cx<'_>, state: &State, token: &str) -> Option<AccessRecord> {
+    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    if let Some(record) = state.tokens.cached_access(&digest) {
+        return Some(record);
+    }
+    let record = verify_access_token(cx, state, token)?;
+    state.tokens.remember_access(digest, record.clone());
+    Some(record)
+}
+
+/// Checks an access token this server has not seen (or no longer caches) by its signature
+/// and claims: signed by its pool's access-token key, issued by that pool, `token_use`
+/// `access`. Expiry and revocation are checked by the caller, as for cached tokens.
+fn verify_access_token(cx: &Cx<'_>, state: &State, token: &str) -> Option<AccessRecord> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let unverified: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?,
+    )
+    .ok()?;
+    let pool_id = unverified.get("iss")?.as_str()?.rsplit('/').next()?;
+    let pool = state.pools.get(pool_id)?;
+    let claims = pool.keys.access_key().verify_jwt(token)?;
+    let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+    if text("iss")? != pool.issuer(cx.shared.config.issuer_base.as_deref())
+        || text("token_use")? != "access"
+    {
+        return None;
+    }
+    let number = |name: &str| claims.get(name).and_then(Value::as_u64);
+    Some(AccessRecord {
+        pool_id: pool.id.clone(),
+        username: text("username")?,
+        sub: text("sub")?,
+        issued_ms: crate::token_book::jti_millis(&text("jti")?),
+        client_id: text("client_id")?,
+        issued_at: number("iat")?,
+        expires_at: number("exp")?,
+        id_expires_at: 0,
+        origin_jti: text("origin_jti")?,
+        device_key: text("device_key"),
+        scope: text("scope"),
+    })
 }
 
 /// A `UserType` / AdminGetUser-style description of a user.

@@ -8,7 +8,7 @@ use super::random_alnum;
 use crate::cx::Cx;
 use crate::keys::PoolKeys;
 use crate::state::{AppClient, Group, Lifetimes, Object, Pool};
-use crate::wire::{CognitoError, OpResult, invalid_member};
+use crate::wire::{CognitoError, OpResult, TextRule, check_text, invalid_member};
 use crate::wire::{empty, paginate, required, with_next_token};
 
 /// Reads an optional string member, refusing other JSON types.
@@ -177,7 +177,8 @@ pub(crate) fn new_pool(
 }
 
 pub(crate) fn create_user_pool(cx: &Cx<'_>, request: Object) -> OpResult {
-    required_str(&request, "PoolName")?;
+    let name = required_str(&request, "PoolName")?;
+    check_text("PoolName", name, TextRule::Label { max: 128 })?;
     check_pool_settings(&request)?;
     let region = cx.meta.signed_region.clone().unwrap_or_else(|| cx.shared.config.region.clone());
     let pool = new_pool(&region, request, cx.now_f64(), None);
@@ -381,8 +382,6 @@ pub(crate) fn delete_user_pool(cx: &Cx<'_>, request: PoolRef) -> OpResult {
     for client in pool.clients.keys() {
         state.client_index.remove(client);
     }
-    state.refresh_tokens.retain(|_, r| r.pool_id != id);
-    state.access_tokens.retain(|_, r| r.pool_id != id);
     state.sessions.retain(|_, s| s.pool_id != id);
     state.oauth.forget_pool(id);
     empty()
@@ -563,7 +562,8 @@ pub(crate) fn new_client(
 
 pub(crate) fn create_user_pool_client(cx: &Cx<'_>, request: Object) -> OpResult {
     let pool_id = required_str(&request, "UserPoolId")?.to_owned();
-    required_str(&request, "ClientName")?;
+    let name = required_str(&request, "ClientName")?;
+    check_text("ClientName", name, TextRule::Label { max: 128 })?;
     check_client_settings(&request)?;
     let provided_secret = str_field(&request, "ClientSecret")?.map(str::to_owned);
     if let Some(secret) = &provided_secret {
@@ -670,7 +670,6 @@ pub(crate) fn delete_user_pool_client(cx: &Cx<'_>, request: ClientRef) -> OpResu
     let pool = state.pool_mut(pool_id)?;
     pool.clients.remove(client_id).ok_or_else(|| client_not_found(client_id))?;
     state.client_index.remove(client_id);
-    state.refresh_tokens.retain(|_, r| r.client_id != client_id);
     empty()
 }
 
@@ -727,6 +726,7 @@ pub(crate) fn group_type(pool_id: &str, group: &Group) -> Value {
 pub(crate) fn create_group(cx: &Cx<'_>, request: GroupRequest) -> OpResult {
     let pool_id = required(&request.user_pool_id, "UserPoolId")?;
     let name = required(&request.group_name, "GroupName")?;
+    check_text("GroupName", name, TextRule::Name { max: 128 })?;
     if request.precedence.is_some_and(|p| p < 0) {
         return Err(CognitoError::invalid_parameter("Precedence must be 0 or greater."));
     }

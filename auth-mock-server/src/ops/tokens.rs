@@ -1,16 +1,15 @@
 //! Issuing ID, access and refresh tokens.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
-use super::random_token;
 use crate::Shared;
 use crate::cx::Cx;
-use crate::state::{AccessRecord, Device, RefreshRecord, State};
-use crate::wire::{CognitoError, OpResult};
+use crate::state::{AccessRecord, Device, State};
+use crate::token_book::RefreshClaims;
+use crate::wire::{CognitoError, Escaped, OpResult};
 
 /// What to do about the refresh token when issuing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,15 +93,7 @@ fn issue_with(cx: &Cx<'_>, grant: TokenGrant, oauth: Option<&OAuthClaims>) -> Op
     }
     let id_token = with_id_token.then(|| keys.id_key().sign_jwt(&id_claims));
     let digest: [u8; 32] = Sha256::digest(access_token.as_bytes()).into();
-    {
-        let mut state = shared.state.write();
-        state.access_tokens.insert(digest, access_record);
-        state.inserts_since_sweep += 1;
-        if state.inserts_since_sweep >= 4096 {
-            state.inserts_since_sweep = 0;
-            sweep(&mut state, now);
-        }
-    }
+    shared.state.write().tokens.remember_access(digest, access_record);
     let mut result = json!({
         "AccessToken": access_token,
         "ExpiresIn": expires_in,
@@ -232,14 +223,14 @@ impl ClaimChanges {
         let Some(claims) = claims.as_object_mut() else { return };
         for (name, value) in &self.add {
             if PROTECTED_CLAIMS.contains(&name.as_str()) {
-                tracing::warn!(claim = %name, "PreTokenGeneration may not change this claim; ignored");
+                tracing::warn!(claim = %Escaped(name), "PreTokenGeneration may not change this claim; ignored");
             } else {
                 claims.insert(name.clone(), value.clone());
             }
         }
         for name in &self.suppress {
             if PROTECTED_CLAIMS.contains(&name.as_str()) {
-                tracing::warn!(claim = %name, "PreTokenGeneration may not suppress this claim; ignored");
+                tracing::warn!(claim = %Escaped(name), "PreTokenGeneration may not suppress this claim; ignored");
             } else {
                 claims.remove(name);
             }
@@ -321,21 +312,12 @@ impl Overrides {
     }
 }
 
-/// Drops expired token records and sessions so a long-running server does not grow forever.
+/// Drops expired sessions, revocations and counters so a long-running server does not grow.
 pub(crate) fn sweep(state: &mut State, now: u64) {
-    state.access_tokens.retain(|_, r| r.expires_at.max(r.id_expires_at) > now);
-    state.refresh_tokens.retain(|_, r| r.expires_at > now);
     state.sessions.retain(|_, s| s.expires_at > now);
     state.srp.retain(|_, s| s.expires_at > now);
-    // A revoked family needs remembering only while one of its tokens could still be shown.
-    let live: HashSet<&str> = state
-        .access_tokens
-        .values()
-        .map(|r| r.origin_jti.as_str())
-        .chain(state.refresh_tokens.values().map(|r| r.origin_jti.as_str()))
-        .collect();
-    state.revoked_origins.retain(|origin| live.contains(origin.as_str()));
-    state.oauth.family_scopes.retain(|origin, _| live.contains(origin.as_str()));
+    state.limits.sweep(now.saturating_mul(1000));
+    state.tokens.sweep(now);
 }
 
 type Prepared = (
@@ -398,6 +380,8 @@ fn prepare(
         RefreshMode::Keep { origin_jti } => origin_jti.clone(),
     };
     let event_id = uuid::Uuid::new_v4().to_string();
+    // UUIDv7 `jti`s carry the issue time to the millisecond (sign-out cut-offs).
+    let now_ms = shared.clock.now_millis();
     let groups: Vec<&String> = user.groups.iter().collect();
 
     let mut id = Map::new();
@@ -435,7 +419,7 @@ fn prepare(
     id.insert("auth_time".into(), json!(auth_time));
     id.insert("exp".into(), json!(now.saturating_add(id_ttl)));
     id.insert("iat".into(), json!(now));
-    id.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
+    id.insert("jti".into(), json!(crate::token_book::new_jti(now_ms)));
 
     let mut access = Map::new();
     access.insert("sub".into(), json!(user.sub()));
@@ -458,12 +442,14 @@ fn prepare(
     access.insert("auth_time".into(), json!(auth_time));
     access.insert("exp".into(), json!(now.saturating_add(access_ttl)));
     access.insert("iat".into(), json!(now));
-    access.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
+    access.insert("jti".into(), json!(crate::token_book::new_jti(now_ms)));
     access.insert("username".into(), json!(user.username));
 
     let record = AccessRecord {
         pool_id: grant.pool_id.clone(),
         username: user.username.clone(),
+        sub: user.sub().to_owned(),
+        issued_ms: now_ms,
         client_id: grant.client_id.clone(),
         issued_at: now,
         expires_at: now.saturating_add(access_ttl),
@@ -472,74 +458,23 @@ fn prepare(
         device_key: device_key.clone(),
         scope,
     };
-    let username = user.username.clone();
-    if let (Some(oauth), RefreshMode::New) = (oauth, &grant.refresh) {
-        state.oauth.family_scopes.insert(origin_jti.clone(), oauth.scopes.clone());
-    }
-
+    let claims = RefreshClaims {
+        pool_id: grant.pool_id.clone(),
+        username: user.username.clone(),
+        sub: user.sub().to_owned(),
+        client_id: grant.client_id.clone(),
+        issued_ms: now_ms,
+        expires_at: now.saturating_add(refresh_ttl),
+        auth_time,
+        origin_jti,
+        device_key,
+        jti: crate::token_book::new_jti(now_ms),
+        scopes: oauth.map(|o| o.scopes.clone()),
+    };
     let refresh = match &grant.refresh {
-        RefreshMode::New => {
-            // Opaque, in the shape of Cognito's JWE refresh tokens (five dot-separated parts).
-            let token = format!(
-                "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ.{}.{}.{}.{}",
-                random_token(192),
-                random_token(12),
-                random_token(96),
-                random_token(16)
-            );
-            state.refresh_tokens.insert(
-                token.clone(),
-                RefreshRecord {
-                    pool_id: grant.pool_id.clone(),
-                    username,
-                    client_id: grant.client_id.clone(),
-                    issued_at: now,
-                    expires_at: now.saturating_add(refresh_ttl),
-                    auth_time,
-                    origin_jti,
-                    device_key,
-                    revoked: false,
-                    rotated_at: None,
-                },
-            );
-            Some(token)
-        }
+        // Nothing is stored: the token carries its state, sealed (see `token_book`).
+        RefreshMode::New => Some(state.tokens.seal_refresh(&claims)),
         RefreshMode::Keep { .. } => None,
     };
     Ok((keys, Value::Object(id), Value::Object(access), refresh, access_ttl, record, new_device))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn access(origin: &str, expires_at: u64, id_expires_at: u64) -> AccessRecord {
-        AccessRecord {
-            pool_id: "pool".into(),
-            username: "alice".into(),
-            client_id: "client".into(),
-            issued_at: 0,
-            expires_at,
-            id_expires_at,
-            origin_jti: origin.into(),
-            device_key: None,
-            scope: None,
-        }
-    }
-
-    #[test]
-    fn sweep_forgets_a_revocation_only_once_every_token_of_the_family_is_dead() {
-        let mut state = State::default();
-        // Family "a": access token dead at 10, its id token at 20. Family "b": nothing left.
-        state.access_tokens.insert([1; 32], access("a", 10, 20));
-        state.revoked_origins.extend(["a".to_owned(), "b".to_owned()]);
-
-        sweep(&mut state, 15);
-        assert_eq!(state.access_tokens.len(), 1, "the id token of family a is still alive");
-        assert_eq!(state.revoked_origins, HashSet::from(["a".to_owned()]));
-
-        sweep(&mut state, 20);
-        assert!(state.access_tokens.is_empty());
-        assert!(state.revoked_origins.is_empty());
-    }
 }

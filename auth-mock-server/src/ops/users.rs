@@ -316,21 +316,10 @@ pub(crate) fn admin_get_user(cx: &Cx<'_>, request: UserRequest) -> OpResult {
     Ok(describe_user(user))
 }
 
-/// Revokes every token of a user (GlobalSignOut, AdminUserGlobalSignOut, deletion).
-pub(crate) fn revoke_user_tokens(state: &mut State, pool_id: &str, username: &str) {
-    let mut origins = Vec::new();
-    for record in state.refresh_tokens.values_mut() {
-        if record.pool_id == pool_id && record.username == username {
-            record.revoked = true;
-            origins.push(record.origin_jti.clone());
-        }
-    }
-    for record in state.access_tokens.values() {
-        if record.pool_id == pool_id && record.username == username {
-            origins.push(record.origin_jti.clone());
-        }
-    }
-    state.revoked_origins.extend(origins);
+/// Revokes every token of a user issued until `now_ms` (GlobalSignOut,
+/// AdminUserGlobalSignOut, AdminDisableUser).
+pub(crate) fn revoke_user_tokens(state: &mut State, pool_id: &str, username: &str, now_ms: u64) {
+    state.tokens.revoke_user(pool_id, username, now_ms);
 }
 
 pub(crate) fn admin_delete_user(cx: &Cx<'_>, request: UserRequest) -> OpResult {
@@ -344,9 +333,9 @@ pub(crate) fn admin_delete_user(cx: &Cx<'_>, request: UserRequest) -> OpResult {
 pub(crate) fn delete_user_from(state: &mut State, pool_id: &str, login: &str) -> OpResult<()> {
     let pool = state.pool_mut(pool_id)?;
     let key = pool.find_user_key(login).ok_or_else(crate::state::user_not_found)?;
-    let user = pool.users.remove(&key).ok_or_else(crate::state::user_not_found)?;
-    revoke_user_tokens(state, pool_id, &user.username);
-    state.refresh_tokens.retain(|_, r| !(r.pool_id == pool_id && r.username == user.username));
+    // The user's tokens die with it: every token check compares the token's `sub` with
+    // the user's, and a user created again under the same name has a new `sub`.
+    pool.users.remove(&key).ok_or_else(crate::state::user_not_found)?;
     Ok(())
 }
 
@@ -396,7 +385,7 @@ fn admin_set_enabled(cx: &Cx<'_>, request: UserRequest, enabled: bool) -> OpResu
         // bring the old sessions back: they must sign in anew.
         let username = user.username.clone();
         let pool_id = required(&request.user_pool_id, "UserPoolId")?.to_owned();
-        revoke_user_tokens(&mut state, &pool_id, &username);
+        revoke_user_tokens(&mut state, &pool_id, &username, cx.now_millis());
     }
     empty()
 }
@@ -476,7 +465,7 @@ pub(crate) fn admin_user_global_sign_out(cx: &Cx<'_>, request: UserRequest) -> O
     let pool_id = required(&request.user_pool_id, "UserPoolId")?.to_owned();
     let mut state = cx.shared.state.write();
     let username = lookup(&mut state, &request)?.username.clone();
-    revoke_user_tokens(&mut state, &pool_id, &username);
+    revoke_user_tokens(&mut state, &pool_id, &username, cx.now_millis());
     empty()
 }
 

@@ -445,7 +445,7 @@ async fn handle(shared: &Shared, parts: Parts, body: Body) -> Result<Response<Bo
     }
     let auth = authenticate(shared, &parts)?;
     let limit = MAX_OBJECT_BYTES + MAX_OBJECT_BYTES / 8 + 64 * 1024;
-    let body = crate::wire::read_body(body, limit).await.ok_or_else(too_large)?;
+    let body = crate::wire::read_body(body, limit).await.map_err(|_| too_large())?;
     let payload = decode_payload(&auth, &parts.headers, &body)?;
     let now = shared.clock.now_secs();
     let store = &shared.s3;

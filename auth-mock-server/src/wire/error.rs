@@ -75,6 +75,7 @@ impl CognitoError {
         resource_not_found => "ResourceNotFoundException",
         serialization => "SerializationException",
         software_token_mfa_not_found => "SoftwareTokenMFANotFoundException",
+        too_many_failed_attempts => "TooManyFailedAttemptsException",
         unauthorized => "UnauthorizedException",
         unknown_operation => "UnknownOperationException",
         unsupported_operation => "UnsupportedOperationException",

@@ -15,11 +15,13 @@ use serde_json::{Value, json};
 
 mod error;
 mod table;
+mod text;
 
 pub use error::CognitoError;
 pub(crate) use error::{OpResult, invalid_member, lower_first};
 pub use table::{Access, Auth, Operation};
 pub(crate) use table::{Table, operation_table};
+pub(crate) use text::{Escaped, TextRule, check_text};
 
 /// The content type of AWS JSON 1.1.
 pub(crate) const AMZ_JSON: &str = "application/x-amz-json-1.1";
@@ -62,26 +64,47 @@ pub(crate) fn target(headers: &HeaderMap) -> Option<&str> {
     headers.get("x-amz-target").and_then(|v| v.to_str().ok())
 }
 
+/// The `X-Amz-Target` header for the API endpoint: `Ok(None)` when absent, an error naming
+/// the problem when present but not text (a non-UTF-8 value is invalid, not missing).
+pub(crate) fn target_header(headers: &HeaderMap) -> Result<Option<&str>, CognitoError> {
+    let Some(value) = headers.get("x-amz-target") else { return Ok(None) };
+    value.to_str().map(Some).map_err(|_| {
+        CognitoError::unknown_operation(
+            "The X-Amz-Target header is not valid: it must be printable ASCII such as AWSCognitoIdentityProviderService.<Operation>.",
+        )
+    })
+}
+
+/// Why a request body could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyError {
+    /// Longer than the limit.
+    TooLarge,
+    /// The connection failed while the body was read.
+    Unreadable,
+}
+
 /// Reads a request body of at most `limit` bytes. A longer body is read on (and thrown away,
-/// up to eight times the limit) before `None` is returned, so the client gets the error answer
-/// instead of a connection reset by the unread data.
-pub(crate) async fn read_body(body: Body, limit: usize) -> Option<axum::body::Bytes> {
+/// up to eight times the limit) before the error is returned, so the client gets the error
+/// answer instead of a connection reset by the unread data (beyond that, the HTTP layer
+/// closes the connection after answering).
+pub(crate) async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, BodyError> {
     use http_body_util::BodyExt as _;
     let mut body = body;
     let mut kept = Vec::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else { return None };
+        let Ok(frame) = frame else { return Err(BodyError::Unreadable) };
         let Ok(data) = frame.into_data() else { continue };
         seen = seen.saturating_add(data.len());
         if seen > limit.saturating_mul(8) {
-            return None;
+            return Err(BodyError::TooLarge);
         }
         if seen <= limit {
             kept.extend_from_slice(&data);
         }
     }
-    (seen <= limit).then(|| axum::body::Bytes::from(kept))
+    if seen <= limit { Ok(axum::body::Bytes::from(kept)) } else { Err(BodyError::TooLarge) }
 }
 
 /// A reply with `body` as `content_type`.
@@ -139,6 +162,12 @@ fn or_empty_object(body: &[u8]) -> &[u8] {
 /// Parses an AWS-JSON request body. Invalid JSON and wrong member types are
 /// `SerializationException`s, as in AWS JSON services; an empty body counts as `{}`.
 pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> OpResult<T> {
+    if let Err(error) = std::str::from_utf8(body) {
+        return Err(CognitoError::serialization(format!(
+            "The request body is not UTF-8: invalid byte at offset {}.",
+            error.valid_up_to()
+        )));
+    }
     serde_json::from_slice(or_empty_object(body)).map_err(|error| {
         // serde names our Rust request types; say "a JSON object" instead.
         let mut detail = error.to_string();

@@ -269,3 +269,31 @@ async fn no_demo_allow_unsigned_region_and_host() {
     assert_eq!(refused.json()["__type"], "MissingAuthenticationTokenException");
     assert!(strict.interrupt().await.success());
 }
+
+#[tokio::test]
+async fn control_token_and_control_host_flags() {
+    let running = start(&[
+        "--port",
+        "0",
+        "--no-demo",
+        "--control-token",
+        "flag-t0ken",
+        "--control-host",
+        "auth-mock",
+    ])
+    .await;
+    assert!(
+        !running.stdout.iter().any(|line| line.contains("flag-t0ken")),
+        "the token is never printed"
+    );
+    let url = &running.url;
+    let bare = request(url, "GET", "/_mock/health", &[], b"").await.unwrap();
+    assert_eq!(bare.status, 401);
+    let token = [("Authorization", "Bearer flag-t0ken")];
+    assert_eq!(request(url, "GET", "/_mock/health", &token, b"").await.unwrap().status, 200);
+    let named = [("Authorization", "Bearer flag-t0ken"), ("Host", "auth-mock:9229")];
+    assert_eq!(request(url, "GET", "/_mock/health", &named, b"").await.unwrap().status, 200);
+    let other = [("Authorization", "Bearer flag-t0ken"), ("Host", "other:9229")];
+    assert_eq!(request(url, "GET", "/_mock/health", &other, b"").await.unwrap().status, 403);
+    assert!(running.interrupt().await.success());
+}

@@ -289,3 +289,94 @@ async fn absurd_control_values_do_not_break_the_server() {
     f.server.set_clock_offset(0);
     f.password_login("alice", PASSWORD).await;
 }
+
+#[tokio::test]
+async fn stats_count_what_the_server_holds_and_abandoned_sign_ins_expire() {
+    use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
+    let f = fixture().await;
+    let before = f.server.stats();
+    assert_eq!((before.pools, before.clients, before.users), (1, 1, 1));
+    assert_eq!(before.pending_sessions, 0);
+    for _ in 0..3 {
+        f.sdk
+            .initiate_auth()
+            .auth_flow(AuthFlowType::UserSrpAuth)
+            .client_id(&f.client.client_id)
+            .auth_parameters("USERNAME", "alice")
+            .auth_parameters("SRP_A", "0a")
+            .send()
+            .await
+            .unwrap();
+    }
+    let over_http = request(&f.server.url(), "GET", "/_mock/stats", &[], b"").await.unwrap();
+    assert_eq!(over_http.status, 200);
+    assert_eq!(over_http.json()["pending_sessions"], 3);
+    // Cognito's sessions last three minutes (the client's AuthSessionValidity).
+    f.server.advance_clock(Duration::from_secs(181));
+    assert_eq!(f.server.stats().pending_sessions, 0);
+}
+
+#[tokio::test]
+async fn the_control_api_answers_no_cors_and_only_loopback_hosts() {
+    let f = fixture().await;
+    let url = f.server.url();
+    let health = request(&url, "GET", "/_mock/health", &[], b"").await.unwrap();
+    assert_eq!(health.status, 200);
+    assert_eq!(health.header("access-control-allow-origin"), None);
+    let compat = request(&url, "GET", "/_aws/ses", &[], b"").await.unwrap();
+    assert_eq!(compat.header("access-control-allow-origin"), None);
+    // The Cognito API keeps what browsers need.
+    let api = request(
+        &url,
+        "POST",
+        "/",
+        &[("X-Amz-Target", "AWSCognitoIdentityProviderService.InitiateAuth")],
+        b"{}",
+    )
+    .await
+    .unwrap();
+    assert_eq!(api.header("access-control-allow-origin"), Some("*"));
+
+    // `request` sends `Host: 127.0.0.1:<port>`; a rebound name is refused.
+    let rebound = request(&url, "POST", "/_mock/reset", &[("Host", "evil.example")], b"").await;
+    let rebound = rebound.unwrap();
+    assert_eq!(rebound.status, 403, "{}", rebound.body);
+    assert_eq!(rebound.json()["__type"], "AccessDeniedException");
+    let csrf =
+        request(&url, "POST", "/_mock/reset", &[("Origin", "https://evil.example")], b"").await;
+    assert_eq!(csrf.unwrap().status, 403);
+    let preflight = request(&url, "OPTIONS", "/_mock/reset", &[], b"").await.unwrap();
+    assert_eq!(preflight.status, 405);
+    assert_eq!(preflight.header("access-control-allow-origin"), None);
+    assert!(f.sdk.describe_user_pool().user_pool_id(&f.pool).send().await.is_ok());
+}
+
+#[tokio::test]
+async fn a_control_token_is_required_when_configured() {
+    let server =
+        auth_mock_server::MockServer::builder().control_token("t0ken").start().await.unwrap();
+    let url = server.url();
+    let bare = request(&url, "GET", "/_mock/stats", &[], b"").await.unwrap();
+    assert_eq!(bare.status, 401);
+    assert_eq!(bare.json()["__type"], "UnauthorizedException");
+    assert_eq!(bare.header("www-authenticate"), Some("Bearer"));
+    let wrong =
+        request(&url, "GET", "/_mock/stats", &[("Authorization", "Bearer nope")], b"").await;
+    assert_eq!(wrong.unwrap().status, 401);
+    let right =
+        request(&url, "GET", "/_mock/stats", &[("Authorization", "Bearer t0ken")], b"").await;
+    assert_eq!(right.unwrap().status, 200);
+    let moto = request(&url, "POST", "/moto-api/reset", &[], b"").await.unwrap();
+    assert_eq!(moto.status, 401);
+    // The Cognito API does not need it.
+    let api = request(
+        &url,
+        "POST",
+        "/",
+        &[("X-Amz-Target", "AWSCognitoIdentityProviderService.ListUserPools")],
+        br#"{"MaxResults": 1}"#,
+    )
+    .await
+    .unwrap();
+    assert_ne!(api.status, 401);
+}

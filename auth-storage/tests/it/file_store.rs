@@ -312,9 +312,19 @@ async fn turning_encryption_on_keeps_the_session_and_encrypts_it() {
     assert!(fs::read_to_string(plain.path()).unwrap().contains("refresh-migrate"));
 
     let encrypted = file_store(dir.path(), true);
+    // Not taken silently: a plain-text file could have been planted.
+    match encrypted.load().await {
+        Err(StoreError::Refused(message)) => assert!(message.contains("plain text"), "{message}"),
+        other => panic!("expected Refused, got {other:?}"),
+    }
+    assert!(
+        encrypted.compare_and_swap(Generation::NEW, None).await.is_err(),
+        "no write over it either"
+    );
+    assert!(encrypted.encrypt_plaintext().await.unwrap(), "the explicit migration step");
+    assert!(!encrypted.encrypt_plaintext().await.unwrap(), "nothing left to do");
     let snapshot = encrypted.load().await.unwrap();
-    assert_eq!(snapshot.session, Some(sample_session("migrate")), "a plain file stays readable");
-    encrypted.compare_and_swap(snapshot.generation, snapshot.session.as_ref()).await.unwrap();
+    assert_eq!(snapshot.session, Some(sample_session("migrate")), "the session is kept");
     let text = fs::read_to_string(encrypted.path()).unwrap();
     assert!(!text.contains("refresh-migrate") && text.contains("XChaCha20-Poly1305"), "{text}");
     assert_eq!(encrypted.load().await.unwrap().session, Some(sample_session("migrate")));
@@ -393,4 +403,54 @@ async fn namespaces_share_a_directory_without_sharing_sessions() {
     assert_eq!(b.load().await.unwrap().session, None);
     b.save(&sample_session("b")).await.unwrap();
     assert_eq!(a.load().await.unwrap().session, Some(sample_session("a")));
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_symbolic_link_at_the_lock_file_is_refused() {
+    let dir = temp_dir();
+    let elsewhere = temp_dir();
+    let target = elsewhere.path().join("victim");
+    let store = file_store(dir.path(), false);
+    std::os::unix::fs::symlink(&target, store.path().with_extension("lock")).unwrap();
+    match store.save(&sample_session("a")).await {
+        Err(StoreError::Refused(message)) => {
+            assert!(message.contains("symbolic link"), "{message}")
+        }
+        other => panic!("expected Refused, got {other:?}"),
+    }
+    assert!(!target.exists(), "nothing was created through the link");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_fifo_planted_as_the_session_file_is_refused_without_blocking() {
+    let dir = temp_dir();
+    let store = file_store(dir.path(), false);
+    let made = std::process::Command::new("mkfifo").arg(store.path()).status().unwrap();
+    assert!(made.success());
+    // A generous bound: without O_NONBLOCK the open waits for a writer forever.
+    let loaded = tokio::time::timeout(Duration::from_secs(30), store.load()).await;
+    match loaded.expect("the load returns instead of blocking on the FIFO") {
+        Err(StoreError::Refused(message)) => {
+            assert!(message.contains("not a regular file"), "{message}")
+        }
+        other => panic!("expected Refused, got {other:?}"),
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_hard_linked_session_file_is_refused_and_the_other_name_left_alone() {
+    let dir = temp_dir();
+    let store = file_store(dir.path(), false);
+    store.save(&sample_session("a")).await.unwrap();
+    let other = dir.path().join("second-name");
+    fs::hard_link(store.path(), &other).unwrap();
+    set_mode(&other, 0o644);
+    match store.load().await {
+        Err(StoreError::Refused(message)) => assert!(message.contains("hard links"), "{message}"),
+        other => panic!("expected Refused, got {other:?}"),
+    }
+    assert_eq!(mode(&other), 0o644, "the other name's permissions were not changed");
 }

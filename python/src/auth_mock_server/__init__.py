@@ -68,17 +68,21 @@ class CognitoMock:
     """
 
     def __init__(self, process: subprocess.Popen, directory: tempfile.TemporaryDirectory,
-                 ready: Mapping[str, Any]) -> None:
+                 ready: Mapping[str, Any], control_token: Optional[str] = None) -> None:
         self._process = process
         self._directory = directory
         self._ready = ready
+        self._control_token = control_token
         self._saved_environment: Optional[Dict[str, Optional[str]]] = None
 
     @classmethod
     def start(cls, seed: Union[str, os.PathLike, None] = None, *, host: str = "127.0.0.1",
-              timeout: float = 30.0, extra_args: tuple = ()) -> "CognitoMock":
+              timeout: float = 30.0, extra_args: tuple = (),
+              control_token: Optional[str] = None) -> "CognitoMock":
         """Starts the server on a free port of ``host`` (with the demo pool, or ``seed``) and
-        returns once ``/_mock/health`` answers."""
+        returns once ``/_mock/health`` answers. With ``control_token`` the server requires it
+        on the test-control API (``--control-token``, passed in the environment so that it
+        does not show in the process list), and this object sends it."""
         directory = tempfile.TemporaryDirectory(prefix="cognito-mock-")
         ready_file = Path(directory.name) / "ready.json"
         log_path = Path(directory.name) / "server.log"
@@ -86,9 +90,12 @@ class CognitoMock:
         if seed is not None:
             args += ["--seed", os.fspath(seed)]
         args += list(extra_args)
+        environment = dict(os.environ)
+        if control_token:
+            environment["AUTH_MOCK_CONTROL_TOKEN"] = control_token
         with open(log_path, "wb") as log:
             process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL)
+                                       stdin=subprocess.DEVNULL, env=environment)
         deadline = time.monotonic() + timeout
         try:
             while not ready_file.exists():
@@ -99,7 +106,7 @@ class CognitoMock:
                 if time.monotonic() > deadline:
                     raise CognitoMockError(f"auth-mock-server did not start within {timeout} s")
                 time.sleep(0.02)
-            mock = cls(process, directory, json.loads(ready_file.read_text()))
+            mock = cls(process, directory, json.loads(ready_file.read_text()), control_token)
             while True:
                 try:
                     if mock._request("GET", "/_mock/health").get("ok"):
@@ -179,8 +186,11 @@ class CognitoMock:
 
     def _request(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"}
+        if self._control_token:
+            headers["Authorization"] = f"Bearer {self._control_token}"
         request = urllib.request.Request(self.endpoint + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+                                         headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return json.loads(response.read() or b"{}")

@@ -1,0 +1,411 @@
+//! `cargo xtask soak --seconds N --concurrency C`: a long mixed workload against the mock
+//! server, to show that its memory stays flat however many sign-ins it has served.
+//!
+//! Each of the C workers loops over a mix of what apps do: sign up (and confirm) a user now
+//! and then, sign in alternately with USER_SRP_AUTH (real client SRP maths) and
+//! USER_PASSWORD_AUTH, GetUser, refresh, identity-pool credentials (GetId and
+//! GetCredentialsForIdentity with the ID token) and GlobalSignOut. Every ten seconds, after
+//! 10,000 sign-ins and at the end it prints operations per second, errors, the server's
+//! resident memory (VmRSS, and the peak VmHWM) from /proc, and `GET /_mock/stats`.
+//!
+//! The server binary is built in the debug profile unless `--release` is given: the run is
+//! about memory over time, which the profile barely changes, and the debug build is the one
+//! the tests already keep up to date.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::bench_server::{Connection, Guard, free_port, rss_kib};
+
+const POOL_ID: &str = "us-east-1_SoakPool01";
+const CLIENT_ID: &str = "soakclient0000000000000001";
+const IDENTITY_POOL_ID: &str = "us-east-1:00000000-0000-4000-8000-00000000500a";
+const PASSWORD: &str = "Soak-Passw0rd!";
+const IDENTITY_TARGET: &str = "AWSCognitoIdentityService.";
+/// Sign-ins after which a checkpoint is printed whatever the time.
+const SIGN_IN_CHECKPOINT: u64 = 10_000;
+
+struct Options {
+    seconds: u64,
+    concurrency: u32,
+    release: bool,
+}
+
+fn parse_options(args: &[String]) -> Result<Options, String> {
+    let mut options = Options { seconds: 60, concurrency: 64, release: false };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut number = |name: &str| -> Result<u64, String> {
+            args.next()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("{name} needs a whole number"))
+        };
+        match arg.as_str() {
+            "--seconds" => options.seconds = number("--seconds")?.max(1),
+            "--concurrency" => {
+                options.concurrency =
+                    u32::try_from(number("--concurrency")?.clamp(1, 4096)).unwrap_or(64);
+            }
+            "--release" => options.release = true,
+            other => return Err(format!("soak: unknown argument {other}")),
+        }
+    }
+    Ok(options)
+}
+
+/// What the workers count.
+#[derive(Default)]
+struct Counters {
+    ops: AtomicU64,
+    sign_ins: AtomicU64,
+    errors: AtomicU64,
+}
+
+/// Builds and starts the server, runs the workload, prints checkpoints.
+pub(crate) fn run(workspace: &Path, args: &[String]) -> Result<(), String> {
+    let options = parse_options(args)?;
+    let mut build = vec!["build", "-p", "auth-mock-server"];
+    if options.release {
+        build.push("--release");
+    }
+    println!("$ cargo {}", build.join(" "));
+    let status = Command::new("cargo")
+        .current_dir(workspace)
+        .args(&build)
+        .status()
+        .map_err(|e| format!("cargo: {e}"))?;
+    if !status.success() {
+        return Err("the server does not build".into());
+    }
+    let profile = if options.release { "release" } else { "debug" };
+    let binary = workspace.join("target").join(profile).join("auth-mock-server");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(soak(&binary, &options))
+}
+
+fn seed() -> Value {
+    json!({
+        "pools": [{
+            "name": "soak",
+            "id": POOL_ID,
+            "clients": [{
+                "name": "soak",
+                "id": CLIENT_ID,
+                "explicit_auth_flows": [
+                    "ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"
+                ],
+            }],
+        }],
+        "identity_pools": [{
+            "name": "soak-identities",
+            "id": IDENTITY_POOL_ID,
+            "user_pools": [{ "pool": "soak", "client": "soak" }],
+        }],
+    })
+}
+
+async fn soak(binary: &Path, options: &Options) -> Result<(), String> {
+    let seed_path =
+        std::env::temp_dir().join(format!("auth-mock-soak-{}.json", std::process::id()));
+    std::fs::write(&seed_path, seed().to_string()).map_err(|e| e.to_string())?;
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let child = Command::new(binary)
+        .args(["--seed", &seed_path.display().to_string(), "--port", &port.to_string()])
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+    let guard = Guard(child);
+    let pid = guard.0.id();
+    wait_for(&url).await?;
+    println!(
+        "soak: {} s, {} workers against {url} (pid {pid}); idle VmRSS {} KiB",
+        options.seconds,
+        options.concurrency,
+        rss_kib(pid, "VmRSS:").unwrap_or(0)
+    );
+    let counters = Arc::new(Counters::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for worker in 0..options.concurrency {
+        let (url, counters, stop) = (url.clone(), Arc::clone(&counters), Arc::clone(&stop));
+        workers.push(tokio::spawn(async move { work(&url, worker, &counters, &stop).await }));
+    }
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(options.seconds);
+    let mut last = (started, 0u64);
+    let mut next_report = started + Duration::from_secs(10);
+    let mut milestone_printed = false;
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let sign_ins = counters.sign_ins.load(Ordering::Relaxed);
+        let milestone = !milestone_printed && sign_ins >= SIGN_IN_CHECKPOINT;
+        if milestone || Instant::now() >= next_report {
+            milestone_printed |= milestone;
+            let label = if milestone { "10,000 sign-ins" } else { "checkpoint" };
+            last = checkpoint(&url, pid, &counters, started, last, label).await;
+            next_report = Instant::now() + Duration::from_secs(10);
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        let _ = worker.await;
+    }
+    checkpoint(&url, pid, &counters, started, last, "end").await;
+    let ops = counters.ops.load(Ordering::Relaxed);
+    let errors = counters.errors.load(Ordering::Relaxed);
+    println!(
+        "soak: {ops} operations ({:.0}/s), {} sign-ins, {errors} errors; peak VmHWM {} KiB",
+        ops as f64 / started.elapsed().as_secs_f64(),
+        counters.sign_ins.load(Ordering::Relaxed),
+        rss_kib(pid, "VmHWM:").unwrap_or(0),
+    );
+    drop(guard);
+    let _ = std::fs::remove_file(&seed_path);
+    if errors > 0 { Err(format!("{errors} operations failed")) } else { Ok(()) }
+}
+
+async fn wait_for(url: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(mut conn) = Connection::open(url).await {
+            if conn.get("/_mock/health").await.is_ok_and(|(status, _)| status == 200) {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            return Err("the server did not answer within 60 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Prints one line of figures; returns the time and operation count it was taken at.
+async fn checkpoint(
+    url: &str,
+    pid: u32,
+    counters: &Counters,
+    started: Instant,
+    last: (Instant, u64),
+    label: &str,
+) -> (Instant, u64) {
+    let now = Instant::now();
+    let ops = counters.ops.load(Ordering::Relaxed);
+    let rate = (ops - last.1) as f64 / now.duration_since(last.0).as_secs_f64().max(1e-3);
+    let stats = match Connection::open(url).await {
+        Ok(mut conn) => conn
+            .get("/_mock/stats")
+            .await
+            .map(|(_, body)| String::from_utf8_lossy(&body).into_owned())
+            .unwrap_or_else(|e| e),
+        Err(e) => e,
+    };
+    println!(
+        "[{label} @ {:>5.1} s] sign-ins {:>7}  ops {:>8}  ops/s {rate:>7.0}  errors {}  VmRSS {} KiB  stats {stats}",
+        now.duration_since(started).as_secs_f64(),
+        counters.sign_ins.load(Ordering::Relaxed),
+        ops,
+        counters.errors.load(Ordering::Relaxed),
+        rss_kib(pid, "VmRSS:").unwrap_or(0),
+    );
+    (now, ops)
+}
+
+/// Tokens of one sign-in.
+struct Tokens {
+    access: String,
+    id: String,
+    refresh: String,
+}
+
+/// One worker: its own connection and user, the mix in a loop until `stop`.
+async fn work(url: &str, worker: u32, counters: &Counters, stop: &AtomicBool) {
+    let Ok(mut conn) = Connection::open(url).await else {
+        counters.errors.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    let mut generation = 0u32;
+    let mut username = String::new();
+    let mut round = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        let result = async {
+            // A new user every 50 rounds: sign-ups are part of the mix, and the user count
+            // grows as it would in a test suite.
+            if round % 50 == 0 {
+                username = format!("soak-{worker}-{generation}");
+                generation += 1;
+                sign_up(&mut conn, &username, counters).await?;
+            }
+            let tokens = if round % 2 == 0 {
+                srp_sign_in(&mut conn, &username, counters).await?
+            } else {
+                password_sign_in(&mut conn, &username, counters).await?
+            };
+            counters.sign_ins.fetch_add(1, Ordering::Relaxed);
+            call(&mut conn, "GetUser", &json!({ "AccessToken": tokens.access }), counters).await?;
+            match round % 8 {
+                3 => {
+                    let refresh = json!({
+                        "AuthFlow": "REFRESH_TOKEN_AUTH",
+                        "ClientId": CLIENT_ID,
+                        "AuthParameters": { "REFRESH_TOKEN": tokens.refresh },
+                    });
+                    call(&mut conn, "InitiateAuth", &refresh, counters).await?;
+                }
+                5 => credentials(&mut conn, &tokens.id, counters).await?,
+                7 => {
+                    let sign_out = json!({ "AccessToken": tokens.access });
+                    call(&mut conn, "GlobalSignOut", &sign_out, counters).await?;
+                }
+                _ => {}
+            }
+            Ok::<(), String>(())
+        }
+        .await;
+        if let Err(error) = result {
+            // The first few failures are worth reading; the rest only counted.
+            if counters.errors.fetch_add(1, Ordering::Relaxed) < 5 {
+                eprintln!("soak worker {worker}: {error}");
+            }
+            match Connection::open(url).await {
+                Ok(fresh) => conn = fresh,
+                Err(_) => return,
+            }
+        }
+        round += 1;
+    }
+}
+
+async fn call(
+    conn: &mut Connection,
+    operation: &str,
+    body: &Value,
+    counters: &Counters,
+) -> Result<Value, String> {
+    let (status, text) = conn.post(operation, body.to_string().as_bytes()).await?;
+    counters.ops.fetch_add(1, Ordering::Relaxed);
+    let value: Value = serde_json::from_slice(&text).unwrap_or(Value::Null);
+    if status == 200 { Ok(value) } else { Err(format!("{operation}: HTTP {status}: {value}")) }
+}
+
+async fn sign_up(conn: &mut Connection, username: &str, counters: &Counters) -> Result<(), String> {
+    let body = json!({
+        "ClientId": CLIENT_ID,
+        "Username": username,
+        "Password": PASSWORD,
+        "UserAttributes": [{ "Name": "email", "Value": format!("{username}@example.com") }],
+    });
+    call(conn, "SignUp", &body, counters).await?;
+    let confirm = json!({ "UserPoolId": POOL_ID, "Username": username });
+    call(conn, "AdminConfirmSignUp", &confirm, counters).await?;
+    Ok(())
+}
+
+fn tokens_of(answer: &Value) -> Result<Tokens, String> {
+    let get = |name: &str| {
+        answer
+            .pointer(&format!("/AuthenticationResult/{name}"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| format!("no {name} in {answer}"))
+    };
+    Ok(Tokens { access: get("AccessToken")?, id: get("IdToken")?, refresh: get("RefreshToken")? })
+}
+
+async fn password_sign_in(
+    conn: &mut Connection,
+    username: &str,
+    counters: &Counters,
+) -> Result<Tokens, String> {
+    let body = json!({
+        "AuthFlow": "USER_PASSWORD_AUTH",
+        "ClientId": CLIENT_ID,
+        "AuthParameters": { "USERNAME": username, "PASSWORD": PASSWORD },
+    });
+    tokens_of(&call(conn, "InitiateAuth", &body, counters).await?)
+}
+
+async fn srp_sign_in(
+    conn: &mut Connection,
+    username: &str,
+    counters: &Counters,
+) -> Result<Tokens, String> {
+    // A 256-bit private value, as bench-server uses: the generator shares the cores with
+    // the server, and the server's work does not depend on it.
+    let ephemeral = auth_srp::ClientEphemeral::new_256_bit();
+    let init = json!({
+        "AuthFlow": "USER_SRP_AUTH",
+        "ClientId": CLIENT_ID,
+        "AuthParameters": { "USERNAME": username, "SRP_A": ephemeral.public_hex() },
+    });
+    let challenge = call(conn, "InitiateAuth", &init, counters).await?;
+    let params = challenge.get("ChallengeParameters").ok_or("no ChallengeParameters")?;
+    let get = |name: &str| params.get(name).and_then(Value::as_str).ok_or(format!("no {name}"));
+    let user_id = get("USER_ID_FOR_SRP")?;
+    let timestamp = auth_srp::format_timestamp(std::time::SystemTime::now());
+    let data = auth_srp::PasswordChallenge::new(
+        auth_srp::pool_name(POOL_ID),
+        user_id,
+        get("SALT")?,
+        get("SRP_B")?,
+        get("SECRET_BLOCK")?,
+    );
+    let signature = ephemeral
+        .password_claim_signature(&data, PASSWORD, &timestamp)
+        .map_err(|e| e.to_string())?;
+    let mut respond = json!({
+        "ClientId": CLIENT_ID,
+        "ChallengeName": "PASSWORD_VERIFIER",
+        "ChallengeResponses": {
+            "USERNAME": user_id,
+            "PASSWORD_CLAIM_SECRET_BLOCK": get("SECRET_BLOCK")?,
+            "PASSWORD_CLAIM_SIGNATURE": signature,
+            "TIMESTAMP": timestamp,
+        },
+    });
+    if let Some(session) = challenge.get("Session") {
+        respond["Session"] = session.clone();
+    }
+    tokens_of(&call(conn, "RespondToAuthChallenge", &respond, counters).await?)
+}
+
+async fn credentials(
+    conn: &mut Connection,
+    id_token: &str,
+    counters: &Counters,
+) -> Result<(), String> {
+    let logins = json!({ format!("cognito-idp.us-east-1.amazonaws.com/{POOL_ID}"): id_token });
+    let get_id = json!({ "IdentityPoolId": IDENTITY_POOL_ID, "Logins": logins });
+    let (status, text) =
+        conn.post_target(&format!("{IDENTITY_TARGET}GetId"), get_id.to_string().as_bytes()).await?;
+    counters.ops.fetch_add(1, Ordering::Relaxed);
+    let identity: Value = serde_json::from_slice(&text).unwrap_or(Value::Null);
+    let identity_id = identity
+        .get("IdentityId")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("GetId: HTTP {status}: {identity}"))?;
+    let body = json!({ "IdentityId": identity_id, "Logins": logins });
+    let (status, text) = conn
+        .post_target(
+            &format!("{IDENTITY_TARGET}GetCredentialsForIdentity"),
+            body.to_string().as_bytes(),
+        )
+        .await?;
+    counters.ops.fetch_add(1, Ordering::Relaxed);
+    if status == 200 {
+        Ok(())
+    } else {
+        Err(format!("GetCredentialsForIdentity: HTTP {status}: {}", String::from_utf8_lossy(&text)))
+    }
+}
