@@ -28,6 +28,7 @@
 //! # }
 //! ```
 #![deny(rustdoc::broken_intra_doc_links)]
+#![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
 
 mod backoff;
 mod probe;

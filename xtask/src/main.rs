@@ -29,6 +29,12 @@ tasks:
   bench-server [--seconds N] [--no-peers] [--only NAME]
           start-up time, req/s, p50/p99 and RSS of auth-mock-server (release build), side by
           side with moto, cognito-local and fakecloud when they are installed
+  fuzz [--seconds N] [--seed S]
+          a bounded HTTP fuzzer against the mock server; fails on any 5xx, hang, dropped
+          connection or crash
+  soak [--seconds N] [--concurrency C] [--release]
+          a long mixed workload against the mock server, printing ops/s, errors, resident
+          memory and /_mock/stats, to show memory stays flat
 ";
 
 /// What a task returns: its first failure, if any.

@@ -9,6 +9,7 @@ mod drop_in;
 mod example;
 #[cfg(feature = "file-device-store")]
 mod file_devices;
+mod hosted_ui;
 mod identity_pool;
 mod jwt;
 mod layer;
