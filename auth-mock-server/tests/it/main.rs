@@ -4,7 +4,21 @@
 
 mod adoption;
 mod binary;
+#[cfg(feature = "browser")]
 mod browser;
+
+/// Without the `browser` feature the hosted-UI browser test is not built: say so loudly, and
+/// fail where every test must run (CI runs with `--all-features`).
+#[cfg(not(feature = "browser"))]
+#[test]
+#[allow(clippy::print_stderr, reason = "a skipped test says so loudly")]
+fn the_browser_test_needs_the_browser_feature() {
+    assert!(
+        std::env::var("AUTH_REQUIRE_ALL_TESTS").as_deref() != Ok("1"),
+        "the hosted-UI browser test needs `--features browser` (or --all-features)"
+    );
+    eprintln!("\n!!! SKIPPED the hosted-UI browser test: build with --features browser\n");
+}
 mod control;
 mod fuzz;
 mod hosted;
