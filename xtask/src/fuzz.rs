@@ -12,14 +12,13 @@
 //! replayed with `--seed`.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::bench_server::{Guard, free_port};
+use crate::harness::{MockProcess, build_mock};
 
 const POOL_ID: &str = "us-east-1_FuzzPool01";
 const CLIENT_ID: &str = "fuzzclient0000000000000001";
@@ -225,18 +224,7 @@ pub(crate) fn run(workspace: &Path, args: &[String]) -> Result<(), String> {
             _ => return Err(format!("fuzz: expected --seconds N or --seed N, got {arg}")),
         }
     }
-    println!("$ cargo build -p auth-mock-server");
-    let built = Command::new("cargo")
-        .current_dir(workspace)
-        .args(["build", "-p", "auth-mock-server"])
-        .status()
-        .map_err(|e| format!("cargo: {e}"))?;
-    if !built.success() {
-        return Err("the server does not build".into());
-    }
-    let binary = workspace.join("target/debug/auth-mock-server");
-    let seed_file =
-        std::env::temp_dir().join(format!("auth-mock-fuzz-{}.json", std::process::id()));
+    let binary = build_mock(workspace, false)?;
     let seed_json = serde_json::json!({
         "pools": [{
             "name": "fuzz", "id": POOL_ID,
@@ -246,18 +234,8 @@ pub(crate) fn run(workspace: &Path, args: &[String]) -> Result<(), String> {
                 "attributes": { "email": "alice@example.com", "email_verified": "true" } }],
         }],
     });
-    std::fs::write(&seed_file, seed_json.to_string()).map_err(|e| e.to_string())?;
-    let port = free_port();
-    let child = Command::new(&binary)
-        .args(["--seed", &seed_file.display().to_string(), "--port", &port.to_string()])
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-    let mut guard = Guard(child);
-    let addr = format!("127.0.0.1:{port}");
+    let mut server = MockProcess::start(&binary, &seed_json, "fuzz")?;
+    let addr = server.addr.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -306,8 +284,7 @@ pub(crate) fn run(workspace: &Path, args: &[String]) -> Result<(), String> {
         println!("fuzz: {} requests", sent.load(Ordering::Relaxed));
         first_error.map_or(Ok(()), Err)
     });
-    let exited = guard.0.try_wait().ok().flatten();
-    let _ = std::fs::remove_file(&seed_file);
+    let exited = server.guard.0.try_wait().ok().flatten();
     if let Some(status) = exited {
         return Err(format!("the server exited during the run ({status}); seed {seed}"));
     }
