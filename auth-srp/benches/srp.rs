@@ -121,15 +121,18 @@ fn client_sign_in(c: &mut Criterion) {
     let srp_b = server.public_hex();
     let mut group = c.benchmark_group("client sign-in");
     group.sample_size(20);
-    group.bench_function("256-bit a (auth-cognito), constant time: A and the password claim", |bench| {
-        bench.iter(|| {
-            let client = ClientEphemeral::new_256_bit();
-            let challenge = PasswordChallenge::new(POOL, USER, &salt_hex, &srp_b, BLOCK);
-            let signature =
-                client.password_claim_signature(&challenge, PASSWORD, black_box(TIMESTAMP));
-            (client.public_hex(), signature.unwrap())
-        })
-    });
+    group.bench_function(
+        "256-bit a (auth-cognito), constant time: A and the password claim",
+        |bench| {
+            bench.iter(|| {
+                let client = ClientEphemeral::new_256_bit();
+                let challenge = PasswordChallenge::new(POOL, USER, &salt_hex, &srp_b, BLOCK);
+                let signature =
+                    client.password_claim_signature(&challenge, PASSWORD, black_box(TIMESTAMP));
+                (client.public_hex(), signature.unwrap())
+            })
+        },
+    );
     group.bench_function("1024-bit a, constant time: A and the password claim", |bench| {
         bench.iter(|| {
             let client = ClientEphemeral::new();
