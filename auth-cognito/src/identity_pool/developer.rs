@@ -18,6 +18,7 @@ use auth_core::{
 
 use super::CognitoIdentityPool;
 use crate::error::CognitoError;
+use crate::untrusted::bounded;
 
 /// The `Logins` key of the OpenID tokens of developer-authenticated identities.
 pub const DEVELOPER_LOGINS_KEY: &str = "cognito-identity.amazonaws.com";
@@ -90,6 +91,8 @@ impl DeveloperIdentityError {
     }
 }
 
+/// The backend's words reach error messages, which apps log and show: they are bounded and
+/// escaped like every other answer this crate does not control.
 impl From<DeveloperIdentityError> for ProviderError {
     fn from(error: DeveloperIdentityError) -> Self {
         match &error {
@@ -97,7 +100,7 @@ impl From<DeveloperIdentityError> for ProviderError {
                 NetworkError::with_source("the developer identity source failed", error),
             ),
             DeveloperIdentityError::Refused { code, message } => {
-                ProviderError::Rejected(ServiceError::new(code, message.clone()))
+                ProviderError::Rejected(ServiceError::new(&bounded(code), bounded(message)))
             }
         }
     }
@@ -219,7 +222,7 @@ impl DeveloperIdentityCredentials {
             }
         }
         let identity = self.inner.source.developer_identity(logins).await.inspect_err(|error| {
-            tracing::warn!(%error, "the developer identity source failed");
+            tracing::warn!(error = %bounded(&error.to_string()), "the developer identity source failed");
         })?;
         *current = Some((logins.clone(), identity.clone()));
         Ok(identity)
@@ -267,5 +270,37 @@ impl CredentialsProvider for DeveloperIdentityCredentials {
             }
             other => Ok(other?),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+
+    #[test]
+    fn the_expiry_comes_from_the_token_or_the_app() {
+        let jwt = auth_core::testing::unsigned_jwt(&serde_json::json!({"exp": 1_700_000_600}));
+        let identity = DeveloperIdentity::new("us-east-1:1", jwt);
+        let expiry = UNIX_EPOCH + Duration::from_secs(1_700_000_600);
+        assert_eq!(identity.expires_at, Some(expiry));
+        assert!(identity.is_fresh_at(expiry - Duration::from_secs(60)));
+        assert!(!identity.is_fresh_at(expiry - Duration::from_secs(10)), "within the margin");
+        let opaque = DeveloperIdentity::new("us-east-1:1", "opaque");
+        assert_eq!(opaque.expires_at, None, "used until Cognito refuses it");
+        assert!(opaque.with_expires_at(expiry).is_fresh_at(expiry - Duration::from_secs(60)));
+        assert!(!format!("{identity:?}").contains("eyJ"), "Debug never shows the token");
+    }
+
+    #[test]
+    fn source_failures_map_to_network_or_refusal_with_escaped_words() {
+        let network = ProviderError::from(DeveloperIdentityError::Unreachable("refused".into()));
+        assert!(network.is_network() && network.is_transient());
+        let refused =
+            ProviderError::from(DeveloperIdentityError::refused("NotSignedIn", "line\nforged"));
+        assert!(refused.is_rejected());
+        assert_eq!(refused.code(), Some("NotSignedIn"));
+        assert!(!refused.to_string().contains('\n'), "{refused}");
     }
 }
