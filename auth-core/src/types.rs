@@ -841,12 +841,29 @@ pub struct SignUpRequest {
     pub password: Password,
     /// User attributes, e.g. `email`.
     pub attributes: BTreeMap<String, String>,
+    /// Sign the user in once the account is confirmed (Amplify's `autoSignIn`): see
+    /// [`auto_sign_in`](Self::auto_sign_in).
+    pub auto_sign_in: bool,
 }
 
 impl SignUpRequest {
     /// A sign-up with a username and password.
     pub fn new(username: impl Into<String>, password: impl Into<Password>) -> Self {
-        Self { username: username.into(), password: password.into(), attributes: BTreeMap::new() }
+        Self {
+            username: username.into(),
+            password: password.into(),
+            attributes: BTreeMap::new(),
+            auto_sign_in: false,
+        }
+    }
+
+    /// Asks `AuthClient`'s account operations to sign the user in once the account is
+    /// confirmed: `Account::confirm_sign_up` then signs in with the username and the
+    /// password given here (kept in memory, zeroized once used), or, for an account
+    /// confirmed at sign-up, `Account::auto_sign_in` does.
+    pub fn auto_sign_in(mut self, enabled: bool) -> Self {
+        self.auto_sign_in = enabled;
+        self
     }
 
     /// Adds an attribute.

@@ -3,6 +3,7 @@
 mod account;
 #[cfg(feature = "aws-sdk")]
 mod credentials;
+mod developer_identity;
 mod device_store;
 #[cfg(feature = "drop-in")]
 mod drop_in;

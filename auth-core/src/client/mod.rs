@@ -43,7 +43,7 @@ use crate::env::{Clock, Connectivity};
 use crate::error::{AuthError, StoreError};
 use crate::machine::{self, Effect, Event, Failure, MachineState, SessionKind, Waiters};
 use crate::provider::{DynAccountProvider, DynCredentialsProvider, DynIdentityProvider};
-use crate::secret::ProviderToken;
+use crate::secret::{ProviderToken, SecretString};
 use crate::store::{DynTokenStore, Generation};
 use crate::types::{
     AwsCredentials, ChallengeResponse, FederatedSession, IdentityId, Logins, SignInOutcome,
@@ -133,6 +133,10 @@ struct Inner {
     /// clock: a device whose clock is off would otherwise refresh forever (tokens that look
     /// expired the moment they arrive) or use expired tokens.
     clock_drift_ms: AtomicI64,
+    /// The credentials of a sign-up that asked to be signed in once confirmed
+    /// (`SignUpRequest::auto_sign_in`): the username and the password, which zeroizes when
+    /// it is used, replaced or dropped with the client.
+    auto_sign_in: Mutex<Option<(String, crate::secret::Password)>>,
     /// Dropped with the client, which stops the connectivity task.
     shutdown: watch::Sender<()>,
 }
@@ -427,6 +431,23 @@ impl AuthClient {
     /// The signed-in user-pool username, if any.
     pub fn username(&self) -> Option<String> {
         self.inner.lock().session.user_pool.as_ref().map(|session| session.username.clone())
+    }
+
+    /// The pending auto sign-in of a sign-up (see `Account::auto_sign_in`).
+    fn auto_sign_in_slot(&self) -> MutexGuard<'_, Option<(String, crate::secret::Password)>> {
+        self.inner.auto_sign_in.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The device key of the signed-in session, if its provider tracks devices (a Cognito
+    /// user pool with device tracking records the key of the device it confirmed): what an
+    /// app names when it asks the provider to remember this device.
+    pub fn device_key(&self) -> Option<SecretString> {
+        self.inner
+            .lock()
+            .session
+            .user_pool
+            .as_ref()
+            .and_then(|session| session.device_key().cloned())
     }
 
     /// Fails every request that is blocked waiting for a re-sign-in (or for connectivity)
