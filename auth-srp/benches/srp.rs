@@ -145,6 +145,36 @@ fn client_sign_in(c: &mut Criterion) {
     group.finish();
 }
 
+/// [`client_sign_in`] measured in the CPU time of the benchmark thread instead of wall time:
+/// on a machine shared with other work (builds, other benchmarks) wall time counts the time
+/// the thread waited for a core; CPU time counts only the work, so it is the figure to
+/// compare with the 5 ms target there.
+fn client_sign_in_cpu_time(c: &mut Criterion) {
+    let verifier = Verifier::generate(POOL, USER, PASSWORD);
+    let salt_hex = verifier.salt_hex();
+    let server = ServerEphemeral::new(verifier.verifier());
+    let srp_b = server.public_hex();
+    let mut group = c.benchmark_group("client sign-in, thread CPU time");
+    group.sample_size(20);
+    group.bench_function(
+        "256-bit a (auth-cognito), constant time: A and the password claim",
+        |bench| {
+            bench.iter_custom(|iterations| {
+                let started = cpu_time::ThreadTime::now();
+                for _ in 0..iterations {
+                    let client = ClientEphemeral::new_256_bit();
+                    let challenge = PasswordChallenge::new(POOL, USER, &salt_hex, &srp_b, BLOCK);
+                    let signature =
+                        client.password_claim_signature(&challenge, PASSWORD, black_box(TIMESTAMP));
+                    black_box((client.public_hex(), signature.unwrap()));
+                }
+                started.elapsed()
+            })
+        },
+    );
+    group.finish();
+}
+
 /// Everything both sides compute for one login with fresh random a and b: the SRP maths
 /// `cargo xtask bench-server` spends per login (its load generator plays the client with a
 /// 256-bit a).
@@ -185,5 +215,5 @@ fn login(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, steps, client_sign_in, login);
+criterion_group!(benches, steps, client_sign_in, client_sign_in_cpu_time, login);
 criterion_main!(benches);
