@@ -299,6 +299,14 @@ impl TokenBook {
         self.access_cache.lock().retain(|_, r| r.expires_at > now);
     }
 
+    /// Forgets the cut-offs of users `exists` no longer finds: a deleted user's tokens fail
+    /// the user lookup, and those of a user created again under the name fail the `sub`
+    /// check, so nothing of a deleted user needs remembering (the soak run, whose workers
+    /// replace their users, showed these records growing with every deleted user).
+    pub(crate) fn retain_users(&mut self, mut exists: impl FnMut(&UserKey) -> bool) {
+        self.users.retain(|user, _| exists(user));
+    }
+
     /// Stored records (revocations, rotations, per-user cut-offs), for `/_mock/stats`.
     pub(crate) fn stored(&self) -> usize {
         self.revoked_families.len() + self.rotated.len() + self.users.len()

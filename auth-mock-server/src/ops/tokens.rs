@@ -318,6 +318,12 @@ pub(crate) fn sweep(state: &mut State, now: u64) {
     state.srp.retain(|_, s| s.expires_at > now);
     state.limits.sweep(now.saturating_mul(1000));
     state.tokens.sweep(now);
+    let pools = &state.pools;
+    state.tokens.retain_users(|user| {
+        pools
+            .get(user.pool_id())
+            .is_some_and(|pool| pool.users.contains_key(&pool.user_key(user.username())))
+    });
 }
 
 type Prepared = (
