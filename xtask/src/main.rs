@@ -33,7 +33,7 @@ tasks:
   fuzz [--seconds N] [--seed S]
           a bounded HTTP fuzzer against the mock server; fails on any 5xx, hang, dropped
           connection or crash
-  soak [--seconds N] [--concurrency C] [--sign-ins M] [--release]
+  soak [--seconds N] [--concurrency C] [--sign-ins M] [--password-sign-ins] [--release]
           a long mixed workload against the mock server, printing ops/s, errors, resident
           memory and /_mock/stats; fails on any error, or when memory grew by more than
           20 MiB from 10,000 sign-ins to the end (run until M sign-ins with --sign-ins)
