@@ -229,6 +229,14 @@ mod tests {
         let jwks = "/_mock/oidc/google/jwks.json";
         assert_eq!(status(a.refusal(&Method::GET, jwks, &bare)), 200);
         assert_eq!(status(a.refusal(&Method::POST, "/_mock/oidc/google/token", &bare)), 401);
+        // The provider's sign-in page is driven by a browser, which has no token.
+        let page = "/_mock/oidc/google/authorize";
+        assert_eq!(status(a.refusal(&Method::GET, page, &bare)), 200);
+        assert_eq!(status(a.refusal(&Method::POST, page, &bare)), 200);
+        assert_eq!(status(a.refusal(&Method::DELETE, page, &bare)), 401);
+        // Still only for loopback hosts.
+        let foreign = headers(&[("host", "evil.example")]);
+        assert_eq!(status(a.refusal(&Method::GET, page, &foreign)), 403);
     }
 
     #[test]
