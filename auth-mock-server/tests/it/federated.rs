@@ -213,9 +213,19 @@ async fn google_sign_in_makes_a_federated_user_and_updates_it_on_the_next_sign_i
     let sub = f.user_attribute("Google_1234", "sub").await.unwrap();
     assert_eq!(id["sub"], sub.as_str());
 
-    // The next sign-in updates the mapped attributes of the same user.
+    // The next sign-in updates the mapped attributes of the same user, who is now in a group.
+    let sdk = &f.h.f.sdk;
+    sdk.create_group().user_pool_id(&f.h.f.pool).group_name("admins").send().await.unwrap();
+    sdk.admin_add_user_to_group()
+        .user_pool_id(&f.h.f.pool)
+        .username("Google_1234")
+        .group_name("admins")
+        .send()
+        .await
+        .unwrap();
     let again = f.id_claims("Google", &[("sub", "1234"), ("email", "jane@new.example")]).await;
     assert_eq!(again["sub"], sub.as_str());
+    assert_eq!(again["cognito:groups"], serde_json::json!(["admins"]));
     assert_eq!(again["email"], "jane@new.example");
     assert_eq!(f.user_attribute("Google_1234", "email").await.as_deref(), Some("jane@new.example"));
 }
