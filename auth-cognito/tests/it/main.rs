@@ -8,6 +8,7 @@ mod device_store;
 #[cfg(feature = "drop-in")]
 mod drop_in;
 mod example;
+mod federated;
 #[cfg(feature = "file-device-store")]
 mod file_devices;
 mod hosted_ui;

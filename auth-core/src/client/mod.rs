@@ -141,6 +141,25 @@ struct Inner {
     shutdown: watch::Sender<()>,
 }
 
+/// The machine's details of the state, plus what only the session knows: for a user-pool
+/// session, who authenticated the user (read from its ID token).
+fn details_of(machine: &MachineState, session: &StoredSession) -> UserStateDetails {
+    with_sign_in_provider(machine.details(), machine, session)
+}
+
+/// `details` (of `machine`'s state) with the session's sign-in provider.
+fn with_sign_in_provider(
+    mut details: UserStateDetails,
+    machine: &MachineState,
+    session: &StoredSession,
+) -> UserStateDetails {
+    if let (machine::Phase::UserPool { .. }, Some(user_pool)) = (&machine.phase, &session.user_pool)
+    {
+        details.sign_in_provider = Some(crate::types::SignInProvider::of_tokens(&user_pool.tokens));
+    }
+    details
+}
+
 struct Core {
     machine: MachineState,
     initialized: bool,
@@ -228,7 +247,7 @@ impl AuthClient {
         inner.refresh_caches(&core);
         let session = session_kind(&core.session);
         inner.apply(&mut core, Event::Initialized { session });
-        let mut details = core.machine.details();
+        let mut details = details_of(&core.machine, &core.session);
         drop(core);
         Inner::watch_connectivity(inner, connectivity);
         details.store_damage = damage;
@@ -413,7 +432,8 @@ impl AuthClient {
 
     /// The current state and its details.
     pub fn current_user_state(&self) -> UserStateDetails {
-        self.inner.lock().machine.details()
+        let core = self.inner.lock();
+        details_of(&core.machine, &core.session)
     }
 
     /// The current time by the token issuer's clock: the client's clock corrected by the
@@ -586,7 +606,11 @@ impl Inner {
         let mut wake = false;
         for effect in effects {
             match effect {
-                Effect::Notify(details) => lock(&self.listeners).notify(&details),
+                Effect::Notify(details) => {
+                    // The machine knows the state; the session knows who signed in.
+                    let details = with_sign_in_provider(details, &core.machine, &core.session);
+                    lock(&self.listeners).notify(&details);
+                }
                 Effect::StartTokenRefresh => self.spawn_token_refresh(core),
                 Effect::StartCredentialsRefresh => self.spawn_credentials_refresh(core),
                 Effect::Wait(wait) => applied.disposition = Some(Disposition::Wait(wait)),

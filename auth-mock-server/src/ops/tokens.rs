@@ -413,7 +413,14 @@ fn prepare(
         if name == "sub" {
             continue;
         }
-        let claim = if name.ends_with("_verified") { json!(value == "true") } else { json!(value) };
+        let claim = if name.ends_with("_verified") {
+            json!(value == "true")
+        } else if name == "identities" {
+            // Stored as JSON text (as AdminGetUser shows it), a JSON array in the ID token.
+            serde_json::from_str::<Value>(value).unwrap_or_else(|_| json!(value))
+        } else {
+            json!(value)
+        };
         id.insert(name.clone(), claim);
     }
     id.insert("iss".into(), json!(issuer));
