@@ -344,6 +344,15 @@ fn prepare(
     oauth: Option<&OAuthClaims>,
 ) -> OpResult<Prepared> {
     let issuer_base = shared.config.issuer_base.as_deref();
+    // UUIDv7 `jti`s carry the issue time to the millisecond (sign-out cut-offs); a token
+    // issued in the millisecond of a cut-off counts as issued after it. The cut-offs are
+    // kept under the stored username, which differs from the grant's only in case.
+    let stored_name = state
+        .pools
+        .get(&grant.pool_id)
+        .and_then(|pool| pool.users.get(&pool.user_key(&grant.username)))
+        .map_or_else(|| grant.username.clone(), |user| user.username.clone());
+    let now_ms = state.tokens.issue_millis(&grant.pool_id, &stored_name, shared.clock.now_millis());
     let pool = state.pool_mut(&grant.pool_id)?;
     let issuer = pool.issuer(issuer_base);
     let region = pool.region().to_owned();
@@ -386,8 +395,7 @@ fn prepare(
         RefreshMode::Keep { origin_jti } => origin_jti.clone(),
     };
     let event_id = uuid::Uuid::new_v4().to_string();
-    // UUIDv7 `jti`s carry the issue time to the millisecond (sign-out cut-offs).
-    let now_ms = shared.clock.now_millis();
+
     let groups: Vec<&String> = user.groups.iter().collect();
 
     let mut id = Map::new();
