@@ -118,6 +118,7 @@ mod ops;
 mod password;
 mod persist;
 mod s3;
+mod seal;
 pub mod seed;
 mod server;
 mod state;

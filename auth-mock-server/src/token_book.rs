@@ -19,7 +19,6 @@
 
 use std::collections::HashMap;
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use parking_lot::Mutex;
@@ -27,6 +26,7 @@ use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 
 use crate::limits::UserKey;
+use crate::seal::{SEAL_NONCE_LEN, Sealer};
 use crate::state::{AccessRecord, RefreshRecord};
 
 /// Access tokens remembered after a first check; beyond this the cache starts over.
@@ -79,8 +79,7 @@ struct Rotation {
 
 /// The bookkeeping; lives in [`crate::state::State`].
 pub(crate) struct TokenBook {
-    key_bytes: [u8; 32],
-    key: LessSafeKey,
+    sealer: Sealer,
     /// Revoked `origin_jti` → until when (seconds) one of its tokens could still be shown.
     revoked_families: HashMap<String, u64>,
     /// Refresh token `jti` → its rotation.
@@ -104,9 +103,7 @@ impl std::fmt::Debug for TokenBook {
 
 impl Default for TokenBook {
     fn default() -> Self {
-        let mut key = [0u8; 32];
-        rand::rng().fill_bytes(&mut key);
-        Self::with_key(key)
+        Self::with_sealer(Sealer::random())
     }
 }
 
@@ -128,13 +125,9 @@ pub(crate) fn new_jti(millis: u64) -> String {
 }
 
 impl TokenBook {
-    fn with_key(key_bytes: [u8; 32]) -> Self {
-        // A 32-byte key is exactly what AES-256-GCM takes; the constructor cannot refuse it.
-        let unbound = UnboundKey::new(&AES_256_GCM, &key_bytes)
-            .unwrap_or_else(|_| unreachable!("AES_256_GCM takes a 32-byte key"));
+    fn with_sealer(sealer: Sealer) -> Self {
         Self {
-            key_bytes,
-            key: LessSafeKey::new(unbound),
+            sealer,
             revoked_families: HashMap::new(),
             rotated: HashMap::new(),
             users: HashMap::new(),
@@ -148,21 +141,12 @@ impl TokenBook {
         let cutoffs = self.users.entry(user).or_default();
         cutoffs.refresh_issued = cutoffs.refresh_issued.saturating_add(1);
         let mut plain = serde_json::to_vec(claims).unwrap_or_default();
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::rng().fill_bytes(&mut nonce);
-        let tag = self
-            .key
-            .seal_in_place_separate_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(REFRESH_HEADER.as_bytes()),
-                &mut plain,
-            )
-            .unwrap_or_else(|_| unreachable!("AES-GCM seals any message under 64 GiB"));
+        let (nonce, tag) = self.sealer.seal(REFRESH_HEADER.as_bytes(), &mut plain);
         format!(
             "{REFRESH_HEADER}..{}.{}.{}",
             URL_SAFE_NO_PAD.encode(nonce),
             URL_SAFE_NO_PAD.encode(&plain),
-            URL_SAFE_NO_PAD.encode(tag.as_ref())
+            URL_SAFE_NO_PAD.encode(tag)
         )
     }
 
@@ -174,17 +158,10 @@ impl TokenBook {
         if parts.next().is_some() || header != REFRESH_HEADER || !key.is_empty() {
             return None;
         }
-        let nonce: [u8; NONCE_LEN] = URL_SAFE_NO_PAD.decode(nonce).ok()?.try_into().ok()?;
+        let nonce: [u8; SEAL_NONCE_LEN] = URL_SAFE_NO_PAD.decode(nonce).ok()?.try_into().ok()?;
         let mut sealed = URL_SAFE_NO_PAD.decode(body).ok()?;
         sealed.extend(URL_SAFE_NO_PAD.decode(tag).ok()?);
-        let plain = self
-            .key
-            .open_in_place(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(REFRESH_HEADER.as_bytes()),
-                &mut sealed,
-            )
-            .ok()?;
+        let plain = self.sealer.open(REFRESH_HEADER.as_bytes(), nonce, &mut sealed)?;
         serde_json::from_slice(plain).ok()
     }
 
@@ -332,7 +309,7 @@ impl TokenBook {
     /// The persistent part (the access cache is rebuilt by checking tokens again).
     pub(crate) fn snapshot(&self) -> TokenBookSnapshot {
         TokenBookSnapshot {
-            key: URL_SAFE_NO_PAD.encode(self.key_bytes),
+            key: self.sealer.export(),
             revoked_families: self.revoked_families.clone().into_iter().collect(),
             rotated: self.rotated.iter().map(|(k, r)| (k.clone(), r.at, r.keep_until)).collect(),
             users: self
@@ -345,8 +322,7 @@ impl TokenBook {
 
     /// Restores a snapshot; `None` when its key is unusable.
     pub(crate) fn restore(snapshot: TokenBookSnapshot) -> Option<Self> {
-        let key: [u8; 32] = URL_SAFE_NO_PAD.decode(&snapshot.key).ok()?.try_into().ok()?;
-        let mut book = Self::with_key(key);
+        let mut book = Self::with_sealer(Sealer::import(&snapshot.key)?);
         book.revoked_families = snapshot.revoked_families.into_iter().collect();
         book.rotated = snapshot
             .rotated

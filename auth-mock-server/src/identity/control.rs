@@ -144,7 +144,7 @@ async fn get_credentials(
     Path(access_key_id): Path<String>,
 ) -> Response<Body> {
     let state = shared.identity.state.read();
-    match state.credentials.get(&access_key_id) {
+    match state.credentials.recent(&access_key_id) {
         Some(credentials) => ok(json!({
             "access_key_id": access_key_id,
             "identity_id": credentials.identity_id,
@@ -152,8 +152,11 @@ async fn get_credentials(
             "expiration": credentials.expires_at,
             "expired": credentials.expires_at <= shared.clock.now_secs(),
         })),
-        None => CognitoError::resource_not_found("No such credentials.")
-            .with_status(404)
-            .into_response(),
+        None => CognitoError::resource_not_found(format!(
+            "No such credentials among the last {} issued.",
+            super::credentials::RECENT_CREDENTIALS
+        ))
+        .with_status(404)
+        .into_response(),
     }
 }

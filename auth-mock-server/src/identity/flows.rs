@@ -336,8 +336,8 @@ pub(crate) fn get_credentials_for_identity(cx: &Cx<'_>, request: IdentityRequest
     let logins = request.logins.unwrap_or_default();
     let (authorized, mut state) = authorize(cx, identity_id, &logins)?;
     let role = choose_role(&authorized, request.custom_role_arn.as_deref())?;
-    let credentials =
-        super::credentials::issue(&mut state, &authorized.identity_id, &role, cx.now())?;
+    let expires_at = cx.now().saturating_add(state.credentials_seconds);
+    let credentials = state.credentials.issue(&authorized.identity_id, &role, expires_at);
     Ok(json!({ "IdentityId": authorized.identity_id, "Credentials": credentials }))
 }
 

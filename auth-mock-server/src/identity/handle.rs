@@ -299,7 +299,7 @@ impl MockServerHandle {
         access_key_id: &str,
     ) -> Option<(String, std::time::SystemTime)> {
         let state = self.shared.identity.state.read();
-        state.credentials.get(access_key_id).map(|c| {
+        state.credentials.recent(access_key_id).map(|c| {
             (c.identity_id.clone(), std::time::UNIX_EPOCH + Duration::from_secs(c.expires_at))
         })
     }

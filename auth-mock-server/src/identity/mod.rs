@@ -31,7 +31,7 @@ pub(crate) use handle::create_identity_pool;
 pub use handle::{IdentityPoolOptions, user_pool_login_key};
 pub(crate) use persist::{IdentitySnapshot, restore, snapshot};
 
-pub(crate) use credentials::IssuedCredentials;
+pub(crate) use credentials::{CredentialsBook, CredentialsInfo, Refusal};
 
 /// The `X-Amz-Target` prefix of the identity-pool API.
 pub(crate) const TARGET_PREFIX: &str = "AWSCognitoIdentityService.";
@@ -92,9 +92,8 @@ pub(crate) struct IdentityState {
     pub(crate) identities: HashMap<String, Identity>,
     /// `(identity pool id, logins key, subject)` → identity id.
     pub(crate) links: HashMap<(String, String, String), String>,
-    /// Access key id → credentials (kept a day past expiry so S3 can say `ExpiredToken`).
-    pub(crate) credentials: HashMap<String, IssuedCredentials>,
-    pub(crate) credentials_since_sweep: usize,
+    /// The sealing key of issued credentials, and an index of the recent ones.
+    pub(crate) credentials: CredentialsBook,
     /// Lifetime of new credentials in seconds (test-control API).
     pub(crate) credentials_seconds: u64,
     /// Opaque provider tokens the mock accepts: `(logins key, token)` → registration.
@@ -107,7 +106,7 @@ impl std::fmt::Debug for IdentityState {
         f.debug_struct("IdentityState")
             .field("pools", &self.pools.len())
             .field("identities", &self.identities.len())
-            .field("credentials", &self.credentials.len())
+            .field("credentials", &self.credentials)
             .field("provider_tokens", &self.provider_tokens.len())
             .field("credentials_seconds", &self.credentials_seconds)
             .finish_non_exhaustive()
@@ -120,8 +119,7 @@ impl Default for IdentityState {
             pools: BTreeMap::new(),
             identities: HashMap::new(),
             links: HashMap::new(),
-            credentials: HashMap::new(),
-            credentials_since_sweep: 0,
+            credentials: CredentialsBook::default(),
             credentials_seconds: DEFAULT_CREDENTIALS_SECONDS,
             provider_tokens: HashMap::new(),
         }

@@ -8,7 +8,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
-use super::{Identity, IdentityPool, IdentityState, IssuedCredentials, ProviderToken};
+use super::{
+    CredentialsBook, CredentialsInfo, Identity, IdentityPool, IdentityState, ProviderToken,
+};
 use crate::Shared;
 use crate::state::Object;
 
@@ -18,7 +20,11 @@ use crate::state::Object;
 pub(crate) struct IdentitySnapshot {
     pools: Vec<PoolSnapshot>,
     identities: Vec<IdentityRecord>,
+    /// The index of recently issued credentials (inspection only; S3 reads the tokens).
     credentials: Vec<CredentialsRecord>,
+    /// The credentials' sealing key, base64url: without it, credentials issued before a
+    /// restart would be refused after it.
+    credentials_key: Option<String>,
     credentials_seconds: Option<u64>,
     provider_tokens: Vec<ProviderTokenRecord>,
     /// PKCS#8 DER, base64.
@@ -43,22 +49,14 @@ struct IdentityRecord {
     modified: f64,
 }
 
-#[derive(Serialize, Deserialize)]
+/// An entry of the index of issued credentials. (State files from before sealed
+/// credentials also hold their secrets and tokens; those fields are ignored.)
+#[derive(Debug, Serialize, Deserialize)]
 struct CredentialsRecord {
     access_key_id: String,
-    secret_access_key: String,
-    session_token: String,
     expires_at: u64,
     identity_id: String,
     role_arn: String,
-}
-
-impl std::fmt::Debug for CredentialsRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CredentialsRecord")
-            .field("access_key_id", &self.access_key_id)
-            .finish_non_exhaustive()
-    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -74,6 +72,7 @@ struct ProviderTokenRecord {
 pub(crate) fn snapshot(shared: &Shared) -> IdentitySnapshot {
     let now = shared.clock.now_secs();
     let state = shared.identity.state.read();
+    let (credentials_key, recent) = state.credentials.snapshot(now);
     IdentitySnapshot {
         pools: state
             .pools
@@ -96,19 +95,16 @@ pub(crate) fn snapshot(shared: &Shared) -> IdentitySnapshot {
                 modified: i.modified,
             })
             .collect(),
-        credentials: state
-            .credentials
-            .iter()
-            .filter(|(_, c)| c.expires_at > now)
-            .map(|(key, c)| CredentialsRecord {
-                access_key_id: key.clone(),
-                secret_access_key: c.secret_access_key.clone(),
-                session_token: c.session_token.clone(),
-                expires_at: c.expires_at,
-                identity_id: c.identity_id.clone(),
-                role_arn: c.role_arn.clone(),
+        credentials: recent
+            .into_iter()
+            .map(|(access_key_id, info)| CredentialsRecord {
+                access_key_id,
+                expires_at: info.expires_at,
+                identity_id: info.identity_id,
+                role_arn: info.role_arn,
             })
             .collect(),
+        credentials_key: Some(credentials_key),
         credentials_seconds: Some(state.credentials_seconds),
         provider_tokens: state
             .provider_tokens
@@ -157,18 +153,19 @@ pub(crate) fn restore(shared: &Shared, snapshot: IdentitySnapshot) -> Result<(),
             },
         );
     }
-    for c in snapshot.credentials {
-        state.credentials.insert(
-            c.access_key_id,
-            IssuedCredentials {
-                secret_access_key: c.secret_access_key,
-                session_token: c.session_token,
-                expires_at: c.expires_at,
+    let recent = snapshot
+        .credentials
+        .into_iter()
+        .map(|c| {
+            let info = CredentialsInfo {
                 identity_id: c.identity_id,
                 role_arn: c.role_arn,
-            },
-        );
-    }
+                expires_at: c.expires_at,
+            };
+            (c.access_key_id, info)
+        })
+        .collect();
+    state.credentials = CredentialsBook::restore(snapshot.credentials_key.as_deref(), recent);
     if let Some(seconds) = snapshot.credentials_seconds {
         state.credentials_seconds = seconds.clamp(1, super::MAX_CREDENTIALS_SECONDS);
     }

@@ -14,6 +14,7 @@ use super::sigv4::{
 };
 use super::{MAX_OBJECT_BYTES, query_params, too_large, xml};
 use crate::Shared;
+use crate::identity::Refusal;
 
 /// How the payload is protected (`x-amz-content-sha256`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,13 +60,12 @@ pub(super) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a s
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The secret of issued, unexpired credentials whose session token matches.
+/// The secret of issued, unexpired credentials, from the session token that carries them.
 fn secret_for(
     shared: &Shared,
     access_key_id: &str,
     token: Option<&str>,
 ) -> Result<String, S3Error> {
-    let state = shared.identity.state.read();
     let unknown = || {
         S3Error::new(
             403,
@@ -74,19 +74,23 @@ fn secret_for(
         )
         .with("AWSAccessKeyId", access_key_id)
     };
-    let credentials = state.credentials.get(access_key_id).ok_or_else(unknown)?;
+    // Identity-pool credentials are temporary: without a session token they are unknown.
     let Some(token) = token else { return Err(unknown()) };
-    if !same_signature(token, &credentials.session_token) {
-        return Err(S3Error::new(
-            400,
-            "InvalidToken",
-            "The provided token is malformed or otherwise invalid.",
-        ));
-    }
-    if credentials.expires_at <= shared.clock.now_secs() {
+    let opened = match shared.identity.state.read().credentials.open(access_key_id, token) {
+        Ok(opened) => opened,
+        Err(Refusal::OtherKey) => return Err(unknown()),
+        Err(Refusal::Malformed) => {
+            return Err(S3Error::new(
+                400,
+                "InvalidToken",
+                "The provided token is malformed or otherwise invalid.",
+            ));
+        }
+    };
+    if opened.info.expires_at <= shared.clock.now_secs() {
         return Err(S3Error::new(400, "ExpiredToken", "The provided token has expired."));
     }
-    Ok(credentials.secret_access_key.clone())
+    Ok(opened.secret_access_key)
 }
 
 fn check_signature(
