@@ -120,6 +120,7 @@ mod persist;
 mod s3;
 pub mod seed;
 mod server;
+mod sign_in;
 mod state;
 mod token_book;
 mod totp;
