@@ -218,13 +218,13 @@ impl User {
     pub(crate) fn mfa_setting_list(&self) -> Vec<&'static str> {
         let mut list = Vec::new();
         if self.mfa.sms {
-            list.push("SMS_MFA");
+            list.push(ChallengeName::SmsMfa.as_str());
         }
         if self.mfa.totp {
-            list.push("SOFTWARE_TOKEN_MFA");
+            list.push(ChallengeName::SoftwareTokenMfa.as_str());
         }
         if self.mfa.email {
-            list.push("EMAIL_OTP");
+            list.push(ChallengeName::EmailOtp.as_str());
         }
         list
     }

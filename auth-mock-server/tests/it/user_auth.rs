@@ -10,8 +10,8 @@ use aws_sdk_cognitoidentityprovider::operation::initiate_auth::InitiateAuthOutpu
 use aws_sdk_cognitoidentityprovider::operation::initiate_auth::builders::InitiateAuthFluentBuilder;
 use aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::RespondToAuthChallengeOutput;
 use aws_sdk_cognitoidentityprovider::types::{
-    AuthFactorType, AuthFlowType, ChallengeNameType, SignInPolicyType,
-    SoftwareTokenMfaSettingsType, UserPoolMfaType, UserPoolPolicyType,
+    AuthFactorType, AuthFlowType, ChallengeNameType, SignInPolicyType, UserPoolMfaType,
+    UserPoolPolicyType,
 };
 
 use crate::support::{Fixture, PASSWORD, assert_code, assert_error, fixture};
@@ -165,11 +165,13 @@ async fn user_auth_select_challenge_lists_factors_then_email_otp_signs_in() {
     assert_code(refused, "InvalidParameterException");
 
     let otp = f
-        .answer(ChallengeNameType::SelectChallenge, select.session(), "alice")
-        .challenge_responses("ANSWER", "EMAIL_OTP")
-        .send()
-        .await
-        .unwrap();
+        .respond(
+            ChallengeNameType::SelectChallenge,
+            select.session(),
+            "alice",
+            &[("ANSWER", "EMAIL_OTP")],
+        )
+        .await;
     assert_eq!(otp.challenge_name(), Some(&ChallengeNameType::EmailOtp));
     let params = otp.challenge_parameters().unwrap();
     assert_eq!(params["CODE_DELIVERY_DELIVERY_MEDIUM"], "EMAIL");
@@ -179,11 +181,13 @@ async fn user_auth_select_challenge_lists_factors_then_email_otp_signs_in() {
     assert_eq!(delivered.code.len(), 6);
 
     let done = f
-        .answer(ChallengeNameType::EmailOtp, otp.session(), "alice")
-        .challenge_responses("EMAIL_OTP_CODE", &delivered.code)
-        .send()
-        .await
-        .unwrap();
+        .respond(
+            ChallengeNameType::EmailOtp,
+            otp.session(),
+            "alice",
+            &[("EMAIL_OTP_CODE", &delivered.code)],
+        )
+        .await;
     let tokens = done.authentication_result().expect("tokens");
     let claims = crate::support::claims(tokens.id_token().unwrap());
     assert_eq!(claims["cognito:username"], "alice");
@@ -201,12 +205,13 @@ async fn user_auth_select_challenge_password_answer_and_admin_form() {
         .await;
     assert_code(missing, "InvalidParameterException");
     let done = f
-        .answer(ChallengeNameType::SelectChallenge, select.session(), "alice")
-        .challenge_responses("ANSWER", "PASSWORD")
-        .challenge_responses("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap();
+        .respond(
+            ChallengeNameType::SelectChallenge,
+            select.session(),
+            "alice",
+            &[("ANSWER", "PASSWORD"), ("PASSWORD", PASSWORD)],
+        )
+        .await;
     assert!(done.authentication_result().is_some());
 
     let admin = f
@@ -242,18 +247,7 @@ async fn user_auth_select_challenge_password_answer_and_admin_form() {
 async fn user_auth_sms_otp_signs_in_without_mfa() {
     let f = choice_fixture().await;
     // MFA is required for everyone, yet a one-time-code first factor is not followed by it.
-    f.sdk
-        .set_user_pool_mfa_config()
-        .user_pool_id(&f.pool)
-        .mfa_configuration(UserPoolMfaType::On)
-        .software_token_mfa_configuration(
-            aws_sdk_cognitoidentityprovider::types::SoftwareTokenMfaConfigType::builder()
-                .enabled(true)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    f.set_mfa_with_totp(UserPoolMfaType::On).await;
     let otp =
         f.user_auth("sam").auth_parameters("PREFERRED_CHALLENGE", "SMS_OTP").send().await.unwrap();
     assert_eq!(otp.challenge_name(), Some(&ChallengeNameType::SmsOtp));
@@ -262,11 +256,8 @@ async fn user_auth_sms_otp_signs_in_without_mfa() {
     assert_eq!(params["CODE_DELIVERY_DESTINATION"], "+*******0100");
     let code = f.server.last_code(&f.pool, "sam").unwrap().code;
     let done = f
-        .answer(ChallengeNameType::SmsOtp, otp.session(), "sam")
-        .challenge_responses("SMS_OTP_CODE", code)
-        .send()
-        .await
-        .unwrap();
+        .respond(ChallengeNameType::SmsOtp, otp.session(), "sam", &[("SMS_OTP_CODE", &code)])
+        .await;
     assert!(done.authentication_result().is_some(), "{done:?}");
 
     // The password factor in the same pool asks for MFA (here: set it up).
@@ -320,11 +311,8 @@ async fn user_auth_wrong_codes_are_refused_and_the_third_ends_the_session() {
         assert_code(refused, "CodeMismatchException");
     }
     let done = f
-        .answer(ChallengeNameType::EmailOtp, otp.session(), "alice")
-        .challenge_responses("EMAIL_OTP_CODE", code)
-        .send()
-        .await
-        .unwrap();
+        .respond(ChallengeNameType::EmailOtp, otp.session(), "alice", &[("EMAIL_OTP_CODE", &code)])
+        .await;
     assert!(done.authentication_result().is_some());
 }
 
@@ -503,49 +491,29 @@ async fn allowed_first_auth_factors_are_echoed_and_checked() {
 #[tokio::test]
 async fn user_auth_password_first_factor_is_followed_by_totp_mfa() {
     let f = choice_fixture().await;
-    f.sdk
-        .set_user_pool_mfa_config()
-        .user_pool_id(&f.pool)
-        .mfa_configuration(UserPoolMfaType::Optional)
-        .software_token_mfa_configuration(
-            aws_sdk_cognitoidentityprovider::types::SoftwareTokenMfaConfigType::builder()
-                .enabled(true)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    f.set_mfa_with_totp(UserPoolMfaType::Optional).await;
     let (access, _, _) = f.password_login("alice", PASSWORD).await;
-    let associated = f.sdk.associate_software_token().access_token(&access).send().await.unwrap();
-    let totp =
-        auth_mock_server::totp_code(associated.secret_code().unwrap(), f.server.now()).unwrap();
-    f.sdk.verify_software_token().access_token(&access).user_code(totp).send().await.unwrap();
-    f.sdk
-        .set_user_mfa_preference()
-        .access_token(&access)
-        .software_token_mfa_settings(
-            SoftwareTokenMfaSettingsType::builder().enabled(true).preferred_mfa(true).build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    f.enable_totp(&access).await;
 
     let select = f.user_auth("alice").send().await.unwrap();
     let mfa = f
-        .answer(ChallengeNameType::SelectChallenge, select.session(), "alice")
-        .challenge_responses("ANSWER", "PASSWORD")
-        .challenge_responses("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap();
+        .respond(
+            ChallengeNameType::SelectChallenge,
+            select.session(),
+            "alice",
+            &[("ANSWER", "PASSWORD"), ("PASSWORD", PASSWORD)],
+        )
+        .await;
     assert_eq!(mfa.challenge_name(), Some(&ChallengeNameType::SoftwareTokenMfa));
     let code = f.server.totp_code(&f.pool, "alice").unwrap();
     let done = f
-        .answer(ChallengeNameType::SoftwareTokenMfa, mfa.session(), "alice")
-        .challenge_responses("SOFTWARE_TOKEN_MFA_CODE", code)
-        .send()
-        .await
-        .unwrap();
+        .respond(
+            ChallengeNameType::SoftwareTokenMfa,
+            mfa.session(),
+            "alice",
+            &[("SOFTWARE_TOKEN_MFA_CODE", &code)],
+        )
+        .await;
     assert!(done.authentication_result().is_some());
 
     // The email code instead of the password: no MFA.
@@ -557,11 +525,8 @@ async fn user_auth_password_first_factor_is_followed_by_totp_mfa() {
         .unwrap();
     let code = f.server.last_code(&f.pool, "alice").unwrap().code;
     let done = f
-        .answer(ChallengeNameType::EmailOtp, otp.session(), "alice")
-        .challenge_responses("EMAIL_OTP_CODE", code)
-        .send()
-        .await
-        .unwrap();
+        .respond(ChallengeNameType::EmailOtp, otp.session(), "alice", &[("EMAIL_OTP_CODE", &code)])
+        .await;
     assert!(done.authentication_result().is_some());
 }
 
@@ -600,11 +565,13 @@ async fn user_auth_unusable_preferences_and_web_authn() {
         .unwrap();
     assert_eq!(challenge.challenge_name(), Some(&ChallengeNameType::Password));
     let done = f
-        .answer(ChallengeNameType::Password, challenge.session(), "alice")
-        .challenge_responses("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap();
+        .respond(
+            ChallengeNameType::Password,
+            challenge.session(),
+            "alice",
+            &[("PASSWORD", PASSWORD)],
+        )
+        .await;
     assert!(done.authentication_result().is_some());
 }
 
