@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    AttributeType, attribute_map, check_attribute_names, deliver_code, mfa_options, new_code,
+    AttributeType, add_mfa_settings, attribute_map, check_attribute_names, deliver_code, new_code,
     user_type, username_member,
 };
 use crate::cx::Cx;
@@ -295,16 +295,7 @@ pub(crate) fn describe_user(user: &User) -> Value {
         "Enabled": user.enabled,
         "UserStatus": user.status.as_str(),
     });
-    if let Some(options) = mfa_options(user) {
-        out["MFAOptions"] = options;
-    }
-    let list = user.mfa_setting_list();
-    if !list.is_empty() {
-        out["UserMFASettingList"] = json!(list);
-    }
-    if let Some(preferred) = &user.mfa.preferred {
-        out["PreferredMfaSetting"] = json!(preferred);
-    }
+    add_mfa_settings(&mut out, user);
     out
 }
 
