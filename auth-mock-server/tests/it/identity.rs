@@ -653,7 +653,7 @@ async fn developer_authenticated_identities() {
     let token = out.token().unwrap().to_owned();
     let c = claims(&token);
     assert_eq!(c["exp"].as_u64().unwrap() - c["iat"].as_u64().unwrap(), 120);
-    let again = developer_token(&ids, &pool, "login.myapp", "user-42").await;
+    let again = developer_token(ids, &pool, "login.myapp", "user-42").await;
     assert_eq!(again.identity_id(), Some(identity.as_str()));
 
     let credentials = ids
@@ -681,7 +681,7 @@ async fn developer_authenticated_identities() {
     assert_eq!(found.identity_id(), Some(identity.as_str()));
     assert_eq!(found.developer_user_identifier_list(), ["user-42".to_owned()]);
 
-    let other = developer_token(&ids, &pool, "login.myapp", "user-43").await;
+    let other = developer_token(ids, &pool, "login.myapp", "user-43").await;
     assert_ne!(other.identity_id(), Some(identity.as_str()));
     let merged = ids
         .merge_developer_identities()
