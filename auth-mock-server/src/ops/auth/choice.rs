@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::next::{code_parameters, expire_with_code, names, send_sign_in_code};
 use super::start::{known_device, resolve_user};
-use super::{Next, challenge, finish, new_session, param, srp, start};
+use super::{Next, Start, challenge, finish, new_session, param, srp, start};
 use crate::cx::Cx;
 use crate::ops::mask;
 use crate::sign_in::ChallengeName;
@@ -84,13 +84,8 @@ fn available(pool: &Pool, user: Option<&User>) -> Vec<ChallengeName> {
 }
 
 /// InitiateAuth / AdminInitiateAuth with `USER_AUTH`.
-pub(super) fn start(
-    cx: &Cx<'_>,
-    pool_id: &str,
-    client_id: &str,
-    params: &HashMap<String, String>,
-    ctx: SignInContext,
-) -> OpResult {
+pub(super) fn start(start: Start<'_, '_>, ctx: SignInContext) -> OpResult {
+    let Start { cx, pool_id, client_id, params } = start;
     let login = param(params, "USERNAME")?;
     let preferred = match params.get("PREFERRED_CHALLENGE").filter(|v| !v.is_empty()) {
         Some(value) => Some(choice(value)?),
@@ -112,7 +107,7 @@ pub(super) fn start(
     };
     let ctx = SignInContext { device_key, ..ctx };
     if let Some(preferred) = preferred.filter(|p| options.contains(p)) {
-        return begin(cx, pool_id, client_id, params, username.as_deref(), login, preferred, ctx);
+        return begin(start, username.as_deref(), login, preferred, ctx);
     }
     if options.is_empty() {
         return Err(CognitoError::not_authorized(
@@ -137,20 +132,14 @@ pub(super) fn start(
 
 /// Starts the first factor `factor` (known to be open to the user). `params` holds the
 /// factor's inputs: `PASSWORD` or `SRP_A`, with `USERNAME`, `SECRET_HASH` and `DEVICE_KEY`.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one call site per entry point; a struct adds nothing"
-)]
 fn begin(
-    cx: &Cx<'_>,
-    pool_id: &str,
-    client_id: &str,
-    params: &HashMap<String, String>,
+    start: Start<'_, '_>,
     username: Option<&str>,
     login: &str,
     factor: ChallengeName,
     ctx: SignInContext,
 ) -> OpResult {
+    let Start { cx, pool_id, client_id, params } = start;
     match factor {
         // Without the password (or SRP_A) the factor itself is the challenge, answered by
         // RespondToAuthChallenge with that challenge name.
@@ -170,12 +159,8 @@ fn begin(
                 "ChallengeParameters": {},
             }))
         }
-        ChallengeName::Password => {
-            start::password(cx, pool_id, client_id, params, ctx.proved_by(FirstFactor::Password))
-        }
-        ChallengeName::PasswordSrp => {
-            srp::start(cx, pool_id, client_id, params, ctx.proved_by(FirstFactor::Srp))
-        }
+        ChallengeName::Password => start::password(start, ctx.proved_by(FirstFactor::Password)),
+        ChallengeName::PasswordSrp => srp::start(start, ctx.proved_by(FirstFactor::Srp)),
         _ => {
             let ctx = ctx.proved_by(FirstFactor::Code);
             let next = {
@@ -297,16 +282,8 @@ pub(super) fn answer(
         return Err(CognitoError::bad_credentials());
     }
     let username = (!simulated).then_some(session.username.as_str());
-    begin(
-        cx,
-        &session.pool_id,
-        client_id,
-        &params,
-        username,
-        &session.username,
-        factor,
-        session.ctx.clone(),
-    )
+    let start = Start { cx, pool_id: &session.pool_id, client_id, params: &params };
+    begin(start, username, &session.username, factor, session.ctx.clone())
 }
 
 #[cfg(test)]

@@ -87,6 +87,16 @@ fn finish(cx: &Cx<'_>, next: Next) -> OpResult {
     }
 }
 
+/// A sign-in being started: the call, the pool and client it names, and its
+/// `AuthParameters` (what every flow's start reads).
+#[derive(Clone, Copy)]
+struct Start<'a, 'c> {
+    cx: &'a Cx<'c>,
+    pool_id: &'a str,
+    client_id: &'a str,
+    params: &'a HashMap<String, String>,
+}
+
 /// A required, non-empty entry of `AuthParameters` or `ChallengeResponses`.
 fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> OpResult<&'a str> {
     params.get(name).map(String::as_str).filter(|v| !v.is_empty()).ok_or_else(|| {
@@ -149,25 +159,24 @@ fn initiate(cx: &Cx<'_>, request: InitiateAuthRequest, caller: Caller) -> OpResu
     if flow.is_refresh() {
         return refresh::refresh(cx, client_id, &params);
     }
+    let start = Start { cx, pool_id: &pool_id, client_id, params: &params };
     crate::limits::admit_pending(&mut cx.shared.state.write(), cx.now())?;
-    start::pre_authentication(cx, &pool_id, client_id, &params)?;
+    start::pre_authentication(start)?;
     let ctx = SignInContext::new(flow, caller, cx.now());
     match flow {
         AuthFlow::UserPassword | AuthFlow::AdminUserPassword | AuthFlow::AdminNoSrp => {
-            start::password(cx, &pool_id, client_id, &params, ctx.proved_by(FirstFactor::Password))
+            start::password(start, ctx.proved_by(FirstFactor::Password))
         }
-        AuthFlow::UserSrp => {
-            srp::start(cx, &pool_id, client_id, &params, ctx.proved_by(FirstFactor::Srp))
-        }
+        AuthFlow::UserSrp => srp::start(start, ctx.proved_by(FirstFactor::Srp)),
         // CUSTOM_AUTH may prove the password with SRP first.
         AuthFlow::Custom
             if params.get("CHALLENGE_NAME").map(String::as_str) == Some("SRP_A")
                 || params.contains_key("SRP_A") =>
         {
-            srp::start(cx, &pool_id, client_id, &params, ctx.proved_by(FirstFactor::Srp))
+            srp::start(start, ctx.proved_by(FirstFactor::Srp))
         }
-        AuthFlow::Custom => start::custom(cx, &pool_id, client_id, &params, ctx),
-        AuthFlow::UserAuth => choice::start(cx, &pool_id, client_id, &params, ctx),
+        AuthFlow::Custom => start::custom(start, ctx),
+        AuthFlow::UserAuth => choice::start(start, ctx),
         AuthFlow::RefreshTokenAuth | AuthFlow::RefreshToken => {
             refresh::refresh(cx, client_id, &params)
         }

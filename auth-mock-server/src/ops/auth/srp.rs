@@ -9,7 +9,7 @@ use serde_json::json;
 use super::next::next_step;
 use super::respond::check_challenge_secret_hash;
 use super::start::{check_status_after_password, known_device, resolve_user};
-use super::{finish, param};
+use super::{Start, finish, param};
 use crate::cx::Cx;
 use crate::ops::{random_secret_block, random_token};
 use crate::password;
@@ -52,13 +52,8 @@ fn open_exchange(
 }
 
 /// Starts an SRP sign-in: `PASSWORD_VERIFIER` with the user's salt and B.
-pub(super) fn start(
-    cx: &Cx<'_>,
-    pool_id: &str,
-    client_id: &str,
-    params: &HashMap<String, String>,
-    ctx: SignInContext,
-) -> OpResult {
+pub(super) fn start(start: Start<'_, '_>, ctx: SignInContext) -> OpResult {
+    let Start { cx, pool_id, client_id, params } = start;
     let login = param(params, "USERNAME")?;
     let a_public = client_public(params)?;
     let (username, verifier, validity) = {

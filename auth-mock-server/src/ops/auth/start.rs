@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::next::next_step;
-use super::{finish, param};
+use super::{Start, finish, param};
 use crate::cx::Cx;
 use crate::limits::UserKey;
 use crate::ops::check_secret_hash;
@@ -20,12 +20,8 @@ use crate::wire::{CognitoError, OpResult};
 /// but after the client is authenticated: a wrong `SECRET_HASH` or a disabled user is
 /// refused without calling it. An unknown user skips it (the flow then fails as without a
 /// trigger).
-pub(super) fn pre_authentication(
-    cx: &Cx<'_>,
-    pool_id: &str,
-    client_id: &str,
-    params: &HashMap<String, String>,
-) -> OpResult<()> {
+pub(super) fn pre_authentication(start: Start<'_, '_>) -> OpResult<()> {
+    let Start { cx, pool_id, client_id, params } = start;
     let Some(login) = params.get("USERNAME").filter(|l| !l.is_empty()) else { return Ok(()) };
     let (arn, event) = {
         let state = cx.shared.state.read();
@@ -148,13 +144,8 @@ pub(super) fn check_status_after_password(
 
 /// USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH (ADMIN_NO_SRP_AUTH) and `USER_AUTH`'s
 /// `PASSWORD`: the password is sent as is.
-pub(super) fn password(
-    cx: &Cx<'_>,
-    pool_id: &str,
-    client_id: &str,
-    params: &HashMap<String, String>,
-    ctx: SignInContext,
-) -> OpResult {
+pub(super) fn password(start: Start<'_, '_>, ctx: SignInContext) -> OpResult {
+    let Start { cx, pool_id, client_id, params } = start;
     let login = param(params, "USERNAME")?;
     let given = param(params, "PASSWORD")?;
     let (username, record) = {
@@ -205,13 +196,8 @@ pub(super) fn known_device(
 }
 
 /// CUSTOM_AUTH without SRP: the custom challenge is the first factor.
-pub(super) fn custom(
-    cx: &Cx<'_>,
-    pool_id: &str,
-    client_id: &str,
-    params: &HashMap<String, String>,
-    ctx: SignInContext,
-) -> OpResult {
+pub(super) fn custom(start: Start<'_, '_>, ctx: SignInContext) -> OpResult {
+    let Start { cx, pool_id, client_id, params } = start;
     let login = param(params, "USERNAME")?;
     let mut state = cx.shared.state.write();
     let Some(username) = resolve_user(&state, pool_id, client_id, login, params)? else {
