@@ -9,7 +9,7 @@ use super::users::{
 };
 use super::{
     AttributeType, add_mfa_settings, attribute_map, check_secret_hash, deliver_code,
-    delivery_details, new_code, token_owner, username_member,
+    delivery_details, new_code, required_attribute_map, token_owner, username_member,
 };
 use crate::cx::Cx;
 use crate::limits::{CodeKind, UserKey, code_tag};
@@ -487,12 +487,7 @@ pub(crate) fn get_user(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
 }
 
 pub(crate) fn update_user_attributes(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
-    let updates = attribute_map(Some(
-        request
-            .user_attributes
-            .as_deref()
-            .ok_or_else(|| CognitoError::missing("UserAttributes"))?,
-    ))?;
+    let updates = required_attribute_map(request.user_attributes.as_deref())?;
     let mut state = cx.shared.state.write();
     let owner = token_owner(cx, &state, request.access_token.as_deref())?;
     for name in updates.keys() {

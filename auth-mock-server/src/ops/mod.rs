@@ -139,6 +139,13 @@ pub(crate) struct AttributeType {
     pub(crate) value: Option<String>,
 }
 
+/// [`attribute_map`] of a `UserAttributes` member the operation requires.
+pub(crate) fn required_attribute_map(
+    list: Option<&[AttributeType]>,
+) -> OpResult<BTreeMap<String, String>> {
+    attribute_map(Some(list.ok_or_else(|| CognitoError::missing("UserAttributes"))?))
+}
+
 /// Converts an attribute list into name → value, checking names.
 pub(crate) fn attribute_map(list: Option<&[AttributeType]>) -> OpResult<BTreeMap<String, String>> {
     let mut map = BTreeMap::new();

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{
     AttributeType, add_mfa_settings, attribute_map, check_attribute_names, deliver_code, new_code,
-    user_type, username_member,
+    required_attribute_map, user_type, username_member,
 };
 use crate::cx::Cx;
 use crate::password;
@@ -424,12 +424,7 @@ pub(crate) fn apply_attribute_updates(
 pub(crate) fn admin_update_user_attributes(cx: &Cx<'_>, request: UserRequest) -> OpResult {
     let pool_id = required(&request.user_pool_id, "UserPoolId")?;
     let login = username_member(&request.username, "Username")?;
-    let updates = attribute_map(Some(
-        request
-            .user_attributes
-            .as_deref()
-            .ok_or_else(|| CognitoError::missing("UserAttributes"))?,
-    ))?;
+    let updates = required_attribute_map(request.user_attributes.as_deref())?;
     let mut state = cx.shared.state.write();
     let pool = state.pool_mut(pool_id)?;
     let key = pool.find_user_key(login).ok_or_else(crate::state::user_not_found)?;
