@@ -187,6 +187,15 @@ pub struct CustomAuth {
 }
 
 impl User {
+    /// The names a client may have computed a `SECRET_HASH` with: the username, `sub`, and
+    /// the email, phone number and preferred username the user has.
+    pub(crate) fn secret_hash_names(&self) -> Vec<&str> {
+        let mut names = vec![self.username.as_str(), self.sub()];
+        let aliases = ["email", "phone_number", "preferred_username"];
+        names.extend(aliases.into_iter().filter_map(|alias| self.attribute(alias)));
+        names
+    }
+
     pub(crate) fn sub(&self) -> &str {
         self.attributes.get("sub").map_or("", String::as_str)
     }

@@ -62,13 +62,8 @@ fn refresh_grant(
         .ok_or_else(crate::state::user_not_found)?;
     match proof {
         ClientProof::SecretHash { username, hash } => {
-            let mut names = vec![user.username.as_str(), user.sub()];
+            let mut names = user.secret_hash_names();
             names.extend(username);
-            for attr in ["email", "phone_number", "preferred_username"] {
-                if let Some(value) = user.attribute(attr) {
-                    names.push(value);
-                }
-            }
             check_secret_hash(client, &names, hash)?;
         }
         ClientProof::Secret(given) => {

@@ -32,12 +32,7 @@ pub(super) fn check_challenge_secret_hash(
         names.push(given);
     }
     if let Some(user) = user {
-        names.push(user.sub());
-        for attr in ["email", "phone_number", "preferred_username"] {
-            if let Some(value) = user.attribute(attr) {
-                names.push(value);
-            }
-        }
+        names.extend(user.secret_hash_names());
     }
     check_secret_hash(client, &names, responses.get("SECRET_HASH").map(String::as_str))
 }

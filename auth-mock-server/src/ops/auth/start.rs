@@ -97,12 +97,8 @@ pub(super) fn resolve_user(
         }
         return Err(crate::state::user_not_found());
     };
-    let mut names = vec![login, user.username.as_str(), user.sub()];
-    for attr in ["email", "phone_number", "preferred_username"] {
-        if let Some(value) = user.attribute(attr) {
-            names.push(value);
-        }
-    }
+    let mut names = vec![login];
+    names.extend(user.secret_hash_names());
     check_secret_hash(client, &names, secret_hash)?;
     if !user.enabled {
         return Err(CognitoError::not_authorized("User is disabled."));
