@@ -97,7 +97,9 @@ pub use auth_connectivity as connectivity;
 pub use error::{CognitoError, NetworkErrorKind, NetworkFailure, ServiceFailure};
 pub use http::{HttpSettings, RetryPolicy};
 pub use identity_pool::{
-    CognitoIdentityPool, CognitoIdentityPoolBuilder, IdentityCredentials, LoginProvider,
+    CognitoIdentityPool, CognitoIdentityPoolBuilder, DEVELOPER_LOGINS_KEY, DeveloperIdentity,
+    DeveloperIdentityCredentials, DeveloperIdentityError, DeveloperIdentitySource,
+    IdentityCredentials, LoginProvider, developer_identity_fn,
 };
 pub use jwt::{JwtError, JwtVerifier, JwtVerifierBuilder, TokenUse, VerifiedClaims};
 pub use user_pool::{

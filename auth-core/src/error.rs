@@ -312,7 +312,8 @@ pub enum AuthError {
     /// `sign_out` first; a federated user may call `federated_sign_in` again at any time.
     #[error("a user is already signed in; call sign_out() first to sign in again")]
     AlreadySignedIn,
-    /// `confirm_sign_in` was called with no sign-in waiting for an answer.
+    /// `confirm_sign_in` was called with no sign-in waiting for an answer (or
+    /// `Account::auto_sign_in` with no sign-up that asked for it).
     #[error("no sign-in is waiting for a challenge response")]
     NoPendingSignIn,
     /// The request was waiting for the user to sign in again, and the app released it.

@@ -59,6 +59,7 @@ pub use store::{DynTokenStore, Generation, MemoryTokenStore, Snapshot, TokenStor
 pub use types::{
     AwsCredentials, ChallengeContext, ChallengeKind, ChallengeResponse, CodeDelivery,
     FederatedSession, FirstFactor, IdentityId, InvalidReason, Logins, MfaType, SignInFlow,
-    SignInNextStep, SignInOutcome, SignInRequest, SignInResult, SignOutOptions, SignUpOutcome,
-    SignUpRequest, StoredSession, UserPoolSession, UserPoolTokens, UserState, UserStateDetails,
+    SignInNextStep, SignInOutcome, SignInProvider, SignInRequest, SignInResult, SignOutOptions,
+    SignUpOutcome, SignUpRequest, StoredSession, UserPoolSession, UserPoolTokens, UserState,
+    UserStateDetails,
 };

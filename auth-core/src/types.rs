@@ -295,12 +295,72 @@ pub struct UserStateDetails {
     /// the damaged data is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_damage: Option<String>,
+    /// For a user-pool session (signed in, or its tokens invalid): who authenticated the
+    /// user, the pool itself or one of its external identity providers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_provider: Option<SignInProvider>,
 }
 
 impl UserStateDetails {
     /// A state with no details.
     pub fn new(state: UserState) -> Self {
-        Self { state, provider: None, reason: None, store_damage: None }
+        Self { state, provider: None, reason: None, store_damage: None, sign_in_provider: None }
+    }
+}
+
+/// Who authenticated the user of a user-pool session: the user pool itself (a password,
+/// SRP or passwordless sign-in; Cognito calls it `COGNITO`), or an external identity
+/// provider of the pool that the user signed in through in the hosted UI (`Google`,
+/// `Facebook`, an OIDC or SAML provider's name). Read from the ID token's `identities`
+/// claim, so it survives a restart with the stored session.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum SignInProvider {
+    /// The user pool's own sign-in.
+    Cognito,
+    /// An identity provider of the user pool, by its provider name.
+    Federated(String),
+}
+
+impl SignInProvider {
+    /// The provider of a session with these tokens: the primary entry of the ID token's
+    /// `identities` claim (a user federated through that provider), else the pool itself
+    /// (a local user, also one with linked identities, whose entries are not primary).
+    pub fn of_tokens(tokens: &UserPoolTokens) -> Self {
+        let Ok(claims) = UnverifiedClaims::decode(tokens.id_token().secret()) else {
+            return Self::Cognito;
+        };
+        let identities = match claims.get("identities") {
+            Some(serde_json::Value::Array(list)) => list.clone(),
+            // Some issuers write the list as JSON text.
+            Some(serde_json::Value::String(text)) => {
+                serde_json::from_str::<Vec<serde_json::Value>>(text).unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
+        identities
+            .iter()
+            .find(|identity| {
+                matches!(identity.get("primary"), Some(serde_json::Value::Bool(true)))
+                    || identity.get("primary").and_then(serde_json::Value::as_str) == Some("true")
+            })
+            .and_then(|identity| identity.get("providerName")?.as_str())
+            .filter(|name| !name.is_empty())
+            .map_or(Self::Cognito, |name| Self::Federated(name.to_owned()))
+    }
+
+    /// The name Cognito uses: `COGNITO`, or the provider's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Cognito => "COGNITO",
+            Self::Federated(name) => name,
+        }
+    }
+}
+
+impl fmt::Display for SignInProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -841,12 +901,29 @@ pub struct SignUpRequest {
     pub password: Password,
     /// User attributes, e.g. `email`.
     pub attributes: BTreeMap<String, String>,
+    /// Sign the user in once the account is confirmed (Amplify's `autoSignIn`): see
+    /// [`auto_sign_in`](Self::auto_sign_in).
+    pub auto_sign_in: bool,
 }
 
 impl SignUpRequest {
     /// A sign-up with a username and password.
     pub fn new(username: impl Into<String>, password: impl Into<Password>) -> Self {
-        Self { username: username.into(), password: password.into(), attributes: BTreeMap::new() }
+        Self {
+            username: username.into(),
+            password: password.into(),
+            attributes: BTreeMap::new(),
+            auto_sign_in: false,
+        }
+    }
+
+    /// Asks `AuthClient`'s account operations to sign the user in once the account is
+    /// confirmed: `Account::confirm_sign_up` then signs in with the username and the
+    /// password given here (kept in memory, zeroized once used), or, for an account
+    /// confirmed at sign-up, `Account::auto_sign_in` does.
+    pub fn auto_sign_in(mut self, enabled: bool) -> Self {
+        self.auto_sign_in = enabled;
+        self
     }
 
     /// Adds an attribute.
@@ -920,6 +997,35 @@ mod tests {
         assert_eq!(back.device_key().map(SecretString::secret), Some("us-east-1_dev"));
         assert!(session.clear_device_key().is_some());
         assert!(session.device_key().is_none());
+    }
+
+    #[cfg(feature = "testing")]
+    #[test]
+    fn the_sign_in_provider_is_the_primary_identity_of_the_id_token() {
+        let tokens = |claims: serde_json::Value| {
+            let mut claims = claims;
+            claims["exp"] = serde_json::json!(4_000_000_000_u64);
+            let jwt = crate::testing::unsigned_jwt(&claims);
+            UserPoolTokens::new(jwt.as_str().into(), jwt.as_str().into(), None).unwrap()
+        };
+        let google =
+            serde_json::json!([{"userId": "1", "providerName": "Google", "primary": "true"}]);
+        assert_eq!(
+            SignInProvider::of_tokens(&tokens(serde_json::json!({ "identities": google }))),
+            SignInProvider::Federated("Google".into())
+        );
+        // Written as JSON text, as some issuers do.
+        let text = serde_json::json!({ "identities": google.to_string() });
+        assert_eq!(SignInProvider::of_tokens(&tokens(text)).name(), "Google");
+        // A local user with a linked identity signed in through the pool.
+        let linked = serde_json::json!([{"providerName": "Google", "primary": "false"}]);
+        assert_eq!(
+            SignInProvider::of_tokens(&tokens(serde_json::json!({ "identities": linked }))),
+            SignInProvider::Cognito
+        );
+        let local = SignInProvider::of_tokens(&tokens(serde_json::json!({})));
+        assert_eq!(local, SignInProvider::Cognito);
+        assert_eq!(local.to_string(), "COGNITO");
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //!   refused, so a page cannot fire cross-site "simple" POSTs (CSRF) at a local server.
 //! - Optional bearer token (`--control-token`): then every control request must carry
 //!   `Authorization: Bearer <token>`, except the public documents of the hosted OIDC issuers
-//!   (discovery and JWKS), which token verifiers fetch without credentials.
+//!   (discovery and JWKS), which token verifiers fetch without credentials, and their sign-in
+//!   page (`/_mock/oidc/<name>/authorize`), which browsers drive.
 //!
 //! The Cognito API itself (`POST /`, the pools' JWKS and discovery documents, S3) keeps the
 //! CORS answers browsers need and accepts any Host, as the real service does.
@@ -45,11 +46,13 @@ pub(crate) fn is_control_path(path: &str) -> bool {
         || path.starts_with("/_aws/")
 }
 
-/// The hosted OIDC issuers' discovery documents and keys: public, fetched without a token.
+/// The hosted OIDC issuers' discovery documents and keys, fetched by token verifiers, and
+/// their sign-in page, which a browser drives (it cannot send the bearer token): public.
 fn is_public_document(method: &Method, path: &str) -> bool {
     let Some(rest) = path.strip_prefix("/_mock/oidc/") else { return false };
-    (method == Method::GET || method == Method::HEAD)
-        && (rest.ends_with("/.well-known/openid-configuration") || rest.ends_with("/jwks.json"))
+    let read = method == Method::GET || method == Method::HEAD;
+    (read && (rest.ends_with("/.well-known/openid-configuration") || rest.ends_with("/jwks.json")))
+        || ((read || method == Method::POST) && rest.ends_with("/authorize"))
 }
 
 /// The host name of a `Host` header value (or an origin's authority), lower case and
@@ -226,6 +229,14 @@ mod tests {
         let jwks = "/_mock/oidc/google/jwks.json";
         assert_eq!(status(a.refusal(&Method::GET, jwks, &bare)), 200);
         assert_eq!(status(a.refusal(&Method::POST, "/_mock/oidc/google/token", &bare)), 401);
+        // The provider's sign-in page is driven by a browser, which has no token.
+        let page = "/_mock/oidc/google/authorize";
+        assert_eq!(status(a.refusal(&Method::GET, page, &bare)), 200);
+        assert_eq!(status(a.refusal(&Method::POST, page, &bare)), 200);
+        assert_eq!(status(a.refusal(&Method::DELETE, page, &bare)), 401);
+        // Still only for loopback hosts.
+        let foreign = headers(&[("host", "evil.example")]);
+        assert_eq!(status(a.refusal(&Method::GET, page, &foreign)), 403);
     }
 
     #[test]

@@ -24,8 +24,13 @@ use tower::ServiceExt as _;
 use crate::Shared;
 use crate::wire::{CognitoError, target};
 
-/// How long a connection may take to send a request head.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection may take to send a request head. hyper counts it from the
+/// connection's start and, on a kept-alive connection, from the end of the previous answer,
+/// so it is also how long an idle connection stays open: long enough that a client's pool
+/// reusing a connection after a pause in a test suite does not race the server's close (the
+/// soak run saw that race at 10 s on a starved machine), short enough to drop a connection
+/// that holds half a header.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Builds the router of every service this server offers.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {

@@ -13,15 +13,21 @@
 //! - `GET /_mock/oidc/{name}`, `POST /_mock/oidc/{name}` `{"issuer"?, "audiences"?}`: describe
 //!   or configure an issuer
 //! - `POST /_mock/oidc/{name}/token` `{"sub", "aud", "expires_in_seconds"?, "claims"?}`: mint an
-//!   ID token
+//!   ID token; the same path with a form body `grant_type=authorization_code` redeems a code
+//!   of the authorization endpoint (a relying party's token request)
+//! - `GET /_mock/oidc/{name}/authorize`: the external provider's sign-in page, where the
+//!   "external user" is chosen (`sub`, `email`, extra claims as a JSON object); its form posts
+//!   back to the same path, which redirects to `redirect_uri` with `code` and `state`. Tests
+//!   skip the page with `sub=...` (and optional `email=...`, `claims={...}`) in the query, which
+//!   approves at once, or `error=access_denied`, which refuses at once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::Response;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use axum::response::IntoResponse as _;
 use axum::routing::{get, post};
 use parking_lot::Mutex;
@@ -37,6 +43,12 @@ use crate::wire::{ControlJson, ok};
 const MAX_ISSUERS: usize = 64;
 /// Longest ID token lifetime a test can ask for (ten years).
 const MAX_LIFETIME_SECONDS: u64 = 315_360_000;
+/// How long a code of an issuer's authorization endpoint stays redeemable.
+const CODE_LIFETIME_SECONDS: u64 = 300;
+/// Most unredeemed codes kept at once (reloading a page must not grow memory without bound).
+const MAX_CODES: usize = 1024;
+/// Lifetime of the tokens a code is redeemed for.
+const CODE_TOKEN_LIFETIME_SECONDS: u64 = 3600;
 
 /// One hosted issuer.
 #[derive(Debug)]
@@ -48,6 +60,11 @@ pub(crate) struct Issuer {
 }
 
 impl Issuer {
+    /// Its name (the path segment under `/_mock/oidc/`).
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The `iss` of its tokens.
     pub(crate) fn issuer(&self) -> &str {
         &self.issuer
@@ -80,7 +97,8 @@ impl Issuer {
     }
 }
 
-fn login_key(issuer: &str) -> String {
+/// `issuer` without its scheme or a trailing `/`.
+pub(crate) fn login_key(issuer: &str) -> String {
     let without_scheme = issuer
         .strip_prefix("https://")
         .or_else(|| issuer.strip_prefix("http://"))
@@ -173,6 +191,42 @@ impl IdTokenRequest {
 #[derive(Debug, Default)]
 pub(crate) struct Issuers {
     issuers: Mutex<BTreeMap<String, Arc<Issuer>>>,
+    /// Unredeemed authorization codes (not persisted: they live minutes).
+    codes: Mutex<HashMap<String, IssuedCode>>,
+}
+
+/// An authorization code an issuer's sign-in page gave out: who signed in, for whom.
+#[derive(Debug, Clone)]
+struct IssuedCode {
+    issuer: String,
+    client_id: String,
+    redirect_uri: String,
+    nonce: Option<String>,
+    scope: Option<String>,
+    /// The chosen user's claims (`sub`, `email`, extras).
+    claims: Map<String, Value>,
+    expires_at: u64,
+}
+
+/// What redeeming a code yields.
+#[derive(Debug, Clone)]
+pub(crate) struct CodeTokens {
+    pub(crate) id_token: String,
+    pub(crate) access_token: String,
+    pub(crate) expires_in: u64,
+}
+
+/// Why a code cannot be redeemed, as an OAuth 2.0 token-endpoint error.
+#[derive(Debug, Clone)]
+pub(crate) struct CodeRefusal {
+    pub(crate) error: &'static str,
+    pub(crate) description: String,
+}
+
+impl CodeRefusal {
+    fn new(error: &'static str, description: impl Into<String>) -> Self {
+        Self { error, description: description.into() }
+    }
 }
 
 fn check_name(name: &str) -> Result<(), CognitoError> {
@@ -270,9 +324,15 @@ impl Issuers {
         self.issuers.lock().get(name).cloned()
     }
 
+    /// The hosted issuer called `name`, if it exists.
+    pub(crate) fn named(&self, name: &str) -> Option<Arc<Issuer>> {
+        self.get(name)
+    }
+
     /// Forgets every issuer.
     pub(crate) fn reset(&self) {
         self.issuers.lock().clear();
+        self.codes.lock().clear();
     }
 }
 
@@ -379,12 +439,81 @@ impl Shared {
         self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok((issuer.key.get().sign_jwt(&Value::Object(claims)), exp))
     }
+
+    /// Gives out an authorization code of issuer `name` for the user with `claims`.
+    fn oidc_issue_code(&self, mut code: IssuedCode) -> Result<String, CognitoError> {
+        self.oidc.get_or_create(&code.issuer, &self.config.url)?;
+        let now = self.clock.now_secs();
+        code.expires_at = now.saturating_add(CODE_LIFETIME_SECONDS);
+        let value = crate::ops::random_token(32);
+        let mut codes = self.oidc.codes.lock();
+        codes.retain(|_, c| c.expires_at > now);
+        if codes.len() >= MAX_CODES {
+            return Err(CognitoError::limit_exceeded(
+                "Too many unredeemed authorization codes; redeem or let them expire.",
+            ));
+        }
+        codes.insert(value.clone(), code);
+        Ok(value)
+    }
+
+    /// Redeems a code of issuer `name` (once): an ID token for `client_id` with the chosen
+    /// user's claims and the request's nonce, and an access token. May wait for the issuer's
+    /// key: call off the async workers.
+    pub(crate) fn oidc_redeem_code(
+        &self,
+        name: &str,
+        code: &str,
+        client_id: &str,
+        redirect_uri: &str,
+    ) -> Result<CodeTokens, CodeRefusal> {
+        let now = self.clock.now_secs();
+        let issued = self.oidc.codes.lock().remove(code);
+        let Some(issued) = issued.filter(|c| c.expires_at > now && c.issuer == name) else {
+            return Err(CodeRefusal::new("invalid_grant", "The code is unknown, used or expired."));
+        };
+        if issued.client_id != client_id {
+            return Err(CodeRefusal::new(
+                "invalid_grant",
+                "The code was issued to another client.",
+            ));
+        }
+        if issued.redirect_uri != redirect_uri {
+            return Err(CodeRefusal::new("invalid_grant", "redirect_uri does not match."));
+        }
+        let sub = issued.claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let mut request = IdTokenRequest::new(sub.clone(), client_id)
+            .expires_in(std::time::Duration::from_secs(CODE_TOKEN_LIFETIME_SECONDS));
+        request.claims = issued.claims;
+        if let Some(nonce) = issued.nonce {
+            request.claims.insert("nonce".into(), json!(nonce));
+        }
+        let (id_token, _) = self
+            .mint_id_token(name, &request)
+            .map_err(|e| CodeRefusal::new("invalid_request", e.message().to_owned()))?;
+        let issuer = self
+            .oidc
+            .get(name)
+            .ok_or_else(|| CodeRefusal::new("invalid_grant", "The issuer is gone."))?;
+        let access_token = issuer.key.get().sign_jwt(&json!({
+            "iss": issuer.issuer,
+            "sub": sub,
+            "aud": client_id,
+            "client_id": client_id,
+            "scope": issued.scope.unwrap_or_default(),
+            "token_use": "access",
+            "iat": now,
+            "exp": now.saturating_add(CODE_TOKEN_LIFETIME_SECONDS),
+        }));
+        Ok(CodeTokens { id_token, access_token, expires_in: CODE_TOKEN_LIFETIME_SECONDS })
+    }
 }
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/_mock/oidc/{name}", get(get_issuer).post(post_issuer))
         .route("/_mock/oidc/{name}/token", post(post_token))
+        .route("/_mock/oidc/{name}/authorize", get(authorize_page).post(authorize_submit))
         .route("/_mock/oidc/{name}/.well-known/openid-configuration", get(discovery))
         .route("/_mock/oidc/{name}/.well-known/jwks.json", get(jwks))
 }
@@ -418,8 +547,20 @@ async fn post_issuer(
 async fn post_token(
     State(shared): State<Arc<Shared>>,
     Path(name): Path<String>,
-    ControlJson(request): ControlJson<IdTokenRequest>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Response<Body> {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if form {
+        return code_grant(shared, name, &headers, &body).await;
+    }
+    let request = match ControlJson::<IdTokenRequest>::parse(&body) {
+        Ok(ControlJson(request)) => request,
+        Err(refusal) => return refusal.into_response(),
+    };
     let minted = tokio::task::spawn_blocking(move || {
         let (token, exp) = shared.mint_id_token(&name, &request)?;
         let info = shared.oidc_issuer(&name)?;
@@ -444,11 +585,15 @@ async fn discovery(State(shared): State<Arc<Shared>>, Path(name): Path<String>) 
     ok(json!({
         "issuer": issuer.issuer,
         "jwks_uri": format!("{base}/_mock/oidc/{name}/.well-known/jwks.json"),
+        "authorization_endpoint": format!("{base}/_mock/oidc/{name}/authorize"),
         "token_endpoint": format!("{base}/_mock/oidc/{name}/token"),
         "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["id_token"],
+        "response_types_supported": ["code", "id_token"],
+        "grant_types_supported": ["authorization_code"],
+        "scopes_supported": ["openid", "email", "profile"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "subject_types_supported": ["public"],
-        "claims_supported": ["aud", "azp", "email", "email_verified", "exp", "iat", "iss", "sub"],
+        "claims_supported": ["aud", "azp", "email", "email_verified", "exp", "iat", "iss", "nonce", "sub"],
     }))
 }
 
@@ -459,4 +604,315 @@ async fn jwks(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Re
         Ok(jwks) => ok(jwks),
         Err(_) => CognitoError::internal("Key generation failed.").into_response(),
     }
+}
+
+/// The form of a token request with `grant_type=authorization_code`.
+#[derive(Debug, Default, Deserialize)]
+struct CodeGrantForm {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    client_id: Option<String>,
+}
+
+/// The client id of an HTTP Basic `Authorization` header (the secret is not checked: the
+/// hosted issuers know no client registry).
+fn basic_client_id(headers: &HeaderMap) -> Option<String> {
+    use base64::Engine as _;
+    let encoded = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let id = text.split_once(':').map_or(text.as_str(), |(id, _)| id);
+    let spaced = id.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced).decode_utf8().ok().map(|v| v.into_owned())
+}
+
+fn oauth_error(error: &str, description: &str) -> Response<Body> {
+    let mut response = (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `POST /_mock/oidc/{name}/token` with a form: redeems an authorization code.
+async fn code_grant(
+    shared: Arc<Shared>,
+    name: String,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response<Body> {
+    let Ok(form) = serde_urlencoded::from_bytes::<CodeGrantForm>(body) else {
+        return oauth_error("invalid_request", "The request body is not a valid form.");
+    };
+    if form.grant_type.as_deref() != Some("authorization_code") {
+        return oauth_error(
+            "unsupported_grant_type",
+            "The hosted issuers support grant_type=authorization_code.",
+        );
+    }
+    let Some(client_id) = basic_client_id(headers).or(form.client_id) else {
+        return oauth_error("invalid_client", "client_id is required.");
+    };
+    let (Some(code), Some(redirect_uri)) = (form.code, form.redirect_uri) else {
+        return oauth_error("invalid_request", "code and redirect_uri are required.");
+    };
+    let redeemed = tokio::task::spawn_blocking(move || {
+        shared.oidc_redeem_code(&name, &code, &client_id, &redirect_uri)
+    })
+    .await;
+    match redeemed {
+        Ok(Ok(tokens)) => {
+            let mut response = ok(json!({
+                "access_token": tokens.access_token,
+                "id_token": tokens.id_token,
+                "token_type": "Bearer",
+                "expires_in": tokens.expires_in,
+            }));
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Ok(Err(refusal)) => oauth_error(refusal.error, &refusal.description),
+        Err(_) => CognitoError::internal("Key generation failed.").into_response(),
+    }
+}
+
+/// The query of the authorization endpoint (also kept by its form's action).
+#[derive(Debug, Default, Deserialize)]
+struct ProviderAuthorize {
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
+    response_type: Option<String>,
+    scope: Option<String>,
+    state: Option<String>,
+    nonce: Option<String>,
+    login_hint: Option<String>,
+    /// Auto-approve as this user (skips the page).
+    sub: Option<String>,
+    email: Option<String>,
+    /// Extra claims, a JSON object.
+    claims: Option<String>,
+    /// Auto-refuse with this error (e.g. `access_denied`).
+    error: Option<String>,
+}
+
+/// The sign-in page's fields.
+#[derive(Debug, Default, Deserialize)]
+struct ProviderForm {
+    sub: Option<String>,
+    email: Option<String>,
+    claims: Option<String>,
+    /// Set by the page's "Deny" button.
+    deny: Option<String>,
+}
+
+/// A checked authorization request.
+struct ProviderRequest {
+    client_id: String,
+    redirect: url::Url,
+    scope: Option<String>,
+    state: Option<String>,
+    nonce: Option<String>,
+}
+
+impl ProviderRequest {
+    fn redirect_with(&self, pairs: &[(&str, &str)]) -> Response<Body> {
+        let mut target = self.redirect.clone();
+        {
+            let mut query = target.query_pairs_mut();
+            for (name, value) in pairs {
+                query.append_pair(name, value);
+            }
+            if let Some(state) = &self.state {
+                query.append_pair("state", state);
+            }
+        }
+        let mut response = StatusCode::FOUND.into_response();
+        if let Ok(value) = HeaderValue::from_str(target.as_str()) {
+            response.headers_mut().insert(header::LOCATION, value);
+        }
+        response
+    }
+}
+
+fn bad_page(description: &str) -> Response<Body> {
+    crate::oauth::pages::error_page(StatusCode::BAD_REQUEST, "invalid_request", description)
+}
+
+/// Checks an authorization request; `Err` is the text of the error page (the redirect URI
+/// is not usable).
+fn check_provider_request(
+    name: &str,
+    params: &ProviderAuthorize,
+) -> Result<ProviderRequest, String> {
+    check_name(name).map_err(|e| e.message().to_owned())?;
+    let client_id = params
+        .client_id
+        .clone()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| "client_id is required.".to_owned())?;
+    let redirect = params
+        .redirect_uri
+        .as_deref()
+        .and_then(|uri| url::Url::parse(uri).ok())
+        .filter(|uri| matches!(uri.scheme(), "http" | "https") && uri.fragment().is_none())
+        .ok_or_else(|| "redirect_uri must be an absolute http(s) URL.".to_owned())?;
+    Ok(ProviderRequest {
+        client_id,
+        redirect,
+        scope: params.scope.clone(),
+        state: params.state.clone(),
+        nonce: params.nonce.clone(),
+    })
+}
+
+/// Issues a code for the chosen user and sends the browser back to the relying party.
+fn approve(
+    shared: &Shared,
+    name: &str,
+    request: &ProviderRequest,
+    sub: &str,
+    email: Option<&str>,
+    extra: Option<&str>,
+) -> Response<Body> {
+    let sub = sub.trim();
+    if sub.is_empty() || sub.len() > 255 {
+        return bad_page("sub must be 1 to 255 characters.");
+    }
+    let mut claims = Map::new();
+    if let Some(extra) = extra.map(str::trim).filter(|e| !e.is_empty()) {
+        match serde_json::from_str::<Value>(extra) {
+            Ok(Value::Object(extra)) => claims.extend(extra),
+            _ => return bad_page("claims must be a JSON object."),
+        }
+    }
+    if let Some(email) = email.map(str::trim).filter(|e| !e.is_empty()) {
+        claims.insert("email".into(), json!(email));
+        claims.entry("email_verified").or_insert(json!(true));
+    }
+    // The chosen subject wins over one in the extras; the issuer's own claims are not
+    // the user's to choose.
+    claims.insert("sub".into(), json!(sub));
+    for reserved in ["iss", "aud", "azp", "exp", "iat", "nonce"] {
+        claims.remove(reserved);
+    }
+    let code = IssuedCode {
+        issuer: name.to_owned(),
+        client_id: request.client_id.clone(),
+        redirect_uri: request.redirect.to_string(),
+        nonce: request.nonce.clone(),
+        scope: request.scope.clone(),
+        claims,
+        expires_at: 0,
+    };
+    match shared.oidc_issue_code(code) {
+        Ok(code) => request.redirect_with(&[("code", &code)]),
+        Err(error) => bad_page(error.message()),
+    }
+}
+
+/// `GET /_mock/oidc/{name}/authorize`: the provider's sign-in page, or an immediate answer
+/// when the query chooses the user (`sub`) or the refusal (`error`).
+async fn authorize_page(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response<Body> {
+    let query = query.unwrap_or_default();
+    let Ok(params) = serde_urlencoded::from_str::<ProviderAuthorize>(&query) else {
+        return bad_page("The query string is malformed.");
+    };
+    let request = match check_provider_request(&name, &params) {
+        Ok(request) => request,
+        Err(problem) => return bad_page(&problem),
+    };
+    if params.response_type.as_deref() != Some("code") {
+        return request.redirect_with(&[
+            ("error", "unsupported_response_type"),
+            ("error_description", "The hosted issuers support response_type=code."),
+        ]);
+    }
+    if let Some(error) = params.error.as_deref() {
+        let error =
+            if error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') && !error.is_empty() {
+                error
+            } else {
+                "access_denied"
+            };
+        return request.redirect_with(&[("error", error)]);
+    }
+    if let Some(sub) = params.sub.as_deref() {
+        return approve(
+            &shared,
+            &name,
+            &request,
+            sub,
+            params.email.as_deref(),
+            params.claims.as_deref(),
+        );
+    }
+    let hint = params.login_hint.as_deref().unwrap_or_default();
+    let (sub, email) = if hint.contains('@') { ("", hint) } else { (hint, "") };
+    provider_page(&name, &query, sub, email)
+}
+
+/// The provider's sign-in form.
+fn provider_page(name: &str, query: &str, sub: &str, email: &str) -> Response<Body> {
+    use crate::oauth::pages::escape;
+    let body = format!(
+        "<p class=\"note\" id=\"intro\">auth-mock-server plays the identity provider \
+<b>{issuer}</b>: choose the external user to sign in as.</p>\
+<form method=\"post\" action=\"/_mock/oidc/{issuer}/authorize?{query}\">\
+<label for=\"sub\">Subject (sub)<input id=\"sub\" name=\"sub\" type=\"text\" required value=\"{sub}\"></label>\
+<label for=\"email\">Email<input id=\"email\" name=\"email\" type=\"email\" value=\"{email}\"></label>\
+<label for=\"claims\">Extra claims (JSON object)<input id=\"claims\" name=\"claims\" type=\"text\" \
+placeholder=\"{{&quot;name&quot;: &quot;Jane&quot;}}\"></label>\
+<button type=\"submit\" id=\"approve\" name=\"approve\" value=\"1\">Sign in</button>\
+<button type=\"submit\" id=\"deny\" name=\"deny\" value=\"access_denied\" formnovalidate>Deny</button>\
+</form>",
+        issuer = escape(name),
+        query = escape(query),
+        sub = escape(sub),
+        email = escape(email),
+    );
+    crate::oauth::pages::page(StatusCode::OK, "Sign in with a test identity provider", &body)
+}
+
+/// `POST /_mock/oidc/{name}/authorize`: the page's answer.
+async fn authorize_submit(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response<Body> {
+    let query = query.unwrap_or_default();
+    let Ok(params) = serde_urlencoded::from_str::<ProviderAuthorize>(&query) else {
+        return bad_page("The query string is malformed.");
+    };
+    let Ok(form) = serde_urlencoded::from_bytes::<ProviderForm>(&body) else {
+        return bad_page("The form is malformed.");
+    };
+    let request = match check_provider_request(&name, &params) {
+        Ok(request) => request,
+        Err(problem) => return bad_page(&problem),
+    };
+    if form.deny.is_some() {
+        return request.redirect_with(&[("error", "access_denied")]);
+    }
+    tokio::task::spawn_blocking(move || {
+        approve(
+            &shared,
+            &name,
+            &request,
+            form.sub.as_deref().unwrap_or_default(),
+            form.email.as_deref(),
+            form.claims.as_deref(),
+        )
+    })
+    .await
+    .unwrap_or_else(|_| bad_page("The request failed."))
 }

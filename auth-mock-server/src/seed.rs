@@ -33,7 +33,7 @@
 //! [[pools.identity_providers]]
 //! name = "Corp"
 //! type = "OIDC"
-//! details = { client_id = "corp", authorize_scopes = "openid email", oidc_issuer = "https://login.corp.example" }
+//! details = { client_id = "corp", authorize_scopes = "openid email", oidc_issuer = "mock:corp" }
 //! attribute_mapping = { email = "email" }
 //!
 //! [[identity_pools]]
@@ -171,7 +171,9 @@ pub struct SeedIdentityProvider {
     /// `ProviderType`: `OIDC`, `Google`, `Facebook`, `LoginWithAmazon`, `SignInWithApple`, `SAML`.
     #[serde(rename = "type")]
     pub provider_type: String,
-    /// `ProviderDetails` (`client_id`, `authorize_scopes`, `oidc_issuer`, ...).
+    /// `ProviderDetails` (`client_id`, `authorize_scopes`, `oidc_issuer`, ...). An
+    /// `oidc_issuer` of `mock:<name>` makes the provider the server's own OIDC issuer
+    /// `/_mock/oidc/<name>`, so that hosted-UI sign-in through it works.
     #[serde(default)]
     pub details: BTreeMap<String, String>,
     /// `AttributeMapping`: pool attribute → provider claim.

@@ -170,6 +170,11 @@ pub(crate) struct User {
     pub(crate) last_code: Option<(String, String)>,
     /// The expected CUSTOM_CHALLENGE answer (test-control API) and public parameters.
     pub(crate) custom_auth: Option<CustomAuth>,
+    /// Made by a federated sign-in through the hosted UI: its status reads
+    /// `EXTERNAL_PROVIDER` and it has no password. A flag beside `status` rather than a
+    /// status of its own, because the password flows' status checks never see such a user.
+    #[serde(default)]
+    pub(crate) federated: bool,
 }
 
 /// A user's custom-auth challenge, set through the test-control API.
@@ -194,6 +199,11 @@ impl User {
         let aliases = ["email", "phone_number", "preferred_username"];
         names.extend(aliases.into_iter().filter_map(|alias| self.attribute(alias)));
         names
+    }
+
+    /// The status as Cognito names it (`EXTERNAL_PROVIDER` for federated users).
+    pub(crate) fn status_name(&self) -> &'static str {
+        if self.federated { "EXTERNAL_PROVIDER" } else { self.status.as_str() }
     }
 
     pub(crate) fn sub(&self) -> &str {

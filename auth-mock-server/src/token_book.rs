@@ -236,6 +236,18 @@ impl TokenBook {
         *until = (*until).max(keep_until);
     }
 
+    /// The issue time (milliseconds) to give a token of `pool_id`/`username` issued at
+    /// `now_ms`: after the user's latest cut-off even when that fell in the same
+    /// millisecond, since cut-offs end tokens issued "at or before" them (the soak run saw
+    /// a sign-in right after a GlobalSignOut refused as revoked).
+    pub(crate) fn issue_millis(&self, pool_id: &str, username: &str, now_ms: u64) -> u64 {
+        let latest = self
+            .users
+            .get(&UserKey::new(pool_id, username))
+            .map_or(0, |c| c.all_revoked.max(c.refresh_revoked).max(c.refresh_expired));
+        if latest == 0 { now_ms } else { now_ms.max(latest.saturating_add(1)) }
+    }
+
     /// Revokes every token of a user issued until `now_ms` (GlobalSignOut, deletion).
     pub(crate) fn revoke_user(&mut self, pool_id: &str, username: &str, now_ms: u64) {
         let cutoffs = self.users.entry(UserKey::new(pool_id, username)).or_default();
@@ -297,6 +309,14 @@ impl TokenBook {
         self.revoked_families.retain(|_, until| *until > now);
         self.rotated.retain(|_, r| r.keep_until > now);
         self.access_cache.lock().retain(|_, r| r.expires_at > now);
+    }
+
+    /// Forgets the cut-offs of users `exists` no longer finds: a deleted user's tokens fail
+    /// the user lookup, and those of a user created again under the name fail the `sub`
+    /// check, so nothing of a deleted user needs remembering (the soak run, whose workers
+    /// replace their users, showed these records growing with every deleted user).
+    pub(crate) fn retain_users(&mut self, mut exists: impl FnMut(&UserKey) -> bool) {
+        self.users.retain(|user, _| exists(user));
     }
 
     /// Stored records (revocations, rotations, per-user cut-offs), for `/_mock/stats`.

@@ -180,7 +180,7 @@ pub(crate) fn token_generation(pool: &Pool) -> Option<(String, &'static str)> {
 pub(crate) fn user_attributes(user: &User) -> Value {
     let mut map: Map<String, Value> =
         user.attributes.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
-    map.insert("cognito:user_status".into(), json!(user.status.as_str()));
+    map.insert("cognito:user_status".into(), json!(user.status_name()));
     Value::Object(map)
 }
 

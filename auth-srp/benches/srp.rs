@@ -109,10 +109,11 @@ fn steps(c: &mut Criterion) {
     group.finish();
 }
 
-/// The client's whole share of one USER_SRP_AUTH sign-in as the Cognito provider computes it:
-/// a fresh 1024-bit `a` (what Cognito's own clients use), A = g^a, and the password claim
-/// (x, u, S, the key and the signature), the exponentiations in constant time. Target: under
-/// 5 ms.
+/// The client's whole share of one USER_SRP_AUTH sign-in: a fresh `a`, A = g^a, and the
+/// password claim (x, u, S, the key and the signature), the exponentiations in constant time.
+/// The 256-bit `a` is what auth-cognito's provider uses (`ClientEphemeral::new_256_bit`);
+/// the 1024-bit one is what Cognito's own SDKs use, measured for comparison. Target for the
+/// provider's path: under 5 ms.
 fn client_sign_in(c: &mut Criterion) {
     let verifier = Verifier::generate(POOL, USER, PASSWORD);
     let salt_hex = verifier.salt_hex();
@@ -120,6 +121,18 @@ fn client_sign_in(c: &mut Criterion) {
     let srp_b = server.public_hex();
     let mut group = c.benchmark_group("client sign-in");
     group.sample_size(20);
+    group.bench_function(
+        "256-bit a (auth-cognito), constant time: A and the password claim",
+        |bench| {
+            bench.iter(|| {
+                let client = ClientEphemeral::new_256_bit();
+                let challenge = PasswordChallenge::new(POOL, USER, &salt_hex, &srp_b, BLOCK);
+                let signature =
+                    client.password_claim_signature(&challenge, PASSWORD, black_box(TIMESTAMP));
+                (client.public_hex(), signature.unwrap())
+            })
+        },
+    );
     group.bench_function("1024-bit a, constant time: A and the password claim", |bench| {
         bench.iter(|| {
             let client = ClientEphemeral::new();
@@ -129,6 +142,36 @@ fn client_sign_in(c: &mut Criterion) {
             (client.public_hex(), signature.unwrap())
         })
     });
+    group.finish();
+}
+
+/// [`client_sign_in`] measured in the CPU time of the benchmark thread instead of wall time:
+/// on a machine shared with other work (builds, other benchmarks) wall time counts the time
+/// the thread waited for a core; CPU time counts only the work, so it is the figure to
+/// compare with the 5 ms target there.
+fn client_sign_in_cpu_time(c: &mut Criterion) {
+    let verifier = Verifier::generate(POOL, USER, PASSWORD);
+    let salt_hex = verifier.salt_hex();
+    let server = ServerEphemeral::new(verifier.verifier());
+    let srp_b = server.public_hex();
+    let mut group = c.benchmark_group("client sign-in, thread CPU time");
+    group.sample_size(20);
+    group.bench_function(
+        "256-bit a (auth-cognito), constant time: A and the password claim",
+        |bench| {
+            bench.iter_custom(|iterations| {
+                let started = cpu_time::ThreadTime::now();
+                for _ in 0..iterations {
+                    let client = ClientEphemeral::new_256_bit();
+                    let challenge = PasswordChallenge::new(POOL, USER, &salt_hex, &srp_b, BLOCK);
+                    let signature =
+                        client.password_claim_signature(&challenge, PASSWORD, black_box(TIMESTAMP));
+                    black_box((client.public_hex(), signature.unwrap()));
+                }
+                started.elapsed()
+            })
+        },
+    );
     group.finish();
 }
 
@@ -172,5 +215,5 @@ fn login(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, steps, client_sign_in, login);
+criterion_group!(benches, steps, client_sign_in, client_sign_in_cpu_time, login);
 criterion_main!(benches);

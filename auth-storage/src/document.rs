@@ -5,16 +5,14 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use auth_core::{Generation, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::ConfigError;
-use crate::file::{Inner, Options, run_blocking};
+use crate::file::{Inner, Options, file_store_options, run_blocking};
 use crate::format::Kind;
-use crate::key::EncryptionKey;
 use crate::namespace::Namespace;
 
 /// The longest document kind accepted, in bytes.
@@ -86,44 +84,9 @@ impl<T> fmt::Debug for FileDocumentStoreBuilder<T> {
     }
 }
 
+file_store_options!([T] FileDocumentStoreBuilder<T>, "document");
+
 impl<T> FileDocumentStoreBuilder<T> {
-    /// Encrypts the document with `key`.
-    pub fn encryption_key(mut self, key: EncryptionKey) -> Self {
-        self.set_encryption_key(Some(key));
-        self
-    }
-
-    /// Encrypts the document with `key`, or stores it in plain text (in a `0600` file)
-    /// with `None`.
-    pub fn set_encryption_key(&mut self, key: Option<EncryptionKey>) -> &mut Self {
-        self.options.set_encryption_key(key);
-        self
-    }
-
-    /// Encrypts the document with the key in `AUTH_STORE_KEY` (64 hex digits) if that
-    /// variable is set and not empty; otherwise leaves the choice unchanged. Fails if the
-    /// variable holds anything else.
-    pub fn encryption_key_from_env(mut self) -> Result<Self, ConfigError> {
-        self.options.encryption_key_from_env()?;
-        Ok(self)
-    }
-
-    /// Encrypts the document with a key kept in the OS keyring, created on first use. The
-    /// key is fetched by the first load or write; a locked keyring makes that call
-    /// [`StoreError::Unavailable`].
-    #[cfg(feature = "keyring")]
-    pub fn encryption_key_in_keyring(mut self, key: crate::keyring::KeyringKey) -> Self {
-        self.options.encryption_key_in_keyring(key);
-        self
-    }
-
-    /// How long a write waits for the lock before giving up with
-    /// [`StoreError::Unavailable`]; default [`DEFAULT_LOCK_TIMEOUT`](crate::DEFAULT_LOCK_TIMEOUT).
-    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
-        self.options.lock_timeout(timeout);
-        self
-    }
-
     /// Builds the store. Nothing is touched on disk until the first load or write.
     pub fn build(self) -> FileDocumentStore<T> {
         FileDocumentStore { inner: self.options.open(self.kind), payload: PhantomData }

@@ -188,44 +188,54 @@ pub struct FileTokenStoreBuilder {
     options: Options,
 }
 
+/// The encryption and lock setters both file store builders share (each holds its
+/// [`Options`] in a field named `options`): `[generics] Builder, "what the store keeps"`.
+macro_rules! file_store_options {
+    ([$($generic:ident),*] $builder:ty, $what:literal) => {
+        impl<$($generic),*> $builder {
+            #[doc = concat!("Encrypts the ", $what, " with `key`.")]
+            pub fn encryption_key(mut self, key: $crate::key::EncryptionKey) -> Self {
+                self.set_encryption_key(Some(key));
+                self
+            }
+
+            #[doc = concat!("Encrypts the ", $what, " with `key`, or stores it in plain text (in a `0600` file) with `None`.")]
+            pub fn set_encryption_key(
+                &mut self,
+                key: Option<$crate::key::EncryptionKey>,
+            ) -> &mut Self {
+                self.options.set_encryption_key(key);
+                self
+            }
+
+            #[doc = concat!("Encrypts the ", $what, " with the key in `AUTH_STORE_KEY` (64 hex digits) if that variable is set and not empty; otherwise leaves the choice unchanged. Fails if the variable holds anything else.")]
+            pub fn encryption_key_from_env(mut self) -> Result<Self, $crate::error::ConfigError> {
+                self.options.encryption_key_from_env()?;
+                Ok(self)
+            }
+
+            #[doc = concat!("Encrypts the ", $what, " with a key kept in the OS keyring, created on first use. The key is fetched by the first load or write; a locked keyring makes that call [`StoreError::Unavailable`](auth_core::StoreError::Unavailable).")]
+            #[cfg(feature = "keyring")]
+            pub fn encryption_key_in_keyring(mut self, key: $crate::keyring::KeyringKey) -> Self {
+                self.options.encryption_key_in_keyring(key);
+                self
+            }
+
+            /// How long a write waits for the lock before giving up with
+            /// [`StoreError::Unavailable`](auth_core::StoreError::Unavailable); default
+            /// [`DEFAULT_LOCK_TIMEOUT`](crate::DEFAULT_LOCK_TIMEOUT).
+            pub fn lock_timeout(mut self, timeout: std::time::Duration) -> Self {
+                self.options.lock_timeout(timeout);
+                self
+            }
+        }
+    };
+}
+pub(crate) use file_store_options;
+
+file_store_options!([] FileTokenStoreBuilder, "session");
+
 impl FileTokenStoreBuilder {
-    /// Encrypts the session with `key`.
-    pub fn encryption_key(mut self, key: EncryptionKey) -> Self {
-        self.set_encryption_key(Some(key));
-        self
-    }
-
-    /// Encrypts the session with `key`, or stores it in plain text (in a `0600` file)
-    /// with `None`.
-    pub fn set_encryption_key(&mut self, key: Option<EncryptionKey>) -> &mut Self {
-        self.options.set_encryption_key(key);
-        self
-    }
-
-    /// Encrypts the session with the key in `AUTH_STORE_KEY` (64 hex digits) if that
-    /// variable is set and not empty; otherwise leaves the choice unchanged. Fails if the
-    /// variable holds anything else.
-    pub fn encryption_key_from_env(mut self) -> Result<Self, ConfigError> {
-        self.options.encryption_key_from_env()?;
-        Ok(self)
-    }
-
-    /// Encrypts the session with a key kept in the OS keyring, created on first use. The
-    /// key is fetched by the first load or write; a locked keyring makes that call
-    /// [`StoreError::Unavailable`].
-    #[cfg(feature = "keyring")]
-    pub fn encryption_key_in_keyring(mut self, key: crate::keyring::KeyringKey) -> Self {
-        self.options.encryption_key_in_keyring(key);
-        self
-    }
-
-    /// How long a write waits for the lock before giving up with
-    /// [`StoreError::Unavailable`]; default [`DEFAULT_LOCK_TIMEOUT`].
-    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
-        self.options.lock_timeout(timeout);
-        self
-    }
-
     /// Builds the store. Nothing is touched on disk until the first load or write.
     pub fn build(self) -> FileTokenStore {
         FileTokenStore { inner: self.options.open(Kind::SESSION) }

@@ -18,20 +18,20 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::harness::{AUTH, Connection, Guard, TARGET, free_port, rss_kib, srp_sign_in};
+
 const POOL_ID: &str = "us-east-1_BenchPool1";
 const CLIENT_ID: &str = "benchclient000000000000001";
 // An email: some peers make every new pool sign in by email.
 const USERNAME: &str = "bench@example.com";
 const PASSWORD: &str = "Bench-Passw0rd!";
-const TARGET: &str = "AWSCognitoIdentityProviderService.";
-const AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20240101/us-east-1/cognito-idp/aws4_request, SignedHeaders=host, Signature=00";
 // The OAuth scenarios (our server only: the peers have no hosted UI): a machine client for
 // client_credentials and a web client for hosted sign-ins, on the seeded pool's domain.
 const M2M_CLIENT_ID: &str = "benchm2mclient000000000001";
@@ -165,10 +165,6 @@ struct Server {
     seeded: bool,
 }
 
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_or(0, |a| a.port())
-}
-
 fn which(program: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")?
         .to_str()?
@@ -292,20 +288,6 @@ fn servers(workspace: &Path) -> Vec<Server> {
 }
 
 /// Kills the child on drop.
-pub(crate) struct Guard(pub(crate) Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-pub(crate) fn rss_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// User plus system CPU seconds of one process (`self` for this one), all threads.
 fn cpu_seconds(pid: &str) -> f64 {
     // utime and stime are the 14th and 15th fields of /proc/PID/stat, in USER_HZ (100 on
@@ -348,6 +330,8 @@ struct Result_ {
 #[derive(Clone, Debug)]
 struct Load {
     rps: f64,
+    /// How long the load ran.
+    seconds: f64,
     p50_ms: f64,
     p99_ms: f64,
     errors: u64,
@@ -446,7 +430,7 @@ async fn measure(server: &Server, seconds: u64) -> Result<Result_, String> {
     }
     for scenario in [OAuthScenario::ClientCredentials, OAuthScenario::HostedSignIn] {
         let load = if server.seeded {
-            let load = oauth_load(&url, scenario, 16, seconds).await;
+            let load = drive(&url, Scenario::OAuth(scenario), 16, seconds).await;
             if let Err(error) = &load {
                 println!("{} does not work: {error}", scenario.name());
             }
@@ -658,7 +642,14 @@ fn wrk(
         .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
-    Ok(Load { rps, p50_ms: percentile("50%"), p99_ms: percentile("99%"), errors, cpu_ms: None })
+    Ok(Load {
+        rps,
+        seconds: seconds as f64,
+        p50_ms: percentile("50%"),
+        p99_ms: percentile("99%"),
+        errors,
+        cpu_ms: None,
+    })
 }
 
 fn parse_duration_ms(value: &str) -> f64 {
@@ -675,221 +666,40 @@ fn parse_duration_ms(value: &str) -> f64 {
     }
 }
 
-/// One keep-alive HTTP/1.1 connection.
-pub(crate) struct Connection {
-    sender: hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>,
-    host: String,
-}
-
-impl Connection {
-    pub(crate) async fn open(url: &str) -> Result<Self, String> {
-        let host = url.trim_start_matches("http://").to_owned();
-        let stream = tokio::net::TcpStream::connect(&host).await.map_err(|e| e.to_string())?;
-        let _ = stream.set_nodelay(true);
-        let (sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(|e| e.to_string())?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(Self { sender, host })
-    }
-
-    /// Sends a form (or an empty GET when `body` is `None`) to `path_and_query`, with an
-    /// optional `Authorization`; returns the status, the `Location` and the body.
-    async fn form(
-        &mut self,
-        path_and_query: &str,
-        authorization: Option<&str>,
-        body: Option<&str>,
-    ) -> Result<(u16, Option<String>, bytes::Bytes), String> {
-        use http_body_util::BodyExt as _;
-        let mut request = match body {
-            Some(_) => hyper::Request::post(path_and_query),
-            None => hyper::Request::get(path_and_query),
-        }
-        .header("host", &self.host)
-        .header("content-type", "application/x-www-form-urlencoded");
-        if let Some(authorization) = authorization {
-            request = request.header("authorization", authorization);
-        }
-        let request = request
-            .body(http_body_util::Full::new(bytes::Bytes::from(
-                body.unwrap_or_default().to_owned(),
-            )))
-            .map_err(|e| e.to_string())?;
-        let response = self.sender.send_request(request).await.map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        let location =
-            response.headers().get("location").and_then(|l| l.to_str().ok()).map(str::to_owned);
-        let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-        Ok((status, location, body))
-    }
-
-    /// Sends a request; when the server closed the kept-alive connection (some peers close
-    /// after every answer), reconnects once and resends.
-    pub(crate) async fn post(
-        &mut self,
-        operation: &str,
-        body: &[u8],
-    ) -> Result<(u16, bytes::Bytes), String> {
-        self.post_target(&format!("{TARGET}{operation}"), body).await
-    }
-
-    /// [`Connection::post`] with a whole `X-Amz-Target` (another service's operations).
-    pub(crate) async fn post_target(
-        &mut self,
-        target: &str,
-        body: &[u8],
-    ) -> Result<(u16, bytes::Bytes), String> {
-        match self.send("POST", "/", Some(target), body).await {
-            Ok(answer) => Ok(answer),
-            Err(_) => {
-                *self = Self::open(&format!("http://{}", self.host)).await?;
-                self.send("POST", "/", Some(target), body).await
-            }
-        }
-    }
-
-    /// A GET of `path` (the test-control API).
-    pub(crate) async fn get(&mut self, path: &str) -> Result<(u16, bytes::Bytes), String> {
-        self.send("GET", path, None, b"").await
-    }
-
-    async fn send(
-        &mut self,
-        method: &str,
-        path: &str,
-        target: Option<&str>,
-        body: &[u8],
-    ) -> Result<(u16, bytes::Bytes), String> {
-        use http_body_util::BodyExt as _;
-        let mut request = hyper::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", &self.host)
-            .header("content-type", "application/x-amz-json-1.1")
-            .header("authorization", AUTH);
-        if let Some(target) = target {
-            request = request.header("x-amz-target", target);
-        }
-        let request = request
-            .body(http_body_util::Full::new(bytes::Bytes::copy_from_slice(body)))
-            .map_err(|e| e.to_string())?;
-        let response = self.sender.send_request(request).await.map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-        Ok((status, body))
-    }
-}
-
-/// One full USER_SRP_AUTH login: InitiateAuth with SRP_A, the client proof, the answer.
+/// One full USER_SRP_AUTH login of the benchmark user.
 async fn srp_login(conn: &mut Connection, pool_id: &str, client_id: &str) -> Result<(), String> {
-    let ephemeral = auth_srp::ClientEphemeral::new_256_bit();
-    let init = json!({
-        "AuthFlow": "USER_SRP_AUTH",
-        "ClientId": client_id,
-        "AuthParameters": { "USERNAME": USERNAME, "SRP_A": ephemeral.public_hex() },
-    });
-    let (status, body) = conn.post("InitiateAuth", init.to_string().as_bytes()).await?;
-    let challenge: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
-    if status != 200 {
-        return Err(format!("InitiateAuth: HTTP {status}: {challenge}"));
-    }
-    let params = challenge.get("ChallengeParameters").ok_or("no ChallengeParameters")?;
-    let get = |name: &str| params.get(name).and_then(Value::as_str).ok_or(format!("no {name}"));
-    let user_id = get("USER_ID_FOR_SRP")?;
-    let timestamp = auth_srp::format_timestamp(std::time::SystemTime::now());
-    let data = auth_srp::PasswordChallenge::new(
-        auth_srp::pool_name(pool_id),
-        user_id,
-        get("SALT")?,
-        get("SRP_B")?,
-        get("SECRET_BLOCK")?,
-    );
-    let signature = ephemeral
-        .password_claim_signature(&data, PASSWORD, &timestamp)
-        .map_err(|e| e.to_string())?;
-    let mut respond = json!({
-        "ClientId": client_id,
-        "ChallengeName": "PASSWORD_VERIFIER",
-        "ChallengeResponses": {
-            "USERNAME": user_id,
-            "PASSWORD_CLAIM_SECRET_BLOCK": get("SECRET_BLOCK")?,
-            "PASSWORD_CLAIM_SIGNATURE": signature,
-            "TIMESTAMP": timestamp,
-        },
-    });
-    if let Some(session) = challenge.get("Session") {
-        respond["Session"] = session.clone();
-    }
-    let (status, body) =
-        conn.post("RespondToAuthChallenge", respond.to_string().as_bytes()).await?;
-    let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if status == 200 && answer.pointer("/AuthenticationResult/AccessToken").is_some() {
-        Ok(())
-    } else {
-        Err(format!("RespondToAuthChallenge: HTTP {status}: {answer}"))
-    }
+    srp_sign_in(conn, pool_id, client_id, USERNAME, PASSWORD).await.map(drop)
 }
 
 async fn srp_load(url: &str, pid: u32, concurrency: u32, seconds: u64) -> Result<Load, String> {
     let (pool_id, client_id) = ids();
-    // One login first: an unsupported flow is reported instead of measured.
-    let mut probe = Connection::open(url).await?;
-    srp_login(&mut probe, &pool_id, &client_id).await?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let errors = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (url, pool_id, client_id) = (url.to_owned(), pool_id.clone(), client_id.clone());
-        let (stop, errors) = (Arc::clone(&stop), Arc::clone(&errors));
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let Ok(mut conn) = Connection::open(&url).await else { return latencies };
-            while !stop.load(Ordering::Relaxed) {
-                let started = Instant::now();
-                match srp_login(&mut conn, &pool_id, &client_id).await {
-                    Ok(()) => latencies.push(started.elapsed()),
-                    Err(_) => {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                        match Connection::open(&url).await {
-                            Ok(fresh) => conn = fresh,
-                            Err(_) => break,
-                        }
-                    }
-                }
-            }
-            latencies
-        }));
-    }
-    let started = Instant::now();
     let cpu_before = (tree_cpu_seconds(pid), cpu_seconds("self"));
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await.unwrap_or_default());
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let per_login = |before: f64, after: f64| (after - before) * 1000.0 / all.len() as f64;
-    let cpu_ms = (
+    let mut load = drive(url, Scenario::Srp { pool_id, client_id }, concurrency, seconds).await?;
+    let per_login =
+        |before: f64, after: f64| (after - before) * 1000.0 / (load.rps * load.seconds).max(1.0);
+    load.cpu_ms = Some((
         per_login(cpu_before.0, tree_cpu_seconds(pid)),
         per_login(cpu_before.1, cpu_seconds("self")),
-    );
-    all.sort();
-    let pick = |q: f64| {
-        all.get(((all.len() as f64 - 1.0) * q).round() as usize)
-            .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
-    };
-    Ok(Load {
-        rps: all.len() as f64 / elapsed,
-        p50_ms: pick(0.50),
-        p99_ms: pick(0.99),
-        errors: errors.load(Ordering::Relaxed),
-        cpu_ms: Some(cpu_ms),
-    })
+    ));
+    Ok(load)
+}
+
+/// What one load task repeats.
+#[derive(Clone, Debug)]
+enum Scenario {
+    /// A full USER_SRP_AUTH login of the benchmark user.
+    Srp { pool_id: String, client_id: String },
+    /// One of the OAuth 2.0 scenarios (our server only).
+    OAuth(OAuthScenario),
+}
+
+impl Scenario {
+    async fn run_once(&self, conn: &mut Connection) -> Result<(), String> {
+        match self {
+            Self::Srp { pool_id, client_id } => srp_login(conn, pool_id, client_id).await,
+            Self::OAuth(scenario) => scenario.run_once(conn).await,
+        }
+    }
 }
 
 /// The OAuth 2.0 scenarios.
@@ -976,10 +786,11 @@ impl OAuthScenario {
     }
 }
 
-/// Runs an OAuth scenario on `concurrency` keep-alive connections for `seconds`.
-async fn oauth_load(
+/// Runs a scenario on `concurrency` keep-alive connections for `seconds`, after one run
+/// that must succeed (an unsupported flow is reported instead of measured).
+async fn drive(
     url: &str,
-    scenario: OAuthScenario,
+    scenario: Scenario,
     concurrency: u32,
     seconds: u64,
 ) -> Result<Load, String> {
@@ -989,7 +800,7 @@ async fn oauth_load(
     let errors = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let url = url.to_owned();
+        let (url, scenario) = (url.to_owned(), scenario.clone());
         let (stop, errors) = (Arc::clone(&stop), Arc::clone(&errors));
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -1025,6 +836,7 @@ async fn oauth_load(
     };
     Ok(Load {
         rps: all.len() as f64 / elapsed,
+        seconds: elapsed,
         p50_ms: pick(0.50),
         p99_ms: pick(0.99),
         errors: errors.load(Ordering::Relaxed),

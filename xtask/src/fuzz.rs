@@ -12,14 +12,13 @@
 //! replayed with `--seed`.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::bench_server::{Guard, free_port};
+use crate::harness::{MockProcess, build_mock};
 
 const POOL_ID: &str = "us-east-1_FuzzPool01";
 const CLIENT_ID: &str = "fuzzclient0000000000000001";
@@ -81,6 +80,28 @@ const PATHS: &[&str] = &[
     "/_mock/oidc/google/jwks.json",
     "/us-east-1_FuzzPool01/.well-known/jwks.json",
     "/us-east-1_FuzzPool01/.well-known/openid-configuration",
+    "/_mock/faults",
+    "/_mock/oidc/google/authorize?client_id=fuzz-idp&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcb&state=s&response_type=code",
+    "/_mock/oidc/google/authorize?client_id=fuzz-idp&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcb&state=s&sub=x&email=x%40example.com",
+    // The hosted UI and OAuth 2.0 endpoints, with the seeded web client's parameters (so
+    // mutations reach past the client lookup) and without.
+    "/oauth2/authorize?response_type=code&client_id=fuzzwebclient0000000000001&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcallback&scope=openid&state=s&code_challenge_method=S256&code_challenge=4EKdI__sRYJYq8VKmGv2gwrFb-oftawRPnMjURLvGO4",
+    "/oauth2/authorize?response_type=code&client_id=fuzzwebclient0000000000001&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcallback&scope=openid&identity_provider=Google",
+    "/oauth2/authorize",
+    "/oauth2/token",
+    "/oauth2/userInfo",
+    "/oauth2/revoke",
+    "/oauth2/idpresponse?code=x&state=y",
+    "/login?response_type=code&client_id=fuzzwebclient0000000000001&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcallback&scope=openid",
+    "/logout?client_id=fuzzwebclient0000000000001&logout_uri=http%3A%2F%2Flocalhost%3A3000%2F",
+    "/signup?client_id=fuzzwebclient0000000000001",
+    "/confirm",
+    "/forgotPassword?client_id=fuzzwebclient0000000000001",
+    "/confirmforgotPassword",
+    "/resetpassword",
+    "/mfa",
+    "/moto-api/reset",
+    "/.well-known/openid-configuration",
     "/_aws/ses",
     "/_aws/sns/sms-messages",
     "/bucket/key.txt",
@@ -225,39 +246,31 @@ pub(crate) fn run(workspace: &Path, args: &[String]) -> Result<(), String> {
             _ => return Err(format!("fuzz: expected --seconds N or --seed N, got {arg}")),
         }
     }
-    println!("$ cargo build -p auth-mock-server");
-    let built = Command::new("cargo")
-        .current_dir(workspace)
-        .args(["build", "-p", "auth-mock-server"])
-        .status()
-        .map_err(|e| format!("cargo: {e}"))?;
-    if !built.success() {
-        return Err("the server does not build".into());
-    }
-    let binary = workspace.join("target/debug/auth-mock-server");
-    let seed_file =
-        std::env::temp_dir().join(format!("auth-mock-fuzz-{}.json", std::process::id()));
+    let binary = build_mock(workspace, false)?;
     let seed_json = serde_json::json!({
         "pools": [{
             "name": "fuzz", "id": POOL_ID,
             "clients": [{ "name": "fuzz", "id": CLIENT_ID,
-                "explicit_auth_flows": ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"] }],
+                "explicit_auth_flows": ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"] },
+                { "name": "fuzz-web", "id": "fuzzwebclient0000000000001",
+                  "settings": {
+                    "AllowedOAuthFlowsUserPoolClient": true,
+                    "AllowedOAuthFlows": ["code"],
+                    "AllowedOAuthScopes": ["openid", "email"],
+                    "CallbackURLs": ["http://localhost:3000/callback"],
+                    "LogoutURLs": ["http://localhost:3000/"],
+                    "SupportedIdentityProviders": ["COGNITO", "Google"],
+                  } }],
+            "domain": "fuzz",
+            "identity_providers": [{ "name": "Google", "type": "Google",
+                "details": { "client_id": "fuzz-idp", "client_secret": "fuzz-idp-secret",
+                    "authorize_scopes": "openid email" } }],
             "users": [{ "username": "alice", "password": "Fuzz-Passw0rd!",
                 "attributes": { "email": "alice@example.com", "email_verified": "true" } }],
         }],
     });
-    std::fs::write(&seed_file, seed_json.to_string()).map_err(|e| e.to_string())?;
-    let port = free_port();
-    let child = Command::new(&binary)
-        .args(["--seed", &seed_file.display().to_string(), "--port", &port.to_string()])
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-    let mut guard = Guard(child);
-    let addr = format!("127.0.0.1:{port}");
+    let mut server = MockProcess::start(&binary, &seed_json, "fuzz")?;
+    let addr = server.addr.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -306,8 +319,7 @@ pub(crate) fn run(workspace: &Path, args: &[String]) -> Result<(), String> {
         println!("fuzz: {} requests", sent.load(Ordering::Relaxed));
         first_error.map_or(Ok(()), Err)
     });
-    let exited = guard.0.try_wait().ok().flatten();
-    let _ = std::fs::remove_file(&seed_file);
+    let exited = server.guard.0.try_wait().ok().flatten();
     if let Some(status) = exited {
         return Err(format!("the server exited during the run ({status}); seed {seed}"));
     }

@@ -11,6 +11,7 @@
 
 mod bench_server;
 mod fuzz;
+mod harness;
 mod soak;
 
 use std::process::ExitCode;
@@ -32,9 +33,10 @@ tasks:
   fuzz [--seconds N] [--seed S]
           a bounded HTTP fuzzer against the mock server; fails on any 5xx, hang, dropped
           connection or crash
-  soak [--seconds N] [--concurrency C] [--release]
+  soak [--seconds N] [--concurrency C] [--sign-ins M] [--password-sign-ins] [--release]
           a long mixed workload against the mock server, printing ops/s, errors, resident
-          memory and /_mock/stats, to show memory stays flat
+          memory and /_mock/stats; fails on any error, or when memory grew by more than
+          20 MiB from 10,000 sign-ins to the end (run until M sign-ins with --sign-ins)
 ";
 
 /// What a task returns: its first failure, if any.

@@ -1,43 +1,67 @@
-//! `cargo xtask soak --seconds N --concurrency C`: a long mixed workload against the mock
-//! server, to show that its memory stays flat however many sign-ins it has served.
+//! `cargo xtask soak --seconds N --concurrency C [--sign-ins M]`: a long mixed workload
+//! against the mock server, to show that its memory stays flat however many sign-ins it has
+//! served.
 //!
 //! Each of the C workers loops over a mix of what apps do: sign up (and confirm) a user now
-//! and then, sign in alternately with USER_SRP_AUTH (real client SRP maths) and
-//! USER_PASSWORD_AUTH, GetUser, refresh, identity-pool credentials (GetId and
-//! GetCredentialsForIdentity with the ID token) and GlobalSignOut. Every ten seconds, after
-//! 10,000 sign-ins and at the end it prints operations per second, errors, the server's
-//! resident memory (VmRSS, and the peak VmHWM) from /proc, and `GET /_mock/stats`.
+//! and then, deleting the one it used before (a test suite's users come and go; what a
+//! deleted user leaves behind is what would leak), sign in alternately with USER_SRP_AUTH
+//! (real client SRP maths) and USER_PASSWORD_AUTH, GetUser, refresh, identity-pool
+//! credentials (GetId and GetCredentialsForIdentity with the ID token) and GlobalSignOut.
+//! Every ten seconds, after 10,000 sign-ins and at the end it prints operations per second,
+//! errors, the server's resident memory (VmRSS, and the peak VmHWM) from /proc, and
+//! `GET /_mock/stats`. The run ends after N seconds, or after M sign-ins when `--sign-ins`
+//! is given (then `--seconds` only bounds it); it fails on any error, and when resident
+//! memory at the end exceeds resident memory after 10,000 sign-ins by more than
+//! [`MEMORY_GROWTH_LIMIT_KIB`].
 //!
 //! The server binary is built in the debug profile unless `--release` is given: the run is
 //! about memory over time, which the profile barely changes, and the debug build is the one
 //! the tests already keep up to date.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::bench_server::{Connection, Guard, free_port, rss_kib};
+use crate::harness::{Connection, MockProcess, build_mock, rss_kib, srp_sign_in};
 
 const POOL_ID: &str = "us-east-1_SoakPool01";
 const CLIENT_ID: &str = "soakclient0000000000000001";
 const IDENTITY_POOL_ID: &str = "us-east-1:00000000-0000-4000-8000-00000000500a";
 const PASSWORD: &str = "Soak-Passw0rd!";
 const IDENTITY_TARGET: &str = "AWSCognitoIdentityService.";
-/// Sign-ins after which a checkpoint is printed whatever the time.
+/// Sign-ins after which a checkpoint is printed whatever the time, and the resident memory
+/// the end is compared with.
 const SIGN_IN_CHECKPOINT: u64 = 10_000;
+/// How much resident memory may grow from [`SIGN_IN_CHECKPOINT`] sign-ins to the end: the
+/// issue's target (within 20 MiB after 1,000,000 sign-ins).
+const MEMORY_GROWTH_LIMIT_KIB: u64 = 20 * 1024;
+/// How long a run bounded by `--sign-ins` alone may take.
+const SIGN_IN_RUN_SECONDS: u64 = 4 * 3600;
 
 struct Options {
     seconds: u64,
     concurrency: u32,
     release: bool,
+    /// Stop after this many sign-ins.
+    sign_ins: Option<u64>,
+    /// Every sign-in with USER_PASSWORD_AUTH: the server's cheapest, so that a million
+    /// sign-ins take minutes on two cores instead of most of an hour (the SRP sessions'
+    /// memory is what the mixed run shows).
+    password_only: bool,
 }
 
 fn parse_options(args: &[String]) -> Result<Options, String> {
-    let mut options = Options { seconds: 60, concurrency: 64, release: false };
+    let mut options = Options {
+        seconds: 60,
+        concurrency: 64,
+        release: false,
+        sign_ins: None,
+        password_only: false,
+    };
+    let mut seconds_given = false;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let mut number = |name: &str| -> Result<u64, String> {
@@ -46,14 +70,22 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
                 .ok_or_else(|| format!("{name} needs a whole number"))
         };
         match arg.as_str() {
-            "--seconds" => options.seconds = number("--seconds")?.max(1),
+            "--seconds" => {
+                options.seconds = number("--seconds")?.max(1);
+                seconds_given = true;
+            }
+            "--sign-ins" => options.sign_ins = Some(number("--sign-ins")?.max(1)),
             "--concurrency" => {
                 options.concurrency =
                     u32::try_from(number("--concurrency")?.clamp(1, 4096)).unwrap_or(64);
             }
             "--release" => options.release = true,
+            "--password-sign-ins" => options.password_only = true,
             other => return Err(format!("soak: unknown argument {other}")),
         }
+    }
+    if options.sign_ins.is_some() && !seconds_given {
+        options.seconds = SIGN_IN_RUN_SECONDS;
     }
     Ok(options)
 }
@@ -69,21 +101,7 @@ struct Counters {
 /// Builds and starts the server, runs the workload, prints checkpoints.
 pub(crate) fn run(workspace: &Path, args: &[String]) -> Result<(), String> {
     let options = parse_options(args)?;
-    let mut build = vec!["build", "-p", "auth-mock-server"];
-    if options.release {
-        build.push("--release");
-    }
-    println!("$ cargo {}", build.join(" "));
-    let status = Command::new("cargo")
-        .current_dir(workspace)
-        .args(&build)
-        .status()
-        .map_err(|e| format!("cargo: {e}"))?;
-    if !status.success() {
-        return Err("the server does not build".into());
-    }
-    let profile = if options.release { "release" } else { "debug" };
-    let binary = workspace.join("target").join(profile).join("auth-mock-server");
+    let binary = build_mock(workspace, options.release)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -113,24 +131,12 @@ fn seed() -> Value {
 }
 
 async fn soak(binary: &Path, options: &Options) -> Result<(), String> {
-    let seed_path =
-        std::env::temp_dir().join(format!("auth-mock-soak-{}.json", std::process::id()));
-    std::fs::write(&seed_path, seed().to_string()).map_err(|e| e.to_string())?;
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let child = Command::new(binary)
-        .args(["--seed", &seed_path.display().to_string(), "--port", &port.to_string()])
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-    let guard = Guard(child);
-    let pid = guard.0.id();
+    let server = MockProcess::start(binary, &seed(), "soak")?;
+    let (url, pid) = (server.url(), server.pid());
     wait_for(&url).await?;
+    let until = options.sign_ins.map(|n| format!(" or {n} sign-ins")).unwrap_or_default();
     println!(
-        "soak: {} s, {} workers against {url} (pid {pid}); idle VmRSS {} KiB",
+        "soak: {} s{until}, {} workers against {url} (pid {pid}); idle VmRSS {} KiB",
         options.seconds,
         options.concurrency,
         rss_kib(pid, "VmRSS:").unwrap_or(0)
@@ -140,19 +146,23 @@ async fn soak(binary: &Path, options: &Options) -> Result<(), String> {
     let mut workers = Vec::new();
     for worker in 0..options.concurrency {
         let (url, counters, stop) = (url.clone(), Arc::clone(&counters), Arc::clone(&stop));
-        workers.push(tokio::spawn(async move { work(&url, worker, &counters, &stop).await }));
+        let srp = !options.password_only;
+        workers.push(tokio::spawn(async move { work(&url, worker, srp, &counters, &stop).await }));
     }
     let started = Instant::now();
     let deadline = started + Duration::from_secs(options.seconds);
     let mut last = (started, 0u64);
     let mut next_report = started + Duration::from_secs(10);
-    let mut milestone_printed = false;
-    while Instant::now() < deadline {
+    let mut rss_at_checkpoint = None;
+    let target = options.sign_ins.unwrap_or(u64::MAX);
+    while Instant::now() < deadline && counters.sign_ins.load(Ordering::Relaxed) < target {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let sign_ins = counters.sign_ins.load(Ordering::Relaxed);
-        let milestone = !milestone_printed && sign_ins >= SIGN_IN_CHECKPOINT;
+        let milestone = rss_at_checkpoint.is_none() && sign_ins >= SIGN_IN_CHECKPOINT;
         if milestone || Instant::now() >= next_report {
-            milestone_printed |= milestone;
+            if milestone {
+                rss_at_checkpoint = rss_kib(pid, "VmRSS:");
+            }
             let label = if milestone { "10,000 sign-ins" } else { "checkpoint" };
             last = checkpoint(&url, pid, &counters, started, last, label).await;
             next_report = Instant::now() + Duration::from_secs(10);
@@ -163,6 +173,7 @@ async fn soak(binary: &Path, options: &Options) -> Result<(), String> {
         let _ = worker.await;
     }
     checkpoint(&url, pid, &counters, started, last, "end").await;
+    let growth = memory_growth(rss_at_checkpoint, rss_kib(pid, "VmRSS:"), &counters);
     let ops = counters.ops.load(Ordering::Relaxed);
     let errors = counters.errors.load(Ordering::Relaxed);
     println!(
@@ -171,9 +182,37 @@ async fn soak(binary: &Path, options: &Options) -> Result<(), String> {
         counters.sign_ins.load(Ordering::Relaxed),
         rss_kib(pid, "VmHWM:").unwrap_or(0),
     );
-    drop(guard);
-    let _ = std::fs::remove_file(&seed_path);
-    if errors > 0 { Err(format!("{errors} operations failed")) } else { Ok(()) }
+    drop(server);
+    if errors > 0 {
+        return Err(format!("{errors} operations failed"));
+    }
+    growth
+}
+
+/// Prints how resident memory grew from [`SIGN_IN_CHECKPOINT`] sign-ins to the end, and
+/// fails when it grew by more than [`MEMORY_GROWTH_LIMIT_KIB`].
+fn memory_growth(
+    at_checkpoint: Option<u64>,
+    at_end: Option<u64>,
+    counters: &Counters,
+) -> Result<(), String> {
+    let (Some(before), Some(after)) = (at_checkpoint, at_end) else {
+        println!("memory: fewer than {SIGN_IN_CHECKPOINT} sign-ins, nothing to compare");
+        return Ok(());
+    };
+    let sign_ins = counters.sign_ins.load(Ordering::Relaxed);
+    let growth = after.saturating_sub(before);
+    println!(
+        "memory: VmRSS {before} KiB after {SIGN_IN_CHECKPOINT} sign-ins, {after} KiB after \
+         {sign_ins}: {:+.1} MiB (limit {} MiB)",
+        (after as f64 - before as f64) / 1024.0,
+        MEMORY_GROWTH_LIMIT_KIB / 1024,
+    );
+    if growth > MEMORY_GROWTH_LIMIT_KIB {
+        Err(format!("resident memory grew by {growth} KiB"))
+    } else {
+        Ok(())
+    }
 }
 
 async fn wait_for(url: &str) -> Result<(), String> {
@@ -230,25 +269,32 @@ struct Tokens {
 }
 
 /// One worker: its own connection and user, the mix in a loop until `stop`.
-async fn work(url: &str, worker: u32, counters: &Counters, stop: &AtomicBool) {
+async fn work(url: &str, worker: u32, srp: bool, counters: &Counters, stop: &AtomicBool) {
     let Ok(mut conn) = Connection::open(url).await else {
         counters.errors.fetch_add(1, Ordering::Relaxed);
         return;
     };
     let mut generation = 0u32;
     let mut username = String::new();
+    // The user this worker signed up, signed in or not: deleted when the next one replaces it.
+    let mut previous: Option<String> = None;
     let mut round = 0u64;
     while !stop.load(Ordering::Relaxed) {
         let result = async {
             // A new user every 50 rounds: sign-ups are part of the mix, and the user count
             // grows as it would in a test suite.
             if round % 50 == 0 {
+                if let Some(old) = previous.take() {
+                    let delete = json!({ "UserPoolId": POOL_ID, "Username": old });
+                    call(&mut conn, "AdminDeleteUser", &delete, counters).await?;
+                }
                 username = format!("soak-{worker}-{generation}");
                 generation += 1;
+                previous = Some(username.clone());
                 sign_up(&mut conn, &username, counters).await?;
             }
-            let tokens = if round % 2 == 0 {
-                srp_sign_in(&mut conn, &username, counters).await?
+            let tokens = if srp && round % 2 == 0 {
+                srp_sign_in_counted(&mut conn, &username, counters).await?
             } else {
                 password_sign_in(&mut conn, &username, counters).await?
             };
@@ -293,7 +339,10 @@ async fn call(
     body: &Value,
     counters: &Counters,
 ) -> Result<Value, String> {
-    let (status, text) = conn.post(operation, body.to_string().as_bytes()).await?;
+    let (status, text) = conn
+        .post(operation, body.to_string().as_bytes())
+        .await
+        .map_err(|error| format!("{operation}: {error}"))?;
     counters.ops.fetch_add(1, Ordering::Relaxed);
     let value: Value = serde_json::from_slice(&text).unwrap_or(Value::Null);
     if status == 200 { Ok(value) } else { Err(format!("{operation}: HTTP {status}: {value}")) }
@@ -336,48 +385,14 @@ async fn password_sign_in(
     tokens_of(&call(conn, "InitiateAuth", &body, counters).await?)
 }
 
-async fn srp_sign_in(
+async fn srp_sign_in_counted(
     conn: &mut Connection,
     username: &str,
     counters: &Counters,
 ) -> Result<Tokens, String> {
-    // A 256-bit private value, as bench-server uses: the generator shares the cores with
-    // the server, and the server's work does not depend on it.
-    let ephemeral = auth_srp::ClientEphemeral::new_256_bit();
-    let init = json!({
-        "AuthFlow": "USER_SRP_AUTH",
-        "ClientId": CLIENT_ID,
-        "AuthParameters": { "USERNAME": username, "SRP_A": ephemeral.public_hex() },
-    });
-    let challenge = call(conn, "InitiateAuth", &init, counters).await?;
-    let params = challenge.get("ChallengeParameters").ok_or("no ChallengeParameters")?;
-    let get = |name: &str| params.get(name).and_then(Value::as_str).ok_or(format!("no {name}"));
-    let user_id = get("USER_ID_FOR_SRP")?;
-    let timestamp = auth_srp::format_timestamp(std::time::SystemTime::now());
-    let data = auth_srp::PasswordChallenge::new(
-        auth_srp::pool_name(POOL_ID),
-        user_id,
-        get("SALT")?,
-        get("SRP_B")?,
-        get("SECRET_BLOCK")?,
-    );
-    let signature = ephemeral
-        .password_claim_signature(&data, PASSWORD, &timestamp)
-        .map_err(|e| e.to_string())?;
-    let mut respond = json!({
-        "ClientId": CLIENT_ID,
-        "ChallengeName": "PASSWORD_VERIFIER",
-        "ChallengeResponses": {
-            "USERNAME": user_id,
-            "PASSWORD_CLAIM_SECRET_BLOCK": get("SECRET_BLOCK")?,
-            "PASSWORD_CLAIM_SIGNATURE": signature,
-            "TIMESTAMP": timestamp,
-        },
-    });
-    if let Some(session) = challenge.get("Session") {
-        respond["Session"] = session.clone();
-    }
-    tokens_of(&call(conn, "RespondToAuthChallenge", &respond, counters).await?)
+    let answer = srp_sign_in(conn, POOL_ID, CLIENT_ID, username, PASSWORD).await?;
+    counters.ops.fetch_add(2, Ordering::Relaxed);
+    tokens_of(&answer)
 }
 
 async fn credentials(

@@ -363,7 +363,8 @@ impl Flow<'_> {
         let account = self.client.account()?;
         self.retrying(|| async {
             let code = self.prompter.ask("Confirmation code").await.map_err(DropInError::from)?;
-            Ok(account.confirm_sign_up(username, code.trim()).await?)
+            account.confirm_sign_up(username, code.trim()).await?;
+            Ok(())
         })
         .await
     }

@@ -1,7 +1,9 @@
 //! The Cognito identity-pool client: [`CognitoIdentityPool`] implements auth-core's
 //! [`CredentialsProvider`] with the enhanced (simplified) flow, GetId then
-//! GetCredentialsForIdentity, for guests, user-pool users and federated providers.
+//! GetCredentialsForIdentity, for guests, user-pool users and federated providers; and
+//! [`DeveloperIdentityCredentials`] for developer-authenticated identities.
 
+mod developer;
 mod logins;
 mod wire;
 
@@ -12,6 +14,10 @@ use std::time::{Duration, Instant, SystemTime};
 use async_trait::async_trait;
 use auth_core::{AwsCredentials, CredentialsProvider, IdentityId, Logins, ProviderError};
 
+pub use self::developer::{
+    DEVELOPER_LOGINS_KEY, DeveloperIdentity, DeveloperIdentityCredentials, DeveloperIdentityError,
+    DeveloperIdentitySource, developer_identity_fn,
+};
 pub use self::logins::LoginProvider;
 pub(crate) use self::logins::user_pool_key;
 use self::wire::{

@@ -19,7 +19,8 @@ use crate::http::{HttpSettings, check_endpoint};
 pub struct ServiceToken {
     /// The access token, sent as `Authorization: Bearer <token>`.
     pub access_token: AccessToken,
-    /// The scopes granted, as the endpoint listed them.
+    /// The scopes granted: as the endpoint listed them, else (RFC 6749 section 5.1) those
+    /// asked for, else the access token's `scope` claim.
     pub scopes: Vec<String>,
     /// When the token expires (by the source's clock when it arrived).
     pub expires_at: SystemTime,
@@ -178,13 +179,11 @@ impl ClientCredentials {
         }
         let token = ServiceToken {
             access_token: AccessToken::from(answer.access_token.secret()),
-            scopes: answer
-                .scope
-                .as_deref()
-                .unwrap_or_default()
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect(),
+            scopes: granted_scopes(
+                answer.scope.as_deref(),
+                &self.inner.scopes,
+                answer.access_token.secret(),
+            ),
             expires_at: self.inner.clock.now() + Duration::from_secs(answer.expires_in),
         };
         tracing::debug!(
@@ -194,6 +193,22 @@ impl ClientCredentials {
         );
         self.inner.cached.store(Some(Arc::new(token.clone())));
         Ok(token)
+    }
+}
+
+/// The scopes a token answer granted: those it lists; without a list, as RFC 6749
+/// (section 5.1) says, those requested; when none were requested (every scope the client
+/// may have), the access token's `scope` claim. Cognito's token endpoint lists none, so
+/// the last two are what it usually comes to.
+fn granted_scopes(listed: Option<&str>, requested: &[String], access_token: &str) -> Vec<String> {
+    let split = |scopes: &str| scopes.split_whitespace().map(str::to_owned).collect();
+    match listed {
+        Some(listed) => split(listed),
+        None if !requested.is_empty() => requested.to_vec(),
+        None => auth_core::jwt::UnverifiedClaims::decode(access_token)
+            .ok()
+            .and_then(|claims| claims.string("scope").map(split))
+            .unwrap_or_default(),
     }
 }
 

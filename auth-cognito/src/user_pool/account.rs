@@ -352,6 +352,17 @@ impl CognitoUserPool {
         self.update_device_status(session.tokens.access_token(), device_key.secret(), true).await
     }
 
+    /// Marks a device remembered (UpdateDeviceStatus `remembered`), so later sign-ins on it
+    /// skip MFA: the counterpart of
+    /// [`set_device_not_remembered`](Self::set_device_not_remembered).
+    pub async fn set_device_remembered(
+        &self,
+        access_token: &AccessToken,
+        device_key: &str,
+    ) -> Result<(), CognitoError> {
+        self.update_device_status(access_token, device_key, true).await
+    }
+
     /// Marks a device not remembered: it still signs in, but with MFA.
     pub async fn set_device_not_remembered(
         &self,

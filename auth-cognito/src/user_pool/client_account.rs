@@ -55,6 +55,35 @@ impl CognitoAccount {
         self.pool.forget_device(&token, device_key, &username).await.map_err(provider_error)
     }
 
+    /// UpdateDeviceStatus to remembered: later sign-ins on the device skip MFA (in pools
+    /// that remember devices "on user prompt"; pools that always remember do it at sign-in).
+    pub async fn remember_device(&self, device_key: &str) -> Result<(), AuthError> {
+        let token = self.access_token().await?;
+        self.pool.set_device_remembered(&token, device_key).await.map_err(provider_error)
+    }
+
+    /// Remembers the device the current session signed in on, and returns its key. A
+    /// session without a tracked device (device tracking off in the pool or the client,
+    /// or a sign-in that was not SRP) is [`ProviderError::InvalidInput`].
+    pub async fn remember_current_device(&self) -> Result<String, AuthError> {
+        let token = self.access_token().await?;
+        let device_key = self.current_device_key()?;
+        self.pool.set_device_remembered(&token, &device_key).await.map_err(provider_error)?;
+        Ok(device_key)
+    }
+
+    /// The key of the device the current session signed in on, if the pool tracks it.
+    pub fn current_device_key(&self) -> Result<String, AuthError> {
+        if self.client.username().is_none() {
+            return Err(AuthError::NotSignedIn);
+        }
+        self.client.device_key().map(|key| key.secret().to_owned()).ok_or_else(|| {
+            AuthError::Provider(ProviderError::InvalidInput(
+                "the session has no tracked device".into(),
+            ))
+        })
+    }
+
     /// UpdateDeviceStatus to not remembered: the device stays tracked but no longer skips
     /// MFA.
     pub async fn set_device_not_remembered(&self, device_key: &str) -> Result<(), AuthError> {

@@ -121,3 +121,152 @@ async fn the_user_pool_conforms_as_an_account_provider() {
     };
     run_all(&fixture).await;
 }
+
+/// A pool that remembers devices only when the user says so: the first SRP sign-in asks
+/// for MFA and tracks the device unremembered; `remember_current_device` remembers it, the
+/// listing says so, and the next sign-in on it skips MFA (DEVICE_SRP_AUTH instead).
+#[tokio::test]
+async fn remembering_the_current_device_skips_mfa_at_the_next_sign_in() {
+    use auth_core::{ChallengeResponse, SignInFlow, SignInResult};
+    let server = MockServer::builder().start().await.unwrap();
+    let pool_id = server
+        .create_pool_with(json!({
+            "PoolName": "account-remember", "MfaConfiguration": "OPTIONAL",
+            "DeviceConfiguration": {"ChallengeRequiredOnNewDevice": true,
+                                    "DeviceOnlyRememberedOnUserPrompt": true}}))
+        .await
+        .unwrap();
+    let client = server.create_client(&pool_id, "app", ClientOptions::default()).await.unwrap();
+    server
+        .create_user(&pool_id, "eve", PASSWORD, &[("phone_number", "+15555550177")])
+        .await
+        .unwrap();
+    server
+        .call(
+            "AdminSetUserMFAPreference",
+            json!({"UserPoolId": pool_id, "Username": "eve",
+                   "SMSMfaSettings": {"Enabled": true, "PreferredMfa": true}}),
+        )
+        .await
+        .unwrap();
+    let pool = CognitoUserPool::builder(&pool_id, &client.client_id)
+        .endpoint(server.url())
+        .device_store(std::sync::Arc::new(auth_cognito::MemoryDeviceStore::new()))
+        .build()
+        .unwrap();
+    let auth = auth_core::AuthClient::builder()
+        .identity_provider(std::sync::Arc::new(pool.clone()))
+        .build();
+    auth.initialize().await.unwrap();
+    let account = auth_cognito::CognitoAccount::new(auth.clone(), pool);
+    let srp =
+        || SignInRequest::password("eve", PASSWORD).with_flow(SignInFlow::SecureRemotePassword);
+
+    // First sign-in on this device: MFA, and the device is tracked but not remembered.
+    let SignInResult::NextStep(step) = auth.sign_in(srp()).await.unwrap() else {
+        panic!("a new device asks for MFA")
+    };
+    assert_eq!(step.challenge_name, "SMS_MFA");
+    let code = server.last_code(&pool_id, "eve").unwrap().code;
+    let done = auth.confirm_sign_in(ChallengeResponse::answer(code.as_str())).await.unwrap();
+    assert!(matches!(done, SignInResult::Done), "{done:?}");
+    let key = account.current_device_key().unwrap();
+    assert_eq!(account.device(&key).await.unwrap().is_remembered(), Some(false));
+
+    let remembered = account.remember_current_device().await.unwrap();
+    assert_eq!(remembered, key);
+    let page = account.list_devices(None, None).await.unwrap();
+    let listed = page.devices.iter().find(|d| d.key == key).expect("the device is listed");
+    assert_eq!(listed.is_remembered(), Some(true), "{listed:?}");
+
+    // Next sign-in on the remembered device: no MFA.
+    auth.sign_out(auth_core::SignOutOptions::local()).await.unwrap();
+    assert!(matches!(account.current_device_key(), Err(auth_core::AuthError::NotSignedIn)));
+    server.reset_request_counts();
+    let done = auth.sign_in(srp()).await.unwrap();
+    assert!(matches!(done, SignInResult::Done), "no MFA on a remembered device: {done:?}");
+    assert_eq!(
+        server.request_count("RespondToAuthChallenge"),
+        3,
+        "PASSWORD_VERIFIER, DEVICE_SRP_AUTH, DEVICE_PASSWORD_VERIFIER"
+    );
+    assert_eq!(account.current_device_key().unwrap(), key);
+
+    // Not remembered again: MFA again, through the explicit-key form.
+    account.set_device_not_remembered(&key).await.unwrap();
+    account.remember_device(&key).await.unwrap();
+    assert_eq!(account.device(&key).await.unwrap().is_remembered(), Some(true));
+    account.set_device_not_remembered(&key).await.unwrap();
+    auth.sign_out(auth_core::SignOutOptions::local()).await.unwrap();
+    let again = auth.sign_in(srp()).await.unwrap();
+    assert!(
+        matches!(again, SignInResult::NextStep(ref s) if s.challenge_name == "SMS_MFA"),
+        "{again:?}"
+    );
+}
+
+/// `SignUpRequest::auto_sign_in`: confirming the account signs the user in (listeners
+/// hear `SignedIn`, tokens work); without the opt-in confirming signs nobody in.
+#[tokio::test]
+async fn a_sign_up_with_auto_sign_in_is_signed_in_once_confirmed() {
+    use auth_core::{SignInResult, SignUpRequest, UserState};
+    let server = MockServer::builder().start().await.unwrap();
+    let pool_id = server
+        .create_pool_with(json!({"PoolName": "account-auto", "AutoVerifiedAttributes": ["email"]}))
+        .await
+        .unwrap();
+    let client = server.create_client(&pool_id, "app", ClientOptions::default()).await.unwrap();
+    let pool = CognitoUserPool::builder(&pool_id, &client.client_id)
+        .endpoint(server.url())
+        .build()
+        .unwrap();
+    let auth =
+        auth_core::AuthClient::builder().identity_provider(std::sync::Arc::new(pool)).build();
+    auth.initialize().await.unwrap();
+    let account = auth.account().unwrap();
+
+    // Without the opt-in: confirmed, nobody signed in.
+    let outcome = account
+        .sign_up(SignUpRequest::new("fay", PASSWORD).with_attribute("email", "fay@example.com"))
+        .await
+        .unwrap();
+    assert!(!outcome.confirmed);
+    let code = server.last_code(&pool_id, "fay").expect("a sign-up code").code;
+    assert!(account.confirm_sign_up("fay", code.as_str()).await.unwrap().is_none());
+    assert!(!auth.is_signed_in());
+    assert!(matches!(account.auto_sign_in().await, Err(auth_core::AuthError::NoPendingSignIn)));
+
+    // With it: the confirmation signs the user in.
+    let mut changes = auth.state_changes();
+    account
+        .sign_up(
+            SignUpRequest::new("gus", PASSWORD)
+                .with_attribute("email", "gus@example.com")
+                .auto_sign_in(true),
+        )
+        .await
+        .unwrap();
+    assert!(!auth.is_signed_in(), "signed in only once confirmed");
+    let code = server.last_code(&pool_id, "gus").expect("a sign-up code").code;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let wrong = account.confirm_sign_up("gus", wrong).await;
+    assert!(
+        matches!(wrong, Err(auth_core::AuthError::Provider(ref e)) if e.is_rejected()),
+        "{wrong:?}"
+    );
+    assert!(!auth.is_signed_in());
+    let signed_in = account.confirm_sign_up("gus", code.as_str()).await.unwrap();
+    assert!(matches!(signed_in, Some(SignInResult::Done)), "{signed_in:?}");
+    assert!(auth.is_signed_in());
+    assert_eq!(auth.username().as_deref(), Some("gus"));
+    let heard =
+        tokio::time::timeout(Duration::from_secs(5), changes.next()).await.unwrap().unwrap();
+    assert_eq!(heard.state, UserState::SignedIn);
+    let tokens = auth.tokens().await.unwrap();
+    assert_eq!(tokens.id_claims().unwrap().string("email"), Some("gus@example.com"));
+    assert_eq!(account.user_attributes().await.unwrap()["email_verified"], "true");
+    assert!(
+        matches!(account.auto_sign_in().await, Err(auth_core::AuthError::NoPendingSignIn)),
+        "the kept password is used once"
+    );
+}

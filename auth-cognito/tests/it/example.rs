@@ -654,3 +654,293 @@ async fn the_offline_example_blocks_during_an_outage_and_completes_after_it() {
     let announced = seen.iter().position(|l| l == "state SignedOutUserPoolsTokensInvalid").unwrap();
     assert!(seen[announced..].iter().any(|l| l.ends_with(" ok")), "{output}");
 }
+
+/// A pool with a domain, a public app client and a confidential one (both with the callback
+/// `http://localhost:<port>/callback`, the code flow and the scopes openid email profile), and
+/// a user with an email. Returns the setup (its client is the public one), the confidential
+/// client's id and secret, the port and the user's `sub`.
+async fn hosted_setup(name: &str) -> (Setup, (String, String), u16, String) {
+    let server = MockServer::builder().start().await.unwrap();
+    let pool_id = server.create_pool_with(json!({"PoolName": name})).await.unwrap();
+    server
+        .call("CreateUserPoolDomain", json!({"UserPoolId": pool_id, "Domain": name}))
+        .await
+        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let client = async |client_name: &str, secret: bool| {
+        let created = server
+            .call(
+                "CreateUserPoolClient",
+                json!({
+                    "UserPoolId": pool_id, "ClientName": client_name, "GenerateSecret": secret,
+                    "AllowedOAuthFlowsUserPoolClient": true, "AllowedOAuthFlows": ["code"],
+                    "AllowedOAuthScopes": ["openid", "email", "profile"],
+                    "CallbackURLs": [format!("http://localhost:{port}/callback")],
+                    "SupportedIdentityProviders": ["COGNITO"],
+                }),
+            )
+            .await
+            .unwrap();
+        let client = &created["UserPoolClient"];
+        (
+            client["ClientId"].as_str().unwrap().to_owned(),
+            client["ClientSecret"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    let (public, _) = client("desktop", false).await;
+    let confidential = client("web", true).await;
+    server.create_user(&pool_id, "hana", PASSWORD, &[("email", "hana@example.com")]).await.unwrap();
+    let user =
+        server.call("AdminGetUser", json!({"UserPoolId": pool_id, "Username": "hana"})).await;
+    let sub = user.unwrap()["UserAttributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["Name"] == "sub")
+        .unwrap()["Value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let setup = Setup { server, pool_id, client_id: public, client_secret: String::new() };
+    (setup, confidential, port, sub)
+}
+
+/// The `hosted-ui` example with `--no-browser`, its standard output piped: the child and
+/// the authorization URL it printed.
+async fn start_hosted_ui(
+    setup: &Setup,
+    binary: &PathBuf,
+    client_id: &str,
+    extra: &[&str],
+) -> (tokio::process::Child, BufReader<tokio::process::ChildStdout>, String) {
+    let mut command = Command::new(binary);
+    command
+        .args(["--endpoint", &setup.server.url(), "--user-pool-id", &setup.pool_id])
+        .args(["--client-id", client_id])
+        .args(extra)
+        .env_remove("COGNITO_CLIENT_SECRET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    tokio::time::timeout(Duration::from_secs(30), stdout.read_line(&mut line))
+        .await
+        .expect("the example prints the authorization URL")
+        .unwrap();
+    let url = line.trim_end().strip_prefix("open ").unwrap_or_else(|| panic!("{line:?}"));
+    (child, stdout, url.to_owned())
+}
+
+/// Plays the user on the mock's hosted pages over plain HTTP: the authorize redirect, the
+/// login form, and the redirect back to the example's loopback listener, which answers.
+async fn sign_in_on_the_pages(authorize: &str, username: &str, password: &str) {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build();
+    let http = http.unwrap();
+    let base = url::Url::parse(authorize).unwrap();
+    let login = http.get(authorize).send().await.unwrap();
+    assert_eq!(login.status(), reqwest::StatusCode::FOUND, "the authorize endpoint sends to login");
+    let login = base.join(login.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(login.path().starts_with("/login"), "{login}");
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("username", username)
+        .append_pair("password", password)
+        .finish();
+    let back = http
+        .post(login)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), reqwest::StatusCode::FOUND, "the login form redirects back");
+    let callback = back.headers()["location"].to_str().unwrap().to_owned();
+    assert!(callback.contains("code="), "{callback}");
+    let landed = http.get(&callback).send().await.unwrap();
+    assert!(landed.status().is_success(), "the loopback listener answers: {}", landed.status());
+}
+
+async fn finish(
+    mut child: tokio::process::Child,
+    mut stdout: BufReader<tokio::process::ChildStdout>,
+) -> Run {
+    let mut rest = String::new();
+    let mut stderr = String::new();
+    let mut errors = child.stderr.take().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(60), async {
+        stdout.read_to_string(&mut rest).await.unwrap();
+        errors.read_to_string(&mut stderr).await.unwrap();
+        child.wait().await.unwrap()
+    })
+    .await
+    .expect("the example finishes");
+    Run { status: status.code().unwrap_or(-1), stdout: rest, stderr }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hosted_ui_example_signs_in_through_the_pages_and_signs_out() {
+    let Some(binary) = built_example("hosted-ui") else { return };
+    let (setup, _, port, sub) = hosted_setup("example-hosted").await;
+    let port_arg = port.to_string();
+    let (child, stdout, authorize) = start_hosted_ui(
+        &setup,
+        &binary,
+        &setup.client_id,
+        &["--redirect-port", &port_arg, "--no-browser"],
+    )
+    .await;
+    assert!(authorize.starts_with(&format!("{}/oauth2/authorize?", setup.server.url())));
+    assert!(
+        authorize.contains("scope=openid+email+profile")
+            || authorize.contains("scope=openid%20email%20profile"),
+        "{authorize}"
+    );
+    sign_in_on_the_pages(&authorize, "hana", PASSWORD).await;
+    let run = finish(child, stdout).await;
+    assert_eq!(run.status, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [format!("signed-in sub={sub} email=hana@example.com").as_str(), "signed-out"]
+    );
+    assert_no_token(&run.stdout);
+    assert_no_token(&run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hosted_ui_example_with_a_client_secret_and_scopes_and_its_refusals() {
+    let Some(binary) = built_example("hosted-ui") else { return };
+    let (setup, (web, secret), port, sub) = hosted_setup("example-hosted-secret").await;
+    let port_arg = port.to_string();
+    let common = ["--redirect-port", port_arg.as_str(), "--no-browser"];
+
+    // A confidential client, the secret given, fewer scopes (`openid` alone gives the ID
+    // token every attribute the client may read, as in Cognito).
+    let args = [&common[..], &["--client-secret", &secret, "--scopes", "openid profile"]].concat();
+    let (child, stdout, authorize) = start_hosted_ui(&setup, &binary, &web, &args).await;
+    assert!(!authorize.contains(&secret), "the secret never travels in the URL");
+    assert!(
+        authorize.contains("scope=openid+profile") || authorize.contains("scope=openid%20profile"),
+        "{authorize}"
+    );
+    sign_in_on_the_pages(&authorize, "hana", PASSWORD).await;
+    let run = finish(child, stdout).await;
+    assert_eq!(run.status, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stdout.lines().collect::<Vec<_>>(),
+        [format!("signed-in sub={sub} email=hana@example.com").as_str(), "signed-out"]
+    );
+    assert!(!run.stdout.contains(&secret) && !run.stderr.contains(&secret));
+
+    // A wrong secret: the token endpoint refuses the code exchange.
+    let args = [&common[..], &["--client-secret", "not-the-secret"]].concat();
+    let (child, stdout, authorize) = start_hosted_ui(&setup, &binary, &web, &args).await;
+    sign_in_on_the_pages(&authorize, "hana", PASSWORD).await;
+    let run = finish(child, stdout).await;
+    assert_eq!(run.status, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {:?}", run.stderr);
+    assert!(lines[0].contains("invalid_client"), "{}", lines[0]);
+    assert_no_token(&run.stderr);
+
+    // The user declines (the authorization server redirects back with `access_denied`).
+    let (child, stdout, authorize) = start_hosted_ui(&setup, &binary, &web, &common).await;
+    let state = url::Url::parse(&authorize)
+        .unwrap()
+        .query_pairs()
+        .find(|(name, _)| name == "state")
+        .map(|(_, value)| value.into_owned())
+        .unwrap();
+    let mut denied = url::Url::parse(&format!("http://localhost:{port}/callback")).unwrap();
+    denied
+        .query_pairs_mut()
+        .append_pair("error", "access_denied")
+        .append_pair("error_description", "The user declined")
+        .append_pair("state", &state);
+    let answered = reqwest::get(denied).await.unwrap();
+    assert!(answered.status().is_client_error() || answered.status().is_success());
+    let run = finish(child, stdout).await;
+    assert_eq!(run.status, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {:?}", run.stderr);
+    assert!(lines[0].contains("access_denied"), "{}", lines[0]);
+}
+
+#[tokio::test]
+async fn the_client_credentials_example_caches_the_token() {
+    let Some(binary) = built_example("client-credentials") else { return };
+    let server = MockServer::builder().start().await.unwrap();
+    let pool_id = server.create_pool_with(json!({"PoolName": "example-m2m"})).await.unwrap();
+    server
+        .call("CreateUserPoolDomain", json!({"UserPoolId": pool_id, "Domain": "example-m2m"}))
+        .await
+        .unwrap();
+    server
+        .call(
+            "CreateResourceServer",
+            json!({"UserPoolId": pool_id, "Identifier": "orders", "Name": "Orders",
+                   "Scopes": [{"ScopeName": "read", "ScopeDescription": "read orders"},
+                              {"ScopeName": "write", "ScopeDescription": "write orders"}]}),
+        )
+        .await
+        .unwrap();
+    let created = server
+        .call(
+            "CreateUserPoolClient",
+            json!({"UserPoolId": pool_id, "ClientName": "m2m", "GenerateSecret": true,
+                   "AllowedOAuthFlowsUserPoolClient": true,
+                   "AllowedOAuthFlows": ["client_credentials"],
+                   "AllowedOAuthScopes": ["orders/read", "orders/write"]}),
+        )
+        .await
+        .unwrap();
+    let client_id = created["UserPoolClient"]["ClientId"].as_str().unwrap();
+    let secret = created["UserPoolClient"]["ClientSecret"].as_str().unwrap();
+    let answered = run({
+        let mut command = Command::new(&binary);
+        command
+            .args(["--endpoint", &server.url(), "--user-pool-id", &pool_id])
+            .args(["--client-id", client_id, "--client-secret", secret, "--scope", "orders/read"])
+            .env_remove("COGNITO_CLIENT_SECRET")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        command
+    })
+    .await;
+    assert_eq!(answered.status, 0, "stdout:\n{}\nstderr:\n{}", answered.stdout, answered.stderr);
+    let lines: Vec<&str> = answered.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", answered.stdout);
+    for line in &lines[..2] {
+        let expires_in = line
+            .strip_prefix("token scope=orders/read expires_in=")
+            .unwrap_or_else(|| panic!("{line}"));
+        let expires_in: u64 = expires_in.parse().unwrap();
+        assert!((3500..=3600).contains(&expires_in), "{line}");
+    }
+    assert_eq!(lines[2], "requests=1", "the second token came from the cache");
+    assert_no_token(&answered.stdout);
+    assert_no_token(&answered.stderr);
+    assert!(!answered.stdout.contains(secret) && !answered.stderr.contains(secret));
+
+    let refused = run({
+        let mut command = Command::new(&binary);
+        command
+            .args(["--endpoint", &server.url(), "--user-pool-id", &pool_id])
+            .args(["--client-id", client_id, "--client-secret", "wrong", "--scope", "orders/read"])
+            .env_remove("COGNITO_CLIENT_SECRET")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        command
+    })
+    .await;
+    assert_eq!(refused.status, 1, "{}", refused.stderr);
+    assert_eq!(
+        refused.stderr.lines().filter(|l| l.contains("invalid_client")).count(),
+        1,
+        "{}",
+        refused.stderr
+    );
+}

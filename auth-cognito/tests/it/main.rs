@@ -3,10 +3,12 @@
 mod account;
 #[cfg(feature = "aws-sdk")]
 mod credentials;
+mod developer_identity;
 mod device_store;
 #[cfg(feature = "drop-in")]
 mod drop_in;
 mod example;
+mod federated;
 #[cfg(feature = "file-device-store")]
 mod file_devices;
 mod hosted_ui;

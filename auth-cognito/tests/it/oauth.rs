@@ -60,6 +60,20 @@ async fn basic_authentication_form_encodes_the_id_and_secret_and_the_token_is_ca
     assert!(!format!("{tokens:?}").contains("s3cr"), "Debug never shows the secret");
 }
 
+/// Cognito's token endpoint lists no `scope`: the granted scopes are then those asked for
+/// (RFC 6749 section 5.1), or with none asked for, the access token's `scope` claim.
+#[tokio::test]
+async fn without_a_listed_scope_the_granted_scopes_are_the_requested_or_the_tokens() {
+    let access = crate::support::fake_jwt(json!({"scope": "orders/read orders/write"}));
+    let unlisted =
+        || Action::ok(json!({"access_token": access, "token_type": "Bearer", "expires_in": 3600}));
+    let server = ScriptedServer::start(vec![unlisted(), unlisted()]).await;
+    let requested = source(&server, "secret").scopes(["orders/read"]).build().unwrap();
+    assert_eq!(requested.token().await.unwrap().scopes, ["orders/read"]);
+    let all = source(&server, "secret").scopes(Vec::<String>::new()).build().unwrap();
+    assert_eq!(all.token().await.unwrap().scopes, ["orders/read", "orders/write"]);
+}
+
 #[tokio::test]
 async fn post_authentication_sends_the_client_in_the_body() {
     let server = ScriptedServer::start(vec![token("t", 3600)]).await;

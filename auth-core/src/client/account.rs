@@ -10,7 +10,9 @@ use super::AuthClient;
 use crate::error::AuthError;
 use crate::provider::DynAccountProvider;
 use crate::secret::{ConfirmationCode, Password};
-use crate::types::{CodeDelivery, SignOutOptions, SignUpOutcome, SignUpRequest};
+use crate::types::{
+    CodeDelivery, SignInRequest, SignInResult, SignOutOptions, SignUpOutcome, SignUpRequest,
+};
 
 /// Sign-up, password reset and attribute management, from [`AuthClient::account`].
 /// Operations on the signed-in user use its access token, refreshed first if needed (so
@@ -26,18 +28,60 @@ impl Account {
         Self { client, provider }
     }
 
-    /// Creates an account.
+    /// Creates an account. With [`SignUpRequest::auto_sign_in`] the username and password
+    /// are kept in memory (the password zeroized once used or replaced) until
+    /// [`confirm_sign_up`](Self::confirm_sign_up) or [`auto_sign_in`](Self::auto_sign_in)
+    /// signs the user in with them.
     pub async fn sign_up(&self, request: SignUpRequest) -> Result<SignUpOutcome, AuthError> {
-        Ok(self.provider.sign_up(&request).await?)
+        let outcome = self.provider.sign_up(&request).await?;
+        if request.auto_sign_in {
+            let pending = (request.username.clone(), request.password.clone());
+            *self.client.auto_sign_in_slot() = Some(pending);
+        }
+        Ok(outcome)
     }
 
-    /// Confirms an account with the code sent at sign-up.
+    /// Confirms an account with the code sent at sign-up. When that sign-up asked for
+    /// [`auto_sign_in`](SignUpRequest::auto_sign_in), it then signs the user in (listeners
+    /// hear `SignedIn`) and returns the sign-in's result (`Done`, or a challenge such as
+    /// MFA to answer with `AuthClient::confirm_sign_in`); otherwise `None`.
+    ///
+    /// Cognito can also sign a confirmed user in with the `Session` of ConfirmSignUp
+    /// (`USER_AUTH`); this signs in with the password instead, so it works with every
+    /// account provider and sign-in flow.
     pub async fn confirm_sign_up(
         &self,
         username: &str,
         code: impl Into<ConfirmationCode>,
-    ) -> Result<(), AuthError> {
-        Ok(self.provider.confirm_sign_up(username, &code.into()).await?)
+    ) -> Result<Option<SignInResult>, AuthError> {
+        self.provider.confirm_sign_up(username, &code.into()).await?;
+        let pending = self.client.auto_sign_in_slot().as_ref().is_some_and(|(u, _)| u == username);
+        if !pending {
+            return Ok(None);
+        }
+        self.auto_sign_in().await.map(Some)
+    }
+
+    /// Signs in the user of the last sign-up that asked for
+    /// [`auto_sign_in`](SignUpRequest::auto_sign_in): for accounts confirmed at sign-up
+    /// (`SignUpOutcome::confirmed`), or to retry after the automatic sign-in of
+    /// [`confirm_sign_up`](Self::confirm_sign_up) failed for a transient reason (the
+    /// credentials are kept for that; after any other outcome they are gone).
+    /// [`AuthError::NoPendingSignIn`] when there is nothing to sign in with.
+    pub async fn auto_sign_in(&self) -> Result<SignInResult, AuthError> {
+        let (username, password) =
+            self.client.auto_sign_in_slot().take().ok_or(AuthError::NoPendingSignIn)?;
+        let request = SignInRequest::password(username.clone(), password.clone());
+        let result = self.client.sign_in(request).await;
+        if let Err(error) = &result {
+            if error.is_transient() {
+                let mut slot = self.client.auto_sign_in_slot();
+                if slot.is_none() {
+                    *slot = Some((username, password));
+                }
+            }
+        }
+        result
     }
 
     /// Sends the sign-up confirmation code again.

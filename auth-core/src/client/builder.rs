@@ -141,6 +141,7 @@ impl AuthClientBuilder {
                 wake: watch::Sender::new(0),
                 persist_lock: tokio::sync::Mutex::new(()),
                 clock_drift_ms: AtomicI64::new(0),
+                auto_sign_in: Mutex::new(None),
                 shutdown,
             }),
         }

@@ -43,7 +43,7 @@ use crate::env::{Clock, Connectivity};
 use crate::error::{AuthError, StoreError};
 use crate::machine::{self, Effect, Event, Failure, MachineState, SessionKind, Waiters};
 use crate::provider::{DynAccountProvider, DynCredentialsProvider, DynIdentityProvider};
-use crate::secret::ProviderToken;
+use crate::secret::{ProviderToken, SecretString};
 use crate::store::{DynTokenStore, Generation};
 use crate::types::{
     AwsCredentials, ChallengeResponse, FederatedSession, IdentityId, Logins, SignInOutcome,
@@ -133,8 +133,31 @@ struct Inner {
     /// clock: a device whose clock is off would otherwise refresh forever (tokens that look
     /// expired the moment they arrive) or use expired tokens.
     clock_drift_ms: AtomicI64,
+    /// The credentials of a sign-up that asked to be signed in once confirmed
+    /// (`SignUpRequest::auto_sign_in`): the username and the password, which zeroizes when
+    /// it is used, replaced or dropped with the client.
+    auto_sign_in: Mutex<Option<(String, crate::secret::Password)>>,
     /// Dropped with the client, which stops the connectivity task.
     shutdown: watch::Sender<()>,
+}
+
+/// The machine's details of the state, plus what only the session knows: for a user-pool
+/// session, who authenticated the user (read from its ID token).
+fn details_of(machine: &MachineState, session: &StoredSession) -> UserStateDetails {
+    with_sign_in_provider(machine.details(), machine, session)
+}
+
+/// `details` (of `machine`'s state) with the session's sign-in provider.
+fn with_sign_in_provider(
+    mut details: UserStateDetails,
+    machine: &MachineState,
+    session: &StoredSession,
+) -> UserStateDetails {
+    if let (machine::Phase::UserPool { .. }, Some(user_pool)) = (&machine.phase, &session.user_pool)
+    {
+        details.sign_in_provider = Some(crate::types::SignInProvider::of_tokens(&user_pool.tokens));
+    }
+    details
 }
 
 struct Core {
@@ -224,7 +247,7 @@ impl AuthClient {
         inner.refresh_caches(&core);
         let session = session_kind(&core.session);
         inner.apply(&mut core, Event::Initialized { session });
-        let mut details = core.machine.details();
+        let mut details = details_of(&core.machine, &core.session);
         drop(core);
         Inner::watch_connectivity(inner, connectivity);
         details.store_damage = damage;
@@ -409,7 +432,8 @@ impl AuthClient {
 
     /// The current state and its details.
     pub fn current_user_state(&self) -> UserStateDetails {
-        self.inner.lock().machine.details()
+        let core = self.inner.lock();
+        details_of(&core.machine, &core.session)
     }
 
     /// The current time by the token issuer's clock: the client's clock corrected by the
@@ -427,6 +451,23 @@ impl AuthClient {
     /// The signed-in user-pool username, if any.
     pub fn username(&self) -> Option<String> {
         self.inner.lock().session.user_pool.as_ref().map(|session| session.username.clone())
+    }
+
+    /// The pending auto sign-in of a sign-up (see `Account::auto_sign_in`).
+    fn auto_sign_in_slot(&self) -> MutexGuard<'_, Option<(String, crate::secret::Password)>> {
+        self.inner.auto_sign_in.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The device key of the signed-in session, if its provider tracks devices (a Cognito
+    /// user pool with device tracking records the key of the device it confirmed): what an
+    /// app names when it asks the provider to remember this device.
+    pub fn device_key(&self) -> Option<SecretString> {
+        self.inner
+            .lock()
+            .session
+            .user_pool
+            .as_ref()
+            .and_then(|session| session.device_key().cloned())
     }
 
     /// Fails every request that is blocked waiting for a re-sign-in (or for connectivity)
@@ -565,7 +606,11 @@ impl Inner {
         let mut wake = false;
         for effect in effects {
             match effect {
-                Effect::Notify(details) => lock(&self.listeners).notify(&details),
+                Effect::Notify(details) => {
+                    // The machine knows the state; the session knows who signed in.
+                    let details = with_sign_in_provider(details, &core.machine, &core.session);
+                    lock(&self.listeners).notify(&details);
+                }
                 Effect::StartTokenRefresh => self.spawn_token_refresh(core),
                 Effect::StartCredentialsRefresh => self.spawn_credentials_refresh(core),
                 Effect::Wait(wait) => applied.disposition = Some(Disposition::Wait(wait)),

@@ -780,6 +780,39 @@ async fn account_operations_use_the_current_access_token() {
     assert!(matches!(bare.account(), Err(AuthError::NotConfigured(_))));
 }
 
+/// Auto sign-in over the fakes: a sign-in that fails for a transient reason keeps the
+/// sign-up's credentials for `auto_sign_in()`, and a challenge goes back to the app.
+#[tokio::test]
+async fn auto_sign_in_survives_a_transient_failure_and_hands_back_a_challenge() {
+    let h = Harness::new();
+    // Sign-up and confirmation at one fake, sign-in at another, so that the sign-in alone
+    // can fail.
+    let accounts = auth_core::testing::FakeIdentityProvider::new(h.clock.clone());
+    let client = h.builder().account_provider(Arc::new(accounts.clone())).build();
+    client.initialize().await.unwrap();
+    let account = client.account().unwrap();
+    let request = auth_core::SignUpRequest::new("dora", "D0ra-pass").auto_sign_in(true);
+    account.sign_up(request).await.unwrap();
+    h.idp.add_user("dora", "D0ra-pass").require_mfa("dora", "424242");
+
+    h.idp.set_network_available(false);
+    let code = accounts.last_code("dora").unwrap();
+    let offline = account.confirm_sign_up("dora", code).await;
+    assert!(matches!(offline, Err(ref e) if e.is_transient()), "{offline:?}");
+    assert!(!client.is_signed_in());
+
+    h.idp.set_network_available(true);
+    let step = account.auto_sign_in().await.unwrap();
+    assert!(matches!(step, SignInResult::NextStep(_)), "MFA goes back to the app: {step:?}");
+    client.confirm_sign_in(ChallengeResponse::answer("424242")).await.unwrap();
+    assert!(client.is_signed_in());
+    assert_eq!(client.username().as_deref(), Some("dora"));
+    assert!(
+        matches!(account.auto_sign_in().await, Err(AuthError::NoPendingSignIn)),
+        "the kept password is gone once used"
+    );
+}
+
 #[tokio::test]
 async fn only_a_guest_identity_is_offered_for_merging() {
     let h = Harness::new().with_guest();

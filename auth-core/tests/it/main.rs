@@ -3,6 +3,7 @@
 mod client;
 mod conformance;
 mod model;
+mod sign_in_provider;
 mod state_diagram;
 mod support;
 mod traces;

@@ -271,7 +271,7 @@ pub(crate) async fn confirm_forgot_post(
                 username,
                 None,
                 Some("Your password has been reset. Sign in with the new password."),
-                request.self_sign_up,
+                request.self_sign_up, &request.federated_providers,
             ),
         }
     })

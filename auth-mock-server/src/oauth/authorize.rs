@@ -79,10 +79,15 @@ pub(super) struct AuthRequest {
     pub(super) query: String,
     /// The pool lets users sign themselves up.
     pub(super) self_sign_up: bool,
+    /// The external identity provider to sign in through (`identity_provider` or the
+    /// provider of `idp_identifier`), already checked against the client's.
+    pub(super) provider: Option<String>,
+    /// The client's supported providers other than COGNITO (the login page's buttons).
+    pub(super) federated_providers: Vec<String>,
 }
 
 /// Builds a redirect.
-fn redirect(location: &str) -> Response {
+pub(super) fn redirect(location: &str) -> Response {
     let mut response = StatusCode::FOUND.into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, value);
@@ -127,7 +132,7 @@ impl IntoResponse for Refusal {
     }
 }
 
-fn redirect_error(request: &AuthRequest, error: &str, description: &str) -> Refusal {
+pub(super) fn redirect_error(request: &AuthRequest, error: &str, description: &str) -> Refusal {
     let mut pairs = vec![("error_description", description), ("error", error)];
     if let Some(state) = &request.state {
         pairs.push(("state", state));
@@ -207,6 +212,8 @@ pub(super) fn check(
         login_hint: params.login_hint.clone(),
         query: query.to_owned(),
         self_sign_up,
+        provider: None,
+        federated_providers: Vec::new(),
     };
     // From here on the redirect URI is trusted: errors go back to it.
     request.response_type = match params.response_type.as_deref() {
@@ -263,13 +270,47 @@ pub(super) fn check(
     }
     let local_allowed = oauth.identity_providers.is_empty()
         || oauth.identity_providers.iter().any(|p| p == "COGNITO");
-    let provider = params.identity_provider.as_deref().filter(|p| *p != "COGNITO");
-    if provider.is_some() || params.idp_identifier.is_some() {
-        return Err(redirect_error(
-            &request,
-            "invalid_request",
-            "Federated sign-in through the hosted UI is not emulated",
-        ));
+    request.federated_providers =
+        oauth.identity_providers.iter().filter(|p| *p != "COGNITO").cloned().collect();
+    let requested = match (params.identity_provider.as_deref(), params.idp_identifier.as_deref()) {
+        (Some("COGNITO"), _) => None,
+        (Some(name), _) => Some(name.to_owned()),
+        (None, Some(identifier)) => {
+            match pool_oauth.and_then(|o| super::federation::by_identifier(o, identifier)) {
+                Some(name) => Some(name),
+                None => {
+                    return Err(redirect_error(
+                        &request,
+                        "invalid_request",
+                        "No identity provider has this idp_identifier",
+                    ));
+                }
+            }
+        }
+        (None, None) => None,
+    };
+    if let Some(name) = requested {
+        let provider = pool_oauth.and_then(|o| o.providers.get(&name));
+        match provider {
+            Some(provider) if oauth.identity_providers.contains(&name) => {
+                if provider.kind == super::ProviderType::Saml {
+                    return Err(redirect_error(
+                        &request,
+                        "invalid_request",
+                        "Sign-in through a SAML provider is not emulated",
+                    ));
+                }
+                request.provider = Some(name);
+                return Ok(request);
+            }
+            _ => {
+                return Err(redirect_error(
+                    &request,
+                    "unauthorized_client",
+                    &format!("{name} is not a supported identity provider of this client"),
+                ));
+            }
+        }
     }
     if !local_allowed {
         return Err(redirect_error(
@@ -454,6 +495,10 @@ pub(crate) async fn authorize(
             Ok(request) => request,
             Err(refusal) => return refusal.into_response(),
         };
+        // A named provider always goes to the provider, as Cognito does, session or not.
+        if let Some(provider) = &request.provider {
+            return super::federation::start(&shared, &headers, &request, provider);
+        }
         match session_user(&shared, &headers, &request.pool_id) {
             Some((username, auth_time)) => finish(&shared, &request, &username, auth_time),
             None => redirect(&format!("/login?{query}")),
@@ -479,6 +524,7 @@ pub(crate) async fn login_page(
             None,
             None,
             request.self_sign_up,
+            &request.federated_providers,
         ),
         Err(refusal) => refusal.into_response(),
     }
@@ -512,6 +558,7 @@ pub(crate) async fn login_submit(
                 Some("The form is malformed."),
                 None,
                 request.self_sign_up,
+                &request.federated_providers,
             );
         }
     };
@@ -526,7 +573,14 @@ fn login_blocking(shared: &Shared, request: &AuthRequest, form: &LoginForm) -> R
     let login = form.username.as_deref().unwrap_or_default().trim();
     let password = form.password.as_deref().unwrap_or_default();
     let fail = |message: &str| {
-        pages::login(&request.query, login, Some(message), None, request.self_sign_up)
+        pages::login(
+            &request.query,
+            login,
+            Some(message),
+            None,
+            request.self_sign_up,
+            &request.federated_providers,
+        )
     };
     if login.is_empty() || password.is_empty() {
         return fail("Username and password are required.");
@@ -733,6 +787,7 @@ fn step_blocking(shared: &Shared, request: &AuthRequest, form: &StepForm) -> Res
             Some("Your sign-in has expired. Please sign in again."),
             None,
             request.self_sign_up,
+            &request.federated_providers,
         );
     };
     // A wrong answer shows the same step again, under a fresh session value.

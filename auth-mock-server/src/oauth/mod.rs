@@ -1,7 +1,7 @@
 //! The user-pool domain: the admin operations that configure it (domains, resource servers,
 //! identity providers, app-client OAuth settings) and the OAuth 2.0 / hosted-UI endpoints
-//! (`/oauth2/token`, `/oauth2/authorize`, `/login`, `/logout`, `/oauth2/userInfo`,
-//! `/oauth2/revoke`).
+//! (`/oauth2/token`, `/oauth2/authorize`, `/oauth2/idpresponse`, `/login`, `/logout`,
+//! `/oauth2/userInfo`, `/oauth2/revoke`).
 //!
 //! Its state lives in [`OAuthState`], one field of [`crate::state::State`], so that the rest of
 //! the model (pools, clients, users) stays as it was and this module owns every OAuth fact.
@@ -13,6 +13,7 @@ use serde_json::Value;
 pub(crate) mod account;
 pub(crate) mod admin;
 pub(crate) mod authorize;
+pub(crate) mod federation;
 pub(crate) mod pages;
 pub(crate) mod token;
 
@@ -220,6 +221,8 @@ pub(crate) struct OAuthState {
     pub(crate) sessions: HashMap<String, HostedSession>,
     /// `session` form field → a sign-in waiting for its next step.
     pub(crate) logins: HashMap<String, PendingLogin>,
+    /// `state` sent to an external identity provider → the sign-in waiting for its answer.
+    pub(crate) federations: HashMap<String, federation::PendingFederation>,
 }
 
 impl OAuthState {
@@ -244,6 +247,7 @@ impl OAuthState {
         self.codes.retain(|_, c| c.pool_id != pool_id);
         self.sessions.retain(|_, s| s.pool_id != pool_id);
         self.logins.retain(|_, l| l.pool_id != pool_id);
+        self.federations.retain(|_, f| f.pool_id != pool_id);
     }
 
     /// Drops expired codes, sessions and pending sign-ins.
@@ -251,6 +255,7 @@ impl OAuthState {
         self.codes.retain(|_, c| c.expires_at > now);
         self.sessions.retain(|_, s| s.expires_at > now);
         self.logins.retain(|_, l| l.expires_at > now);
+        self.federations.retain(|_, f| f.expires_at > now);
     }
 }
 
@@ -340,6 +345,7 @@ pub(crate) fn router() -> axum::Router<std::sync::Arc<crate::Shared>> {
         .route("/oauth2/userInfo", get(token::user_info).post(token::user_info))
         .route("/oauth2/revoke", post(token::revoke))
         .route("/oauth2/authorize", get(authorize::authorize))
+        .route("/oauth2/idpresponse", get(federation::idp_response))
         .route("/login", get(authorize::login_page).post(authorize::login_submit))
         .route("/signup", get(account::sign_up_get).post(account::sign_up_post))
         .route("/confirm", post(account::confirm_post))

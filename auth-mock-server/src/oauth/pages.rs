@@ -73,18 +73,41 @@ fn error_line(error: Option<&str>) -> String {
     error.map_or_else(String::new, |e| format!("<p class=\"error\" id=\"error\">{}</p>", escape(e)))
 }
 
-/// The sign-in form; `query` is the authorize request's query string (kept on every link).
+/// The authorize request `query` sent through the external provider `provider`: the same
+/// parameters, with `identity_provider` set (and any other provider choice dropped).
+pub(crate) fn through_provider(query: &str, provider: &str) -> String {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if name != "identity_provider" && name != "idp_identifier" {
+            out.append_pair(&name, &value);
+        }
+    }
+    out.append_pair("identity_provider", provider);
+    format!("/oauth2/authorize?{}", out.finish())
+}
+
+/// The sign-in form; `query` is the authorize request's query string (kept on every link);
+/// `providers` are the client's external identity providers, each offered as a link.
 pub(crate) fn login(
     query: &str,
     username: &str,
     error: Option<&str>,
     notice: Option<&str>,
     sign_up: bool,
+    providers: &[String],
 ) -> Response {
     let q = escape(query);
     let mut body = error_line(error);
     if let Some(notice) = notice {
         body.push_str(&format!("<p class=\"note\" id=\"notice\">{}</p>", escape(notice)));
+    }
+    for provider in providers {
+        body.push_str(&format!(
+            "<p><a class=\"provider\" id=\"provider-{id}\" href=\"{href}\">Sign in with {name}</a></p>",
+            id = escape(provider),
+            href = escape(&through_provider(query, provider)),
+            name = escape(provider),
+        ));
     }
     body.push_str(&format!("<form method=\"post\" action=\"/login?{q}\">"));
     body.push_str(&field(
@@ -144,6 +167,17 @@ pub(crate) fn step(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn provider_links_keep_the_request_and_name_one_provider() {
+        assert_eq!(
+            through_provider(
+                "client_id=c&idp_identifier=x&state=a+b&identity_provider=Old",
+                "Google"
+            ),
+            "/oauth2/authorize?client_id=c&state=a+b&identity_provider=Google"
+        );
+    }
 
     #[test]
     fn escape_neutralises_markup_and_attribute_breaks() {

@@ -422,7 +422,7 @@ pub(crate) fn user_type(user: &User, only: Option<&[String]>) -> Value {
         "UserCreateDate": user.created,
         "UserLastModifiedDate": user.modified,
         "Enabled": user.enabled,
-        "UserStatus": user.status.as_str(),
+        "UserStatus": user.status_name(),
     })
 }
 

@@ -318,6 +318,12 @@ pub(crate) fn sweep(state: &mut State, now: u64) {
     state.srp.retain(|_, s| s.expires_at > now);
     state.limits.sweep(now.saturating_mul(1000));
     state.tokens.sweep(now);
+    let pools = &state.pools;
+    state.tokens.retain_users(|user| {
+        pools
+            .get(user.pool_id())
+            .is_some_and(|pool| pool.users.contains_key(&pool.user_key(user.username())))
+    });
 }
 
 type Prepared = (
@@ -338,6 +344,15 @@ fn prepare(
     oauth: Option<&OAuthClaims>,
 ) -> OpResult<Prepared> {
     let issuer_base = shared.config.issuer_base.as_deref();
+    // UUIDv7 `jti`s carry the issue time to the millisecond (sign-out cut-offs); a token
+    // issued in the millisecond of a cut-off counts as issued after it. The cut-offs are
+    // kept under the stored username, which differs from the grant's only in case.
+    let stored_name = state
+        .pools
+        .get(&grant.pool_id)
+        .and_then(|pool| pool.users.get(&pool.user_key(&grant.username)))
+        .map_or_else(|| grant.username.clone(), |user| user.username.clone());
+    let now_ms = state.tokens.issue_millis(&grant.pool_id, &stored_name, shared.clock.now_millis());
     let pool = state.pool_mut(&grant.pool_id)?;
     let issuer = pool.issuer(issuer_base);
     let region = pool.region().to_owned();
@@ -380,8 +395,7 @@ fn prepare(
         RefreshMode::Keep { origin_jti } => origin_jti.clone(),
     };
     let event_id = uuid::Uuid::new_v4().to_string();
-    // UUIDv7 `jti`s carry the issue time to the millisecond (sign-out cut-offs).
-    let now_ms = shared.clock.now_millis();
+
     let groups: Vec<&String> = user.groups.iter().collect();
 
     let mut id = Map::new();
@@ -407,7 +421,14 @@ fn prepare(
         if name == "sub" {
             continue;
         }
-        let claim = if name.ends_with("_verified") { json!(value == "true") } else { json!(value) };
+        let claim = if name.ends_with("_verified") {
+            json!(value == "true")
+        } else if name == "identities" {
+            // Stored as JSON text (as AdminGetUser shows it), a JSON array in the ID token.
+            serde_json::from_str::<Value>(value).unwrap_or_else(|_| json!(value))
+        } else {
+            json!(value)
+        };
         id.insert(name.clone(), claim);
     }
     id.insert("iss".into(), json!(issuer));

@@ -101,6 +101,7 @@ pub(crate) fn new_user(
         codes: BTreeMap::new(),
         last_code: None,
         custom_auth: None,
+        federated: false,
     })
 }
 
@@ -293,7 +294,7 @@ pub(crate) fn describe_user(user: &User) -> Value {
         "UserCreateDate": user.created,
         "UserLastModifiedDate": user.modified,
         "Enabled": user.enabled,
-        "UserStatus": user.status.as_str(),
+        "UserStatus": user.status_name(),
     });
     add_mfa_settings(&mut out, user);
     out
@@ -593,7 +594,7 @@ pub(crate) fn parse_filter(filter: &str) -> OpResult<Option<Filter>> {
 fn matches(filter: &Filter, user: &User) -> bool {
     let (actual, case_insensitive): (Option<String>, bool) = match filter.attribute.as_str() {
         "username" => (Some(user.username.clone()), false),
-        "cognito:user_status" => (Some(user.status.as_str().to_owned()), true),
+        "cognito:user_status" => (Some(user.status_name().to_owned()), true),
         "status" => (Some(if user.enabled { "Enabled" } else { "Disabled" }.to_owned()), false),
         other => (user.attribute(other).map(str::to_owned), other == "email"),
     };

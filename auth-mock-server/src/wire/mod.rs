@@ -147,9 +147,15 @@ where
         let body = axum::body::Bytes::from_request(request, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        serde_json::from_slice(or_empty_object(&body)).map(ControlJson).map_err(|error| {
+        Self::parse(&body).map_err(IntoResponse::into_response)
+    }
+}
+
+impl<T: DeserializeOwned> ControlJson<T> {
+    /// Parses a body already read (for handlers that accept other bodies too).
+    pub(crate) fn parse(body: &[u8]) -> Result<Self, CognitoError> {
+        serde_json::from_slice(or_empty_object(body)).map(ControlJson).map_err(|error| {
             CognitoError::invalid_parameter(format!("Invalid test-control request: {error}"))
-                .into_response()
         })
     }
 }

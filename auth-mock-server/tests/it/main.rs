@@ -20,6 +20,9 @@ fn the_browser_test_needs_the_browser_feature() {
     eprintln!("\n!!! SKIPPED the hosted-UI browser test: build with --features browser\n");
 }
 mod control;
+mod federated;
+#[cfg(feature = "browser")]
+mod federated_browser;
 mod fuzz;
 mod hosted;
 mod identity;

@@ -10,7 +10,7 @@ use auth_core::testing::conformance::token_store::sample_session;
 use auth_core::{Generation, StoreError, TokenStore, TokenStoreExt};
 use auth_storage::{ConfigError, EncryptionKey, FileDocumentStore, Namespace};
 
-use crate::support::{file_store, namespace, temp_dir, test_key};
+use crate::support::{file_store, listing, namespace, temp_dir, test_key};
 
 type Scores = BTreeMap<String, u32>;
 
@@ -24,15 +24,6 @@ fn encrypted_scores(dir: &Path, key: EncryptionKey) -> FileDocumentStore<Scores>
 
 fn one(name: &str, score: u32) -> Scores {
     BTreeMap::from([(name.to_owned(), score)])
-}
-
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[tokio::test]

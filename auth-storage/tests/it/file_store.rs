@@ -10,18 +10,8 @@ use auth_core::{Generation, StoreError, TokenStore, TokenStoreExt};
 use auth_storage::{EncryptionKey, FileTokenStore, Namespace};
 
 use crate::support::{
-    assert_a_held_lock_blocks_only_writes, file_store, namespace, temp_dir, test_key,
+    assert_a_held_lock_blocks_only_writes, file_store, listing, namespace, temp_dir, test_key,
 };
-
-/// Every file in `dir`, by name.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
 
 fn damaged_files(dir: &Path) -> Vec<PathBuf> {
     listing(dir)

@@ -92,3 +92,13 @@ pub(crate) fn skip_or_fail(test: &str, reason: &str) {
     );
     let _ = writeln!(std::io::stderr(), "\n!!! SKIPPED {test}: {reason}\n");
 }
+
+/// Every file in `dir`, by name.
+pub(crate) fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
