@@ -28,6 +28,7 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 use crate::Shared;
+use crate::sign_in::ChallengeName;
 use crate::state::{Pool, User};
 
 /// The sender Cognito uses when a pool has no `EmailConfiguration.From`.
@@ -152,7 +153,7 @@ fn medium(pool: &Pool, user: &User, purpose: &str) -> Option<Medium> {
         "attribute:email" => has("email").then_some(Medium::Email),
         "attribute:phone_number" => has("phone_number").then_some(Medium::Sms),
         "mfa" | "otp" => {
-            let sms = user.mfa.preferred.as_deref() == Some("SMS_MFA")
+            let sms = user.mfa.preferred.as_deref() == Some(ChallengeName::SmsMfa.as_str())
                 || (user.mfa.sms && !user.mfa.email);
             by_preference(sms)
         }

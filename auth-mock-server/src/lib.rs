@@ -121,6 +121,7 @@ mod s3;
 mod seal;
 pub mod seed;
 mod server;
+mod sign_in;
 mod state;
 mod token_book;
 mod totp;

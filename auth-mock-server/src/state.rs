@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::keys::PoolKeys;
+use crate::sign_in::{AuthFlow, ChallengeName};
 use crate::wire::CognitoError;
 
 /// JSON object type used for echoed settings.
@@ -191,6 +192,15 @@ pub struct CustomAuth {
 }
 
 impl User {
+    /// The names a client may have computed a `SECRET_HASH` with: the username, `sub`, and
+    /// the email, phone number and preferred username the user has.
+    pub(crate) fn secret_hash_names(&self) -> Vec<&str> {
+        let mut names = vec![self.username.as_str(), self.sub()];
+        let aliases = ["email", "phone_number", "preferred_username"];
+        names.extend(aliases.into_iter().filter_map(|alias| self.attribute(alias)));
+        names
+    }
+
     /// The status as Cognito names it (`EXTERNAL_PROVIDER` for federated users).
     pub(crate) fn status_name(&self) -> &'static str {
         if self.federated { "EXTERNAL_PROVIDER" } else { self.status.as_str() }
@@ -227,13 +237,13 @@ impl User {
     pub(crate) fn mfa_setting_list(&self) -> Vec<&'static str> {
         let mut list = Vec::new();
         if self.mfa.sms {
-            list.push("SMS_MFA");
+            list.push(ChallengeName::SmsMfa.as_str());
         }
         if self.mfa.totp {
-            list.push("SOFTWARE_TOKEN_MFA");
+            list.push(ChallengeName::SoftwareTokenMfa.as_str());
         }
         if self.mfa.email {
-            list.push("EMAIL_OTP");
+            list.push(ChallengeName::EmailOtp.as_str());
         }
         list
     }
@@ -303,11 +313,11 @@ pub(crate) enum Pending {
     /// NEW_PASSWORD_REQUIRED was issued.
     NewPassword,
     /// An SMS/email code was sent for this challenge (`SMS_MFA` or `EMAIL_OTP`).
-    Code { challenge: &'static str, code: String },
+    Code { challenge: ChallengeName, code: String },
     /// SOFTWARE_TOKEN_MFA was issued.
     Totp,
     /// SELECT_MFA_TYPE was issued with these options.
-    SelectMfa { options: Vec<&'static str> },
+    SelectMfa { options: Vec<ChallengeName> },
     /// MFA_SETUP was issued; `verified` once VerifySoftwareToken succeeded with this session.
     MfaSetup { secret: Option<String>, verified: bool },
     /// CUSTOM_CHALLENGE was issued; attempts so far.
@@ -319,10 +329,29 @@ pub(crate) enum Pending {
     DeviceSrp { device_key: String },
     /// SELECT_CHALLENGE (choice-based `USER_AUTH`) was issued with these first factors;
     /// `simulated` when the user does not exist (PreventUserExistenceErrors).
-    SelectChallenge { options: Vec<&'static str>, simulated: bool },
+    SelectChallenge { options: Vec<ChallengeName>, simulated: bool },
     /// A one-time code was sent as the first factor (`EMAIL_OTP` or `SMS_OTP` of
     /// `USER_AUTH`); `code` is `None` for a simulated challenge, which no answer passes.
-    FirstFactorCode { challenge: &'static str, code: Option<String>, attempts: u32 },
+    FirstFactorCode { challenge: ChallengeName, code: Option<String>, attempts: u32 },
+}
+
+impl Pending {
+    /// The challenge an answer must name; `SELECT_CHALLENGE` for a choice (whose first
+    /// factors are also answered under their own names).
+    pub(crate) fn challenge(&self) -> ChallengeName {
+        match self {
+            Pending::NewPassword => ChallengeName::NewPasswordRequired,
+            Pending::Code { challenge, .. } | Pending::FirstFactorCode { challenge, .. } => {
+                *challenge
+            }
+            Pending::Totp => ChallengeName::SoftwareTokenMfa,
+            Pending::SelectMfa { .. } => ChallengeName::SelectMfaType,
+            Pending::MfaSetup { .. } => ChallengeName::MfaSetup,
+            Pending::Custom { .. } | Pending::CustomLambda { .. } => ChallengeName::CustomChallenge,
+            Pending::DeviceSrp { .. } => ChallengeName::DeviceSrpAuth,
+            Pending::SelectChallenge { .. } => ChallengeName::SelectChallenge,
+        }
+    }
 }
 
 /// A pending challenge, found by its `Session` value.
@@ -337,27 +366,99 @@ pub(crate) struct AuthSession {
 }
 
 /// What a sign-in carries from step to step.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct SignInContext {
-    /// The sign-in proved the password with SRP (devices are only tracked then).
-    pub(crate) srp: bool,
-    /// Started by an admin operation (no device tracking).
-    pub(crate) admin: bool,
-    /// CUSTOM_AUTH flow: a custom challenge follows the password.
-    pub(crate) custom: bool,
+    /// The flow InitiateAuth named.
+    pub(crate) flow: AuthFlow,
+    /// Who started it: admin sign-ins never track devices.
+    pub(crate) caller: Caller,
+    /// How the first factor is proved (devices are only tracked after SRP).
+    pub(crate) first_factor: FirstFactor,
     /// The device the client presented (`DEVICE_KEY`), if the server knows it.
     pub(crate) device_key: Option<String>,
-    /// The device was verified with device SRP (skips MFA for remembered devices).
-    pub(crate) device_verified: bool,
-    /// The custom challenge was answered.
-    pub(crate) custom_done: bool,
-    /// An MFA challenge was answered.
-    pub(crate) mfa_done: bool,
+    /// The steps after the first factor that are done, which the next-step decision skips.
+    pub(crate) passed: Vec<Passed>,
     /// When the sign-in started (the tokens' `auth_time`).
     pub(crate) started: u64,
     /// The challenges of a trigger-driven CUSTOM_AUTH so far: DefineAuthChallenge's
     /// `request.session`.
     pub(crate) custom_history: Vec<ChallengeResult>,
+}
+
+impl SignInContext {
+    /// A sign-in that has just begun.
+    pub(crate) fn new(flow: AuthFlow, caller: Caller, started: u64) -> Self {
+        Self {
+            flow,
+            caller,
+            first_factor: FirstFactor::Unproved,
+            device_key: None,
+            passed: Vec::new(),
+            started,
+            custom_history: Vec::new(),
+        }
+    }
+
+    /// The same sign-in, its first factor proved with `how`.
+    pub(crate) fn proved_by(self, how: FirstFactor) -> Self {
+        Self { first_factor: how, ..self }
+    }
+
+    /// Whether `step` is done.
+    pub(crate) fn has_passed(&self, step: Passed) -> bool {
+        self.passed.contains(&step)
+    }
+
+    /// Records `step` as done.
+    pub(crate) fn pass(&mut self, step: Passed) {
+        if !self.has_passed(step) {
+            self.passed.push(step);
+        }
+    }
+
+    /// The first factor is proved with SRP.
+    pub(crate) fn srp(&self) -> bool {
+        self.first_factor == FirstFactor::Srp
+    }
+
+    /// Started by AdminInitiateAuth.
+    pub(crate) fn admin(&self) -> bool {
+        self.caller == Caller::Admin
+    }
+}
+
+/// Which operation started a sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Caller {
+    /// InitiateAuth (public, the app's client).
+    Client,
+    /// AdminInitiateAuth (signed, the app's back end).
+    Admin,
+}
+
+/// How a sign-in proves its first factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FirstFactor {
+    /// Not (yet) by a password or code: CUSTOM_AUTH without SRP, or `USER_AUTH` before the
+    /// choice.
+    Unproved,
+    /// The password, sent as is.
+    Password,
+    /// The password, proved with SRP.
+    Srp,
+    /// A one-time code sent by email or SMS (`USER_AUTH`).
+    Code,
+}
+
+/// A step after the first factor that a sign-in has done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Passed {
+    /// The custom challenge was answered (CUSTOM_AUTH).
+    Custom,
+    /// An MFA challenge was answered, or MFA set up (or a one-time code stood for it).
+    Mfa,
+    /// The device was verified with device SRP (skips MFA for remembered devices).
+    Device,
 }
 
 /// One element of DefineAuthChallenge's `request.session`.
@@ -377,11 +478,21 @@ pub(crate) struct SrpPending {
     pub(crate) expires_at: u64,
     pub(crate) a_public: auth_srp::BigUint,
     pub(crate) server: auth_srp::ServerEphemeral,
-    /// For device SRP: the device key; the "pool name" is then the device group key.
-    pub(crate) device: Option<(String, String)>,
-    /// The user does not exist: the challenge is simulated and must fail.
-    pub(crate) simulated: bool,
+    /// What the exchange proves.
+    pub(crate) proves: SrpProof,
     pub(crate) ctx: SignInContext,
+}
+
+/// What an SRP exchange proves, and so how its answer is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SrpProof {
+    /// The user's password (`PASSWORD_VERIFIER`), under the sign-in lockout.
+    Password,
+    /// Nothing: the user does not exist or has no password, and no answer passes.
+    Simulated,
+    /// A remembered device's secret (`DEVICE_PASSWORD_VERIFIER`); the "pool name" is the
+    /// device group key.
+    Device { group_key: String, device_key: String },
 }
 
 impl SrpPending {
@@ -520,26 +631,24 @@ impl AppClient {
     }
 
     /// Whether the client allows a flow; legacy flow names count as their `ALLOW_` forms.
-    pub(crate) fn allows(&self, flow: &str) -> bool {
+    pub(crate) fn allows(&self, flow: AuthFlow) -> bool {
         let flows = self.explicit_auth_flows();
         let has = |name: &str| flows.iter().any(|f| f == name);
+        // Legacy clients (no ALLOW_ values) can always use SRP and refresh.
+        let legacy = || !flows.iter().any(|f| f.starts_with("ALLOW_"));
         match flow {
-            "USER_SRP_AUTH" => {
-                has("ALLOW_USER_SRP_AUTH") || !flows.iter().any(|f| f.starts_with("ALLOW_"))
-            }
-            "USER_PASSWORD_AUTH" => has("ALLOW_USER_PASSWORD_AUTH") || has("USER_PASSWORD_AUTH"),
-            "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => {
+            AuthFlow::UserSrp => has("ALLOW_USER_SRP_AUTH") || legacy(),
+            AuthFlow::UserPassword => has("ALLOW_USER_PASSWORD_AUTH") || has("USER_PASSWORD_AUTH"),
+            AuthFlow::AdminUserPassword | AuthFlow::AdminNoSrp => {
                 has("ALLOW_ADMIN_USER_PASSWORD_AUTH") || has("ADMIN_NO_SRP_AUTH")
             }
-            "CUSTOM_AUTH" => has("ALLOW_CUSTOM_AUTH") || has("CUSTOM_AUTH_FLOW_ONLY"),
+            AuthFlow::Custom => has("ALLOW_CUSTOM_AUTH") || has("CUSTOM_AUTH_FLOW_ONLY"),
             // Choice-based sign-in has its own switch; it covers password, SRP and one-time
             // codes inside USER_AUTH without the separate flows being allowed.
-            "USER_AUTH" => has("ALLOW_USER_AUTH"),
-            // Legacy clients (no ALLOW_ values) can always refresh.
-            "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
-                has("ALLOW_REFRESH_TOKEN_AUTH") || !flows.iter().any(|f| f.starts_with("ALLOW_"))
+            AuthFlow::UserAuth => has("ALLOW_USER_AUTH"),
+            AuthFlow::RefreshTokenAuth | AuthFlow::RefreshToken => {
+                has("ALLOW_REFRESH_TOKEN_AUTH") || legacy()
             }
-            _ => false,
         }
     }
 

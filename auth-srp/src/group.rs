@@ -143,8 +143,9 @@ pub(crate) fn compute_x_bytes(
     zeroize::Zeroizing::new(sha256(&[&pad_bytes(salt), inner.as_ref()]))
 }
 
-/// Refuses a public value that is 0 modulo N; returns it reduced modulo N otherwise.
-pub(crate) fn check_public(which: &'static str, value: &BigUint) -> Result<BigUint, SrpError> {
+/// Refuses a public value (A or B; `which` names it in the error) that is 0 modulo N, as SRP-6a
+/// requires of both peers; returns it reduced modulo N otherwise.
+pub fn check_public(which: &'static str, value: &BigUint) -> Result<BigUint, SrpError> {
     let reduced = value % n();
     if reduced.is_zero() { Err(SrpError::ZeroPublicValue { which }) } else { Ok(reduced) }
 }

@@ -70,7 +70,9 @@ mod timestamp;
 pub use client::{ClientEphemeral, PasswordChallenge};
 pub use device::DeviceVerifierConfig;
 pub use error::SrpError;
-pub use group::{N_HEX, compute_u, compute_x, g, k, n, pad_bytes, pad_hex, parse_hex, pool_name};
+pub use group::{
+    N_HEX, check_public, compute_u, compute_x, g, k, n, pad_bytes, pad_hex, parse_hex, pool_name,
+};
 pub use key::SessionKey;
 pub use num_bigint::BigUint;
 pub use secret_hash::secret_hash;

@@ -8,8 +8,8 @@ use super::users::{
     apply_attribute_updates, check_alias_unique, delete_attributes, new_user, revoke_user_tokens,
 };
 use super::{
-    AttributeType, attribute_map, check_secret_hash, deliver_code, delivery_details, mfa_options,
-    new_code, token_owner, username_member,
+    AttributeType, add_mfa_settings, attribute_map, check_secret_hash, deliver_code,
+    delivery_details, new_code, required_attribute_map, token_owner, username_member,
 };
 use crate::cx::Cx;
 use crate::limits::{CodeKind, UserKey, code_tag};
@@ -482,26 +482,12 @@ pub(crate) fn get_user(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
         "Username": user.username,
         "UserAttributes": user.attribute_list(None),
     });
-    if let Some(options) = mfa_options(user) {
-        out["MFAOptions"] = options;
-    }
-    let list = user.mfa_setting_list();
-    if !list.is_empty() {
-        out["UserMFASettingList"] = json!(list);
-    }
-    if let Some(preferred) = &user.mfa.preferred {
-        out["PreferredMfaSetting"] = json!(preferred);
-    }
+    add_mfa_settings(&mut out, user);
     Ok(out)
 }
 
 pub(crate) fn update_user_attributes(cx: &Cx<'_>, request: AccountRequest) -> OpResult {
-    let updates = attribute_map(Some(
-        request
-            .user_attributes
-            .as_deref()
-            .ok_or_else(|| CognitoError::missing("UserAttributes"))?,
-    ))?;
+    let updates = required_attribute_map(request.user_attributes.as_deref())?;
     let mut state = cx.shared.state.write();
     let owner = token_owner(cx, &state, request.access_token.as_deref())?;
     for name in updates.keys() {

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::{token_owner, username_member};
 use crate::cx::Cx;
 use crate::limits::{CodeKind, UserKey, code_tag};
+use crate::sign_in::ChallengeName;
 use crate::state::{Pending, User};
 use crate::wire::{CognitoError, OpResult};
 use crate::wire::{empty, required};
@@ -107,7 +108,7 @@ pub(crate) fn verify_software_token(cx: &Cx<'_>, request: MfaRequest) -> OpResul
         user.mfa.totp_secret = Some(secret.clone());
         user.mfa.pending_totp_secret = None;
         user.mfa.totp = true;
-        user.mfa.preferred = Some("SOFTWARE_TOKEN_MFA".into());
+        user.mfa.preferred = Some(ChallengeName::SoftwareTokenMfa.as_str().into());
         state.sessions.remove(session_id);
         session.pending = Pending::MfaSetup { secret: Some(secret), verified: true };
         let new_id = format!("AYABe{}", super::random_token(180));
@@ -148,9 +149,9 @@ fn software_token_mismatch(
 
 fn apply_preferences(user: &mut User, request: &MfaRequest) -> OpResult<()> {
     let settings = [
-        ("SMS_MFA", request.sms_mfa_settings),
-        ("SOFTWARE_TOKEN_MFA", request.software_token_mfa_settings),
-        ("EMAIL_OTP", request.email_mfa_settings),
+        (ChallengeName::SmsMfa, request.sms_mfa_settings),
+        (ChallengeName::SoftwareTokenMfa, request.software_token_mfa_settings),
+        (ChallengeName::EmailOtp, request.email_mfa_settings),
     ];
     // A settings object that is present specifies the method completely: SDKs leave out
     // members that are false, so a missing `Enabled`/`PreferredMfa` means false.
@@ -158,7 +159,7 @@ fn apply_preferences(user: &mut User, request: &MfaRequest) -> OpResult<()> {
         let Some(setting) = setting else { continue };
         let enabled = setting.enabled.unwrap_or(false);
         match kind {
-            "SMS_MFA" => {
+            ChallengeName::SmsMfa => {
                 if enabled && user.attribute("phone_number").is_none() {
                     return Err(CognitoError::invalid_parameter(
                         "User does not have a phone number.",
@@ -166,7 +167,7 @@ fn apply_preferences(user: &mut User, request: &MfaRequest) -> OpResult<()> {
                 }
                 user.mfa.sms = enabled;
             }
-            "SOFTWARE_TOKEN_MFA" => {
+            ChallengeName::SoftwareTokenMfa => {
                 if enabled && user.mfa.totp_secret.is_none() {
                     return Err(CognitoError::invalid_parameter(
                         "User has not verified software token mfa",
@@ -175,6 +176,7 @@ fn apply_preferences(user: &mut User, request: &MfaRequest) -> OpResult<()> {
                 user.mfa.totp = enabled;
             }
             _ => {
+                // EMAIL_OTP
                 if enabled && user.attribute("email").is_none() {
                     return Err(CognitoError::invalid_parameter(
                         "User does not have an email address.",
@@ -184,8 +186,8 @@ fn apply_preferences(user: &mut User, request: &MfaRequest) -> OpResult<()> {
             }
         }
         if enabled && setting.preferred_mfa == Some(true) {
-            user.mfa.preferred = Some(kind.to_owned());
-        } else if user.mfa.preferred.as_deref() == Some(kind) {
+            user.mfa.preferred = Some(kind.as_str().to_owned());
+        } else if user.mfa.preferred.as_deref() == Some(kind.as_str()) {
             user.mfa.preferred = None;
         }
     }

@@ -139,6 +139,13 @@ pub(crate) struct AttributeType {
     pub(crate) value: Option<String>,
 }
 
+/// [`attribute_map`] of a `UserAttributes` member the operation requires.
+pub(crate) fn required_attribute_map(
+    list: Option<&[AttributeType]>,
+) -> OpResult<BTreeMap<String, String>> {
+    attribute_map(Some(list.ok_or_else(|| CognitoError::missing("UserAttributes"))?))
+}
+
 /// Converts an attribute list into name → value, checking names.
 pub(crate) fn attribute_map(list: Option<&[AttributeType]>) -> OpResult<BTreeMap<String, String>> {
     let mut map = BTreeMap::new();
@@ -419,9 +426,20 @@ pub(crate) fn user_type(user: &User, only: Option<&[String]>) -> Value {
     })
 }
 
-/// The `MFAOptions` list (legacy SMS MFA description).
-pub(crate) fn mfa_options(user: &User) -> Option<Value> {
-    user.mfa.sms.then(|| json!([{ "DeliveryMedium": "SMS", "AttributeName": "phone_number" }]))
+/// Adds a user's MFA settings to a GetUser or AdminGetUser answer: `MFAOptions` (the legacy
+/// SMS MFA description), `UserMFASettingList` and `PreferredMfaSetting`, each when there is
+/// something to say.
+pub(crate) fn add_mfa_settings(out: &mut Value, user: &User) {
+    if user.mfa.sms {
+        out["MFAOptions"] = json!([{ "DeliveryMedium": "SMS", "AttributeName": "phone_number" }]);
+    }
+    let list = user.mfa_setting_list();
+    if !list.is_empty() {
+        out["UserMFASettingList"] = json!(list);
+    }
+    if let Some(preferred) = &user.mfa.preferred {
+        out["PreferredMfaSetting"] = json!(preferred);
+    }
 }
 
 /// Builds a pool for a seed, with the checks CreateUserPool applies.

@@ -6,8 +6,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    AttributeType, attribute_map, check_attribute_names, deliver_code, mfa_options, new_code,
-    user_type, username_member,
+    AttributeType, add_mfa_settings, attribute_map, check_attribute_names, deliver_code, new_code,
+    required_attribute_map, user_type, username_member,
 };
 use crate::cx::Cx;
 use crate::password;
@@ -296,16 +296,7 @@ pub(crate) fn describe_user(user: &User) -> Value {
         "Enabled": user.enabled,
         "UserStatus": user.status_name(),
     });
-    if let Some(options) = mfa_options(user) {
-        out["MFAOptions"] = options;
-    }
-    let list = user.mfa_setting_list();
-    if !list.is_empty() {
-        out["UserMFASettingList"] = json!(list);
-    }
-    if let Some(preferred) = &user.mfa.preferred {
-        out["PreferredMfaSetting"] = json!(preferred);
-    }
+    add_mfa_settings(&mut out, user);
     out
 }
 
@@ -434,12 +425,7 @@ pub(crate) fn apply_attribute_updates(
 pub(crate) fn admin_update_user_attributes(cx: &Cx<'_>, request: UserRequest) -> OpResult {
     let pool_id = required(&request.user_pool_id, "UserPoolId")?;
     let login = username_member(&request.username, "Username")?;
-    let updates = attribute_map(Some(
-        request
-            .user_attributes
-            .as_deref()
-            .ok_or_else(|| CognitoError::missing("UserAttributes"))?,
-    ))?;
+    let updates = required_attribute_map(request.user_attributes.as_deref())?;
     let mut state = cx.shared.state.write();
     let pool = state.pool_mut(pool_id)?;
     let key = pool.find_user_key(login).ok_or_else(crate::state::user_not_found)?;

@@ -4,7 +4,6 @@
 //! `.ci/install-packages.sh`).
 
 use auth_mock_server::browser::{HeadlessBrowser, Locator};
-use aws_sdk_cognitoidentityprovider::types::{SmsMfaSettingsType, UserPoolMfaType};
 
 use crate::hosted::{CALLBACK, Hosted, LOGOUT, hosted, param};
 use crate::support::{PASSWORD, claims};
@@ -58,29 +57,7 @@ async fn the_hosted_ui_in_a_real_browser() {
     browser.client.wait().for_element(Locator::Id("password")).await.unwrap();
 
     // New password, then an SMS code, on the pages.
-    let sdk = &h.f.sdk;
-    sdk.admin_create_user()
-        .user_pool_id(&h.f.pool)
-        .username("bob")
-        .temporary_password("Temp0rary!")
-        .user_attributes(crate::sdk_attr("phone_number", "+15555550100"))
-        .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
-        .send()
-        .await
-        .unwrap();
-    sdk.update_user_pool()
-        .user_pool_id(&h.f.pool)
-        .mfa_configuration(UserPoolMfaType::Optional)
-        .send()
-        .await
-        .unwrap();
-    sdk.admin_set_user_mfa_preference()
-        .user_pool_id(&h.f.pool)
-        .username("bob")
-        .sms_mfa_settings(SmsMfaSettingsType::builder().enabled(true).preferred_mfa(true).build())
-        .send()
-        .await
-        .unwrap();
+    h.create_bob_with_sms_mfa().await;
     browser.fill(&[("username", "bob"), ("password", "Temp0rary!")]).await;
     browser.fill(&[("password", "N3w-Passw0rd!"), ("confirm_password", "N3w-Passw0rd!")]).await;
     browser.client.wait().for_element(Locator::Id("code")).await.unwrap();

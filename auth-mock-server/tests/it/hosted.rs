@@ -124,6 +124,37 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
 }
 
 impl Hosted {
+    /// A user `bob` with the temporary password `Temp0rary!`, a phone number and SMS MFA
+    /// preferred, in a pool where MFA is optional: his first sign-in asks for a new
+    /// password, then an SMS code.
+    pub(crate) async fn create_bob_with_sms_mfa(&self) {
+        let sdk = &self.f.sdk;
+        sdk.admin_create_user()
+            .user_pool_id(&self.f.pool)
+            .username("bob")
+            .temporary_password("Temp0rary!")
+            .user_attributes(crate::sdk_attr("phone_number", "+15555550100"))
+            .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
+            .send()
+            .await
+            .unwrap();
+        sdk.update_user_pool()
+            .user_pool_id(&self.f.pool)
+            .mfa_configuration(UserPoolMfaType::Optional)
+            .send()
+            .await
+            .unwrap();
+        sdk.admin_set_user_mfa_preference()
+            .user_pool_id(&self.f.pool)
+            .username("bob")
+            .sms_mfa_settings(
+                SmsMfaSettingsType::builder().enabled(true).preferred_mfa(true).build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.f.server.url())
     }
@@ -495,29 +526,7 @@ async fn implicit_grant_returns_tokens_in_the_fragment() {
 #[tokio::test]
 async fn new_password_and_sms_mfa_on_the_pages() {
     let h = hosted().await;
-    let sdk = &h.f.sdk;
-    sdk.admin_create_user()
-        .user_pool_id(&h.f.pool)
-        .username("bob")
-        .temporary_password("Temp0rary!")
-        .user_attributes(crate::sdk_attr("phone_number", "+15555550100"))
-        .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
-        .send()
-        .await
-        .unwrap();
-    sdk.update_user_pool()
-        .user_pool_id(&h.f.pool)
-        .mfa_configuration(UserPoolMfaType::Optional)
-        .send()
-        .await
-        .unwrap();
-    sdk.admin_set_user_mfa_preference()
-        .user_pool_id(&h.f.pool)
-        .username("bob")
-        .sms_mfa_settings(SmsMfaSettingsType::builder().enabled(true).preferred_mfa(true).build())
-        .send()
-        .await
-        .unwrap();
+    h.create_bob_with_sms_mfa().await;
     let query = h.authorize_query(&[]);
     let page = h.sign_in(&query, "bob", "Temp0rary!").await;
     assert_eq!(page.status(), StatusCode::OK);
@@ -781,18 +790,7 @@ settings = { AllowedOAuthFlowsUserPoolClient = true, AllowedOAuthFlows = ["code"
 #[tokio::test]
 async fn totp_set_up_then_totp_codes_on_the_pages() {
     let h = hosted().await;
-    h.f.sdk
-        .set_user_pool_mfa_config()
-        .user_pool_id(&h.f.pool)
-        .software_token_mfa_configuration(
-            aws_sdk_cognitoidentityprovider::types::SoftwareTokenMfaConfigType::builder()
-                .enabled(true)
-                .build(),
-        )
-        .mfa_configuration(UserPoolMfaType::On)
-        .send()
-        .await
-        .unwrap();
+    h.f.set_mfa_with_totp(UserPoolMfaType::On).await;
     let query = h.authorize_query(&[]);
     // MFA is required and alice has no factor: she sets up an authenticator app.
     let html = h.sign_in(&query, "alice", PASSWORD).await.text().await.unwrap();

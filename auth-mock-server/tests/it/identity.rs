@@ -653,13 +653,7 @@ async fn developer_authenticated_identities() {
     let token = out.token().unwrap().to_owned();
     let c = claims(&token);
     assert_eq!(c["exp"].as_u64().unwrap() - c["iat"].as_u64().unwrap(), 120);
-    let again = ids
-        .get_open_id_token_for_developer_identity()
-        .identity_pool_id(&pool)
-        .logins("login.myapp", "user-42")
-        .send()
-        .await
-        .unwrap();
+    let again = developer_token(ids, &pool, "login.myapp", "user-42").await;
     assert_eq!(again.identity_id(), Some(identity.as_str()));
 
     let credentials = ids
@@ -687,13 +681,7 @@ async fn developer_authenticated_identities() {
     assert_eq!(found.identity_id(), Some(identity.as_str()));
     assert_eq!(found.developer_user_identifier_list(), ["user-42".to_owned()]);
 
-    let other = ids
-        .get_open_id_token_for_developer_identity()
-        .identity_pool_id(&pool)
-        .logins("login.myapp", "user-43")
-        .send()
-        .await
-        .unwrap();
+    let other = developer_token(ids, &pool, "login.myapp", "user-43").await;
     assert_ne!(other.identity_id(), Some(identity.as_str()));
     let merged = ids
         .merge_developer_identities()
@@ -1063,21 +1051,8 @@ async fn flows(fed: &Federation) {
         .send()
         .await
         .unwrap();
-    let out = fed
-        .ids
-        .get_open_id_token_for_developer_identity()
-        .identity_pool_id(created.identity_pool_id())
-        .logins("dev.example", "u1")
-        .send()
-        .await
-        .unwrap();
-    fed.ids
-        .get_open_id_token_for_developer_identity()
-        .identity_pool_id(created.identity_pool_id())
-        .logins("dev.example", "u2")
-        .send()
-        .await
-        .unwrap();
+    let out = developer_token(&fed.ids, created.identity_pool_id(), "dev.example", "u1").await;
+    developer_token(&fed.ids, created.identity_pool_id(), "dev.example", "u2").await;
     fed.ids
         .lookup_developer_identity()
         .identity_pool_id(created.identity_pool_id())
@@ -1237,4 +1212,20 @@ async fn identity_pools_survive_a_restart_with_a_state_file() {
         request(&server.url(), "GET", "/.well-known/jwks_uri", &[], b"").await.unwrap().json();
     assert!(verify_rs256(&open_id, jwks["keys"].as_array().unwrap()), "same OpenID key");
     ids.get_credentials_for_identity().identity_id(&guest).send().await.unwrap();
+}
+
+/// GetOpenIdTokenForDeveloperIdentity for `user` of the developer provider `provider` in
+/// `pool`, which must succeed.
+async fn developer_token(
+    ids: &aws_sdk_cognitoidentity::Client,
+    pool: &str,
+    provider: &str,
+    user: &str,
+) -> aws_sdk_cognitoidentity::operation::get_open_id_token_for_developer_identity::GetOpenIdTokenForDeveloperIdentityOutput{
+    ids.get_open_id_token_for_developer_identity()
+        .identity_pool_id(pool)
+        .logins(provider, user)
+        .send()
+        .await
+        .expect("a developer identity token")
 }

@@ -171,13 +171,7 @@ async fn the_third_wrong_mfa_code_ends_the_session() {
         ChallengeNameType, SmsMfaSettingsType, UserPoolMfaType,
     };
     let f = fixture().await;
-    f.sdk
-        .set_user_pool_mfa_config()
-        .user_pool_id(&f.pool)
-        .mfa_configuration(UserPoolMfaType::Optional)
-        .send()
-        .await
-        .unwrap();
+    f.set_mfa(UserPoolMfaType::Optional).await;
     f.server
         .create_user(&f.pool, "grace", PASSWORD, &[("phone_number", "+15555550100")])
         .await
@@ -210,10 +204,12 @@ async fn the_third_wrong_mfa_code_ends_the_session() {
     let challenge = f.password_auth("grace", PASSWORD).send().await.unwrap();
     let sent = f.server.last_code(&f.pool, "grace").unwrap().code;
     let done = f
-        .answer(ChallengeNameType::SmsMfa, challenge.session(), "grace")
-        .challenge_responses("SMS_MFA_CODE", sent)
-        .send()
-        .await
-        .unwrap();
+        .respond(
+            ChallengeNameType::SmsMfa,
+            challenge.session(),
+            "grace",
+            &[("SMS_MFA_CODE", &sent)],
+        )
+        .await;
     assert!(done.authentication_result().is_some());
 }

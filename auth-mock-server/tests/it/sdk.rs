@@ -655,12 +655,7 @@ async fn sign_up_and_account_conformance() {
 
 async fn mfa(f: &Fixture) {
     let sdk = &f.sdk;
-    sdk.set_user_pool_mfa_config()
-        .user_pool_id(&f.pool)
-        .mfa_configuration(UserPoolMfaType::Optional)
-        .send()
-        .await
-        .unwrap();
+    f.set_mfa(UserPoolMfaType::Optional).await;
     f.server
         .create_user(
             &f.pool,
@@ -702,11 +697,13 @@ async fn mfa(f: &Fixture) {
     assert_eq!(challenge.challenge_name(), Some(&ChallengeNameType::SoftwareTokenMfa));
     let code_now = f.server.totp_code(&f.pool, "grace").unwrap();
     let done = f
-        .answer(ChallengeNameType::SoftwareTokenMfa, challenge.session(), "grace")
-        .challenge_responses("SOFTWARE_TOKEN_MFA_CODE", code_now)
-        .send()
-        .await
-        .unwrap();
+        .respond(
+            ChallengeNameType::SoftwareTokenMfa,
+            challenge.session(),
+            "grace",
+            &[("SOFTWARE_TOKEN_MFA_CODE", &code_now)],
+        )
+        .await;
     assert!(done.authentication_result().is_some());
 
     // SMS and email as well, without a preference: SELECT_MFA_TYPE.
@@ -727,11 +724,13 @@ async fn mfa(f: &Fixture) {
         serde_json::from_str(&select.challenge_parameters().unwrap()["MFAS_CAN_CHOOSE"]).unwrap();
     assert_eq!(options, ["SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP"]);
     let sms = f
-        .answer(ChallengeNameType::SelectMfaType, select.session(), "grace")
-        .challenge_responses("ANSWER", "SMS_MFA")
-        .send()
-        .await
-        .unwrap();
+        .respond(
+            ChallengeNameType::SelectMfaType,
+            select.session(),
+            "grace",
+            &[("ANSWER", "SMS_MFA")],
+        )
+        .await;
     assert_eq!(sms.challenge_name(), Some(&ChallengeNameType::SmsMfa));
     assert_eq!(sms.challenge_parameters().unwrap()["CODE_DELIVERY_DELIVERY_MEDIUM"], "SMS");
     assert_code(
@@ -744,11 +743,8 @@ async fn mfa(f: &Fixture) {
     let sent = f.server.last_code(&f.pool, "grace").unwrap();
     assert_eq!(sent.purpose, "mfa");
     let done = f
-        .answer(ChallengeNameType::SmsMfa, sms.session(), "grace")
-        .challenge_responses("SMS_MFA_CODE", &sent.code)
-        .send()
-        .await
-        .unwrap();
+        .respond(ChallengeNameType::SmsMfa, sms.session(), "grace", &[("SMS_MFA_CODE", &sent.code)])
+        .await;
     assert!(done.authentication_result().is_some());
 
     // EMAIL_OTP as the preferred method.
@@ -771,12 +767,7 @@ async fn mfa(f: &Fixture) {
         .unwrap();
 
     // MFA required for everyone: a user without MFA must set it up during sign-in.
-    sdk.set_user_pool_mfa_config()
-        .user_pool_id(&f.pool)
-        .mfa_configuration(UserPoolMfaType::On)
-        .send()
-        .await
-        .unwrap();
+    f.set_mfa(UserPoolMfaType::On).await;
     f.server.create_user(&f.pool, "heidi", PASSWORD, &[]).await.unwrap();
     let setup = f.password_auth("heidi", PASSWORD).send().await.unwrap();
     assert_eq!(setup.challenge_name(), Some(&ChallengeNameType::MfaSetup));
@@ -803,12 +794,7 @@ async fn mfa(f: &Fixture) {
     let done =
         f.answer(ChallengeNameType::MfaSetup, verified.session(), "heidi").send().await.unwrap();
     assert!(done.authentication_result().is_some());
-    sdk.set_user_pool_mfa_config()
-        .user_pool_id(&f.pool)
-        .mfa_configuration(UserPoolMfaType::Off)
-        .send()
-        .await
-        .unwrap();
+    f.set_mfa(UserPoolMfaType::Off).await;
 }
 
 #[tokio::test]
@@ -822,18 +808,17 @@ async fn custom_auth(f: &Fixture) {
     let challenge = f.custom_auth("alice").send().await.unwrap();
     assert_eq!(challenge.challenge_name(), Some(&ChallengeNameType::CustomChallenge));
     let again = f
-        .answer(ChallengeNameType::CustomChallenge, challenge.session(), "alice")
-        .challenge_responses("ANSWER", "41")
-        .send()
-        .await
-        .unwrap();
+        .respond(
+            ChallengeNameType::CustomChallenge,
+            challenge.session(),
+            "alice",
+            &[("ANSWER", "41")],
+        )
+        .await;
     assert_eq!(again.challenge_name(), Some(&ChallengeNameType::CustomChallenge));
     let done = f
-        .answer(ChallengeNameType::CustomChallenge, again.session(), "alice")
-        .challenge_responses("ANSWER", "42")
-        .send()
-        .await
-        .unwrap();
+        .respond(ChallengeNameType::CustomChallenge, again.session(), "alice", &[("ANSWER", "42")])
+        .await;
     assert!(done.authentication_result().is_some());
 }
 

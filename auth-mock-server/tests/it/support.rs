@@ -5,8 +5,12 @@ use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
 use aws_sdk_cognitoidentityprovider::operation::initiate_auth::builders::InitiateAuthFluentBuilder;
+use aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::RespondToAuthChallengeOutput;
 use aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::builders::RespondToAuthChallengeFluentBuilder;
-use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ChallengeNameType};
+use aws_sdk_cognitoidentityprovider::types::{
+    AuthFlowType, ChallengeNameType, SoftwareTokenMfaConfigType, SoftwareTokenMfaSettingsType,
+    UserPoolMfaType,
+};
 
 pub(crate) const PASSWORD: &str = "Passw0rd!";
 
@@ -157,6 +161,69 @@ impl Fixture {
             .challenge_responses("USERNAME", username)
     }
 
+    /// Answers `challenge` in `session` for `username` with `responses`, which must be
+    /// accepted.
+    pub(crate) async fn respond(
+        &self,
+        challenge: ChallengeNameType,
+        session: Option<&str>,
+        username: &str,
+        responses: &[(&str, &str)],
+    ) -> RespondToAuthChallengeOutput {
+        let mut answer = self.answer(challenge.clone(), session, username);
+        for (name, value) in responses {
+            answer = answer.challenge_responses(*name, *value);
+        }
+        match answer.send().await {
+            Ok(output) => output,
+            Err(error) => panic!("the answer to {challenge:?} was refused: {error:?}"),
+        }
+    }
+
+    /// Sets the pool's MFA to `mode` (SMS and email need no switch of their own).
+    pub(crate) async fn set_mfa(&self, mode: UserPoolMfaType) {
+        self.sdk
+            .set_user_pool_mfa_config()
+            .user_pool_id(&self.pool)
+            .mfa_configuration(mode)
+            .send()
+            .await
+            .expect("MFA configured");
+    }
+
+    /// Sets the pool's MFA to `mode`, with authenticator apps (TOTP) enabled.
+    pub(crate) async fn set_mfa_with_totp(&self, mode: UserPoolMfaType) {
+        self.sdk
+            .set_user_pool_mfa_config()
+            .user_pool_id(&self.pool)
+            .mfa_configuration(mode)
+            .software_token_mfa_configuration(
+                SoftwareTokenMfaConfigType::builder().enabled(true).build(),
+            )
+            .send()
+            .await
+            .expect("MFA configured");
+    }
+
+    /// Sets up an authenticator app for the user signed in with `access` (associate, verify
+    /// a current code) and makes it the preferred MFA.
+    pub(crate) async fn enable_totp(&self, access: &str) {
+        let associated =
+            self.sdk.associate_software_token().access_token(access).send().await.unwrap();
+        let secret = associated.secret_code().expect("a TOTP secret");
+        let code = auth_mock_server::totp_code(secret, self.server.now()).unwrap();
+        self.sdk.verify_software_token().access_token(access).user_code(code).send().await.unwrap();
+        self.sdk
+            .set_user_mfa_preference()
+            .access_token(access)
+            .software_token_mfa_settings(
+                SoftwareTokenMfaSettingsType::builder().enabled(true).preferred_mfa(true).build(),
+            )
+            .send()
+            .await
+            .expect("TOTP preferred");
+    }
+
     /// Signs `username` in with USER_PASSWORD_AUTH; returns (access, id, refresh).
     pub(crate) async fn password_login(
         &self,
@@ -228,4 +295,14 @@ pub(crate) fn s3_credentials(
         None,
         "identity-pool",
     )
+}
+
+/// A runtime for tests that share one server across proptest cases (which run outside any
+/// runtime): two workers, IO and timers.
+pub(crate) fn shared_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
 }

@@ -150,6 +150,22 @@ fn email(value: &str) -> AttributeType {
 }
 
 impl Setup {
+    /// Replaces the pool's LambdaConfig with a PreSignUp trigger at `target` (an ARN or an
+    /// `http://` URL).
+    async fn set_pre_sign_up(&self, target: impl Into<String>) {
+        self.sdk
+            .update_user_pool()
+            .user_pool_id(&self.pool)
+            .lambda_config(
+                aws_sdk_cognitoidentityprovider::types::LambdaConfigType::builder()
+                    .pre_sign_up(target)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("LambdaConfig updated");
+    }
+
     async fn sign_up(&self, username: &str) -> Result<bool, String> {
         self.sdk
             .sign_up()
@@ -632,18 +648,7 @@ async fn custom_auth_is_driven_by_define_create_and_verify_auth_challenge() {
 async fn an_unmapped_arn_or_an_unreachable_webhook_is_an_unexpected_lambda_exception() {
     let hooks = Webhooks::start().await;
     let setup = setup(json!({}), &hooks).await;
-    setup
-        .sdk
-        .update_user_pool()
-        .user_pool_id(&setup.pool)
-        .lambda_config(
-            aws_sdk_cognitoidentityprovider::types::LambdaConfigType::builder()
-                .pre_sign_up("arn:aws:lambda:us-east-1:123456789012:function:unmapped")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    setup.set_pre_sign_up("arn:aws:lambda:us-east-1:123456789012:function:unmapped").await;
     let error = setup.sign_up("lena").await.unwrap_err();
     assert!(error.starts_with("UnexpectedLambdaException: "), "{error}");
     assert!(error.contains("PUT /_mock/lambdas"), "says how to map it: {error}");
@@ -663,18 +668,7 @@ async fn an_unmapped_arn_or_an_unreachable_webhook_is_an_unexpected_lambda_excep
 
     // An http:// URL in LambdaConfig is its own mapping.
     let url = hooks.answer("direct", json!({ "autoConfirmUser": true }));
-    setup
-        .sdk
-        .update_user_pool()
-        .user_pool_id(&setup.pool)
-        .lambda_config(
-            aws_sdk_cognitoidentityprovider::types::LambdaConfigType::builder()
-                .pre_sign_up(url)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    setup.set_pre_sign_up(url).await;
     assert_eq!(setup.sign_up("lena").await, Ok(true));
 }
 

@@ -10,8 +10,8 @@ use aws_sdk_cognitoidentityprovider::operation::initiate_auth::InitiateAuthOutpu
 use aws_sdk_cognitoidentityprovider::operation::initiate_auth::builders::InitiateAuthFluentBuilder;
 use aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::RespondToAuthChallengeOutput;
 use aws_sdk_cognitoidentityprovider::types::{
-    AuthFactorType, AuthFlowType, ChallengeNameType, SignInPolicyType,
-    SoftwareTokenMfaSettingsType, UserPoolMfaType, UserPoolPolicyType,
+    AuthFactorType, AuthFlowType, ChallengeNameType, SignInPolicyType, UserPoolMfaType,
+    UserPoolPolicyType,
 };
 
 use crate::support::{Fixture, PASSWORD, assert_code, assert_error, fixture};
@@ -61,8 +61,7 @@ impl Fixture {
     ) -> (InitiateAuthOutput, Result<RespondToAuthChallengeOutput, String>) {
         let ephemeral = auth_srp::ClientEphemeral::new();
         let challenge = self
-            .user_auth(username)
-            .auth_parameters("PREFERRED_CHALLENGE", "PASSWORD_SRP")
+            .preferring(username, "PASSWORD_SRP")
             .auth_parameters("SRP_A", ephemeral.public_hex())
             .send()
             .await
@@ -94,6 +93,20 @@ impl Fixture {
         self.user_auth_via(&self.client.client_id, username)
     }
 
+    /// [`Fixture::user_auth`] preferring the first factor `factor`, ready to send (or to be
+    /// given the factor's input, `PASSWORD` or `SRP_A`).
+    fn preferring(&self, username: &str, factor: &str) -> InitiateAuthFluentBuilder {
+        self.user_auth(username).auth_parameters("PREFERRED_CHALLENGE", factor)
+    }
+
+    /// USER_AUTH preferring EMAIL_OTP for `username`: the challenge, and the code the server
+    /// sent (read back through the test-control API).
+    async fn email_otp(&self, username: &str) -> (InitiateAuthOutput, String) {
+        let otp = self.preferring(username, "EMAIL_OTP").send().await.unwrap();
+        let code = self.server.last_code(&self.pool, username).unwrap().code;
+        (otp, code)
+    }
+
     /// [`Fixture::user_auth`] through `client_id`.
     fn user_auth_via(&self, client_id: &str, username: &str) -> InitiateAuthFluentBuilder {
         self.sdk
@@ -108,8 +121,7 @@ impl Fixture {
 async fn user_auth_preferred_password_signs_in_and_refuses_a_wrong_one() {
     let f = fixture().await;
     let out = f
-        .user_auth("alice")
-        .auth_parameters("PREFERRED_CHALLENGE", "PASSWORD")
+        .preferring("alice", "PASSWORD")
         .auth_parameters("PASSWORD", PASSWORD)
         .send()
         .await
@@ -119,8 +131,7 @@ async fn user_auth_preferred_password_signs_in_and_refuses_a_wrong_one() {
     assert_eq!(f.server.request_count("InitiateAuth:USER_AUTH"), 1);
 
     let wrong = f
-        .user_auth("alice")
-        .auth_parameters("PREFERRED_CHALLENGE", "PASSWORD")
+        .preferring("alice", "PASSWORD")
         .auth_parameters("PASSWORD", "Wr0ng-password")
         .send()
         .await;
@@ -165,11 +176,13 @@ async fn user_auth_select_challenge_lists_factors_then_email_otp_signs_in() {
     assert_code(refused, "InvalidParameterException");
 
     let otp = f
-        .answer(ChallengeNameType::SelectChallenge, select.session(), "alice")
-        .challenge_responses("ANSWER", "EMAIL_OTP")
-        .send()
-        .await
-        .unwrap();
+        .respond(
+            ChallengeNameType::SelectChallenge,
+            select.session(),
+            "alice",
+            &[("ANSWER", "EMAIL_OTP")],
+        )
+        .await;
     assert_eq!(otp.challenge_name(), Some(&ChallengeNameType::EmailOtp));
     let params = otp.challenge_parameters().unwrap();
     assert_eq!(params["CODE_DELIVERY_DELIVERY_MEDIUM"], "EMAIL");
@@ -179,11 +192,13 @@ async fn user_auth_select_challenge_lists_factors_then_email_otp_signs_in() {
     assert_eq!(delivered.code.len(), 6);
 
     let done = f
-        .answer(ChallengeNameType::EmailOtp, otp.session(), "alice")
-        .challenge_responses("EMAIL_OTP_CODE", &delivered.code)
-        .send()
-        .await
-        .unwrap();
+        .respond(
+            ChallengeNameType::EmailOtp,
+            otp.session(),
+            "alice",
+            &[("EMAIL_OTP_CODE", &delivered.code)],
+        )
+        .await;
     let tokens = done.authentication_result().expect("tokens");
     let claims = crate::support::claims(tokens.id_token().unwrap());
     assert_eq!(claims["cognito:username"], "alice");
@@ -201,12 +216,13 @@ async fn user_auth_select_challenge_password_answer_and_admin_form() {
         .await;
     assert_code(missing, "InvalidParameterException");
     let done = f
-        .answer(ChallengeNameType::SelectChallenge, select.session(), "alice")
-        .challenge_responses("ANSWER", "PASSWORD")
-        .challenge_responses("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap();
+        .respond(
+            ChallengeNameType::SelectChallenge,
+            select.session(),
+            "alice",
+            &[("ANSWER", "PASSWORD"), ("PASSWORD", PASSWORD)],
+        )
+        .await;
     assert!(done.authentication_result().is_some());
 
     let admin = f
@@ -242,53 +258,28 @@ async fn user_auth_select_challenge_password_answer_and_admin_form() {
 async fn user_auth_sms_otp_signs_in_without_mfa() {
     let f = choice_fixture().await;
     // MFA is required for everyone, yet a one-time-code first factor is not followed by it.
-    f.sdk
-        .set_user_pool_mfa_config()
-        .user_pool_id(&f.pool)
-        .mfa_configuration(UserPoolMfaType::On)
-        .software_token_mfa_configuration(
-            aws_sdk_cognitoidentityprovider::types::SoftwareTokenMfaConfigType::builder()
-                .enabled(true)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let otp =
-        f.user_auth("sam").auth_parameters("PREFERRED_CHALLENGE", "SMS_OTP").send().await.unwrap();
+    f.set_mfa_with_totp(UserPoolMfaType::On).await;
+    let otp = f.preferring("sam", "SMS_OTP").send().await.unwrap();
     assert_eq!(otp.challenge_name(), Some(&ChallengeNameType::SmsOtp));
     let params = otp.challenge_parameters().unwrap();
     assert_eq!(params["CODE_DELIVERY_DELIVERY_MEDIUM"], "SMS");
     assert_eq!(params["CODE_DELIVERY_DESTINATION"], "+*******0100");
     let code = f.server.last_code(&f.pool, "sam").unwrap().code;
     let done = f
-        .answer(ChallengeNameType::SmsOtp, otp.session(), "sam")
-        .challenge_responses("SMS_OTP_CODE", code)
-        .send()
-        .await
-        .unwrap();
+        .respond(ChallengeNameType::SmsOtp, otp.session(), "sam", &[("SMS_OTP_CODE", &code)])
+        .await;
     assert!(done.authentication_result().is_some(), "{done:?}");
 
     // The password factor in the same pool asks for MFA (here: set it up).
-    let password = f
-        .user_auth("sam")
-        .auth_parameters("PREFERRED_CHALLENGE", "PASSWORD")
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap();
+    let password =
+        f.preferring("sam", "PASSWORD").auth_parameters("PASSWORD", PASSWORD).send().await.unwrap();
     assert_eq!(password.challenge_name(), Some(&ChallengeNameType::MfaSetup));
 }
 
 #[tokio::test]
 async fn user_auth_wrong_codes_are_refused_and_the_third_ends_the_session() {
     let f = choice_fixture().await;
-    let otp = f
-        .user_auth("alice")
-        .auth_parameters("PREFERRED_CHALLENGE", "EMAIL_OTP")
-        .send()
-        .await
-        .unwrap();
+    let otp = f.preferring("alice", "EMAIL_OTP").send().await.unwrap();
     assert_eq!(otp.challenge_name(), Some(&ChallengeNameType::EmailOtp));
     let code = f.server.last_code(&f.pool, "alice").unwrap().code;
     let wrong = if code == "000000" { "111111" } else { "000000" };
@@ -303,13 +294,7 @@ async fn user_auth_wrong_codes_are_refused_and_the_third_ends_the_session() {
     assert_code(answer(&code).await, "NotAuthorizedException");
 
     // Two wrong codes leave the right one usable.
-    let otp = f
-        .user_auth("alice")
-        .auth_parameters("PREFERRED_CHALLENGE", "EMAIL_OTP")
-        .send()
-        .await
-        .unwrap();
-    let code = f.server.last_code(&f.pool, "alice").unwrap().code;
+    let (otp, code) = f.email_otp("alice").await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..2 {
         let refused = f
@@ -320,11 +305,8 @@ async fn user_auth_wrong_codes_are_refused_and_the_third_ends_the_session() {
         assert_code(refused, "CodeMismatchException");
     }
     let done = f
-        .answer(ChallengeNameType::EmailOtp, otp.session(), "alice")
-        .challenge_responses("EMAIL_OTP_CODE", code)
-        .send()
-        .await
-        .unwrap();
+        .respond(ChallengeNameType::EmailOtp, otp.session(), "alice", &[("EMAIL_OTP_CODE", &code)])
+        .await;
     assert!(done.authentication_result().is_some());
 }
 
@@ -335,13 +317,7 @@ async fn user_auth_sessions_expire() {
     let answer_after = |wait: u64| {
         let f = &f;
         async move {
-            let otp = f
-                .user_auth("alice")
-                .auth_parameters("PREFERRED_CHALLENGE", "EMAIL_OTP")
-                .send()
-                .await
-                .unwrap();
-            let code = f.server.last_code(&f.pool, "alice").unwrap().code;
+            let (otp, code) = f.email_otp("alice").await;
             f.server.advance_clock(Duration::from_secs(wait));
             f.answer(ChallengeNameType::EmailOtp, otp.session(), "alice")
                 .challenge_responses("EMAIL_OTP_CODE", code)
@@ -503,65 +479,36 @@ async fn allowed_first_auth_factors_are_echoed_and_checked() {
 #[tokio::test]
 async fn user_auth_password_first_factor_is_followed_by_totp_mfa() {
     let f = choice_fixture().await;
-    f.sdk
-        .set_user_pool_mfa_config()
-        .user_pool_id(&f.pool)
-        .mfa_configuration(UserPoolMfaType::Optional)
-        .software_token_mfa_configuration(
-            aws_sdk_cognitoidentityprovider::types::SoftwareTokenMfaConfigType::builder()
-                .enabled(true)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    f.set_mfa_with_totp(UserPoolMfaType::Optional).await;
     let (access, _, _) = f.password_login("alice", PASSWORD).await;
-    let associated = f.sdk.associate_software_token().access_token(&access).send().await.unwrap();
-    let totp =
-        auth_mock_server::totp_code(associated.secret_code().unwrap(), f.server.now()).unwrap();
-    f.sdk.verify_software_token().access_token(&access).user_code(totp).send().await.unwrap();
-    f.sdk
-        .set_user_mfa_preference()
-        .access_token(&access)
-        .software_token_mfa_settings(
-            SoftwareTokenMfaSettingsType::builder().enabled(true).preferred_mfa(true).build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    f.enable_totp(&access).await;
 
     let select = f.user_auth("alice").send().await.unwrap();
     let mfa = f
-        .answer(ChallengeNameType::SelectChallenge, select.session(), "alice")
-        .challenge_responses("ANSWER", "PASSWORD")
-        .challenge_responses("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap();
+        .respond(
+            ChallengeNameType::SelectChallenge,
+            select.session(),
+            "alice",
+            &[("ANSWER", "PASSWORD"), ("PASSWORD", PASSWORD)],
+        )
+        .await;
     assert_eq!(mfa.challenge_name(), Some(&ChallengeNameType::SoftwareTokenMfa));
     let code = f.server.totp_code(&f.pool, "alice").unwrap();
     let done = f
-        .answer(ChallengeNameType::SoftwareTokenMfa, mfa.session(), "alice")
-        .challenge_responses("SOFTWARE_TOKEN_MFA_CODE", code)
-        .send()
-        .await
-        .unwrap();
+        .respond(
+            ChallengeNameType::SoftwareTokenMfa,
+            mfa.session(),
+            "alice",
+            &[("SOFTWARE_TOKEN_MFA_CODE", &code)],
+        )
+        .await;
     assert!(done.authentication_result().is_some());
 
     // The email code instead of the password: no MFA.
-    let otp = f
-        .user_auth("alice")
-        .auth_parameters("PREFERRED_CHALLENGE", "EMAIL_OTP")
-        .send()
-        .await
-        .unwrap();
-    let code = f.server.last_code(&f.pool, "alice").unwrap().code;
+    let (otp, code) = f.email_otp("alice").await;
     let done = f
-        .answer(ChallengeNameType::EmailOtp, otp.session(), "alice")
-        .challenge_responses("EMAIL_OTP_CODE", code)
-        .send()
-        .await
-        .unwrap();
+        .respond(ChallengeNameType::EmailOtp, otp.session(), "alice", &[("EMAIL_OTP_CODE", &code)])
+        .await;
     assert!(done.authentication_result().is_some());
 }
 
@@ -569,18 +516,13 @@ async fn user_auth_password_first_factor_is_followed_by_totp_mfa() {
 async fn user_auth_unusable_preferences_and_web_authn() {
     let f = fixture().await;
     // The default pool allows only PASSWORD: an email code preference falls back to a choice.
-    let select = f
-        .user_auth("alice")
-        .auth_parameters("PREFERRED_CHALLENGE", "EMAIL_OTP")
-        .send()
-        .await
-        .unwrap();
+    let select = f.preferring("alice", "EMAIL_OTP").send().await.unwrap();
     assert_eq!(select.challenge_name(), Some(&ChallengeNameType::SelectChallenge));
     assert_eq!(
         select.available_challenges(),
         [ChallengeNameType::Password, ChallengeNameType::PasswordSrp]
     );
-    let web = f.user_auth("alice").auth_parameters("PREFERRED_CHALLENGE", "WEB_AUTHN").send().await;
+    let web = f.preferring("alice", "WEB_AUTHN").send().await;
     assert_code(web, "InvalidParameterException");
     let web = f
         .answer(ChallengeNameType::SelectChallenge, select.session(), "alice")
@@ -588,23 +530,20 @@ async fn user_auth_unusable_preferences_and_web_authn() {
         .send()
         .await;
     assert_code(web, "InvalidParameterException");
-    let bogus = f.user_auth("alice").auth_parameters("PREFERRED_CHALLENGE", "TOTP").send().await;
+    let bogus = f.preferring("alice", "TOTP").send().await;
     assert_code(bogus, "InvalidParameterException");
 
     // PASSWORD preferred without the password: a PASSWORD challenge answered under its name.
-    let challenge = f
-        .user_auth("alice")
-        .auth_parameters("PREFERRED_CHALLENGE", "PASSWORD")
-        .send()
-        .await
-        .unwrap();
+    let challenge = f.preferring("alice", "PASSWORD").send().await.unwrap();
     assert_eq!(challenge.challenge_name(), Some(&ChallengeNameType::Password));
     let done = f
-        .answer(ChallengeNameType::Password, challenge.session(), "alice")
-        .challenge_responses("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap();
+        .respond(
+            ChallengeNameType::Password,
+            challenge.session(),
+            "alice",
+            &[("PASSWORD", PASSWORD)],
+        )
+        .await;
     assert!(done.authentication_result().is_some());
 }
 
@@ -625,12 +564,8 @@ async fn user_auth_missing_disabled_and_unconfirmed_users() {
         .send()
         .await
         .unwrap();
-    let unconfirmed = f
-        .user_auth("una")
-        .auth_parameters("PREFERRED_CHALLENGE", "PASSWORD")
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await;
+    let unconfirmed =
+        f.preferring("una", "PASSWORD").auth_parameters("PASSWORD", PASSWORD).send().await;
     assert_code(unconfirmed, "UserNotConfirmedException");
 
     let hidden = f
@@ -718,8 +653,7 @@ async fn user_auth_tracks_devices_only_after_password_srp() {
         .await
         .unwrap();
     let password = f
-        .user_auth("alice")
-        .auth_parameters("PREFERRED_CHALLENGE", "PASSWORD")
+        .preferring("alice", "PASSWORD")
         .auth_parameters("PASSWORD", PASSWORD)
         .send()
         .await

@@ -11,17 +11,23 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
-use super::{
-    Next, expire_with_code, finish, known_device, new_session, param, password_auth, resolve_user,
-    send_sign_in_code, srp_start,
-};
+use super::next::{code_parameters, expire_with_code, names, send_sign_in_code};
+use super::start::{known_device, resolve_user};
+use super::{Next, Start, challenge, finish, new_session, param, srp, start};
 use crate::cx::Cx;
 use crate::ops::mask;
-use crate::state::{AuthSession, Pending, Pool, SignInContext, State, User};
+use crate::sign_in::ChallengeName;
+use crate::state::{AuthSession, FirstFactor, Pending, Pool, SignInContext, State, User};
 use crate::wire::{CognitoError, OpResult};
 
 /// The values `PREFERRED_CHALLENGE` and the `SELECT_CHALLENGE` `ANSWER` take.
-const CHOICES: &[&str] = &["PASSWORD", "PASSWORD_SRP", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN"];
+const CHOICES: &[ChallengeName] = &[
+    ChallengeName::Password,
+    ChallengeName::PasswordSrp,
+    ChallengeName::EmailOtp,
+    ChallengeName::SmsOtp,
+    ChallengeName::WebAuthn,
+];
 
 /// Wrong answers a first-factor code challenge takes; the last one ends the session.
 pub(super) const CODE_ATTEMPTS: u32 = 3;
@@ -29,12 +35,21 @@ pub(super) const CODE_ATTEMPTS: u32 = 3;
 /// Seconds a first-factor code stays valid (like MFA codes; the session usually ends first).
 const CODE_LIFETIME: u64 = 180;
 
-fn choice(value: &str) -> OpResult<&'static str> {
-    CHOICES.iter().copied().find(|c| *c == value).ok_or_else(|| {
+fn choice(value: &str) -> OpResult<ChallengeName> {
+    CHOICES.iter().copied().find(|c| c.as_str() == value).ok_or_else(|| {
         CognitoError::invalid_parameter(format!(
             "Invalid challenge {value}: expected one of PASSWORD, PASSWORD_SRP, EMAIL_OTP, SMS_OTP, WEB_AUTHN."
         ))
     })
+}
+
+/// The parameter that carries a password factor's proof: `PASSWORD` or `SRP_A`.
+fn input_of(factor: ChallengeName) -> Option<&'static str> {
+    match factor {
+        ChallengeName::Password => Some("PASSWORD"),
+        ChallengeName::PasswordSrp => Some("SRP_A"),
+        _ => None,
+    }
 }
 
 fn web_authn_unsupported() -> CognitoError {
@@ -46,9 +61,9 @@ fn web_authn_unsupported() -> CognitoError {
 /// The first factors open to a user: what the pool allows and the user can receive.
 /// A missing user (`None`, PreventUserExistenceErrors) is offered everything the pool
 /// allows, so the answer does not reveal that it does not exist.
-fn available(pool: &Pool, user: Option<&User>) -> Vec<&'static str> {
+fn available(pool: &Pool, user: Option<&User>) -> Vec<ChallengeName> {
     let allowed = pool.first_auth_factors();
-    let allows = |factor: &str| allowed.iter().any(|a| a == factor);
+    let allows = |factor: ChallengeName| allowed.iter().any(|a| a == factor.as_str());
     let verified = |attribute: &str| {
         user.is_none_or(|u| {
             u.attribute(attribute).is_some()
@@ -56,43 +71,32 @@ fn available(pool: &Pool, user: Option<&User>) -> Vec<&'static str> {
         })
     };
     let mut options = Vec::new();
-    if allows("PASSWORD") && user.is_none_or(|u| u.password.is_some()) {
-        options.extend(["PASSWORD", "PASSWORD_SRP"]);
+    if allows(ChallengeName::Password) && user.is_none_or(|u| u.password.is_some()) {
+        options.extend([ChallengeName::Password, ChallengeName::PasswordSrp]);
     }
-    if allows("EMAIL_OTP") && verified("email") {
-        options.push("EMAIL_OTP");
+    if allows(ChallengeName::EmailOtp) && verified("email") {
+        options.push(ChallengeName::EmailOtp);
     }
-    if allows("SMS_OTP") && verified("phone_number") {
-        options.push("SMS_OTP");
+    if allows(ChallengeName::SmsOtp) && verified("phone_number") {
+        options.push(ChallengeName::SmsOtp);
     }
     options
 }
 
 /// InitiateAuth / AdminInitiateAuth with `USER_AUTH`.
-pub(super) fn start(
-    cx: &Cx<'_>,
-    pool_id: &str,
-    client_id: &str,
-    params: &HashMap<String, String>,
-    ctx: SignInContext,
-) -> OpResult {
+pub(super) fn start(start: Start<'_, '_>, ctx: SignInContext) -> OpResult {
+    let Start { cx, pool_id, client_id, params } = start;
     let login = param(params, "USERNAME")?;
     let preferred = match params.get("PREFERRED_CHALLENGE").filter(|v| !v.is_empty()) {
         Some(value) => Some(choice(value)?),
         None => None,
     };
-    if preferred == Some("WEB_AUTHN") {
+    if preferred == Some(ChallengeName::WebAuthn) {
         return Err(web_authn_unsupported());
     }
     let (username, options, device_key) = {
         let state = cx.shared.state.read();
-        let username = resolve_user(
-            &state,
-            pool_id,
-            client_id,
-            login,
-            params.get("SECRET_HASH").map(String::as_str),
-        )?;
+        let username = resolve_user(&state, pool_id, client_id, login, params)?;
         let device_key = match &username {
             Some(name) => known_device(&state, pool_id, name, params.get("DEVICE_KEY").cloned())?,
             None => None,
@@ -103,7 +107,7 @@ pub(super) fn start(
     };
     let ctx = SignInContext { device_key, ..ctx };
     if let Some(preferred) = preferred.filter(|p| options.contains(p)) {
-        return begin(cx, pool_id, client_id, params, username.as_deref(), login, preferred, ctx);
+        return begin(start, username.as_deref(), login, preferred, ctx);
     }
     if options.is_empty() {
         return Err(CognitoError::not_authorized(
@@ -119,34 +123,28 @@ pub(super) fn start(
         new_session(cx, &mut state, pool_id, client_id, &internal, pending, ctx)
     };
     Ok(json!({
-        "ChallengeName": "SELECT_CHALLENGE",
+        "ChallengeName": ChallengeName::SelectChallenge.as_str(),
         "Session": session,
         "ChallengeParameters": {},
-        "AvailableChallenges": options,
+        "AvailableChallenges": names(&options),
     }))
 }
 
 /// Starts the first factor `factor` (known to be open to the user). `params` holds the
 /// factor's inputs: `PASSWORD` or `SRP_A`, with `USERNAME`, `SECRET_HASH` and `DEVICE_KEY`.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one call site per entry point; a struct adds nothing"
-)]
 fn begin(
-    cx: &Cx<'_>,
-    pool_id: &str,
-    client_id: &str,
-    params: &HashMap<String, String>,
+    start: Start<'_, '_>,
     username: Option<&str>,
     login: &str,
-    factor: &'static str,
+    factor: ChallengeName,
     ctx: SignInContext,
 ) -> OpResult {
+    let Start { cx, pool_id, client_id, params } = start;
     match factor {
         // Without the password (or SRP_A) the factor itself is the challenge, answered by
         // RespondToAuthChallenge with that challenge name.
-        "PASSWORD" | "PASSWORD_SRP"
-            if !params.contains_key(if factor == "PASSWORD" { "PASSWORD" } else { "SRP_A" }) =>
+        ChallengeName::Password | ChallengeName::PasswordSrp
+            if !params.contains_key(input_of(factor).unwrap_or_default()) =>
         {
             let internal = username.unwrap_or(login);
             let pending =
@@ -156,16 +154,15 @@ fn begin(
                 new_session(cx, &mut state, pool_id, client_id, internal, pending, ctx)
             };
             Ok(json!({
-                "ChallengeName": factor,
+                "ChallengeName": factor.as_str(),
                 "Session": session,
                 "ChallengeParameters": {},
             }))
         }
-        "PASSWORD" => password_auth(cx, pool_id, client_id, params, ctx),
-        "PASSWORD_SRP" => {
-            srp_start(cx, pool_id, client_id, params, SignInContext { srp: true, ..ctx })
-        }
+        ChallengeName::Password => start::password(start, ctx.proved_by(FirstFactor::Password)),
+        ChallengeName::PasswordSrp => srp::start(start, ctx.proved_by(FirstFactor::Srp)),
         _ => {
+            let ctx = ctx.proved_by(FirstFactor::Code);
             let next = {
                 let mut state = cx.shared.state.write();
                 match username {
@@ -187,11 +184,12 @@ fn send_code(
     pool_id: &str,
     client_id: &str,
     username: &str,
-    kind: &'static str,
+    kind: ChallengeName,
     ctx: SignInContext,
 ) -> OpResult<Next> {
     let expires_at = cx.now() + CODE_LIFETIME;
-    let sent = send_sign_in_code(state, pool_id, username, "otp", expires_at, kind == "SMS_OTP")?;
+    let sms = kind == ChallengeName::SmsOtp;
+    let sent = send_sign_in_code(state, pool_id, username, "otp", expires_at, sms)?;
     let pending = Pending::FirstFactorCode { challenge: kind, code: Some(sent.code), attempts: 0 };
     let session = new_session(cx, state, pool_id, client_id, &sent.username, pending, ctx);
     expire_with_code(state, &session, sent.expires_at);
@@ -205,10 +203,10 @@ fn simulated_code(
     pool_id: &str,
     client_id: &str,
     login: &str,
-    kind: &'static str,
+    kind: ChallengeName,
     ctx: SignInContext,
 ) -> Next {
-    let medium = if kind == "SMS_OTP" { "SMS" } else { "EMAIL" };
+    let medium = if kind == ChallengeName::SmsOtp { "SMS" } else { "EMAIL" };
     let destination = match (medium, login.contains('@'), login.starts_with('+')) {
         ("EMAIL", true, _) | ("SMS", _, true) => mask(login),
         ("EMAIL", _, _) => "a***@e***".to_owned(),
@@ -219,16 +217,14 @@ fn simulated_code(
     code_challenge(kind, &session, medium, &destination, login)
 }
 
-fn code_challenge(kind: &str, session: &str, medium: &str, destination: &str, user: &str) -> Next {
-    Next::Challenge(json!({
-        "ChallengeName": kind,
-        "Session": session,
-        "ChallengeParameters": {
-            "CODE_DELIVERY_DELIVERY_MEDIUM": medium,
-            "CODE_DELIVERY_DESTINATION": destination,
-            "USER_ID_FOR_SRP": user,
-        },
-    }))
+fn code_challenge(
+    kind: ChallengeName,
+    session: &str,
+    medium: &str,
+    destination: &str,
+    user: &str,
+) -> Next {
+    challenge(kind, session, code_parameters(medium, destination, user))
 }
 
 /// Answers `SELECT_CHALLENGE` (`ANSWER` names the factor) or a `PASSWORD` / `PASSWORD_SRP`
@@ -237,7 +233,7 @@ fn code_challenge(kind: &str, session: &str, medium: &str, destination: &str, us
 pub(super) fn answer(
     cx: &Cx<'_>,
     client_id: &str,
-    name: &str,
+    name: ChallengeName,
     session_id: &str,
     session: AuthSession,
     responses: &HashMap<String, String>,
@@ -249,32 +245,27 @@ pub(super) fn answer(
         cx.shared.state.write().sessions.insert(session_id.to_owned(), session.clone());
         Err(error)
     };
-    let factor = if name == "SELECT_CHALLENGE" {
+    let factor = if name == ChallengeName::SelectChallenge {
         match param(responses, "ANSWER").and_then(choice) {
             Ok(factor) => factor,
             Err(error) => return retry(error),
         }
     } else {
-        match choice(name) {
+        match choice(name.as_str()) {
             Ok(factor) => factor,
             Err(error) => return retry(error),
         }
     };
-    if factor == "WEB_AUTHN" {
+    if factor == ChallengeName::WebAuthn {
         return retry(web_authn_unsupported());
     }
     if !options.contains(&factor) {
         return retry(CognitoError::invalid_parameter(format!(
             "The challenge {factor} is not available: expected one of {}.",
-            options.join(", ")
+            names(&options).join(", ")
         )));
     }
-    let needed = match factor {
-        "PASSWORD" => Some("PASSWORD"),
-        "PASSWORD_SRP" => Some("SRP_A"),
-        _ => None,
-    };
-    if let Some(needed) = needed {
+    if let Some(needed) = input_of(factor) {
         if let Err(error) = param(responses, needed) {
             return retry(error);
         }
@@ -287,29 +278,22 @@ pub(super) fn answer(
     if let Some(device_key) = &session.ctx.device_key {
         params.entry("DEVICE_KEY".to_owned()).or_insert_with(|| device_key.clone());
     }
-    if simulated && factor == "PASSWORD" {
+    if simulated && factor == ChallengeName::Password {
         return Err(CognitoError::bad_credentials());
     }
     let username = (!simulated).then_some(session.username.as_str());
-    begin(
-        cx,
-        &session.pool_id,
-        client_id,
-        &params,
-        username,
-        &session.username,
-        factor,
-        session.ctx.clone(),
-    )
+    let start = Start { cx, pool_id: &session.pool_id, client_id, params: &params };
+    begin(start, username, &session.username, factor, session.ctx.clone())
 }
 
 #[cfg(test)]
 mod tests {
     use super::choice;
+    use crate::sign_in::ChallengeName;
 
     #[test]
     fn only_the_five_first_factors_are_choices() {
-        assert_eq!(choice("EMAIL_OTP").ok(), Some("EMAIL_OTP"));
+        assert_eq!(choice("EMAIL_OTP").ok(), Some(ChallengeName::EmailOtp));
         assert!(choice("SOFTWARE_TOKEN_MFA").is_err());
         assert!(choice("password").is_err());
     }
