@@ -291,6 +291,7 @@ impl Shared {
             token_records: state.tokens.stored(),
             cached_access_tokens: state.tokens.cached(),
             attempt_counters: state.limits.len(),
+            identities: self.identity.state.read().identities.len(),
         }
     }
 
@@ -328,6 +329,9 @@ pub struct Stats {
     pub cached_access_tokens: usize,
     /// Sign-in lockouts and code attempt counters.
     pub attempt_counters: usize,
+    /// Identity-pool identities. Like Cognito's, they outlive the users they were made
+    /// for, so they grow with the users a run signs up, not with its sign-ins.
+    pub identities: usize,
 }
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
