@@ -40,7 +40,7 @@ use tokio::time::Instant;
 
 use crate::error::CognitoError;
 use crate::http::{
-    HttpSettings, Idempotency, RetryPolicy, check_endpoint, error_answer, network_failure,
+    HttpOptions, Idempotency, RetryPolicy, check_endpoint, error_answer, network_failure,
     parse_success, with_retries,
 };
 use crate::untrusted::{MAX_MESSAGE_CHARS, bounded, bounded_to, redacted_url};
@@ -327,8 +327,7 @@ impl JwtVerifier {
             leeway: Duration::ZERO,
             groups: None,
             min_refetch_interval: Duration::from_secs(10),
-            settings: HttpSettings::default(),
-            http_client: None,
+            http: HttpOptions::default(),
             clock: None,
             jwks_json: None,
         }
@@ -667,8 +666,7 @@ pub struct JwtVerifierBuilder {
     leeway: Duration,
     groups: Option<Groups>,
     min_refetch_interval: Duration,
-    settings: HttpSettings,
-    http_client: Option<reqwest::Client>,
+    http: HttpOptions,
     clock: Option<Arc<dyn Clock>>,
     jwks_json: Option<String>,
 }
@@ -752,21 +750,13 @@ impl JwtVerifierBuilder {
         self
     }
 
-    /// Timeouts and retries of JWKS downloads.
-    pub fn http_settings(mut self, settings: HttpSettings) -> Self {
-        self.settings = settings;
-        self
-    }
-
-    /// Uses this reqwest client for JWKS downloads (its timeouts, proxy and TLS settings).
-    ///
-    /// Redirects stay refused whatever the client's redirect policy: a JWKS that arrived
-    /// from another URL than the configured one is not accepted
-    /// ([`JwtError::KeysUnavailable`]).
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
-        self
-    }
+    crate::http::http_setters!(
+        "JWKS downloads",
+        "",
+        "Redirects stay refused whatever the client's redirect policy: a JWKS that arrived",
+        "from another URL than the configured one is not accepted",
+        "([`JwtError::KeysUnavailable`](crate::JwtError::KeysUnavailable))."
+    );
 
     /// The clock expiry is checked against (default: the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -812,7 +802,8 @@ impl JwtVerifierBuilder {
             }
             None => HashMap::new(),
         };
-        let http = self.settings.client_or(self.http_client)?;
+        let retry = self.http.settings.retry;
+        let http = self.http.client()?;
         Ok(JwtVerifier {
             inner: Arc::new(Verifier {
                 issuer,
@@ -824,7 +815,7 @@ impl JwtVerifierBuilder {
                 jwks: Jwks {
                     url,
                     http,
-                    retry: self.settings.retry,
+                    retry,
                     timeout: self.jwks_timeout,
                     keys: ArcSwap::from_pointee(keys),
                     penalty: Mutex::new(None),
