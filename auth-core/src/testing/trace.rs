@@ -239,6 +239,15 @@ pub mod scenarios {
             self.t.start(self.world.builder(), Store::World(self.world)).await
         }
 
+        /// A run whose client has started and signed in (the set-up every scenario that
+        /// is about a session begins with).
+        async fn start_signed_in(world: &'a dyn ModelWorld, t: Trace) -> (Self, AuthClient) {
+            let mut run = Self::new(world, t);
+            let client = run.start().await;
+            run.signed_in(&client).await;
+            (run, client)
+        }
+
         async fn record(&mut self, call: &str, outcome: String) {
             self.t.record(call, outcome, Store::World(self.world)).await;
         }
@@ -322,9 +331,7 @@ pub mod scenarios {
         world: &dyn ModelWorld,
         t: Trace,
     ) -> String {
-        let mut run = Run::new(world, t);
-        let client = run.start().await;
-        run.signed_in(&client).await;
+        let (mut run, client) = Run::start_signed_in(world, t).await;
         let refresh_lifetime = world.config().refresh_lifetime;
         run.advance(refresh_lifetime).await;
         let waiting = run.spawn_tokens(&client, "waiting").await;
@@ -339,9 +346,7 @@ pub mod scenarios {
         world: &dyn ModelWorld,
         t: Trace,
     ) -> String {
-        let mut run = Run::new(world, t);
-        let client = run.start().await;
-        run.signed_in(&client).await;
+        let (mut run, client) = Run::start_signed_in(world, t).await;
         world.revoke_refresh_tokens().await;
         run.t.note(&format!("the server revokes {}'s refresh tokens", world.config().username));
         run.advance_past_expiry().await;
@@ -356,9 +361,7 @@ pub mod scenarios {
 
     /// Offline with valid tokens: they are served from the cache.
     pub async fn offline_with_valid_tokens(world: &dyn ModelWorld, t: Trace) -> String {
-        let mut run = Run::new(world, t);
-        let client = run.start().await;
-        run.signed_in(&client).await;
+        let (mut run, client) = Run::start_signed_in(world, t).await;
         run.set_online(false).await;
         run.advance(Duration::from_secs(120)).await;
         run.tokens(&client, "tokens()").await;
@@ -371,9 +374,7 @@ pub mod scenarios {
         world: &dyn ModelWorld,
         t: Trace,
     ) -> String {
-        let mut run = Run::new(world, t);
-        let client = run.start().await;
-        run.signed_in(&client).await;
+        let (mut run, client) = Run::start_signed_in(world, t).await;
         run.set_online(false).await;
         run.advance_past_expiry().await;
         let blocked = run.spawn_tokens(&client, "blocked").await;
@@ -384,9 +385,7 @@ pub mod scenarios {
 
     /// A restarted app resumes the stored session.
     pub async fn restart_resumes(world: &dyn ModelWorld, t: Trace) -> String {
-        let mut run = Run::new(world, t);
-        let client = run.start().await;
-        run.signed_in(&client).await;
+        let (mut run, client) = Run::start_signed_in(world, t).await;
         drop(client);
         run.t.note("the app restarts: a new client over the same store");
         let client = run.start().await;
