@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
+use auth_core::jwt::Claims;
 use auth_core::{Clock, SystemClock};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -149,11 +150,20 @@ impl JwtError {
     }
 }
 
-/// The claims of a token that passed every check.
+/// The claims of a token that passed every check; auth-core's [`Claims`]' readers
+/// (`string`, `get`, `as_map`) apply.
 #[derive(Clone, PartialEq)]
 pub struct VerifiedClaims {
     token_use: TokenUse,
-    claims: Map<String, Value>,
+    claims: Claims,
+}
+
+impl std::ops::Deref for VerifiedClaims {
+    type Target = Claims;
+
+    fn deref(&self) -> &Claims {
+        &self.claims
+    }
 }
 
 impl fmt::Debug for VerifiedClaims {
@@ -162,7 +172,7 @@ impl fmt::Debug for VerifiedClaims {
         f.debug_struct("VerifiedClaims")
             .field("token_use", &self.token_use)
             .field("sub", &self.subject())
-            .field("claims", &self.claims.keys().collect::<Vec<_>>())
+            .field("claims", &self.claims.names())
             .finish()
     }
 }
@@ -186,14 +196,14 @@ impl VerifiedClaims {
     /// The app client the token was issued to: `aud` (ID token) or `client_id` (access).
     pub fn client_id(&self) -> Option<&str> {
         match self.token_use {
-            TokenUse::Id => audience(&self.claims).into_iter().next(),
+            TokenUse::Id => audience(self.claims.as_map()).into_iter().next(),
             TokenUse::Access => self.string("client_id"),
         }
     }
 
     /// `cognito:groups` (empty if the user is in none).
     pub fn groups(&self) -> Vec<&str> {
-        string_array(&self.claims, "cognito:groups")
+        string_array(self.claims.as_map(), "cognito:groups")
     }
 
     /// True if the user is in `group`.
@@ -208,22 +218,7 @@ impl VerifiedClaims {
 
     /// `exp`.
     pub fn expires_at(&self) -> SystemTime {
-        time_claim(&self.claims, "exp").unwrap_or(UNIX_EPOCH)
-    }
-
-    /// A string claim (`email`, `custom:tenant`, ...).
-    pub fn string(&self, name: &str) -> Option<&str> {
-        self.claims.get(name).and_then(Value::as_str)
-    }
-
-    /// Any claim, as JSON.
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.claims.get(name)
-    }
-
-    /// All claims.
-    pub fn as_map(&self) -> &Map<String, Value> {
-        &self.claims
+        time_claim(self.claims.as_map(), "exp").unwrap_or(UNIX_EPOCH)
     }
 }
 
@@ -368,7 +363,7 @@ impl JwtVerifier {
         }
         let claims = decode_object(parsed.payload).ok_or(JwtError::Malformed("payload"))?;
         self.check_claims(&claims, expected)?;
-        Ok(VerifiedClaims { token_use: expected, claims })
+        Ok(VerifiedClaims { token_use: expected, claims: claims.into() })
     }
 
     /// Downloads the JWKS now (e.g. at start-up, so the first request does not wait for it).
