@@ -18,6 +18,8 @@
     reason = "a command-line example talks to the terminal"
 )]
 
+mod common;
+
 use std::process::ExitCode;
 use std::time::SystemTime;
 
@@ -28,16 +30,8 @@ use clap::Parser;
 /// Get client_credentials access tokens for an app client.
 #[derive(Parser)]
 struct Args {
-    /// The user pool's domain, or a local Cognito.
-    #[arg(long)]
-    endpoint: String,
-    /// The user pool id (printed for reference; the token endpoint finds the pool from the
-    /// client).
-    #[arg(long)]
-    user_pool_id: String,
-    /// The app client id.
-    #[arg(long)]
-    client_id: String,
+    #[command(flatten)]
+    app: common::AppClient,
     /// The app client secret (or COGNITO_CLIENT_SECRET).
     #[arg(long, env = "COGNITO_CLIENT_SECRET", hide_env_values = true)]
     client_secret: String,
@@ -68,11 +62,14 @@ async fn main() -> ExitCode {
 
 async fn run(args: &Args) -> Result<(), CognitoError> {
     let scopes: Vec<&str> = args.scope.as_deref().unwrap_or_default().split_whitespace().collect();
-    let tokens =
-        ClientCredentials::builder(&args.endpoint, &args.client_id, args.client_secret.as_str())
-            .scopes(scopes)
-            .build()?;
-    eprintln!("user pool {}, app client {}", args.user_pool_id, args.client_id);
+    let tokens = ClientCredentials::builder(
+        &args.app.endpoint,
+        &args.app.client_id,
+        args.client_secret.as_str(),
+    )
+    .scopes(scopes)
+    .build()?;
+    eprintln!("user pool {}, app client {}", args.app.user_pool_id, args.app.client_id);
     for _ in 0..2 {
         let token = tokens.token().await?;
         println!(

@@ -18,6 +18,8 @@
     reason = "a command-line example talks to the terminal"
 )]
 
+mod common;
+
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -29,15 +31,8 @@ use clap::Parser;
 /// Sign in through the hosted UI.
 #[derive(Parser)]
 struct Args {
-    /// The user pool's domain, or a local Cognito.
-    #[arg(long)]
-    endpoint: String,
-    /// The user pool id.
-    #[arg(long)]
-    user_pool_id: String,
-    /// The app client id.
-    #[arg(long)]
-    client_id: String,
+    #[command(flatten)]
+    app: common::AppClient,
     /// The app client secret, for clients that have one (or COGNITO_CLIENT_SECRET).
     #[arg(long, env = "COGNITO_CLIENT_SECRET", hide_env_values = true)]
     client_secret: Option<String>,
@@ -67,9 +62,10 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let mut builder = HostedUi::builder(&args.endpoint, &args.user_pool_id, &args.client_id)
-        .redirect_port(args.redirect_port)
-        .scopes(args.scopes.split_whitespace());
+    let mut builder =
+        HostedUi::builder(&args.app.endpoint, &args.app.user_pool_id, &args.app.client_id)
+            .redirect_port(args.redirect_port)
+            .scopes(args.scopes.split_whitespace());
     if let Some(secret) = &args.client_secret {
         builder = builder.client_secret(secret.as_str());
     }

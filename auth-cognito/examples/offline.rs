@@ -27,6 +27,8 @@
     reason = "a command-line example talks to the terminal"
 )]
 
+mod common;
+
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -47,15 +49,8 @@ use tower::{Service as _, ServiceBuilder, ServiceExt as _};
 /// Calls a JWT-protected local API through the offline-aware HTTP layer.
 #[derive(Parser)]
 struct Args {
-    /// A Cognito-compatible endpoint (e.g. the local mock).
-    #[arg(long)]
-    endpoint: String,
-    /// The user pool id, `<region>_<id>`.
-    #[arg(long)]
-    user_pool_id: String,
-    /// The app client id.
-    #[arg(long)]
-    client_id: String,
+    #[command(flatten)]
+    app: common::AppClient,
     /// The username.
     #[arg(long)]
     username: String,
@@ -93,8 +88,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let pool = CognitoUserPool::builder(&args.user_pool_id, &args.client_id)
-        .endpoint(&args.endpoint)
+    let pool = CognitoUserPool::builder(&args.app.user_pool_id, &args.app.client_id)
+        .endpoint(&args.app.endpoint)
         .connect_timeout(Duration::from_secs(3))
         .request_timeout(Duration::from_secs(10));
     let margin = args.expiry_margin_secs.map_or(DEFAULT_EXPIRY_MARGIN, Duration::from_secs);
@@ -176,9 +171,9 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
 /// Serves `GET /api` on an ephemeral local port, answering 200 only to requests bearing a
 /// valid access token of the pool and app client; returns the URL.
 async fn serve_api(args: &Args) -> Result<String, Box<dyn std::error::Error>> {
-    let verifier = JwtVerifier::builder(&args.user_pool_id)
-        .endpoint(&args.endpoint)
-        .client_id(&args.client_id)
+    let verifier = JwtVerifier::builder(&args.app.user_pool_id)
+        .endpoint(&args.app.endpoint)
+        .client_id(&args.app.client_id)
         .build()?;
     let app = Router::new().route("/api", get(protected)).with_state(Arc::new(verifier));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

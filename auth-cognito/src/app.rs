@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_connectivity::{NetworkConnectivity, NetworkConnectivityBuilder};
-use auth_core::{AuthClient, Clock, Connectivity, DynTokenStore, TransportObserver};
+use auth_core::{
+    AuthClient, AuthClientBuilder, Clock, Connectivity, DynTokenStore, TransportObserver,
+};
 
 use crate::error::CognitoError;
 use crate::identity_pool::CognitoIdentityPoolBuilder;
@@ -28,13 +30,9 @@ impl CognitoAuth {
         CognitoAuthBuilder {
             user_pool,
             identity_pool: None,
-            store: None,
             connectivity: None,
             tune: None,
-            clock: None,
-            expiry_margin: None,
-            sign_in_wait_timeout: None,
-            guest_access: false,
+            client: AuthClient::builder(),
         }
     }
 }
@@ -47,13 +45,11 @@ type Tune = Box<dyn FnOnce(NetworkConnectivityBuilder) -> NetworkConnectivityBui
 pub struct CognitoAuthBuilder {
     user_pool: CognitoUserPoolBuilder,
     identity_pool: Option<CognitoIdentityPoolBuilder>,
-    store: Option<DynTokenStore>,
     connectivity: Option<Arc<dyn Connectivity>>,
     tune: Option<Tune>,
-    clock: Option<Arc<dyn Clock>>,
-    expiry_margin: Option<Duration>,
-    sign_in_wait_timeout: Option<Duration>,
-    guest_access: bool,
+    /// The client's own settings (store, clock, margins, waits, guests), kept by
+    /// auth-core's builder until the providers and the connectivity are added.
+    client: AuthClientBuilder,
 }
 
 impl std::fmt::Debug for CognitoAuthBuilder {
@@ -61,9 +57,7 @@ impl std::fmt::Debug for CognitoAuthBuilder {
         f.debug_struct("CognitoAuthBuilder")
             .field("identity_pool", &self.identity_pool.is_some())
             .field("custom_connectivity", &self.connectivity.is_some())
-            .field("expiry_margin", &self.expiry_margin)
-            .field("sign_in_wait_timeout", &self.sign_in_wait_timeout)
-            .field("guest_access", &self.guest_access)
+            .field("client", &self.client)
             .finish_non_exhaustive()
     }
 }
@@ -77,7 +71,7 @@ impl CognitoAuthBuilder {
 
     /// Where the session lives between runs (default: in memory).
     pub fn token_store(mut self, store: DynTokenStore) -> Self {
-        self.store = Some(store);
+        self.client = self.client.token_store(store);
         self
     }
 
@@ -100,26 +94,26 @@ impl CognitoAuthBuilder {
 
     /// The clock expiry is judged by (default: the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
+        self.client = self.client.clock(clock);
         self
     }
 
     /// How long before expiry tokens and credentials count as expired (default 5 minutes).
     pub fn expiry_margin(mut self, margin: Duration) -> Self {
-        self.expiry_margin = Some(margin);
+        self.client = self.client.expiry_margin(margin);
         self
     }
 
     /// How long a blocked request may wait (for a re-sign-in or the network) before it
     /// fails; by default it waits until something changes.
     pub fn sign_in_wait_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.sign_in_wait_timeout = timeout;
+        self.client = self.client.sign_in_wait_timeout(timeout);
         self
     }
 
     /// Whether guests get unauthenticated AWS credentials (needs an identity pool).
     pub fn guest_access(mut self, enabled: bool) -> Self {
-        self.guest_access = enabled;
+        self.client = self.client.guest_access(enabled);
         self
     }
 
@@ -149,22 +143,10 @@ impl CognitoAuthBuilder {
                 Arc::new(network)
             }
         };
-        let mut client = AuthClient::builder()
-            .identity_provider(Arc::new(user_pool.build()?))
-            .connectivity(connectivity)
-            .guest_access(self.guest_access)
-            .sign_in_wait_timeout(self.sign_in_wait_timeout);
+        let mut client =
+            self.client.identity_provider(Arc::new(user_pool.build()?)).connectivity(connectivity);
         if let Some(identity_pool) = identity_pool {
             client = client.credentials_provider(Arc::new(identity_pool.build()?));
-        }
-        if let Some(store) = self.store {
-            client = client.token_store(store);
-        }
-        if let Some(clock) = self.clock {
-            client = client.clock(clock);
-        }
-        if let Some(margin) = self.expiry_margin {
-            client = client.expiry_margin(margin);
         }
         Ok(client.build())
     }

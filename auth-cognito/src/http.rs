@@ -280,6 +280,46 @@ macro_rules! transport_setters {
 }
 pub(crate) use transport_setters;
 
+/// What a builder that calls an endpoint of its own (the OAuth token endpoint, a JWKS)
+/// keeps of the transport, set through [`http_setters`]: timeouts and retries, or a
+/// caller's own reqwest client.
+#[derive(Default)]
+pub(crate) struct HttpOptions {
+    pub(crate) settings: HttpSettings,
+    /// Used instead of a client built from `settings` (whose retry policy still applies).
+    pub(crate) client: Option<reqwest::Client>,
+}
+
+impl HttpOptions {
+    /// The caller's client, else one built from the settings.
+    pub(crate) fn client(self) -> Result<reqwest::Client, CognitoError> {
+        self.settings.client_or(self.client)
+    }
+}
+
+/// The HTTP setters of a builder with an `http: HttpOptions` field, declared once for the
+/// OAuth builders and the JWT verifier's. `$calls` names the requests for the docs; further
+/// literals are added to `http_client`'s docs.
+macro_rules! http_setters {
+    ($calls:literal $(, $client_doc:literal)*) => {
+        #[doc = concat!("Timeouts and retries of ", $calls, ".")]
+        pub fn http_settings(mut self, settings: crate::HttpSettings) -> Self {
+            self.http.settings = settings;
+            self
+        }
+
+        #[doc = concat!("Sends ", $calls, " with this reqwest client (its own timeouts, proxy and TLS")]
+        /// settings) instead of one built from [`http_settings`](Self::http_settings), whose
+        /// retries still apply.
+        $(#[doc = $client_doc])*
+        pub fn http_client(mut self, client: reqwest::Client) -> Self {
+            self.http.client = Some(client);
+            self
+        }
+    };
+}
+pub(crate) use http_setters;
+
 /// An AWS JSON 1.1 client for one service endpoint.
 #[derive(Clone, Debug)]
 pub(crate) struct AwsJsonClient {

@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
+use auth_core::jwt::Claims;
 use auth_core::{Clock, SystemClock};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -40,7 +41,7 @@ use tokio::time::Instant;
 
 use crate::error::CognitoError;
 use crate::http::{
-    HttpSettings, Idempotency, RetryPolicy, check_endpoint, error_answer, network_failure,
+    HttpOptions, Idempotency, RetryPolicy, check_endpoint, error_answer, network_failure,
     parse_success, with_retries,
 };
 use crate::untrusted::{MAX_MESSAGE_CHARS, bounded, bounded_to, redacted_url};
@@ -149,11 +150,20 @@ impl JwtError {
     }
 }
 
-/// The claims of a token that passed every check.
+/// The claims of a token that passed every check; auth-core's [`Claims`]' readers
+/// (`string`, `get`, `as_map`) apply.
 #[derive(Clone, PartialEq)]
 pub struct VerifiedClaims {
     token_use: TokenUse,
-    claims: Map<String, Value>,
+    claims: Claims,
+}
+
+impl std::ops::Deref for VerifiedClaims {
+    type Target = Claims;
+
+    fn deref(&self) -> &Claims {
+        &self.claims
+    }
 }
 
 impl fmt::Debug for VerifiedClaims {
@@ -162,7 +172,7 @@ impl fmt::Debug for VerifiedClaims {
         f.debug_struct("VerifiedClaims")
             .field("token_use", &self.token_use)
             .field("sub", &self.subject())
-            .field("claims", &self.claims.keys().collect::<Vec<_>>())
+            .field("claims", &self.claims.names())
             .finish()
     }
 }
@@ -186,14 +196,14 @@ impl VerifiedClaims {
     /// The app client the token was issued to: `aud` (ID token) or `client_id` (access).
     pub fn client_id(&self) -> Option<&str> {
         match self.token_use {
-            TokenUse::Id => audience(&self.claims).into_iter().next(),
+            TokenUse::Id => audience(self.claims.as_map()).into_iter().next(),
             TokenUse::Access => self.string("client_id"),
         }
     }
 
     /// `cognito:groups` (empty if the user is in none).
     pub fn groups(&self) -> Vec<&str> {
-        string_array(&self.claims, "cognito:groups")
+        string_array(self.claims.as_map(), "cognito:groups")
     }
 
     /// True if the user is in `group`.
@@ -208,22 +218,7 @@ impl VerifiedClaims {
 
     /// `exp`.
     pub fn expires_at(&self) -> SystemTime {
-        time_claim(&self.claims, "exp").unwrap_or(UNIX_EPOCH)
-    }
-
-    /// A string claim (`email`, `custom:tenant`, ...).
-    pub fn string(&self, name: &str) -> Option<&str> {
-        self.claims.get(name).and_then(Value::as_str)
-    }
-
-    /// Any claim, as JSON.
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.claims.get(name)
-    }
-
-    /// All claims.
-    pub fn as_map(&self) -> &Map<String, Value> {
-        &self.claims
+        time_claim(self.claims.as_map(), "exp").unwrap_or(UNIX_EPOCH)
     }
 }
 
@@ -327,8 +322,7 @@ impl JwtVerifier {
             leeway: Duration::ZERO,
             groups: None,
             min_refetch_interval: Duration::from_secs(10),
-            settings: HttpSettings::default(),
-            http_client: None,
+            http: HttpOptions::default(),
             clock: None,
             jwks_json: None,
         }
@@ -369,7 +363,7 @@ impl JwtVerifier {
         }
         let claims = decode_object(parsed.payload).ok_or(JwtError::Malformed("payload"))?;
         self.check_claims(&claims, expected)?;
-        Ok(VerifiedClaims { token_use: expected, claims })
+        Ok(VerifiedClaims { token_use: expected, claims: claims.into() })
     }
 
     /// Downloads the JWKS now (e.g. at start-up, so the first request does not wait for it).
@@ -667,8 +661,7 @@ pub struct JwtVerifierBuilder {
     leeway: Duration,
     groups: Option<Groups>,
     min_refetch_interval: Duration,
-    settings: HttpSettings,
-    http_client: Option<reqwest::Client>,
+    http: HttpOptions,
     clock: Option<Arc<dyn Clock>>,
     jwks_json: Option<String>,
 }
@@ -752,21 +745,13 @@ impl JwtVerifierBuilder {
         self
     }
 
-    /// Timeouts and retries of JWKS downloads.
-    pub fn http_settings(mut self, settings: HttpSettings) -> Self {
-        self.settings = settings;
-        self
-    }
-
-    /// Uses this reqwest client for JWKS downloads (its timeouts, proxy and TLS settings).
-    ///
-    /// Redirects stay refused whatever the client's redirect policy: a JWKS that arrived
-    /// from another URL than the configured one is not accepted
-    /// ([`JwtError::KeysUnavailable`]).
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
-        self
-    }
+    crate::http::http_setters!(
+        "JWKS downloads",
+        "",
+        "Redirects stay refused whatever the client's redirect policy: a JWKS that arrived",
+        "from another URL than the configured one is not accepted",
+        "([`JwtError::KeysUnavailable`](crate::JwtError::KeysUnavailable))."
+    );
 
     /// The clock expiry is checked against (default: the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -812,7 +797,8 @@ impl JwtVerifierBuilder {
             }
             None => HashMap::new(),
         };
-        let http = self.settings.client_or(self.http_client)?;
+        let retry = self.http.settings.retry;
+        let http = self.http.client()?;
         Ok(JwtVerifier {
             inner: Arc::new(Verifier {
                 issuer,
@@ -824,7 +810,7 @@ impl JwtVerifierBuilder {
                 jwks: Jwks {
                     url,
                     http,
-                    retry: self.settings.retry,
+                    retry,
                     timeout: self.jwks_timeout,
                     keys: ArcSwap::from_pointee(keys),
                     penalty: Mutex::new(None),

@@ -41,18 +41,63 @@ pub fn time_from_epoch_seconds(seconds: f64) -> Option<SystemTime> {
         .and_then(|since_epoch| UNIX_EPOCH.checked_add(since_epoch))
 }
 
-/// The decoded (unverified) claims of a JWT.
+/// A JWT's claims, read by name: what [`UnverifiedClaims`] and a verifier's checked claims
+/// (auth-cognito's `VerifiedClaims`) both hold, and offer through `Deref`.
+#[derive(Clone, Default, PartialEq)]
+pub struct Claims(Map<String, Value>);
+
+impl Claims {
+    /// A string claim such as `sub`, `iss`, `token_use` or `cognito:username`.
+    pub fn string(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(Value::as_str)
+    }
+
+    /// Any claim, as JSON.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.get(name)
+    }
+
+    /// All claims, as a JSON object.
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.0
+    }
+
+    /// The claims' names, without their values.
+    pub fn names(&self) -> Vec<&str> {
+        self.0.keys().map(String::as_str).collect()
+    }
+}
+
+impl From<Map<String, Value>> for Claims {
+    fn from(claims: Map<String, Value>) -> Self {
+        Self(claims)
+    }
+}
+
+impl std::fmt::Debug for Claims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Claims are personal data (email, phone), not secrets; still, print only names.
+        f.debug_struct("Claims").field("names", &self.names()).finish()
+    }
+}
+
+/// The decoded (unverified) claims of a JWT; [`Claims`]' readers apply.
 #[derive(Clone, PartialEq)]
 pub struct UnverifiedClaims {
-    claims: Map<String, Value>,
+    claims: Claims,
+}
+
+impl std::ops::Deref for UnverifiedClaims {
+    type Target = Claims;
+
+    fn deref(&self) -> &Claims {
+        &self.claims
+    }
 }
 
 impl std::fmt::Debug for UnverifiedClaims {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Claims are personal data (email, phone), not secrets; still, print only names.
-        f.debug_struct("UnverifiedClaims")
-            .field("names", &self.claims.keys().collect::<Vec<_>>())
-            .finish()
+        f.debug_struct("UnverifiedClaims").field("names", &self.claims.names()).finish()
     }
 }
 
@@ -70,7 +115,7 @@ impl UnverifiedClaims {
             .decode(payload.trim_end_matches('='))
             .map_err(|_| ClaimsError::BadEncoding)?;
         match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(claims)) => Ok(Self { claims }),
+            Ok(Value::Object(claims)) => Ok(Self { claims: Claims(claims) }),
             _ => Err(ClaimsError::BadJson),
         }
     }
@@ -87,21 +132,6 @@ impl UnverifiedClaims {
             .and_then(Value::as_f64)
             .and_then(time_from_epoch_seconds)
             .ok_or(ClaimsError::BadClaim(name))
-    }
-
-    /// A string claim such as `sub`, `iss`, `token_use` or `cognito:username`.
-    pub fn string(&self, name: &str) -> Option<&str> {
-        self.claims.get(name).and_then(Value::as_str)
-    }
-
-    /// Any claim, as JSON.
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.claims.get(name)
-    }
-
-    /// All claims, as a JSON object.
-    pub fn as_map(&self) -> &Map<String, Value> {
-        &self.claims
     }
 }
 

@@ -11,7 +11,7 @@ use auth_core::{AccessToken, Clock, SecretString, SystemClock};
 
 use super::{ClientAuthentication, Grant, TokenEndpoint};
 use crate::error::CognitoError;
-use crate::http::{HttpSettings, check_endpoint};
+use crate::http::{HttpOptions, check_endpoint};
 
 /// An access token for a service (no user): what the token endpoint granted.
 #[derive(Clone, Debug)]
@@ -105,8 +105,7 @@ impl ClientCredentials {
             scopes: Vec::new(),
             authentication: ClientAuthentication::default(),
             expiry_margin: Duration::from_secs(60),
-            settings: HttpSettings::default(),
-            http_client: None,
+            http: HttpOptions::default(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -230,8 +229,7 @@ pub struct ClientCredentialsBuilder {
     scopes: Vec<String>,
     authentication: ClientAuthentication,
     expiry_margin: Duration,
-    settings: HttpSettings,
-    http_client: Option<reqwest::Client>,
+    http: HttpOptions,
     clock: Arc<dyn Clock>,
 }
 
@@ -274,17 +272,7 @@ impl ClientCredentialsBuilder {
         self
     }
 
-    /// Timeouts and retries of the token requests.
-    pub fn http_settings(mut self, settings: HttpSettings) -> Self {
-        self.settings = settings;
-        self
-    }
-
-    /// Sends the token requests with this reqwest client (its redirect policy applies).
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
-        self
-    }
+    crate::http::http_setters!("the token requests", "", "Its redirect policy applies.");
 
     /// The clock expiry is judged by (default the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -298,7 +286,8 @@ impl ClientCredentialsBuilder {
             Some(url) => check_endpoint(url)?,
             None => TokenEndpoint::url_under(&check_endpoint(&self.domain)?)?,
         };
-        let http = self.settings.client_or(self.http_client)?;
+        let retry = self.http.settings.retry;
+        let http = self.http.client()?;
         Ok(ClientCredentials {
             inner: Arc::new(Inner {
                 endpoint: TokenEndpoint {
@@ -307,7 +296,7 @@ impl ClientCredentialsBuilder {
                     client_id: self.client_id,
                     client_secret: Some(self.client_secret),
                     authentication: self.authentication,
-                    retry: self.settings.retry,
+                    retry,
                 },
                 scopes: self.scopes,
                 expiry_margin: self.expiry_margin,

@@ -21,7 +21,7 @@ use sha2::{Digest as _, Sha256};
 use super::loopback::Loopback;
 use super::{ClientAuthentication, Grant, TokenEndpoint};
 use crate::error::CognitoError;
-use crate::http::{HttpSettings, check_endpoint};
+use crate::http::{HttpOptions, check_endpoint};
 use crate::jwt::{JwtError, JwtVerifier};
 
 /// How the authorization URL reaches the user.
@@ -194,7 +194,7 @@ impl HostedUi {
             timeout: Duration::from_secs(300),
             jwks_endpoint: None,
             verifier: None,
-            settings: HttpSettings::default(),
+            http: HttpOptions::default(),
             logout_in_browser: None,
         }
     }
@@ -402,7 +402,7 @@ pub struct HostedUiBuilder {
     timeout: Duration,
     jwks_endpoint: Option<String>,
     verifier: Option<JwtVerifier>,
-    settings: HttpSettings,
+    http: HttpOptions,
     logout_in_browser: Option<String>,
 }
 
@@ -492,11 +492,7 @@ impl HostedUiBuilder {
         self
     }
 
-    /// Timeouts and retries of the token-endpoint calls.
-    pub fn http_settings(mut self, settings: HttpSettings) -> Self {
-        self.settings = settings;
-        self
-    }
+    crate::http::http_setters!("the token-endpoint calls", "", "Its redirect policy applies.");
 
     /// Also opens the hosted UI's `/logout` in the browser at sign-out, returning to
     /// `logout_uri` (registered among the client's sign-out URLs), which ends the hosted
@@ -530,7 +526,8 @@ impl HostedUiBuilder {
                 .build()?
             }
         };
-        let http = self.settings.client_or(None)?;
+        let retry = self.http.settings.retry;
+        let http = self.http.client()?;
         Ok(HostedUi {
             inner: Arc::new(Inner {
                 token: TokenEndpoint {
@@ -539,7 +536,7 @@ impl HostedUiBuilder {
                     client_id: self.client_id.clone(),
                     client_secret: self.client_secret,
                     authentication: self.authentication,
-                    retry: self.settings.retry,
+                    retry,
                 },
                 domain,
                 client_id: self.client_id,

@@ -8,15 +8,16 @@ use auth_core::{AlwaysOnline, SignInRequest};
 use auth_mock_server::{ClientOptions, MockServer};
 use serde_json::json;
 
-const PASSWORD: &str = "Passw0rd!-Mock";
+use crate::support::{MockPool, prefer_sms_mfa};
+
+const PASSWORD: &str = MockPool::PASSWORD;
 
 #[tokio::test]
 async fn attribute_verification_codes_are_sent_and_verified_through_the_client() {
-    let server = MockServer::builder().start().await.unwrap();
-    let pool_id = server.create_pool_with(json!({"PoolName": "account"})).await.unwrap();
-    let client = server.create_client(&pool_id, "app", ClientOptions::default()).await.unwrap();
-    server.create_user(&pool_id, "bob", PASSWORD, &[("email", "bob@example.com")]).await.unwrap();
-    let pool = CognitoUserPool::builder(&pool_id, &client.client_id)
+    let attributes = [("email", "bob@example.com")];
+    let MockPool { server, pool_id, client_id } =
+        MockPool::with_user(json!({"PoolName": "account"}), "bob", &attributes).await;
+    let pool = CognitoUserPool::builder(&pool_id, &client_id)
         .endpoint(server.url())
         .request_timeout(Duration::from_secs(5));
     let auth = CognitoAuth::builder(pool)
@@ -45,17 +46,10 @@ async fn attribute_verification_codes_are_sent_and_verified_through_the_client()
 
 #[tokio::test]
 async fn totp_mfa_preferences_and_devices_go_through_the_client() {
-    let server = MockServer::builder().start().await.unwrap();
-    let pool_id = server
-        .create_pool_with(json!({"PoolName": "account-mfa", "MfaConfiguration": "OPTIONAL"}))
-        .await
-        .unwrap();
-    let client = server.create_client(&pool_id, "app", ClientOptions::default()).await.unwrap();
-    server.create_user(&pool_id, "cat", PASSWORD, &[]).await.unwrap();
-    let pool = CognitoUserPool::builder(&pool_id, &client.client_id)
-        .endpoint(server.url())
-        .build()
-        .unwrap();
+    let pool = json!({"PoolName": "account-mfa", "MfaConfiguration": "OPTIONAL"});
+    let MockPool { server, pool_id, client_id } = MockPool::with_user(pool, "cat", &[]).await;
+    let pool =
+        CognitoUserPool::builder(&pool_id, &client_id).endpoint(server.url()).build().unwrap();
     let auth = auth_core::AuthClient::builder()
         .identity_provider(std::sync::Arc::new(pool.clone()))
         .build();
@@ -96,15 +90,11 @@ async fn totp_mfa_preferences_and_devices_go_through_the_client() {
 #[tokio::test]
 async fn the_user_pool_conforms_as_an_account_provider() {
     use auth_core::testing::conformance::account_provider::{AccountFixture, run_all};
-    let server = MockServer::builder().start().await.unwrap();
-    let pool_id = server.create_pool_with(json!({"PoolName": "account-conf"})).await.unwrap();
-    let client = server.create_client(&pool_id, "app", ClientOptions::default()).await.unwrap();
-    server.create_user(&pool_id, "dan", PASSWORD, &[]).await.unwrap();
-    let pool = CognitoUserPool::builder(&pool_id, &client.client_id)
-        .endpoint(server.url())
-        .build()
-        .unwrap();
-    let unreachable = CognitoUserPool::builder(&pool_id, &client.client_id)
+    let MockPool { server, pool_id, client_id } =
+        MockPool::with_user(json!({"PoolName": "account-conf"}), "dan", &[]).await;
+    let pool =
+        CognitoUserPool::builder(&pool_id, &client_id).endpoint(server.url()).build().unwrap();
+    let unreachable = CognitoUserPool::builder(&pool_id, &client_id)
         .endpoint(crate::support::closed_port_url().await)
         .retry_policy(auth_cognito::RetryPolicy::none())
         .build()
@@ -128,28 +118,15 @@ async fn the_user_pool_conforms_as_an_account_provider() {
 #[tokio::test]
 async fn remembering_the_current_device_skips_mfa_at_the_next_sign_in() {
     use auth_core::{ChallengeResponse, SignInFlow, SignInResult};
-    let server = MockServer::builder().start().await.unwrap();
-    let pool_id = server
-        .create_pool_with(json!({
-            "PoolName": "account-remember", "MfaConfiguration": "OPTIONAL",
-            "DeviceConfiguration": {"ChallengeRequiredOnNewDevice": true,
-                                    "DeviceOnlyRememberedOnUserPrompt": true}}))
-        .await
-        .unwrap();
-    let client = server.create_client(&pool_id, "app", ClientOptions::default()).await.unwrap();
-    server
-        .create_user(&pool_id, "eve", PASSWORD, &[("phone_number", "+15555550177")])
-        .await
-        .unwrap();
-    server
-        .call(
-            "AdminSetUserMFAPreference",
-            json!({"UserPoolId": pool_id, "Username": "eve",
-                   "SMSMfaSettings": {"Enabled": true, "PreferredMfa": true}}),
-        )
-        .await
-        .unwrap();
-    let pool = CognitoUserPool::builder(&pool_id, &client.client_id)
+    let pool = json!({
+        "PoolName": "account-remember", "MfaConfiguration": "OPTIONAL",
+        "DeviceConfiguration": {"ChallengeRequiredOnNewDevice": true,
+                                "DeviceOnlyRememberedOnUserPrompt": true}});
+    let attributes = [("phone_number", "+15555550177")];
+    let MockPool { server, pool_id, client_id } =
+        MockPool::with_user(pool, "eve", &attributes).await;
+    prefer_sms_mfa(&server, &pool_id, "eve").await;
+    let pool = CognitoUserPool::builder(&pool_id, &client_id)
         .endpoint(server.url())
         .device_store(std::sync::Arc::new(auth_cognito::MemoryDeviceStore::new()))
         .build()

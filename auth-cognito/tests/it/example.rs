@@ -15,6 +15,8 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::process::Command;
 
+use crate::support::{create_code_flow_client, create_domain, free_port, prefer_sms_mfa};
+
 const PASSWORD: &str = "Example-Passw0rd!";
 
 fn example_binary() -> Option<PathBuf> {
@@ -172,15 +174,7 @@ async fn refusals_exit_non_zero_with_one_line_naming_the_error() {
 async fn answers_a_challenge_typed_on_standard_input() {
     let Some(binary) = example_binary() else { return };
     let setup = setup(json!({"PoolName": "example-mfa", "MfaConfiguration": "OPTIONAL"})).await;
-    setup
-        .server
-        .call(
-            "AdminSetUserMFAPreference",
-            json!({"UserPoolId": setup.pool_id, "Username": "ex",
-               "SMSMfaSettings": {"Enabled": true, "PreferredMfa": true}}),
-        )
-        .await
-        .unwrap();
+    prefer_sms_mfa(&setup.server, &setup.pool_id, "ex").await;
     let command = setup.command(&binary, &["--username", "ex", "--password", PASSWORD]);
     let output = run_answering_the_code(&setup, command, "").await;
     assert!(output.contains("challenge SMS_MFA"), "{output}");
@@ -368,15 +362,7 @@ async fn a_device_remembered_in_the_store_dir_skips_mfa_in_the_next_run() {
         "DeviceConfiguration": {"ChallengeRequiredOnNewDevice": true,
                                 "DeviceOnlyRememberedOnUserPrompt": false}}))
     .await;
-    setup
-        .server
-        .call(
-            "AdminSetUserMFAPreference",
-            json!({"UserPoolId": setup.pool_id, "Username": "ex",
-               "SMSMfaSettings": {"Enabled": true, "PreferredMfa": true}}),
-        )
-        .await
-        .unwrap();
+    prefer_sms_mfa(&setup.server, &setup.pool_id, "ex").await;
     let dir = tempfile::tempdir().unwrap();
     let store_dir = dir.path().to_str().unwrap();
     let key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -662,30 +648,15 @@ async fn the_offline_example_blocks_during_an_outage_and_completes_after_it() {
 async fn hosted_setup(name: &str) -> (Setup, (String, String), u16, String) {
     let server = MockServer::builder().start().await.unwrap();
     let pool_id = server.create_pool_with(json!({"PoolName": name})).await.unwrap();
-    server
-        .call("CreateUserPoolDomain", json!({"UserPoolId": pool_id, "Domain": name}))
-        .await
-        .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    create_domain(&server, &pool_id, name).await;
+    let port = free_port();
     let client = async |client_name: &str, secret: bool| {
-        let created = server
-            .call(
-                "CreateUserPoolClient",
-                json!({
-                    "UserPoolId": pool_id, "ClientName": client_name, "GenerateSecret": secret,
-                    "AllowedOAuthFlowsUserPoolClient": true, "AllowedOAuthFlows": ["code"],
-                    "AllowedOAuthScopes": ["openid", "email", "profile"],
-                    "CallbackURLs": [format!("http://localhost:{port}/callback")],
-                    "SupportedIdentityProviders": ["COGNITO"],
-                }),
-            )
-            .await
-            .unwrap();
-        let client = &created["UserPoolClient"];
-        (
-            client["ClientId"].as_str().unwrap().to_owned(),
-            client["ClientSecret"].as_str().unwrap_or_default().to_owned(),
-        )
+        let settings = json!({
+            "ClientName": client_name, "GenerateSecret": secret,
+            "AllowedOAuthScopes": ["openid", "email", "profile"],
+            "SupportedIdentityProviders": ["COGNITO"],
+        });
+        create_code_flow_client(&server, &pool_id, port, settings).await
     };
     let (public, _) = client("desktop", false).await;
     let confidential = client("web", true).await;
@@ -874,10 +845,7 @@ async fn the_client_credentials_example_caches_the_token() {
     let Some(binary) = built_example("client-credentials") else { return };
     let server = MockServer::builder().start().await.unwrap();
     let pool_id = server.create_pool_with(json!({"PoolName": "example-m2m"})).await.unwrap();
-    server
-        .call("CreateUserPoolDomain", json!({"UserPoolId": pool_id, "Domain": "example-m2m"}))
-        .await
-        .unwrap();
+    create_domain(&server, &pool_id, "example-m2m").await;
     server
         .call(
             "CreateResourceServer",

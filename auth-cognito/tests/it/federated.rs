@@ -16,6 +16,8 @@ use auth_mock_server::{ClientOptions, IdentityPoolOptions, MockServer};
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use crate::support::{create_code_flow_client, create_domain, free_port};
+
 /// Follows one redirect: the `Location` of a 302 answer to `url`.
 async fn hop(http: &reqwest::Client, url: &str) -> String {
     let answer = http.get(url).send().await.unwrap();
@@ -27,10 +29,7 @@ async fn hop(http: &reqwest::Client, url: &str) -> String {
 async fn sign_in_with_google_through_the_user_pool_then_identity_pool_credentials() {
     let server = MockServer::builder().start().await.unwrap();
     let pool = server.create_pool("federated").await.unwrap();
-    server
-        .call("CreateUserPoolDomain", json!({"UserPoolId": pool, "Domain": "fed-test"}))
-        .await
-        .unwrap();
+    create_domain(&server, &pool, "fed-test").await;
     server
         .call(
             "CreateIdentityProvider",
@@ -45,21 +44,18 @@ async fn sign_in_with_google_through_the_user_pool_then_identity_pool_credential
         )
         .await
         .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let created = server
-        .call(
-            "CreateUserPoolClient",
-            json!({
-                "UserPoolId": pool, "ClientName": "desktop",
-                "AllowedOAuthFlowsUserPoolClient": true, "AllowedOAuthFlows": ["code"],
-                "AllowedOAuthScopes": ["openid", "email", "aws.cognito.signin.user.admin"],
-                "CallbackURLs": [format!("http://localhost:{port}/callback")],
-                "SupportedIdentityProviders": ["COGNITO", "Google"],
-            }),
-        )
-        .await
-        .unwrap();
-    let client_id = created["UserPoolClient"]["ClientId"].as_str().unwrap().to_owned();
+    let port = free_port();
+    let (client_id, _) = create_code_flow_client(
+        &server,
+        &pool,
+        port,
+        json!({
+            "ClientName": "desktop",
+            "AllowedOAuthScopes": ["openid", "email", "aws.cognito.signin.user.admin"],
+            "SupportedIdentityProviders": ["COGNITO", "Google"],
+        }),
+    )
+    .await;
     let identity_pool_id = server
         .create_identity_pool(
             "federated-ids",

@@ -16,6 +16,8 @@ use auth_mock_server::{IdentityPoolOptions, MockServer, MockServerHandle};
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use crate::support::{create_code_flow_client, create_domain, free_port, prefer_sms_mfa};
+
 const PASSWORD: &str = "Passw0rd!-Hosted";
 
 struct Setup {
@@ -32,25 +34,19 @@ async fn setup() -> Setup {
         .create_pool_with(json!({"PoolName": "hosted", "MfaConfiguration": "OPTIONAL"}))
         .await
         .unwrap();
-    server
-        .call("CreateUserPoolDomain", json!({"UserPoolId": pool, "Domain": "client-test"}))
-        .await
-        .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let created = server
-        .call(
-            "CreateUserPoolClient",
-            json!({
-                "UserPoolId": pool, "ClientName": "desktop",
-                "AllowedOAuthFlowsUserPoolClient": true, "AllowedOAuthFlows": ["code"],
-                "AllowedOAuthScopes": ["openid", "email", "profile", "aws.cognito.signin.user.admin"],
-                "CallbackURLs": [format!("http://localhost:{port}/callback")],
-                "SupportedIdentityProviders": ["COGNITO"],
-            }),
-        )
-        .await
-        .unwrap();
-    let client = created["UserPoolClient"]["ClientId"].as_str().unwrap().to_owned();
+    create_domain(&server, &pool, "client-test").await;
+    let port = free_port();
+    let (client, _) = create_code_flow_client(
+        &server,
+        &pool,
+        port,
+        json!({
+            "ClientName": "desktop",
+            "AllowedOAuthScopes": ["openid", "email", "profile", "aws.cognito.signin.user.admin"],
+            "SupportedIdentityProviders": ["COGNITO"],
+        }),
+    )
+    .await;
     server
         .create_user(
             &pool,
@@ -157,14 +153,7 @@ async fn an_sms_code_on_the_hosted_page() {
         return;
     };
     let s = setup().await;
-    s.server
-        .call(
-            "AdminSetUserMFAPreference",
-            json!({"UserPoolId": s.pool, "Username": "hana",
-                   "SMSMfaSettings": {"Enabled": true, "PreferredMfa": true}}),
-        )
-        .await
-        .unwrap();
+    prefer_sms_mfa(&s.server, &s.pool, "hana").await;
     let (hosted, mut urls) = s.hosted();
     let signing_in = tokio::spawn(async move { hosted.authorize().await });
     browser.goto(&urls.recv().await.unwrap()).await;

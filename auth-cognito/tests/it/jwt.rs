@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use auth_cognito::{JwtError, JwtVerifier, TokenUse};
+use auth_cognito::{JwtError, JwtVerifier, JwtVerifierBuilder, TokenUse};
 use auth_core::ManualClock;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -58,15 +58,18 @@ fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(UNIX_EPOCH + Duration::from_secs(NOW)))
 }
 
+/// A verifier for `CLIENT` that downloads its keys from `server`, at the time of [`clock`].
+fn served_by(server: &ScriptedServer) -> JwtVerifierBuilder {
+    JwtVerifier::builder(POOL)
+        .client_id(CLIENT)
+        .jwks_url(format!("{}jwks.json", server.url))
+        .clock(clock())
+}
+
 async fn setup(keys: &[&RsaKey]) -> (ScriptedServer, JwtVerifier, Arc<ManualClock>) {
     let server = ScriptedServer::start(vec![Action::ok(jwks(keys))]).await;
     let clock = clock();
-    let verifier = JwtVerifier::builder(POOL)
-        .client_id(CLIENT)
-        .jwks_url(format!("{}jwks.json", server.url))
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let verifier = served_by(&server).clock(clock.clone()).build().unwrap();
     (server, verifier, clock)
 }
 
@@ -329,13 +332,7 @@ async fn unknown_kid_refetches_once_then_is_rate_limited() {
 async fn unknown_kid_after_the_interval_downloads_again() {
     let (key1, key2) = RsaKey::pair();
     let server = ScriptedServer::start(vec![Action::ok(jwks(&[key1]))]).await;
-    let verifier = JwtVerifier::builder(POOL)
-        .client_id(CLIENT)
-        .jwks_url(format!("{}jwks.json", server.url))
-        .min_refetch_interval(Duration::ZERO)
-        .clock(clock())
-        .build()
-        .unwrap();
+    let verifier = served_by(&server).min_refetch_interval(Duration::ZERO).build().unwrap();
     verifier.verify_id_token(&key1.token(&id_claims())).await.unwrap();
     server.push([Action::ok(jwks(&[key1]))]);
     assert!(matches!(
@@ -356,13 +353,7 @@ async fn unusable_jwks_is_a_verifier_problem_not_a_token_problem() {
         Action::ok(json!({"keys": [{"kid": "x", "kty": "EC", "crv": "P-256"}]})),
     ])
     .await;
-    let verifier = JwtVerifier::builder(POOL)
-        .client_id(CLIENT)
-        .jwks_url(format!("{}jwks.json", server.url))
-        .min_refetch_interval(Duration::ZERO)
-        .clock(clock())
-        .build()
-        .unwrap();
+    let verifier = served_by(&server).min_refetch_interval(Duration::ZERO).build().unwrap();
     let token = key.token(&id_claims());
     let error = verifier.verify_id_token(&token).await.unwrap_err();
     assert!(matches!(error, JwtError::KeysUnavailable(_)), "{error:?}");
@@ -482,12 +473,7 @@ async fn an_oversized_jwks_is_refused() {
 async fn a_silent_jwks_endpoint_fails_within_the_deadline() {
     let (key, _) = RsaKey::pair();
     let server = ScriptedServer::start(vec![Action::Hang, Action::Hang, Action::Hang]).await;
-    let verifier = JwtVerifier::builder(POOL)
-        .client_id(CLIENT)
-        .jwks_url(format!("{}jwks.json", server.url))
-        .clock(clock())
-        .build()
-        .unwrap();
+    let verifier = served_by(&server).build().unwrap();
     let token = key.token(&id_claims());
     let started = tokio::time::Instant::now();
     let error = verifier.verify_id_token(&token).await.unwrap_err();
@@ -509,12 +495,7 @@ async fn a_silent_jwks_endpoint_fails_within_the_deadline() {
 async fn a_remembered_jwks_failure_is_not_prefixed_twice() {
     let (key, _) = RsaKey::pair();
     let server = ScriptedServer::start(vec![Action::raw(503, &[], "maintenance")]).await;
-    let verifier = JwtVerifier::builder(POOL)
-        .client_id(CLIENT)
-        .jwks_url(format!("{}jwks.json", server.url))
-        .clock(clock())
-        .build()
-        .unwrap();
+    let verifier = served_by(&server).build().unwrap();
     let token = key.token(&id_claims());
     let first = verifier.verify_id_token(&token).await.unwrap_err().to_string();
     let second = verifier.verify_id_token(&token).await.unwrap_err().to_string();
@@ -532,13 +513,7 @@ async fn redirects_are_refused_also_with_a_callers_client() {
     let location = format!("{}attacker-jwks.json", elsewhere.url);
     let server =
         ScriptedServer::start(vec![Action::raw(302, &[("Location", &location)], "")]).await;
-    let verifier = JwtVerifier::builder(POOL)
-        .client_id(CLIENT)
-        .jwks_url(format!("{}jwks.json", server.url))
-        .http_client(reqwest::Client::new())
-        .clock(clock())
-        .build()
-        .unwrap();
+    let verifier = served_by(&server).http_client(reqwest::Client::new()).build().unwrap();
     let error = verifier.verify_id_token(&key.token(&id_claims())).await.unwrap_err();
     assert!(matches!(&error, JwtError::KeysUnavailable(m) if m.contains("redirect")), "{error:?}");
     assert!(!error.is_token_rejected());

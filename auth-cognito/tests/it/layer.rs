@@ -5,68 +5,37 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use auth_cognito::connectivity::Backoff;
 use auth_cognito::layer::{AuthHttpError, AuthLayer};
-use auth_cognito::{CognitoAuth, CognitoUserPool, JwtVerifier, RetryPolicy, TokenUse};
+use auth_cognito::{CognitoAuth, JwtVerifier, TokenUse};
 use auth_core::{AuthClient, SignInRequest, UserState};
-use auth_mock_server::{ClientOptions, Fault, Lifetimes, MockServer, MockServerHandle};
+use auth_mock_server::Fault;
 use bytes::Bytes;
-use serde_json::json;
 use tower::{Service as _, ServiceBuilder, ServiceExt as _};
 
-const PASSWORD: &str = "Passw0rd!-Mock";
+use crate::support::{MockPool, probe_quickly};
+
+const PASSWORD: &str = MockPool::PASSWORD;
 const DEADLINE: Duration = Duration::from_secs(60);
 
-struct Env {
-    server: MockServerHandle,
-    pool_id: String,
-    client_id: String,
+/// An `AuthClient` signed in as `alice`, with the default connectivity probing quickly.
+async fn signed_in_client(env: &MockPool) -> AuthClient {
+    let client = CognitoAuth::builder(env.user_pool())
+        .expiry_margin(Duration::ZERO)
+        .tune_connectivity(probe_quickly)
+        .build()
+        .unwrap();
+    client.initialize().await.unwrap();
+    client.sign_in(SignInRequest::password("alice", PASSWORD)).await.unwrap();
+    client
 }
 
-impl Env {
-    async fn start(token_seconds: Option<u64>) -> Self {
-        let server = MockServer::builder().start().await.unwrap();
-        let pool_id = server.create_pool_with(json!({"PoolName": "layer"})).await.unwrap();
-        let client = server.create_client(&pool_id, "app", ClientOptions::default()).await.unwrap();
-        server.create_user(&pool_id, "alice", PASSWORD, &[]).await.unwrap();
-        if let Some(seconds) = token_seconds {
-            let lifetimes = Lifetimes {
-                access_token_seconds: Some(seconds),
-                id_token_seconds: Some(seconds),
-                ..Lifetimes::default()
-            };
-            server.set_lifetimes(Some(&pool_id), None, lifetimes).unwrap();
-        }
-        Self { server, pool_id, client_id: client.client_id }
-    }
-
-    async fn client(&self) -> AuthClient {
-        let pool = CognitoUserPool::builder(&self.pool_id, &self.client_id)
-            .endpoint(self.server.url())
-            .connect_timeout(Duration::from_secs(2))
-            .request_timeout(Duration::from_secs(5))
-            .retry_policy(RetryPolicy::new(2, Duration::from_millis(5), Duration::from_millis(20)));
-        let client = CognitoAuth::builder(pool)
-            .expiry_margin(Duration::ZERO)
-            .tune_connectivity(|c| {
-                c.backoff(Backoff::new(Duration::from_millis(50), Duration::from_millis(300)))
-                    .online_interval(Duration::from_millis(100))
-            })
-            .build()
-            .unwrap();
-        client.initialize().await.unwrap();
-        client.sign_in(SignInRequest::password("alice", PASSWORD)).await.unwrap();
-        client
-    }
-
-    fn verifier(&self) -> JwtVerifier {
-        JwtVerifier::builder(&self.pool_id)
-            .issuer(self.server.issuer(&self.pool_id).unwrap())
-            .jwks_url(format!("{}/{}/.well-known/jwks.json", self.server.url(), self.pool_id))
-            .client_id(&self.client_id)
-            .build()
-            .unwrap()
-    }
+fn verifier(env: &MockPool) -> JwtVerifier {
+    JwtVerifier::builder(&env.pool_id)
+        .issuer(env.server.issuer(&env.pool_id).unwrap())
+        .jwks_url(format!("{}/{}/.well-known/jwks.json", env.server.url(), env.pool_id))
+        .client_id(&env.client_id)
+        .build()
+        .unwrap()
 }
 
 /// What the protected API saw: the verdict on each request's bearer token.
@@ -124,9 +93,9 @@ fn get() -> http::Request<Bytes> {
 
 #[tokio::test]
 async fn requests_carry_a_valid_access_token_and_a_401_is_retried_once_after_a_refresh() {
-    let env = Env::start(None).await;
-    let client = env.client().await;
-    let (seen, service) = api(env.verifier(), 0);
+    let env = MockPool::start("layer").await;
+    let client = signed_in_client(&env).await;
+    let (seen, service) = api(verifier(&env), 0);
     let mut http = ServiceBuilder::new()
         .layer(AuthLayer::bearer_access_token(client.clone()))
         .service(service);
@@ -135,7 +104,7 @@ async fn requests_carry_a_valid_access_token_and_a_401_is_retried_once_after_a_r
     assert_eq!(*seen.lock().unwrap(), [true]);
 
     let refreshes = env.server.request_count("InitiateAuth:REFRESH_TOKEN_AUTH");
-    let (seen, service) = api(env.verifier(), 1);
+    let (seen, service) = api(verifier(&env), 1);
     let mut http = ServiceBuilder::new()
         .layer(AuthLayer::bearer_access_token(client.clone()))
         .service(service);
@@ -145,7 +114,7 @@ async fn requests_carry_a_valid_access_token_and_a_401_is_retried_once_after_a_r
     assert_eq!(env.server.request_count("InitiateAuth:REFRESH_TOKEN_AUTH"), refreshes + 1);
 
     // A service that keeps answering 401 gets exactly one retry.
-    let (seen, service) = api(env.verifier(), usize::MAX);
+    let (seen, service) = api(verifier(&env), usize::MAX);
     let mut http =
         ServiceBuilder::new().layer(AuthLayer::bearer_access_token(client)).service(service);
     let response = http.ready().await.unwrap().call(get()).await.unwrap();
@@ -155,15 +124,16 @@ async fn requests_carry_a_valid_access_token_and_a_401_is_retried_once_after_a_r
 
 #[tokio::test]
 async fn offline_with_expired_tokens_a_request_blocks_then_completes_and_the_deadline_holds() {
-    let env = Env::start(Some(2)).await;
-    let client = env.client().await;
+    let env = MockPool::start("layer").await;
+    env.expire_tokens_after(2);
+    let client = signed_in_client(&env).await;
     let expires_at = client.tokens().await.unwrap().expires_at();
     env.server.add_fault(Fault::drop_connection("*"));
     let wait = expires_at.duration_since(std::time::SystemTime::now()).unwrap_or_default();
     tokio::time::sleep(wait + Duration::from_millis(500)).await;
 
     // With a deadline: it gives up waiting.
-    let (_, service) = api(env.verifier(), 0);
+    let (_, service) = api(verifier(&env), 0);
     let mut hasty = ServiceBuilder::new()
         .layer(AuthLayer::bearer_access_token(client.clone()).deadline(Duration::from_millis(500)))
         .service(service);
@@ -171,7 +141,7 @@ async fn offline_with_expired_tokens_a_request_blocks_then_completes_and_the_dea
     assert!(matches!(error, AuthHttpError::DeadlineExceeded), "{error:?}");
 
     // Without: it blocks, announced, and completes by itself once the outage ends.
-    let (seen, service) = api(env.verifier(), 0);
+    let (seen, service) = api(verifier(&env), 0);
     let mut http = ServiceBuilder::new()
         .layer(AuthLayer::bearer_access_token(client.clone()))
         .service(service);

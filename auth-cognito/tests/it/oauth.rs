@@ -281,6 +281,13 @@ mod hosted_ui {
             .browser(browser)
             .timeout(timeout)
             .verifier(verifier)
+            .http_client(
+                reqwest::Client::builder()
+                    .user_agent("the-app's-own-client")
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap(),
+            )
             .build()
             .unwrap();
         (ui, World { server, authorize })
@@ -318,6 +325,10 @@ mod hosted_ui {
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(sent["code_verifier"].as_bytes()));
         assert_eq!(challenge, authorize["code_challenge"], "the verifier matches the challenge");
         assert!(exchange.headers["authorization"].starts_with("Basic "));
+        assert_eq!(
+            exchange.headers["user-agent"], "the-app's-own-client",
+            "the app's client sends"
+        );
 
         // Refresh through the token endpoint; the refresh token is kept when none comes back.
         let nonce = authorize["nonce"].clone();

@@ -5,41 +5,33 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use auth_cognito::CognitoAuth;
 use auth_cognito::connectivity::Backoff;
-use auth_cognito::{CognitoAuth, CognitoUserPool, RetryPolicy};
 use auth_core::{
-    IdentityProvider, MemoryTokenStore, ProviderError, SignInOutcome, SignInRequest, TokenStore,
-    TransportObserver, TransportOutcome, UserState,
+    IdentityProvider, MemoryTokenStore, ProviderError, SignInOutcome, SignInRequest, StateChanges,
+    TokenStore, TransportObserver, TransportOutcome, UserState,
 };
-use auth_mock_server::{ClientOptions, Fault, Lifetimes, MockServer, MockServerHandle};
-use serde_json::json;
+use auth_mock_server::Fault;
 
-const PASSWORD: &str = "Passw0rd!-Mock";
+use crate::support::{MockPool, probe_quickly};
+
+const PASSWORD: &str = MockPool::PASSWORD;
 /// Generous: the machine is shared and noisy.
 const DEADLINE: Duration = Duration::from_secs(60);
 
-struct Env {
-    server: MockServerHandle,
-    pool_id: String,
-    client_id: String,
-}
-
-impl Env {
-    async fn start() -> Self {
-        let server = MockServer::builder().start().await.unwrap();
-        let pool_id = server.create_pool_with(json!({"PoolName": "offline"})).await.unwrap();
-        let client = server.create_client(&pool_id, "app", ClientOptions::default()).await.unwrap();
-        server.create_user(&pool_id, "alice", PASSWORD, &[]).await.unwrap();
-        Self { server, pool_id, client_id: client.client_id }
-    }
-
-    fn user_pool(&self) -> auth_cognito::CognitoUserPoolBuilder {
-        CognitoUserPool::builder(&self.pool_id, &self.client_id)
-            .endpoint(self.server.url())
-            .connect_timeout(Duration::from_secs(2))
-            .request_timeout(Duration::from_secs(5))
-            .retry_policy(RetryPolicy::new(2, Duration::from_millis(5), Duration::from_millis(20)))
-    }
+/// Waits until `state` is announced, adding every state announced meanwhile to `seen`.
+async fn announced(states: &mut StateChanges, seen: &mut Vec<UserState>, state: UserState) {
+    tokio::time::timeout(DEADLINE, async {
+        while let Some(details) = states.next().await {
+            seen.push(details.state);
+            if details.state == state {
+                return;
+            }
+        }
+        panic!("the client was dropped before {state:?} was announced");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{state:?} is announced in time"));
 }
 
 /// Records what providers report.
@@ -54,7 +46,7 @@ impl TransportObserver for Recorder {
 
 #[tokio::test]
 async fn the_user_pool_reports_answers_and_network_failures() {
-    let env = Env::start().await;
+    let env = MockPool::start("offline").await;
     let recorder = Arc::new(Recorder::default());
     let pool = env.user_pool().transport_observer(recorder.clone()).build().unwrap();
     let SignInOutcome::SignedIn(session) =
@@ -79,21 +71,13 @@ async fn the_user_pool_reports_answers_and_network_failures() {
 
 #[tokio::test]
 async fn tokens_that_expire_during_an_outage_block_announce_and_refresh_when_it_ends() {
-    let env = Env::start().await;
-    let lifetimes = Lifetimes {
-        access_token_seconds: Some(2),
-        id_token_seconds: Some(2),
-        ..Lifetimes::default()
-    };
-    env.server.set_lifetimes(Some(&env.pool_id), None, lifetimes).unwrap();
+    let env = MockPool::start("offline").await;
+    env.expire_tokens_after(2);
     let store = Arc::new(MemoryTokenStore::new());
     let client = CognitoAuth::builder(env.user_pool())
         .token_store(store.clone())
         .expiry_margin(Duration::ZERO)
-        .tune_connectivity(|c| {
-            c.backoff(Backoff::new(Duration::from_millis(50), Duration::from_millis(300)))
-                .online_interval(Duration::from_millis(100))
-        })
+        .tune_connectivity(probe_quickly)
         .build()
         .unwrap();
     client.initialize().await.unwrap();
@@ -112,16 +96,7 @@ async fn tokens_that_expire_during_an_outage_block_announce_and_refresh_when_it_
         async move { client.tokens().await }
     });
     let mut seen = Vec::new();
-    tokio::time::timeout(DEADLINE, async {
-        while let Some(details) = states.next().await {
-            seen.push(details.state);
-            if details.state == UserState::SignedOutUserPoolsTokensInvalid {
-                break;
-            }
-        }
-    })
-    .await
-    .expect("the expired tokens are announced");
+    announced(&mut states, &mut seen, UserState::SignedOutUserPoolsTokensInvalid).await;
     assert!(!call.is_finished(), "the call blocks instead of failing");
     assert_eq!(client.requests_waiting_for_sign_in(), 1);
     // Nothing was deleted: the session is still stored and still the user's.
@@ -137,29 +112,15 @@ async fn tokens_that_expire_during_an_outage_block_announce_and_refresh_when_it_
         .unwrap()
         .unwrap();
     assert_ne!(fresh.access_token().secret(), first.access_token().secret());
-    tokio::time::timeout(DEADLINE, async {
-        while let Some(details) = states.next().await {
-            seen.push(details.state);
-            if details.state == UserState::SignedIn {
-                break;
-            }
-        }
-    })
-    .await
-    .expect("signed in again");
+    announced(&mut states, &mut seen, UserState::SignedIn).await;
     assert!(!seen.contains(&UserState::SignedOut), "never signed out: {seen:?}");
     assert_eq!(client.current_user_state().state, UserState::SignedIn);
 }
 
 #[tokio::test]
 async fn a_refresh_that_meets_the_outage_blocks_its_callers_instead_of_failing_them() {
-    let env = Env::start().await;
-    let lifetimes = Lifetimes {
-        access_token_seconds: Some(2),
-        id_token_seconds: Some(2),
-        ..Lifetimes::default()
-    };
-    env.server.set_lifetimes(Some(&env.pool_id), None, lifetimes).unwrap();
+    let env = MockPool::start("offline").await;
+    env.expire_tokens_after(2);
     // Scheduled probes an hour apart: only the refresh's own network failure can tell.
     let client = CognitoAuth::builder(env.user_pool())
         .expiry_margin(Duration::ZERO)

@@ -3,12 +3,20 @@
 //! - [`ScriptedServer`]: a raw HTTP/1.1 server on 127.0.0.1:0 that answers each request with
 //!   the next scripted [`Action`] (an answer, a reset, silence) and records what it got.
 //! - [`RsaKey`]: an RSA key pair made for the tests, to sign JWTs and publish a JWKS.
+//! - [`MockPool`]: the mock Cognito with one pool, an app client and a user, for the tests
+//!   of offline behaviour.
+//! - [`create_domain`], [`free_port`] and [`create_code_flow_client`]: a pool made ready for
+//!   the hosted UI.
+//! - [`prefer_sms_mfa`]: a user whose sign-ins ask for an SMS code.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
+use auth_cognito::connectivity::{Backoff, NetworkConnectivityBuilder};
+use auth_cognito::{CognitoUserPool, CognitoUserPoolBuilder, RetryPolicy};
 use auth_core::{SignInNextStep, SignInOutcome, UserPoolSession};
+use auth_mock_server::{ClientOptions, Lifetimes, MockServer, MockServerHandle};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair};
@@ -309,4 +317,114 @@ impl RsaKey {
     pub(crate) fn token(&self, claims: &Value) -> String {
         self.sign(&json!({"alg": "RS256", "kid": self.kid, "typ": "JWT"}), claims)
     }
+}
+
+/// The mock Cognito with one pool, an app client without a secret and one user (`alice`
+/// unless said otherwise; password [`MockPool::PASSWORD`]).
+pub(crate) struct MockPool {
+    pub(crate) server: MockServerHandle,
+    pub(crate) pool_id: String,
+    pub(crate) client_id: String,
+}
+
+impl MockPool {
+    pub(crate) const PASSWORD: &str = "Passw0rd!-Mock";
+
+    pub(crate) async fn start(pool_name: &str) -> Self {
+        Self::with_user(json!({"PoolName": pool_name}), "alice", &[]).await
+    }
+
+    /// The mock with the pool CreateUserPool's request `pool` describes, a secretless app
+    /// client and the user `username` with `attributes` (password [`MockPool::PASSWORD`]).
+    pub(crate) async fn with_user(
+        pool: Value,
+        username: &str,
+        attributes: &[(&str, &str)],
+    ) -> Self {
+        let server = MockServer::builder().start().await.unwrap();
+        let pool_id = server.create_pool_with(pool).await.unwrap();
+        let client = server.create_client(&pool_id, "app", ClientOptions::default()).await.unwrap();
+        server.create_user(&pool_id, username, Self::PASSWORD, attributes).await.unwrap();
+        Self { server, pool_id, client_id: client.client_id }
+    }
+
+    /// Makes the pool's access and ID tokens expire `seconds` after they are issued, so that
+    /// a test sees them expire.
+    pub(crate) fn expire_tokens_after(&self, seconds: u64) {
+        let lifetimes = Lifetimes {
+            access_token_seconds: Some(seconds),
+            id_token_seconds: Some(seconds),
+            ..Lifetimes::default()
+        };
+        self.server.set_lifetimes(Some(&self.pool_id), None, lifetimes).unwrap();
+    }
+
+    /// A builder for the pool's client with short timeouts and quick retries: an outage
+    /// shows within seconds (with [`probe_quickly`]'s connectivity, at once).
+    pub(crate) fn user_pool(&self) -> CognitoUserPoolBuilder {
+        CognitoUserPool::builder(&self.pool_id, &self.client_id)
+            .endpoint(self.server.url())
+            .connect_timeout(Duration::from_secs(2))
+            .request_timeout(Duration::from_secs(5))
+            .retry_policy(RetryPolicy::new(2, Duration::from_millis(5), Duration::from_millis(20)))
+    }
+}
+
+/// Tunes `CognitoAuth`'s default connectivity to probe every 100 ms while online and to
+/// retry within 300 ms while offline, so that a test sees an outage end promptly.
+pub(crate) fn probe_quickly(
+    connectivity: NetworkConnectivityBuilder,
+) -> NetworkConnectivityBuilder {
+    connectivity
+        .backoff(Backoff::new(Duration::from_millis(50), Duration::from_millis(300)))
+        .online_interval(Duration::from_millis(100))
+}
+
+/// Gives `pool` the user-pool domain `domain` (the hosted UI and the OAuth endpoints).
+pub(crate) async fn create_domain(server: &MockServerHandle, pool: &str, domain: &str) {
+    server
+        .call("CreateUserPoolDomain", json!({"UserPoolId": pool, "Domain": domain}))
+        .await
+        .unwrap();
+}
+
+/// A loopback port free now, for a redirect URI `http://localhost:<port>/callback`.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Creates an app client of `pool` for the hosted UI's code flow with the callback
+/// `http://localhost:<port>/callback`; `settings` adds the rest (`ClientName`, the scopes,
+/// the identity providers, `GenerateSecret`). Returns its id and its secret (empty when it
+/// has none).
+pub(crate) async fn create_code_flow_client(
+    server: &MockServerHandle,
+    pool: &str,
+    port: u16,
+    mut settings: Value,
+) -> (String, String) {
+    let request = settings.as_object_mut().expect("the settings are a JSON object");
+    request.insert("UserPoolId".into(), json!(pool));
+    request.insert("AllowedOAuthFlowsUserPoolClient".into(), json!(true));
+    request.insert("AllowedOAuthFlows".into(), json!(["code"]));
+    request.insert("CallbackURLs".into(), json!([format!("http://localhost:{port}/callback")]));
+    let created = server.call("CreateUserPoolClient", settings).await.unwrap();
+    let client = &created["UserPoolClient"];
+    (
+        client["ClientId"].as_str().unwrap().to_owned(),
+        client["ClientSecret"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// Makes SMS the preferred (so required) MFA of `username`: its sign-ins then ask for a
+/// code, which the mock keeps for the test to read.
+pub(crate) async fn prefer_sms_mfa(server: &MockServerHandle, pool: &str, username: &str) {
+    server
+        .call(
+            "AdminSetUserMFAPreference",
+            json!({"UserPoolId": pool, "Username": username,
+                   "SMSMfaSettings": {"Enabled": true, "PreferredMfa": true}}),
+        )
+        .await
+        .unwrap();
 }

@@ -70,6 +70,26 @@ impl SrpServer {
         }
     }
 
+    /// The PASSWORD_VERIFIER challenge of this exchange (its salt, B and secret block) in
+    /// `session`, with the user parameters `user` (`USER_ID_FOR_SRP`, maybe `USERNAME`).
+    fn password_verifier(&self, session: &str, user: Value) -> Action {
+        let mut params = json!({
+            "SALT": self.salt_hex, "SRP_B": self.ephemeral.public_hex(), "SECRET_BLOCK": self.block,
+        });
+        params.as_object_mut().unwrap().extend(user.as_object().unwrap().clone());
+        challenge("PASSWORD_VERIFIER", session, params)
+    }
+
+    /// Checks a sign-in of `USER_ID` that presented the remembered device `device_key`:
+    /// InitiateAuth (`requests[0]`) and the proof (`requests[1]`) name it, and the proof
+    /// verifies.
+    fn check_with_device(&self, requests: &[Recorded], device_key: &str) {
+        assert_eq!(requests[0].body["AuthParameters"]["DEVICE_KEY"], device_key);
+        assert_eq!(requests[1].body["ChallengeResponses"]["DEVICE_KEY"], device_key);
+        let srp_a = requests[0].body["AuthParameters"]["SRP_A"].as_str().unwrap();
+        self.check(srp_a, &requests[1], POOL_NAME, USER_ID);
+    }
+
     /// Checks the client's proof: the key from the client's A, the signature over
     /// `pool_name ‖ user_id ‖ block ‖ TIMESTAMP`.
     fn check(&self, srp_a: &str, answer: &Recorded, pool_name: &str, user_id: &str) {
@@ -92,14 +112,7 @@ impl SrpServer {
 async fn srp_sign_in_with_alias_secret_hash_and_verified_proof() {
     let srp = SrpServer::for_password(USER_ID, PASSWORD);
     let server = ScriptedServer::start(vec![
-        challenge(
-            "PASSWORD_VERIFIER",
-            "",
-            json!({
-                "SALT": srp.salt_hex, "SRP_B": srp.ephemeral.public_hex(),
-                "SECRET_BLOCK": srp.block, "USERNAME": USER_ID, "USER_ID_FOR_SRP": USER_ID,
-            }),
-        ),
+        srp.password_verifier("", json!({"USERNAME": USER_ID, "USER_ID_FOR_SRP": USER_ID})),
         Action::ok(auth_result(USER_ID, true)),
     ])
     .await;
@@ -139,12 +152,7 @@ async fn srp_sign_in_with_alias_secret_hash_and_verified_proof() {
 async fn wrong_password_gives_a_proof_that_does_not_verify() {
     let srp = SrpServer::for_password("alice", PASSWORD);
     let server = ScriptedServer::start(vec![
-        challenge(
-            "PASSWORD_VERIFIER",
-            "",
-            json!({"SALT": srp.salt_hex, "SRP_B": srp.ephemeral.public_hex(),
-                   "SECRET_BLOCK": srp.block, "USER_ID_FOR_SRP": "alice"}),
-        ),
+        srp.password_verifier("", json!({"USER_ID_FOR_SRP": "alice"})),
         Action::error(400, "NotAuthorizedException", "Incorrect username or password."),
     ])
     .await;
@@ -351,12 +359,7 @@ async fn custom_auth_with_and_without_srp() {
     let server = ScriptedServer::start(vec![
         challenge("CUSTOM_CHALLENGE", "c1", json!({"USERNAME": "dave", "question": "2+2?"})),
         Action::ok(auth_result("dave", true)),
-        challenge(
-            "PASSWORD_VERIFIER",
-            "c2",
-            json!({"SALT": srp.salt_hex, "SRP_B": srp.ephemeral.public_hex(),
-                   "SECRET_BLOCK": srp.block, "USER_ID_FOR_SRP": "dave"}),
-        ),
+        srp.password_verifier("c2", json!({"USER_ID_FOR_SRP": "dave"})),
         challenge("CUSTOM_CHALLENGE", "c3", json!({"USERNAME": "dave", "question": "captcha"})),
         Action::ok(auth_result("dave", true)),
     ])
@@ -404,12 +407,7 @@ async fn remembered_device_is_confirmed_then_used_for_device_srp() {
         json!({"DeviceKey": device_key, "DeviceGroupKey": group});
     let devices = Arc::new(MemoryDeviceStore::new());
     let server = ScriptedServer::start(vec![
-        challenge(
-            "PASSWORD_VERIFIER",
-            "",
-            json!({"SALT": srp.salt_hex, "SRP_B": srp.ephemeral.public_hex(),
-                   "SECRET_BLOCK": srp.block, "USER_ID_FOR_SRP": USER_ID}),
-        ),
+        srp.password_verifier("", json!({"USER_ID_FOR_SRP": USER_ID})),
         Action::ok(first),
         Action::ok(json!({"UserConfirmationNecessary": false})),
         Action::ok(auth_result(USER_ID, false)),
@@ -459,12 +457,7 @@ async fn remembered_device_is_confirmed_then_used_for_device_srp() {
     let device_block = STANDARD.encode([9u8; 32]);
     let salt_hex: String = salt.iter().map(|b| format!("{b:02x}")).collect();
     server.push([
-        challenge(
-            "PASSWORD_VERIFIER",
-            "",
-            json!({"SALT": srp2.salt_hex, "SRP_B": srp2.ephemeral.public_hex(),
-                   "SECRET_BLOCK": srp2.block, "USER_ID_FOR_SRP": USER_ID}),
-        ),
+        srp2.password_verifier("", json!({"USER_ID_FOR_SRP": USER_ID})),
         challenge("DEVICE_SRP_AUTH", "d1", json!({"USERNAME": USER_ID})),
         challenge(
             "DEVICE_PASSWORD_VERIFIER",
@@ -480,14 +473,7 @@ async fn remembered_device_is_confirmed_then_used_for_device_srp() {
     );
     assert_eq!(session.device_key().unwrap().secret(), device_key);
     let requests = &server.requests()[before..];
-    assert_eq!(requests[0].body["AuthParameters"]["DEVICE_KEY"], device_key);
-    assert_eq!(requests[1].body["ChallengeResponses"]["DEVICE_KEY"], device_key);
-    srp2.check(
-        requests[0].body["AuthParameters"]["SRP_A"].as_str().unwrap(),
-        &requests[1],
-        POOL_NAME,
-        USER_ID,
-    );
+    srp2.check_with_device(requests, device_key);
     let device_srp = &requests[2].body;
     assert_eq!(device_srp["ChallengeName"], "DEVICE_SRP_AUTH");
     assert_eq!(device_srp["Session"], "d1");
@@ -764,12 +750,7 @@ async fn user_auth_preferring_password_srp_proves_the_password_and_remembers_the
         json!({"DeviceKey": device_key, "DeviceGroupKey": "-gRoUp"});
     let devices = Arc::new(MemoryDeviceStore::new());
     let server = ScriptedServer::start(vec![
-        challenge(
-            "PASSWORD_VERIFIER",
-            "ua-1",
-            json!({"SALT": srp.salt_hex, "SRP_B": srp.ephemeral.public_hex(),
-                   "SECRET_BLOCK": srp.block, "USERNAME": USER_ID, "USER_ID_FOR_SRP": USER_ID}),
-        ),
+        srp.password_verifier("ua-1", json!({"USERNAME": USER_ID, "USER_ID_FOR_SRP": USER_ID})),
         Action::ok(tokens),
         Action::ok(json!({"UserConfirmationNecessary": false})),
     ])
@@ -811,25 +792,13 @@ async fn user_auth_preferring_password_srp_proves_the_password_and_remembers_the
     // The next choice-based sign-in presents the remembered device, as USER_SRP_AUTH does.
     let srp2 = SrpServer::for_password(USER_ID, PASSWORD);
     server.push([
-        challenge(
-            "PASSWORD_VERIFIER",
-            "ua-2",
-            json!({"SALT": srp2.salt_hex, "SRP_B": srp2.ephemeral.public_hex(),
-                   "SECRET_BLOCK": srp2.block, "USER_ID_FOR_SRP": USER_ID}),
-        ),
+        srp2.password_verifier("ua-2", json!({"USER_ID_FOR_SRP": USER_ID})),
         Action::ok(auth_result(USER_ID, true)),
     ]);
     let session = signed_in(IdentityProvider::sign_in(&pool, &request).await.unwrap());
     assert_eq!(session.device_key().unwrap().secret(), device_key);
     let requests = &server.requests()[3..];
-    assert_eq!(requests[0].body["AuthParameters"]["DEVICE_KEY"], device_key);
-    assert_eq!(requests[1].body["ChallengeResponses"]["DEVICE_KEY"], device_key);
-    srp2.check(
-        requests[0].body["AuthParameters"]["SRP_A"].as_str().unwrap(),
-        &requests[1],
-        POOL_NAME,
-        USER_ID,
-    );
+    srp2.check_with_device(requests, device_key);
 }
 
 #[tokio::test]
@@ -940,12 +909,7 @@ async fn user_auth_select_challenge_with_a_password_factor() {
         select_challenge("sel-p", &["PASSWORD", "PASSWORD_SRP"]),
         Action::ok(auth_result(USER_ID, true)),
         select_challenge("sel-s", &["PASSWORD", "PASSWORD_SRP"]),
-        challenge(
-            "PASSWORD_VERIFIER",
-            "pv-1",
-            json!({"SALT": srp.salt_hex, "SRP_B": srp.ephemeral.public_hex(),
-                   "SECRET_BLOCK": srp.block, "USER_ID_FOR_SRP": USER_ID}),
-        ),
+        srp.password_verifier("pv-1", json!({"USER_ID_FOR_SRP": USER_ID})),
         Action::ok(auth_result(USER_ID, true)),
     ])
     .await;

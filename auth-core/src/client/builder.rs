@@ -34,6 +34,20 @@ pub struct AuthClientBuilder {
     observer: Option<TransitionObserver>,
 }
 
+impl std::fmt::Debug for AuthClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthClientBuilder")
+            .field("identity_provider", &self.identity_provider.is_some())
+            .field("credentials_provider", &self.credentials_provider.is_some())
+            .field("custom_store", &self.store.is_some())
+            .field("custom_connectivity", &self.connectivity.is_some())
+            .field("expiry_margin", &self.margin)
+            .field("sign_in_wait_timeout", &self.sign_in_wait_timeout)
+            .field("guest_access", &self.guest_access)
+            .finish_non_exhaustive()
+    }
+}
+
 impl AuthClientBuilder {
     pub(super) fn new() -> Self {
         Self {

@@ -1,3 +1,4 @@
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
@@ -7,12 +8,15 @@ use crate::store::{Generation, MemoryTokenStore, Snapshot, TokenStore};
 use crate::types::StoredSession;
 
 /// An in-memory store whose failures a test controls: unavailable (like a locked keyring)
-/// for a while or for the next few calls. It counts loads and successful writes.
+/// for a while or for the next few calls, or damaged at the next load (like a file store
+/// that moved a corrupt file aside). It counts loads and successful writes.
 #[derive(Debug, Default)]
 pub struct FaultyTokenStore {
     inner: MemoryTokenStore,
     unavailable: AtomicBool,
     fail_next: AtomicUsize,
+    /// Where the next load says the damaged record was kept, once.
+    damaged_next_load: Mutex<Option<String>>,
     loads: AtomicUsize,
     writes: AtomicUsize,
 }
@@ -31,6 +35,12 @@ impl FaultyTokenStore {
     /// Makes the next `calls` calls fail with [`StoreError::Unavailable`].
     pub fn fail_next(&self, calls: usize) {
         self.fail_next.store(calls, Ordering::SeqCst);
+    }
+
+    /// Makes the next load report [`StoreError::Damaged`], the record kept aside at
+    /// `kept_at`; the load after it finds the store as it is.
+    pub fn damage_next_load(&self, kept_at: impl Into<String>) {
+        *self.damaged_next_load.lock().unwrap_or_else(|e| e.into_inner()) = Some(kept_at.into());
     }
 
     /// How many loads were attempted.
@@ -79,6 +89,13 @@ impl TokenStore for FaultyTokenStore {
     async fn load(&self) -> Result<Snapshot, StoreError> {
         self.loads.fetch_add(1, Ordering::SeqCst);
         self.check()?;
+        let damaged = self.damaged_next_load.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(kept_at) = damaged {
+            return Err(StoreError::Damaged {
+                message: "injected fault: a damaged record".into(),
+                kept_at,
+            });
+        }
         self.inner.load().await
     }
 

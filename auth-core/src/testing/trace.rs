@@ -220,6 +220,10 @@ pub mod scenarios {
     use crate::testing::model::ModelWorld;
     use crate::types::{SignInRequest, SignInResult, SignOutOptions, UserState};
 
+    /// A `tokens()` call running on its own task.
+    type PendingTokens =
+        tokio::task::JoinHandle<Result<crate::types::UserPoolTokens, crate::AuthError>>;
+
     /// Runs one scenario: a trace and the world it records from.
     struct Run<'a> {
         t: Trace,
@@ -233,6 +237,15 @@ pub mod scenarios {
 
         async fn start(&mut self) -> AuthClient {
             self.t.start(self.world.builder(), Store::World(self.world)).await
+        }
+
+        /// A run whose client has started and signed in (the set-up every scenario that
+        /// is about a session begins with).
+        async fn start_signed_in(world: &'a dyn ModelWorld, t: Trace) -> (Self, AuthClient) {
+            let mut run = Self::new(world, t);
+            let client = run.start().await;
+            run.signed_in(&client).await;
+            (run, client)
         }
 
         async fn record(&mut self, call: &str, outcome: String) {
@@ -275,26 +288,22 @@ pub mod scenarios {
             self.world.set_connectivity(online).await;
         }
 
-        fn past_expiry(&self) -> Duration {
+        /// Advances the clock to a second past the point where the tokens count as expired.
+        async fn advance_past_expiry(&mut self) {
             let config = self.world.config();
-            config.token_lifetime - config.margin + Duration::from_secs(1)
+            self.advance(config.token_lifetime - config.margin + Duration::from_secs(1)).await;
         }
 
-        fn spawn_tokens(
-            client: &AuthClient,
-        ) -> tokio::task::JoinHandle<Result<crate::types::UserPoolTokens, crate::AuthError>>
-        {
+        /// Starts a `tokens()` call that is expected not to finish yet, and records it as
+        /// `outcome` (`waiting`, `blocked`); [`waited`](Self::waited) records how it ends.
+        async fn spawn_tokens(&mut self, client: &AuthClient, outcome: &str) -> PendingTokens {
             let client = client.clone();
-            tokio::spawn(async move { client.tokens().await })
+            let pending = tokio::spawn(async move { client.tokens().await });
+            self.record("tokens() [spawned]", outcome.to_owned()).await;
+            pending
         }
 
-        async fn waited(
-            &mut self,
-            call: &str,
-            waiting: tokio::task::JoinHandle<
-                Result<crate::types::UserPoolTokens, crate::AuthError>,
-            >,
-        ) {
+        async fn waited(&mut self, call: &str, waiting: PendingTokens) {
             let result = waiting.await.unwrap_or(Err(crate::AuthError::NotSignedIn));
             let outcome = self.t.token_outcome(result, self.world.now());
             self.record(call, outcome).await;
@@ -311,8 +320,7 @@ pub mod scenarios {
         let client = run.start().await;
         run.sign_in(&client).await;
         run.tokens(&client, "tokens()").await;
-        let past = run.past_expiry();
-        run.advance(past).await;
+        run.advance_past_expiry().await;
         run.tokens(&client, "tokens()").await;
         run.tokens(&client, "tokens()").await;
         run.finish()
@@ -323,13 +331,10 @@ pub mod scenarios {
         world: &dyn ModelWorld,
         t: Trace,
     ) -> String {
-        let mut run = Run::new(world, t);
-        let client = run.start().await;
-        run.signed_in(&client).await;
+        let (mut run, client) = Run::start_signed_in(world, t).await;
         let refresh_lifetime = world.config().refresh_lifetime;
         run.advance(refresh_lifetime).await;
-        let waiting = Run::spawn_tokens(&client);
-        run.record("tokens() [spawned]", "waiting".into()).await;
+        let waiting = run.spawn_tokens(&client, "waiting").await;
         run.sign_in(&client).await;
         run.waited("tokens() [the waiting request]", waiting).await;
         run.finish()
@@ -341,15 +346,11 @@ pub mod scenarios {
         world: &dyn ModelWorld,
         t: Trace,
     ) -> String {
-        let mut run = Run::new(world, t);
-        let client = run.start().await;
-        run.signed_in(&client).await;
+        let (mut run, client) = Run::start_signed_in(world, t).await;
         world.revoke_refresh_tokens().await;
         run.t.note(&format!("the server revokes {}'s refresh tokens", world.config().username));
-        let past = run.past_expiry();
-        run.advance(past).await;
-        let waiting = Run::spawn_tokens(&client);
-        run.record("tokens() [spawned]", "waiting".into()).await;
+        run.advance_past_expiry().await;
+        let waiting = run.spawn_tokens(&client, "waiting").await;
         let released = client.release_sign_in_wait();
         run.record("release_sign_in_wait()", format!("released {released}")).await;
         run.waited("tokens() [the waiting request]", waiting).await;
@@ -360,9 +361,7 @@ pub mod scenarios {
 
     /// Offline with valid tokens: they are served from the cache.
     pub async fn offline_with_valid_tokens(world: &dyn ModelWorld, t: Trace) -> String {
-        let mut run = Run::new(world, t);
-        let client = run.start().await;
-        run.signed_in(&client).await;
+        let (mut run, client) = Run::start_signed_in(world, t).await;
         run.set_online(false).await;
         run.advance(Duration::from_secs(120)).await;
         run.tokens(&client, "tokens()").await;
@@ -375,14 +374,10 @@ pub mod scenarios {
         world: &dyn ModelWorld,
         t: Trace,
     ) -> String {
-        let mut run = Run::new(world, t);
-        let client = run.start().await;
-        run.signed_in(&client).await;
+        let (mut run, client) = Run::start_signed_in(world, t).await;
         run.set_online(false).await;
-        let past = run.past_expiry();
-        run.advance(past).await;
-        let blocked = Run::spawn_tokens(&client);
-        run.record("tokens() [spawned]", "blocked".into()).await;
+        run.advance_past_expiry().await;
+        let blocked = run.spawn_tokens(&client, "blocked").await;
         run.set_online(true).await;
         run.waited("tokens() [the blocked request]", blocked).await;
         run.finish()
@@ -390,9 +385,7 @@ pub mod scenarios {
 
     /// A restarted app resumes the stored session.
     pub async fn restart_resumes(world: &dyn ModelWorld, t: Trace) -> String {
-        let mut run = Run::new(world, t);
-        let client = run.start().await;
-        run.signed_in(&client).await;
+        let (mut run, client) = Run::start_signed_in(world, t).await;
         drop(client);
         run.t.note("the app restarts: a new client over the same store");
         let client = run.start().await;

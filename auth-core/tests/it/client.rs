@@ -5,12 +5,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use auth_core::testing::conformance::token_store::sample_session;
 use auth_core::{
-    AuthClient, AuthError, ChallengeKind, ChallengeResponse, Generation, InvalidReason,
-    MemoryTokenStore, ProviderError, ProviderToken, ServiceErrorKind, SignInRequest, SignInResult,
-    SignOutOptions, Snapshot, StoreError, StoredSession, TokenStore, TokenStoreExt, UserState,
+    AuthClient, AuthError, ChallengeKind, ChallengeResponse, InvalidReason, ProviderError,
+    ProviderToken, ServiceErrorKind, SignInRequest, SignInResult, SignOutOptions, StoreError,
+    TokenStoreExt, UserState,
 };
 
 use crate::support::{
@@ -380,38 +379,11 @@ async fn a_sign_in_that_cannot_be_saved_changes_nothing() {
     assert_eq!(client.current_user_state().state, UserState::SignedOut);
 }
 
-/// A store that reports damage once, like a file store that kept a corrupt file aside.
-#[derive(Debug, Default)]
-struct DamagedOnce {
-    reported: AtomicUsize,
-    inner: MemoryTokenStore,
-}
-
-#[async_trait]
-impl TokenStore for DamagedOnce {
-    async fn load(&self) -> Result<Snapshot, StoreError> {
-        if self.reported.fetch_add(1, Ordering::SeqCst) == 0 {
-            return Err(StoreError::Damaged {
-                message: "bad JSON".into(),
-                kept_at: "/tmp/x.damaged".into(),
-            });
-        }
-        self.inner.load().await
-    }
-
-    async fn compare_and_swap(
-        &self,
-        expected: Generation,
-        new: Option<&StoredSession>,
-    ) -> Result<Generation, StoreError> {
-        self.inner.compare_and_swap(expected, new).await
-    }
-}
-
 #[tokio::test]
 async fn a_damaged_store_starts_signed_out_and_says_so() {
     let h = Harness::new();
-    let client = h.builder().token_store(Arc::new(DamagedOnce::default())).build();
+    h.store.damage_next_load("/tmp/x.damaged");
+    let client = h.builder().build();
     let details = client.initialize().await.expect("damage is reported, not fatal");
     assert_eq!(details.state, UserState::SignedOut);
     assert!(details.store_damage.unwrap().contains("kept aside at /tmp/x.damaged"));
