@@ -3,8 +3,8 @@
 //! served.
 //!
 //! Each of the C workers loops over a mix of what apps do: sign up (and confirm) a user now
-//! and then, deleting the one it used before (a test suite's users come and go; what a
-//! deleted user leaves behind is what would leak), sign in alternately with USER_SRP_AUTH
+//! and then, deleting the one it used before and its identity (a tidy test suite's users
+//! come and go; what a deleted user leaves behind is what would leak), sign in alternately with USER_SRP_AUTH
 //! (real client SRP maths) and USER_PASSWORD_AUTH, GetUser, refresh, identity-pool
 //! credentials (GetId and GetCredentialsForIdentity with the ID token) and GlobalSignOut.
 //! Every ten seconds, after 10,000 sign-ins and at the end it prints operations per second,
@@ -276,8 +276,10 @@ async fn work(url: &str, worker: u32, srp: bool, counters: &Counters, stop: &Ato
     };
     let mut generation = 0u32;
     let mut username = String::new();
-    // The user this worker signed up, signed in or not: deleted when the next one replaces it.
+    // The user this worker signed up, and the identity its credentials came from: deleted
+    // when the next user replaces it (identities outlive their users, as in Cognito).
     let mut previous: Option<String> = None;
+    let mut identity: Option<String> = None;
     let mut round = 0u64;
     while !stop.load(Ordering::Relaxed) {
         let result = async {
@@ -287,6 +289,10 @@ async fn work(url: &str, worker: u32, srp: bool, counters: &Counters, stop: &Ato
                 if let Some(old) = previous.take() {
                     let delete = json!({ "UserPoolId": POOL_ID, "Username": old });
                     call(&mut conn, "AdminDeleteUser", &delete, counters).await?;
+                }
+                if let Some(old) = identity.take() {
+                    let delete = json!({ "IdentityIdsToDelete": [old] });
+                    identity_call(&mut conn, "DeleteIdentities", &delete, counters).await?;
                 }
                 username = format!("soak-{worker}-{generation}");
                 generation += 1;
@@ -309,7 +315,7 @@ async fn work(url: &str, worker: u32, srp: bool, counters: &Counters, stop: &Ato
                     });
                     call(&mut conn, "InitiateAuth", &refresh, counters).await?;
                 }
-                5 => credentials(&mut conn, &tokens.id, counters).await?,
+                5 => identity = Some(credentials(&mut conn, &tokens.id, counters).await?),
                 7 => {
                     let sign_out = json!({ "AccessToken": tokens.access });
                     call(&mut conn, "GlobalSignOut", &sign_out, counters).await?;
@@ -395,32 +401,37 @@ async fn srp_sign_in_counted(
     tokens_of(&answer)
 }
 
+/// An identity-pool operation; its answer.
+async fn identity_call(
+    conn: &mut Connection,
+    operation: &str,
+    body: &Value,
+    counters: &Counters,
+) -> Result<Value, String> {
+    let (status, text) = conn
+        .post_target(&format!("{IDENTITY_TARGET}{operation}"), body.to_string().as_bytes())
+        .await
+        .map_err(|error| format!("{operation}: {error}"))?;
+    counters.ops.fetch_add(1, Ordering::Relaxed);
+    let value: Value = serde_json::from_slice(&text).unwrap_or(Value::Null);
+    if status == 200 { Ok(value) } else { Err(format!("{operation}: HTTP {status}: {value}")) }
+}
+
+/// GetId and GetCredentialsForIdentity with the user's ID token; the identity id.
 async fn credentials(
     conn: &mut Connection,
     id_token: &str,
     counters: &Counters,
-) -> Result<(), String> {
+) -> Result<String, String> {
     let logins = json!({ format!("cognito-idp.us-east-1.amazonaws.com/{POOL_ID}"): id_token });
     let get_id = json!({ "IdentityPoolId": IDENTITY_POOL_ID, "Logins": logins });
-    let (status, text) =
-        conn.post_target(&format!("{IDENTITY_TARGET}GetId"), get_id.to_string().as_bytes()).await?;
-    counters.ops.fetch_add(1, Ordering::Relaxed);
-    let identity: Value = serde_json::from_slice(&text).unwrap_or(Value::Null);
+    let identity = identity_call(conn, "GetId", &get_id, counters).await?;
     let identity_id = identity
         .get("IdentityId")
         .and_then(Value::as_str)
-        .ok_or_else(|| format!("GetId: HTTP {status}: {identity}"))?;
+        .ok_or_else(|| format!("GetId: no IdentityId in {identity}"))?
+        .to_owned();
     let body = json!({ "IdentityId": identity_id, "Logins": logins });
-    let (status, text) = conn
-        .post_target(
-            &format!("{IDENTITY_TARGET}GetCredentialsForIdentity"),
-            body.to_string().as_bytes(),
-        )
-        .await?;
-    counters.ops.fetch_add(1, Ordering::Relaxed);
-    if status == 200 {
-        Ok(())
-    } else {
-        Err(format!("GetCredentialsForIdentity: HTTP {status}: {}", String::from_utf8_lossy(&text)))
-    }
+    identity_call(conn, "GetCredentialsForIdentity", &body, counters).await?;
+    Ok(identity_id)
 }
