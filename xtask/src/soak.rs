@@ -339,14 +339,27 @@ async fn work(url: &str, worker: u32, srp: bool, counters: &Counters, stop: &Ato
     }
 }
 
+/// A user-pool operation; its answer.
 async fn call(
     conn: &mut Connection,
     operation: &str,
     body: &Value,
     counters: &Counters,
 ) -> Result<Value, String> {
+    send(conn, crate::harness::TARGET, operation, body, counters).await
+}
+
+/// An operation of the service whose `X-Amz-Target` prefix is `service`; its answer, or
+/// an error naming the operation.
+async fn send(
+    conn: &mut Connection,
+    service: &str,
+    operation: &str,
+    body: &Value,
+    counters: &Counters,
+) -> Result<Value, String> {
     let (status, text) = conn
-        .post(operation, body.to_string().as_bytes())
+        .post_target(&format!("{service}{operation}"), body.to_string().as_bytes())
         .await
         .map_err(|error| format!("{operation}: {error}"))?;
     counters.ops.fetch_add(1, Ordering::Relaxed);
@@ -408,13 +421,7 @@ async fn identity_call(
     body: &Value,
     counters: &Counters,
 ) -> Result<Value, String> {
-    let (status, text) = conn
-        .post_target(&format!("{IDENTITY_TARGET}{operation}"), body.to_string().as_bytes())
-        .await
-        .map_err(|error| format!("{operation}: {error}"))?;
-    counters.ops.fetch_add(1, Ordering::Relaxed);
-    let value: Value = serde_json::from_slice(&text).unwrap_or(Value::Null);
-    if status == 200 { Ok(value) } else { Err(format!("{operation}: HTTP {status}: {value}")) }
+    send(conn, IDENTITY_TARGET, operation, body, counters).await
 }
 
 /// GetId and GetCredentialsForIdentity with the user's ID token; the identity id.
