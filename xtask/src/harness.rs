@@ -181,7 +181,25 @@ impl Connection {
 
     /// Sends a form (or an empty GET when `body` is `None`) to `path_and_query`, with an
     /// optional `Authorization`; returns the status, the `Location` and the body.
+    /// When the server closed the kept-alive connection, reconnects once and resends, as
+    /// [`Connection::post_target`] does.
     pub(crate) async fn form(
+        &mut self,
+        path_and_query: &str,
+        authorization: Option<&str>,
+        body: Option<&str>,
+    ) -> Result<(u16, Option<String>, bytes::Bytes), String> {
+        match self.form_once(path_and_query, authorization, body).await {
+            Ok(answer) => Ok(answer),
+            Err(_) if self.sender.is_closed() => {
+                *self = Self::open(&format!("http://{}", self.host)).await?;
+                self.form_once(path_and_query, authorization, body).await
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn form_once(
         &mut self,
         path_and_query: &str,
         authorization: Option<&str>,
