@@ -220,7 +220,7 @@ impl Connection {
                 body.unwrap_or_default().to_owned(),
             )))
             .map_err(|e| e.to_string())?;
-        let response = self.sender.send_request(request).await.map_err(|e| e.to_string())?;
+        let response = self.exchange(request).await?;
         let status = response.status().as_u16();
         let location =
             response.headers().get("location").and_then(|l| l.to_str().ok()).map(str::to_owned);
@@ -258,6 +258,18 @@ impl Connection {
         self.send("GET", path, None, b"").await
     }
 
+    /// Waits until the connection can take a request, then sends it. HTTP/1 takes one
+    /// request at a time: a request sent before the connection has finished the previous
+    /// exchange is refused at once ("operation was canceled", caused by "connection was not
+    /// ready"), a race a loaded CI machine lost on every hosted sign-in probe.
+    async fn exchange(
+        &mut self,
+        request: hyper::Request<http_body_util::Full<bytes::Bytes>>,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, String> {
+        self.sender.ready().await.map_err(|e| error_chain(&e))?;
+        self.sender.send_request(request).await.map_err(|e| error_chain(&e))
+    }
+
     async fn send(
         &mut self,
         method: &str,
@@ -278,9 +290,22 @@ impl Connection {
         let request = request
             .body(http_body_util::Full::new(bytes::Bytes::copy_from_slice(body)))
             .map_err(|e| e.to_string())?;
-        let response = self.sender.send_request(request).await.map_err(|e| e.to_string())?;
+        let response = self.exchange(request).await?;
         let status = response.status().as_u16();
         let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
         Ok((status, body))
     }
+}
+
+/// An error with its causes ("operation was canceled: connection was not ready"): hyper's
+/// own text names only the kind.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
