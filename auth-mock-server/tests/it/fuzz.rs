@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::raw::{RawResponse, call, call_identity};
+use crate::raw::{Api, RawResponse};
 
 const MEMBERS: &[&str] = &[
     "ClientId",
@@ -240,21 +240,18 @@ fn malformed_bodies_to_every_operation() {
         &huge,
     ];
     env.runtime.block_on(async {
-        for operation in auth_mock_server::OPERATIONS.iter().map(|op| op.name()) {
-            for body in fixed {
-                for signed in [true, false] {
-                    let response =
-                        call(&env.url, operation, body, signed).await.expect("an answer");
-                    check(operation, &response);
-                }
-            }
-        }
-        for operation in auth_mock_server::IDENTITY_OPERATIONS.iter().map(|op| op.name()) {
-            for body in fixed {
-                for signed in [true, false] {
-                    let response =
-                        call_identity(&env.url, operation, body, signed).await.expect("an answer");
-                    check(operation, &response);
+        let apis = [
+            (Api::UserPools, auth_mock_server::OPERATIONS),
+            (Api::IdentityPools, auth_mock_server::IDENTITY_OPERATIONS),
+        ];
+        for (api, operations) in apis {
+            for operation in operations.iter().map(|op| op.name()) {
+                for body in fixed {
+                    for signed in [true, false] {
+                        let response =
+                            api.call(&env.url, operation, body, signed).await.expect("an answer");
+                        check(operation, &response);
+                    }
                 }
             }
         }
@@ -281,7 +278,7 @@ proptest! {
     fn random_bodies_never_get_a_5xx(index in 0..auth_mock_server::OPERATIONS.len(), body in body(), signed in any::<bool>()) {
         let env = env();
         let operation = auth_mock_server::OPERATIONS[index].name();
-        let response = env.runtime.block_on(call(&env.url, operation, &body, signed)).expect("an answer");
+        let response = env.runtime.block_on(Api::UserPools.call(&env.url, operation, &body, signed)).expect("an answer");
         check(operation, &response);
     }
 
@@ -289,7 +286,7 @@ proptest! {
     fn random_identity_bodies_never_get_a_5xx(index in 0..auth_mock_server::IDENTITY_OPERATIONS.len(), body in body(), signed in any::<bool>()) {
         let env = env();
         let operation = auth_mock_server::IDENTITY_OPERATIONS[index].name();
-        let response = env.runtime.block_on(call_identity(&env.url, operation, &body, signed)).expect("an answer");
+        let response = env.runtime.block_on(Api::IdentityPools.call(&env.url, operation, &body, signed)).expect("an answer");
         check(operation, &response);
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::identity::federation;
-use crate::raw::{call_identity, request};
+use crate::raw::{Api, request};
 use crate::support::claims;
 
 const REDACT: &[&str] = &[
@@ -60,7 +60,8 @@ fn shape(value: &Value) -> Value {
 }
 
 async fn op(url: &str, operation: &str, body: Value) -> Value {
-    let response = call_identity(url, operation, body.to_string().as_bytes(), true).await.unwrap();
+    let response =
+        Api::IdentityPools.call(url, operation, body.to_string().as_bytes(), true).await.unwrap();
     let mut value = response.json();
     redact(&mut value);
     value

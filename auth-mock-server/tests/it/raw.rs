@@ -90,36 +90,48 @@ fn dechunk(body: &str) -> String {
     out
 }
 
-/// Calls a user-pool operation with a raw JSON body.
+/// One of the server's JSON 1.1 APIs: user pools or identity pools. The two take the same
+/// raw requests but for the `X-Amz-Target` prefix and the service in the SigV4 scope.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Api {
+    UserPools,
+    IdentityPools,
+}
+
+impl Api {
+    /// Calls `operation` with a raw JSON body; `signed` adds an `Authorization` header whose
+    /// signature is a placeholder (the server reads only that a request is signed, and its
+    /// region).
+    pub(crate) async fn call(
+        self,
+        url: &str,
+        operation: &str,
+        body: &[u8],
+        signed: bool,
+    ) -> std::io::Result<RawResponse> {
+        let (prefix, service) = match self {
+            Api::UserPools => ("AWSCognitoIdentityProviderService", "cognito-idp"),
+            Api::IdentityPools => ("AWSCognitoIdentityService", "cognito-identity"),
+        };
+        let target = format!("{prefix}.{operation}");
+        let mut headers =
+            vec![("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target.as_str())];
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDTEST/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=00"
+        );
+        if signed {
+            headers.push(("Authorization", auth.as_str()));
+        }
+        request(url, "POST", "/", &headers, body).await
+    }
+}
+
+/// Calls a user-pool operation with a raw JSON body (most raw requests are to user pools).
 pub(crate) async fn call(
     url: &str,
     operation: &str,
     body: &[u8],
     signed: bool,
 ) -> std::io::Result<RawResponse> {
-    let target = format!("AWSCognitoIdentityProviderService.{operation}");
-    let mut headers =
-        vec![("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target.as_str())];
-    let auth = "AWS4-HMAC-SHA256 Credential=AKIDTEST/20240101/us-east-1/cognito-idp/aws4_request, SignedHeaders=host, Signature=00";
-    if signed {
-        headers.push(("Authorization", auth));
-    }
-    request(url, "POST", "/", &headers, body).await
-}
-
-/// Calls an identity-pool operation with a raw JSON body.
-pub(crate) async fn call_identity(
-    url: &str,
-    operation: &str,
-    body: &[u8],
-    signed: bool,
-) -> std::io::Result<RawResponse> {
-    let target = format!("AWSCognitoIdentityService.{operation}");
-    let mut headers =
-        vec![("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target.as_str())];
-    let auth = "AWS4-HMAC-SHA256 Credential=AKIDTEST/20240101/us-east-1/cognito-identity/aws4_request, SignedHeaders=host, Signature=00";
-    if signed {
-        headers.push(("Authorization", auth));
-    }
-    request(url, "POST", "/", &headers, body).await
+    Api::UserPools.call(url, operation, body, signed).await
 }
