@@ -3,10 +3,19 @@
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::raw::{call, request};
+use crate::raw::{RawResponse, call, request};
 use crate::support::server;
 
 const TARGET: (&str, &str) = ("X-Amz-Target", "AWSCognitoIdentityProviderService.ListUserPools");
+
+/// Asserts a 400 with the exception `kind` whose message mentions `fragment`: a clear
+/// message, not just a status, is what these answers owe the client.
+#[track_caller]
+fn assert_bad_request(answer: &RawResponse, kind: &str, fragment: &str) {
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.json()["__type"], kind);
+    assert!(answer.json()["message"].as_str().unwrap().contains(fragment), "{}", answer.body);
+}
 
 #[tokio::test]
 async fn method_not_allowed_and_rejections_have_json_bodies() {
@@ -29,9 +38,7 @@ async fn a_non_utf8_target_is_invalid_not_missing() {
     let server = server().await;
     let target = ("X-Amz-Target", "AWSCognitoIdentityProviderService.ListUserPoolsé");
     let answer = request(&server.url(), "POST", "/", &[target], b"{}").await.unwrap();
-    assert_eq!(answer.status, 400);
-    assert_eq!(answer.json()["__type"], "UnknownOperationException");
-    assert!(answer.json()["message"].as_str().unwrap().contains("not valid"), "{}", answer.body);
+    assert_bad_request(&answer, "UnknownOperationException", "not valid");
 }
 
 #[tokio::test]
@@ -43,9 +50,7 @@ async fn oversized_and_non_utf8_bodies_get_clear_messages() {
     assert_eq!(answer.status, 413);
     assert!(answer.json()["message"].as_str().unwrap().contains("larger than 1048576 bytes"));
     let answer = call(&url, "ListUserPools", b"{\"MaxResults\": \xff}", true).await.unwrap();
-    assert_eq!(answer.status, 400);
-    assert_eq!(answer.json()["__type"], "SerializationException");
-    assert!(answer.json()["message"].as_str().unwrap().contains("not UTF-8"), "{}", answer.body);
+    assert_bad_request(&answer, "SerializationException", "not UTF-8");
 }
 
 #[tokio::test]
