@@ -16,6 +16,32 @@ async fn exchange(h: &Hosted, url: &str) -> serde_json::Value {
     serde_json::from_str(&response.text().await.unwrap()).unwrap()
 }
 
+/// Types the code the server last sent `username` into the code page, and checks that the
+/// browser lands on the callback with a code whose ID token is that user's.
+async fn enter_code_and_land_as(browser: &HeadlessBrowser, h: &Hosted, username: &str) {
+    browser.client.wait().for_element(Locator::Id("code")).await.unwrap();
+    let code = h.f.server.last_code(&h.f.pool, username).unwrap().code;
+    browser.fill(&[("code", &code)]).await;
+    let url = browser.wait_url(|url| url.starts_with(CALLBACK)).await;
+    assert_eq!(
+        claims(exchange(h, &url).await["id_token"].as_str().unwrap())["cognito:username"],
+        username
+    );
+}
+
+/// Signs the browser out through `logout` (a path), then opens `authorize` for a fresh
+/// sign-in.
+async fn sign_out_and_authorize(
+    browser: &HeadlessBrowser,
+    h: &Hosted,
+    logout: &str,
+    authorize: &str,
+) {
+    browser.goto(&h.url(logout)).await;
+    browser.wait_url(|url| url.starts_with(LOGOUT)).await;
+    browser.goto(authorize).await;
+}
+
 #[tokio::test]
 async fn the_hosted_ui_in_a_real_browser() {
     let Some(browser) = HeadlessBrowser::start("the_hosted_ui_in_a_real_browser").await else {
@@ -51,45 +77,25 @@ async fn the_hosted_ui_in_a_real_browser() {
     // Logout clears it: the next authorize shows the form.
     let logout =
         format!("/logout?client_id={}&logout_uri=http%3A%2F%2Flocalhost%3A3000%2Fbye", h.web);
-    browser.goto(&h.url(&logout)).await;
-    browser.wait_url(|url| url.starts_with(LOGOUT)).await;
-    browser.goto(&authorize).await;
+    sign_out_and_authorize(&browser, &h, &logout, &authorize).await;
     browser.client.wait().for_element(Locator::Id("password")).await.unwrap();
 
     // New password, then an SMS code, on the pages.
     h.create_bob_with_sms_mfa().await;
     browser.fill(&[("username", "bob"), ("password", "Temp0rary!")]).await;
     browser.fill(&[("password", "N3w-Passw0rd!"), ("confirm_password", "N3w-Passw0rd!")]).await;
-    browser.client.wait().for_element(Locator::Id("code")).await.unwrap();
-    let code = h.f.server.last_code(&h.f.pool, "bob").unwrap().code;
-    browser.fill(&[("code", &code)]).await;
-    let url = browser.wait_url(at_callback).await;
-    assert_eq!(
-        claims(exchange(&h, &url).await["id_token"].as_str().unwrap())["cognito:username"],
-        "bob"
-    );
+    enter_code_and_land_as(&browser, &h, "bob").await;
 
     // Sign-up with a confirmation code.
-    browser.goto(&h.url(&logout)).await;
-    browser.wait_url(|url| url.starts_with(LOGOUT)).await;
-    browser.goto(&authorize).await;
+    sign_out_and_authorize(&browser, &h, &logout, &authorize).await;
     browser.client.wait().for_element(Locator::Id("sign-up")).await.unwrap().click().await.unwrap();
     browser
         .fill(&[("username", "carol"), ("email", "carol@example.com"), ("password", PASSWORD)])
         .await;
-    browser.client.wait().for_element(Locator::Id("code")).await.unwrap();
-    let code = h.f.server.last_code(&h.f.pool, "carol").unwrap().code;
-    browser.fill(&[("code", &code)]).await;
-    let url = browser.wait_url(at_callback).await;
-    assert_eq!(
-        claims(exchange(&h, &url).await["id_token"].as_str().unwrap())["cognito:username"],
-        "carol"
-    );
+    enter_code_and_land_as(&browser, &h, "carol").await;
 
     // Forgotten password.
-    browser.goto(&h.url(&logout)).await;
-    browser.wait_url(|url| url.starts_with(LOGOUT)).await;
-    browser.goto(&authorize).await;
+    sign_out_and_authorize(&browser, &h, &logout, &authorize).await;
     browser
         .client
         .wait()
