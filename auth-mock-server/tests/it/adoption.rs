@@ -58,22 +58,16 @@ async fn ses_lists_sign_up_and_reset_emails_with_their_codes() {
         .unwrap();
     let pool_id = pool.user_pool().unwrap().id().unwrap().to_owned();
     let client = server.create_client(&pool_id, "app", Default::default()).await.unwrap();
-    sdk.sign_up()
-        .client_id(&client.client_id)
-        .username("carol")
-        .password(PASSWORD)
-        .user_attributes(attribute("email", "carol@example.com"))
-        .send()
-        .await
-        .unwrap();
-    sdk.sign_up()
-        .client_id(&client.client_id)
-        .username("dave")
-        .password(PASSWORD)
-        .user_attributes(attribute("email", "dave@example.com"))
-        .send()
-        .await
-        .unwrap();
+    for username in ["carol", "dave"] {
+        sdk.sign_up()
+            .client_id(&client.client_id)
+            .username(username)
+            .password(PASSWORD)
+            .user_attributes(attribute("email", &format!("{username}@example.com")))
+            .send()
+            .await
+            .unwrap();
+    }
 
     let all = get_json(&server.url(), "/_aws/ses").await;
     assert_eq!(all["messages"].as_array().unwrap().len(), 2, "{all}");
