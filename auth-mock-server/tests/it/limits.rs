@@ -203,13 +203,6 @@ async fn the_third_wrong_mfa_code_ends_the_session() {
     // A new sign-in has a new budget.
     let challenge = f.password_auth("grace", PASSWORD).send().await.unwrap();
     let sent = f.server.last_code(&f.pool, "grace").unwrap().code;
-    let done = f
-        .respond(
-            ChallengeNameType::SmsMfa,
-            challenge.session(),
-            "grace",
-            &[("SMS_MFA_CODE", &sent)],
-        )
+    f.finish(ChallengeNameType::SmsMfa, challenge.session(), "grace", &[("SMS_MFA_CODE", &sent)])
         .await;
-    assert!(done.authentication_result().is_some());
 }

@@ -8,8 +8,8 @@ use aws_sdk_cognitoidentityprovider::operation::initiate_auth::builders::Initiat
 use aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::RespondToAuthChallengeOutput;
 use aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::builders::RespondToAuthChallengeFluentBuilder;
 use aws_sdk_cognitoidentityprovider::types::{
-    AuthFlowType, ChallengeNameType, SoftwareTokenMfaConfigType, SoftwareTokenMfaSettingsType,
-    UserPoolMfaType,
+    AuthFlowType, AuthenticationResultType, ChallengeNameType, SoftwareTokenMfaConfigType,
+    SoftwareTokenMfaSettingsType, UserPoolMfaType,
 };
 
 pub(crate) const PASSWORD: &str = "Passw0rd!";
@@ -108,30 +108,27 @@ impl Fixture {
         username: &str,
         password: &str,
     ) -> InitiateAuthFluentBuilder {
-        self.sdk
-            .initiate_auth()
-            .auth_flow(AuthFlowType::UserPasswordAuth)
-            .client_id(client_id)
+        self.initiate(AuthFlowType::UserPasswordAuth, client_id)
             .auth_parameters("USERNAME", username)
             .auth_parameters("PASSWORD", password)
     }
 
     /// InitiateAuth with REFRESH_TOKEN_AUTH through the fixture's client, ready to send.
     pub(crate) fn refresh_auth(&self, refresh_token: &str) -> InitiateAuthFluentBuilder {
-        self.sdk
-            .initiate_auth()
-            .auth_flow(AuthFlowType::RefreshTokenAuth)
-            .client_id(&self.client.client_id)
+        self.initiate(AuthFlowType::RefreshTokenAuth, &self.client.client_id)
             .auth_parameters("REFRESH_TOKEN", refresh_token)
     }
 
     /// InitiateAuth with CUSTOM_AUTH through the fixture's client, ready to send.
     pub(crate) fn custom_auth(&self, username: &str) -> InitiateAuthFluentBuilder {
-        self.sdk
-            .initiate_auth()
-            .auth_flow(AuthFlowType::CustomAuth)
-            .client_id(&self.client.client_id)
+        self.initiate(AuthFlowType::CustomAuth, &self.client.client_id)
             .auth_parameters("USERNAME", username)
+    }
+
+    /// InitiateAuth with `flow` through `client_id`; the flows differ only in their
+    /// parameters.
+    fn initiate(&self, flow: AuthFlowType, client_id: &str) -> InitiateAuthFluentBuilder {
+        self.sdk.initiate_auth().auth_flow(flow).client_id(client_id)
     }
 
     /// RespondToAuthChallenge through the fixture's client for `username` in `session`; the
@@ -177,6 +174,22 @@ impl Fixture {
         match answer.send().await {
             Ok(output) => output,
             Err(error) => panic!("the answer to {challenge:?} was refused: {error:?}"),
+        }
+    }
+
+    /// Answers the last challenge of a sign-in ([`Fixture::respond`]): the answer must issue
+    /// tokens, which it returns.
+    pub(crate) async fn finish(
+        &self,
+        challenge: ChallengeNameType,
+        session: Option<&str>,
+        username: &str,
+        responses: &[(&str, &str)],
+    ) -> AuthenticationResultType {
+        let output = self.respond(challenge, session, username, responses).await;
+        match output.authentication_result() {
+            Some(tokens) => tokens.clone(),
+            None => panic!("the answer was accepted but issued no tokens: {output:?}"),
         }
     }
 

@@ -191,15 +191,14 @@ async fn user_auth_select_challenge_lists_factors_then_email_otp_signs_in() {
     assert_eq!(delivered.purpose, "otp");
     assert_eq!(delivered.code.len(), 6);
 
-    let done = f
-        .respond(
+    let tokens = f
+        .finish(
             ChallengeNameType::EmailOtp,
             otp.session(),
             "alice",
             &[("EMAIL_OTP_CODE", &delivered.code)],
         )
         .await;
-    let tokens = done.authentication_result().expect("tokens");
     let claims = crate::support::claims(tokens.id_token().unwrap());
     assert_eq!(claims["cognito:username"], "alice");
     assert!(tokens.new_device_metadata().is_none(), "devices are tracked only after SRP");
@@ -215,15 +214,13 @@ async fn user_auth_select_challenge_password_answer_and_admin_form() {
         .send()
         .await;
     assert_code(missing, "InvalidParameterException");
-    let done = f
-        .respond(
-            ChallengeNameType::SelectChallenge,
-            select.session(),
-            "alice",
-            &[("ANSWER", "PASSWORD"), ("PASSWORD", PASSWORD)],
-        )
-        .await;
-    assert!(done.authentication_result().is_some());
+    f.finish(
+        ChallengeNameType::SelectChallenge,
+        select.session(),
+        "alice",
+        &[("ANSWER", "PASSWORD"), ("PASSWORD", PASSWORD)],
+    )
+    .await;
 
     let admin = f
         .sdk
@@ -265,10 +262,7 @@ async fn user_auth_sms_otp_signs_in_without_mfa() {
     assert_eq!(params["CODE_DELIVERY_DELIVERY_MEDIUM"], "SMS");
     assert_eq!(params["CODE_DELIVERY_DESTINATION"], "+*******0100");
     let code = f.server.last_code(&f.pool, "sam").unwrap().code;
-    let done = f
-        .respond(ChallengeNameType::SmsOtp, otp.session(), "sam", &[("SMS_OTP_CODE", &code)])
-        .await;
-    assert!(done.authentication_result().is_some(), "{done:?}");
+    f.finish(ChallengeNameType::SmsOtp, otp.session(), "sam", &[("SMS_OTP_CODE", &code)]).await;
 
     // The password factor in the same pool asks for MFA (here: set it up).
     let password =
@@ -304,10 +298,8 @@ async fn user_auth_wrong_codes_are_refused_and_the_third_ends_the_session() {
             .await;
         assert_code(refused, "CodeMismatchException");
     }
-    let done = f
-        .respond(ChallengeNameType::EmailOtp, otp.session(), "alice", &[("EMAIL_OTP_CODE", &code)])
+    f.finish(ChallengeNameType::EmailOtp, otp.session(), "alice", &[("EMAIL_OTP_CODE", &code)])
         .await;
-    assert!(done.authentication_result().is_some());
 }
 
 #[tokio::test]
@@ -494,22 +486,18 @@ async fn user_auth_password_first_factor_is_followed_by_totp_mfa() {
         .await;
     assert_eq!(mfa.challenge_name(), Some(&ChallengeNameType::SoftwareTokenMfa));
     let code = f.server.totp_code(&f.pool, "alice").unwrap();
-    let done = f
-        .respond(
-            ChallengeNameType::SoftwareTokenMfa,
-            mfa.session(),
-            "alice",
-            &[("SOFTWARE_TOKEN_MFA_CODE", &code)],
-        )
-        .await;
-    assert!(done.authentication_result().is_some());
+    f.finish(
+        ChallengeNameType::SoftwareTokenMfa,
+        mfa.session(),
+        "alice",
+        &[("SOFTWARE_TOKEN_MFA_CODE", &code)],
+    )
+    .await;
 
     // The email code instead of the password: no MFA.
     let (otp, code) = f.email_otp("alice").await;
-    let done = f
-        .respond(ChallengeNameType::EmailOtp, otp.session(), "alice", &[("EMAIL_OTP_CODE", &code)])
+    f.finish(ChallengeNameType::EmailOtp, otp.session(), "alice", &[("EMAIL_OTP_CODE", &code)])
         .await;
-    assert!(done.authentication_result().is_some());
 }
 
 #[tokio::test]
@@ -536,15 +524,8 @@ async fn user_auth_unusable_preferences_and_web_authn() {
     // PASSWORD preferred without the password: a PASSWORD challenge answered under its name.
     let challenge = f.preferring("alice", "PASSWORD").send().await.unwrap();
     assert_eq!(challenge.challenge_name(), Some(&ChallengeNameType::Password));
-    let done = f
-        .respond(
-            ChallengeNameType::Password,
-            challenge.session(),
-            "alice",
-            &[("PASSWORD", PASSWORD)],
-        )
+    f.finish(ChallengeNameType::Password, challenge.session(), "alice", &[("PASSWORD", PASSWORD)])
         .await;
-    assert!(done.authentication_result().is_some());
 }
 
 #[tokio::test]
