@@ -9,7 +9,7 @@ use aws_sdk_cognitoidentityprovider::types::{
     ProviderUserIdentifierType, ResourceServerScopeType,
 };
 
-use crate::support::{Fixture, assert_code, fixture};
+use crate::support::{Fixture, assert_code, fixture, scenario_tests};
 
 fn scope(name: &str) -> ResourceServerScopeType {
     ResourceServerScopeType::builder()
@@ -464,14 +464,12 @@ pub(crate) async fn identity_providers(f: &Fixture) {
     );
 }
 
-#[tokio::test]
-async fn domains_are_created_described_updated_and_deleted() {
-    domains(&fixture().await).await;
-}
-
-#[tokio::test]
-async fn resource_servers_define_custom_scopes() {
-    resource_servers(&fixture().await).await;
+// Each scenario on a server of its own; `sdk::every_operation_is_exercised` runs them all
+// on one.
+scenario_tests! {
+    domains_are_created_described_updated_and_deleted => domains;
+    resource_servers_define_custom_scopes => resource_servers;
+    identity_providers_and_links => identity_providers;
 }
 
 #[tokio::test]
@@ -492,9 +490,4 @@ pub(crate) async fn resource_servers_for_clients(f: &Fixture) {
         .send()
         .await
         .unwrap();
-}
-
-#[tokio::test]
-async fn identity_providers_and_links() {
-    identity_providers(&fixture().await).await;
 }

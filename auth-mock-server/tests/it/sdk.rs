@@ -14,7 +14,7 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 
 use crate::srp::{DeviceCreds, srp_login};
-use crate::support::{Fixture, PASSWORD, assert_code, claims, code, fixture};
+use crate::support::{Fixture, PASSWORD, assert_code, claims, code, fixture, scenario_tests};
 
 fn attr(name: &str, value: &str) -> AttributeType {
     AttributeType::builder().name(name).value(value).build().unwrap()
@@ -176,11 +176,6 @@ async fn pools_and_clients(f: &Fixture) {
     );
 }
 
-#[tokio::test]
-async fn pools_and_clients_conformance() {
-    pools_and_clients(&fixture().await).await;
-}
-
 async fn admin_users(f: &Fixture) {
     let sdk = &f.sdk;
     let created = sdk
@@ -307,11 +302,6 @@ async fn admin_users(f: &Fixture) {
     assert_eq!(got.user_status(), Some(&UserStatusType::Confirmed));
 }
 
-#[tokio::test]
-async fn admin_users_conformance() {
-    admin_users(&fixture().await).await;
-}
-
 async fn groups(f: &Fixture) {
     let sdk = &f.sdk;
     let group = sdk
@@ -391,11 +381,6 @@ async fn groups(f: &Fixture) {
         sdk.get_group().user_pool_id(&f.pool).group_name("admins").send().await,
         "ResourceNotFoundException",
     );
-}
-
-#[tokio::test]
-async fn groups_conformance() {
-    groups(&fixture().await).await;
 }
 
 async fn password_and_tokens(f: &Fixture) {
@@ -478,11 +463,6 @@ async fn password_and_tokens(f: &Fixture) {
         .unwrap();
 }
 
-#[tokio::test]
-async fn password_refresh_revocation_conformance() {
-    password_and_tokens(&fixture().await).await;
-}
-
 async fn new_password_required(f: &Fixture) {
     let sdk = &f.sdk;
     sdk.admin_create_user()
@@ -543,11 +523,6 @@ async fn new_password_required(f: &Fixture) {
     let got = sdk.admin_get_user().user_pool_id(&f.pool).username("erin").send().await.unwrap();
     assert_eq!(got.user_status(), Some(&UserStatusType::Confirmed));
     assert!(got.user_attributes().iter().any(|a| a.name() == "name" && a.value() == Some("Erin")));
-}
-
-#[tokio::test]
-async fn new_password_required_conformance() {
-    new_password_required(&fixture().await).await;
 }
 
 async fn sign_up_and_account(f: &Fixture) {
@@ -646,11 +621,6 @@ async fn sign_up_and_account(f: &Fixture) {
         sdk.admin_get_user().user_pool_id(&f.pool).username("frank").send().await,
         "UserNotFoundException",
     );
-}
-
-#[tokio::test]
-async fn sign_up_and_account_conformance() {
-    sign_up_and_account(&fixture().await).await;
 }
 
 async fn mfa(f: &Fixture) {
@@ -793,11 +763,6 @@ async fn mfa(f: &Fixture) {
     f.set_mfa(UserPoolMfaType::Off).await;
 }
 
-#[tokio::test]
-async fn mfa_conformance() {
-    mfa(&fixture().await).await;
-}
-
 async fn custom_auth(f: &Fixture) {
     assert_code(f.custom_auth("alice").send().await, "InvalidParameterException");
     f.server.set_custom_auth(&f.pool, "alice", Some("42")).unwrap();
@@ -814,11 +779,6 @@ async fn custom_auth(f: &Fixture) {
     assert_eq!(again.challenge_name(), Some(&ChallengeNameType::CustomChallenge));
     f.finish(ChallengeNameType::CustomChallenge, again.session(), "alice", &[("ANSWER", "42")])
         .await;
-}
-
-#[tokio::test]
-async fn custom_auth_conformance() {
-    custom_auth(&fixture().await).await;
 }
 
 async fn devices(f: &Fixture) {
@@ -933,11 +893,6 @@ async fn devices(f: &Fixture) {
         .send()
         .await
         .unwrap();
-}
-
-#[tokio::test]
-async fn devices_conformance() {
-    devices(&fixture().await).await;
 }
 
 async fn secret_hash_and_flows(f: &Fixture) {
@@ -1077,16 +1032,6 @@ async fn refresh_rotation(f: &Fixture) {
 }
 
 #[tokio::test]
-async fn refresh_token_rotation_conformance() {
-    refresh_rotation(&fixture().await).await;
-}
-
-#[tokio::test]
-async fn secret_hash_flows_and_user_existence_conformance() {
-    secret_hash_and_flows(&fixture().await).await;
-}
-
-#[tokio::test]
 async fn required_schema_attributes_at_sign_up_and_first_sign_in() {
     let f = fixture().await;
     let pool = f
@@ -1157,6 +1102,21 @@ async fn required_schema_attributes_at_sign_up_and_first_sign_in() {
         .await
         .unwrap();
     assert!(done.authentication_result().is_some());
+}
+
+// Each scenario on a server of its own; `every_operation_is_exercised` runs them all on one.
+scenario_tests! {
+    pools_and_clients_conformance => pools_and_clients;
+    admin_users_conformance => admin_users;
+    groups_conformance => groups;
+    password_refresh_revocation_conformance => password_and_tokens;
+    new_password_required_conformance => new_password_required;
+    sign_up_and_account_conformance => sign_up_and_account;
+    mfa_conformance => mfa;
+    custom_auth_conformance => custom_auth;
+    devices_conformance => devices;
+    refresh_token_rotation_conformance => refresh_rotation;
+    secret_hash_flows_and_user_existence_conformance => secret_hash_and_flows;
 }
 
 #[tokio::test]

@@ -253,6 +253,21 @@ impl Fixture {
     }
 }
 
+/// Declares one `#[tokio::test]` per `test => scenario` pair that runs the scenario on a
+/// fresh [`fixture`]. The scenarios themselves take a `&Fixture` so that one test can also run
+/// them all on a single server.
+macro_rules! scenario_tests {
+    ($($test:ident => $scenario:path;)*) => {
+        $(
+            #[tokio::test]
+            async fn $test() {
+                $scenario(&$crate::support::fixture().await).await;
+            }
+        )*
+    };
+}
+pub(crate) use scenario_tests;
+
 /// Decodes a JWT's payload without checking it.
 pub(crate) fn claims(jwt: &str) -> serde_json::Value {
     use base64::Engine as _;
