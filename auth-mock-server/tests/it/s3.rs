@@ -38,6 +38,16 @@ fn s3_error<E: aws_sdk_s3::error::ProvideErrorMetadata>(
     (error.code().unwrap_or("<no code>").to_owned(), status)
 }
 
+/// PutObject of a small in-memory body, ready to send.
+fn put_bytes(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: &'static [u8],
+) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+    s3.put_object().bucket(bucket).key(key).body(ByteStream::from_static(body))
+}
+
 #[tokio::test]
 async fn objects_round_trip_with_identity_pool_credentials() {
     let server = server().await;
@@ -81,13 +91,7 @@ async fn objects_round_trip_with_identity_pool_credentials() {
 
     // Keys that need encoding.
     for key in ["a b/c+d.txt", "ünï/cödé", "x=1&y=2;z", "tilde~star*"] {
-        s3.put_object()
-            .bucket("uploads")
-            .key(key)
-            .body(ByteStream::from_static(b"k"))
-            .send()
-            .await
-            .unwrap();
+        put_bytes(&s3, "uploads", key, b"k").send().await.unwrap();
         let got = s3.get_object().bucket("uploads").key(key).send().await.unwrap();
         assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), b"k", "{key}");
     }
@@ -204,14 +208,7 @@ async fn bad_credentials_are_refused() {
     server.advance_clock(Duration::from_secs(3601));
     let error = good.get_object().bucket("bkt").key("k").send().await.unwrap_err();
     assert_eq!(s3_error(&error), ("ExpiredToken".into(), 400));
-    let error = good
-        .put_object()
-        .bucket("bkt")
-        .key("k2")
-        .body(ByteStream::from_static(b"x"))
-        .send()
-        .await
-        .unwrap_err();
+    let error = put_bytes(&good, "bkt", "k2", b"x").send().await.unwrap_err();
     assert_eq!(s3_error(&error), ("ExpiredToken".into(), 400));
     // Fresh credentials work again.
     let fresh = s3_sdk(&server, guest_credentials(&server).await);
@@ -297,14 +294,7 @@ async fn s3_faults_and_counters() {
             .status(503)
             .times(1),
     );
-    let slow = s3
-        .put_object()
-        .bucket("bkt")
-        .key("k")
-        .body(ByteStream::from_static(b"x"))
-        .send()
-        .await
-        .unwrap_err();
+    let slow = put_bytes(&s3, "bkt", "k", b"x").send().await.unwrap_err();
     assert_eq!(s3_error(&slow), ("SlowDown".into(), 503));
     assert_eq!(server.request_count("s3:GetObject"), 2);
     assert_eq!(server.request_count("s3:PutObject"), 1);
