@@ -180,6 +180,17 @@ impl Setup {
             .map_err(|e| format!("{}: {}", code(&e), e.message().unwrap_or_default()))
     }
 
+    /// AdminConfirmSignUp, which must succeed (it runs the PostConfirmation trigger too).
+    async fn admin_confirm(&self, username: &str) {
+        self.sdk
+            .admin_confirm_sign_up()
+            .user_pool_id(&self.pool)
+            .username(username)
+            .send()
+            .await
+            .expect("AdminConfirmSignUp");
+    }
+
     async fn user(&self, username: &str) -> AdminGetUserOutput {
         self.sdk.admin_get_user().user_pool_id(&self.pool).username(username).send().await.unwrap()
     }
@@ -336,14 +347,7 @@ async fn post_confirmation_runs_after_confirm_sign_up_and_admin_confirm_sign_up(
     assert_eq!(events[0]["request"]["clientMetadata"], json!({ "step": "confirm" }));
 
     assert_eq!(setup.sign_up("frank").await, Ok(false));
-    setup
-        .sdk
-        .admin_confirm_sign_up()
-        .user_pool_id(&setup.pool)
-        .username("frank")
-        .send()
-        .await
-        .unwrap();
+    setup.admin_confirm("frank").await;
     let events = hooks.events("post");
     assert_eq!(events.len(), 2);
     assert_eq!(events[1]["userName"], "frank");
@@ -738,14 +742,7 @@ async fn trigger_event_shapes() {
     });
     let setup = setup(config, &hooks).await;
     setup.sign_up("mike").await.unwrap();
-    setup
-        .sdk
-        .admin_confirm_sign_up()
-        .user_pool_id(&setup.pool)
-        .username("mike")
-        .send()
-        .await
-        .unwrap();
+    setup.admin_confirm("mike").await;
     setup.login("mike").await.unwrap();
     let mut events = json!({
         "PreSignUp": hooks.events("pre")[0],
