@@ -66,21 +66,22 @@ async fn op(url: &str, operation: &str, body: Value) -> Value {
     json
 }
 
+/// InitiateAuth with USER_PASSWORD_AUTH through `client`, redacted as [`op`] does.
+async fn password_auth(url: &str, client: &str, username: &str, password: &str) -> Value {
+    let parameters = json!({ "USERNAME": username, "PASSWORD": password });
+    let body = json!({
+        "AuthFlow": "USER_PASSWORD_AUTH", "ClientId": client, "AuthParameters": parameters,
+    });
+    op(url, "InitiateAuth", body).await
+}
+
 #[tokio::test]
 async fn response_shapes() {
     let f = fixture().await;
     let url = f.server.url();
     let client = &f.client.client_id;
 
-    let tokens = op(
-        &url,
-        "InitiateAuth",
-        json!({
-            "AuthFlow": "USER_PASSWORD_AUTH", "ClientId": client,
-            "AuthParameters": { "USERNAME": "alice", "PASSWORD": PASSWORD },
-        }),
-    )
-    .await;
+    let tokens = password_auth(&url, client, "alice", PASSWORD).await;
     insta::assert_yaml_snapshot!("initiate_auth_tokens", tokens);
 
     let (access, id, _) = f.password_login("alice", PASSWORD).await;
@@ -103,15 +104,7 @@ async fn response_shapes() {
     .await;
     insta::assert_yaml_snapshot!("initiate_auth_password_verifier", challenge);
 
-    let error = op(
-        &url,
-        "InitiateAuth",
-        json!({
-            "AuthFlow": "USER_PASSWORD_AUTH", "ClientId": client,
-            "AuthParameters": { "USERNAME": "alice", "PASSWORD": "wrong" },
-        }),
-    )
-    .await;
+    let error = password_auth(&url, client, "alice", "wrong").await;
     insta::assert_yaml_snapshot!("error_not_authorized", error);
 
     let user = op(&url, "AdminGetUser", json!({ "UserPoolId": f.pool, "Username": "alice" })).await;
@@ -138,15 +131,7 @@ async fn response_shapes() {
         )
         .await
         .unwrap();
-    let new_password = op(
-        &url,
-        "InitiateAuth",
-        json!({
-            "AuthFlow": "USER_PASSWORD_AUTH", "ClientId": client,
-            "AuthParameters": { "USERNAME": "temp", "PASSWORD": "Temp-Passw0rd!" },
-        }),
-    )
-    .await;
+    let new_password = password_auth(&url, client, "temp", "Temp-Passw0rd!").await;
     insta::assert_yaml_snapshot!("initiate_auth_new_password_required", new_password);
 
     let malformed = op(&url, "InitiateAuth", json!("not an object")).await;
