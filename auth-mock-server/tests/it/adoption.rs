@@ -7,11 +7,11 @@ use auth_mock_server::seed::Seed;
 use aws_sdk_cognitoidentityprovider::types::AttributeType;
 use serde_json::{Value, json};
 
-use crate::raw::request;
+use crate::raw::{get, request};
 use crate::support::{PASSWORD, fixture, identity_sdk, sdk, server};
 
 async fn get_json(url: &str, path: &str) -> Value {
-    let response = request(url, "GET", path, &[], b"").await.expect("answered");
+    let response = get(url, path).await;
     assert_eq!(response.status, 200, "{path}: {}", response.body);
     response.json()
 }

@@ -8,7 +8,7 @@ use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::raw::request;
+use crate::raw::{get, request};
 
 pub(crate) struct Running {
     pub(crate) child: Child,
@@ -158,16 +158,8 @@ groups = ["admins"]
     assert!(running.stdout.join("\n").contains("pool eu-west-1_CiPool001 (ci)"));
     let refresh =
         login(&running.url, "ciwebclient000000000000001", "zed", "Zed-Passw0rd!").await.unwrap();
-    let discovery = request(
-        &running.url,
-        "GET",
-        "/eu-west-1_CiPool001/.well-known/openid-configuration",
-        &[],
-        b"",
-    )
-    .await
-    .unwrap()
-    .json();
+    let discovery =
+        get(&running.url, "/eu-west-1_CiPool001/.well-known/openid-configuration").await.json();
     assert_eq!(discovery["issuer"], "http://issuer.test/eu-west-1_CiPool001");
     // Sign up a user so the restart has something the seed does not.
     sdk(&running.url)
@@ -287,7 +279,7 @@ async fn control_token_and_control_host_flags() {
         "the token is never printed"
     );
     let url = &running.url;
-    let bare = request(url, "GET", "/_mock/health", &[], b"").await.unwrap();
+    let bare = get(url, "/_mock/health").await;
     assert_eq!(bare.status, 401);
     let token = [("Authorization", "Bearer flag-t0ken")];
     assert_eq!(request(url, "GET", "/_mock/health", &token, b"").await.unwrap().status, 200);

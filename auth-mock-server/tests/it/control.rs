@@ -4,14 +4,14 @@ use std::time::Duration;
 
 use auth_mock_server::{Fault, Lifetimes};
 
-use crate::raw::request;
+use crate::raw::{get, request};
 use crate::support::{PASSWORD, assert_code, claims, fixture};
 
 #[tokio::test]
 async fn clock_lifetimes_and_counters_over_http() {
     let f = fixture().await;
     let url = f.server.url();
-    let health = request(&url, "GET", "/_mock/health", &[], b"").await.unwrap();
+    let health = get(&url, "/_mock/health").await;
     assert_eq!(health.status, 200);
     assert!(health.header("x-amzn-requestid").is_some());
 
@@ -42,7 +42,7 @@ async fn clock_lifetimes_and_counters_over_http() {
 
     request(&url, "DELETE", "/_mock/requests", &[], b"").await.unwrap();
     f.refresh_auth(&refresh).send().await.unwrap();
-    let counts = request(&url, "GET", "/_mock/requests", &[], b"").await.unwrap().json();
+    let counts = get(&url, "/_mock/requests").await.json();
     assert_eq!(counts["requests"]["InitiateAuth"], 1);
     assert_eq!(counts["requests"]["InitiateAuth:REFRESH_TOKEN_AUTH"], 1);
     assert_eq!(f.server.request_count("InitiateAuth:REFRESH_TOKEN_AUTH"), 1);
@@ -84,7 +84,7 @@ async fn faults_errors_latency_and_dropped_connections() {
     f.sdk.get_user().access_token(&access).send().await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(300));
 
-    let listed = request(&url, "GET", "/_mock/faults", &[], b"").await.unwrap().json();
+    let listed = get(&url, "/_mock/faults").await.json();
     assert_eq!(listed["faults"], serde_json::json!([]));
     let bad = request(&url, "POST", "/_mock/faults", &[], b"{not json").await.unwrap();
     assert_eq!(bad.status, 400);
@@ -115,12 +115,12 @@ async fn a_star_drop_fault_is_an_outage_of_every_route_but_the_control_api() {
         assert!(answer.is_err(), "{method} {path} was answered during the outage");
     }
     // The control API still answers, so the outage can be ended.
-    let listed = request(&url, "GET", "/_mock/faults", &[], b"").await.unwrap().json();
+    let listed = get(&url, "/_mock/faults").await.json();
     assert_eq!(listed["faults"][0]["operation"], "*");
     let cleared = request(&url, "DELETE", "/_mock/faults", &[], b"").await.unwrap();
     assert_eq!(cleared.status, 200);
-    assert_eq!(request(&url, "GET", "/", &[], b"").await.unwrap().status, 200);
-    assert_eq!(request(&url, "GET", &jwks, &[], b"").await.unwrap().status, 200);
+    assert_eq!(get(&url, "/").await.status, 200);
+    assert_eq!(get(&url, &jwks).await.status, 200);
     f.sdk.get_user().access_token(&access).send().await.unwrap();
 }
 
@@ -129,14 +129,10 @@ async fn codes_custom_auth_refresh_tokens_and_reset_over_http() {
     let f = fixture().await;
     let url = f.server.url();
     f.sdk.forgot_password().client_id(&f.client.client_id).username("alice").send().await.unwrap();
-    let delivered = request(&url, "GET", &format!("/_mock/codes/{}/alice", f.pool), &[], b"")
-        .await
-        .unwrap()
-        .json();
+    let delivered = get(&url, &format!("/_mock/codes/{}/alice", f.pool)).await.json();
     assert_eq!(delivered["purpose"], "forgot_password");
     assert_eq!(delivered["code"].as_str().unwrap().len(), 6);
-    let none =
-        request(&url, "GET", &format!("/_mock/codes/{}/nobody", f.pool), &[], b"").await.unwrap();
+    let none = get(&url, &format!("/_mock/codes/{}/nobody", f.pool)).await;
     assert_eq!(none.status, 400);
     assert_eq!(none.json()["__type"], "UserNotFoundException");
 
@@ -184,11 +180,7 @@ async fn codes_custom_auth_refresh_tokens_and_reset_over_http() {
 async fn jwks_and_openid_configuration_verify_tokens() {
     let f = fixture().await;
     let (access, id, _) = f.password_login("alice", PASSWORD).await;
-    let jwks =
-        request(&f.server.url(), "GET", &format!("/{}/.well-known/jwks.json", f.pool), &[], b"")
-            .await
-            .unwrap()
-            .json();
+    let jwks = get(&f.server.url(), &format!("/{}/.well-known/jwks.json", f.pool)).await.json();
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 2);
     for token in [&access, &id] {
@@ -208,22 +200,11 @@ async fn jwks_and_openid_configuration_verify_tokens() {
     );
     assert_eq!(header(&access)["alg"], "RS256");
 
-    let discovery = request(
-        &f.server.url(),
-        "GET",
-        &format!("/{}/.well-known/openid-configuration", f.pool),
-        &[],
-        b"",
-    )
-    .await
-    .unwrap()
-    .json();
+    let discovery =
+        get(&f.server.url(), &format!("/{}/.well-known/openid-configuration", f.pool)).await.json();
     assert_eq!(discovery["issuer"], claims(&id)["iss"]);
     assert!(discovery["jwks_uri"].as_str().unwrap().ends_with("/.well-known/jwks.json"));
-    let missing =
-        request(&f.server.url(), "GET", "/us-east-1_nope/.well-known/jwks.json", &[], b"")
-            .await
-            .unwrap();
+    let missing = get(&f.server.url(), "/us-east-1_nope/.well-known/jwks.json").await;
     assert_eq!(missing.status, 404);
 }
 
@@ -283,7 +264,7 @@ async fn absurd_control_values_do_not_break_the_server() {
     ] {
         let answer = request(&url, "POST", "/_mock/clock", &[], body.as_bytes()).await.unwrap();
         assert!(answer.status == 200 || answer.status == 400, "{body}: {}", answer.status);
-        let health = request(&url, "GET", "/_mock/health", &[], b"").await.unwrap();
+        let health = get(&url, "/_mock/health").await;
         assert_eq!(health.status, 200);
     }
     f.server.set_clock_offset(0);
@@ -308,7 +289,7 @@ async fn stats_count_what_the_server_holds_and_abandoned_sign_ins_expire() {
             .await
             .unwrap();
     }
-    let over_http = request(&f.server.url(), "GET", "/_mock/stats", &[], b"").await.unwrap();
+    let over_http = get(&f.server.url(), "/_mock/stats").await;
     assert_eq!(over_http.status, 200);
     assert_eq!(over_http.json()["pending_sessions"], 3);
     // Cognito's sessions last three minutes (the client's AuthSessionValidity).
@@ -320,10 +301,10 @@ async fn stats_count_what_the_server_holds_and_abandoned_sign_ins_expire() {
 async fn the_control_api_answers_no_cors_and_only_loopback_hosts() {
     let f = fixture().await;
     let url = f.server.url();
-    let health = request(&url, "GET", "/_mock/health", &[], b"").await.unwrap();
+    let health = get(&url, "/_mock/health").await;
     assert_eq!(health.status, 200);
     assert_eq!(health.header("access-control-allow-origin"), None);
-    let compat = request(&url, "GET", "/_aws/ses", &[], b"").await.unwrap();
+    let compat = get(&url, "/_aws/ses").await;
     assert_eq!(compat.header("access-control-allow-origin"), None);
     // The Cognito API keeps what browsers need.
     let api = request(
@@ -356,7 +337,7 @@ async fn a_control_token_is_required_when_configured() {
     let server =
         auth_mock_server::MockServer::builder().control_token("t0ken").start().await.unwrap();
     let url = server.url();
-    let bare = request(&url, "GET", "/_mock/stats", &[], b"").await.unwrap();
+    let bare = get(&url, "/_mock/stats").await;
     assert_eq!(bare.status, 401);
     assert_eq!(bare.json()["__type"], "UnauthorizedException");
     assert_eq!(bare.header("www-authenticate"), Some("Bearer"));

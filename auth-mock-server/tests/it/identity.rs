@@ -14,7 +14,7 @@ use aws_sdk_cognitoidentity::types::{
 };
 
 use crate::control::verify_rs256;
-use crate::raw::request;
+use crate::raw::{get, request};
 use crate::support::{Fixture, PASSWORD, assert_code, claims, code, fixture, identity_sdk};
 
 const GOOGLE_CLIENT: &str = "1234-google-client.apps.googleusercontent.com";
@@ -343,14 +343,10 @@ async fn hosted_oidc_issuer_logins() {
 
     // Discovery and JWKS, verified independently.
     let url = server.url();
-    let discovery =
-        request(&url, "GET", "/_mock/oidc/google/.well-known/openid-configuration", &[], b"")
-            .await
-            .unwrap()
-            .json();
+    let discovery = get(&url, "/_mock/oidc/google/.well-known/openid-configuration").await.json();
     assert_eq!(discovery["issuer"], "https://accounts.google.com");
     let jwks_path = discovery["jwks_uri"].as_str().unwrap().trim_start_matches(&url).to_owned();
-    let jwks = request(&url, "GET", &jwks_path, &[], b"").await.unwrap().json();
+    let jwks = get(&url, &jwks_path).await.json();
     assert!(verify_rs256(&google, jwks["keys"].as_array().unwrap()));
 
     // Wrong audience, expired, forged, unknown provider.
@@ -467,8 +463,7 @@ async fn oidc_providers_by_arn() {
         )
         .unwrap();
     assert_eq!(custom.login_key, "login.example.com");
-    let described =
-        request(&server.url(), "GET", "/_mock/oidc/okta", &[], b"").await.unwrap().json();
+    let described = get(&server.url(), "/_mock/oidc/okta").await.json();
     assert_eq!(described["issuer"], "https://login.example.com");
     assert!(
         server
@@ -595,10 +590,9 @@ async fn open_id_tokens_verify_against_the_servers_jwks() {
     assert_eq!(c["amr"], serde_json::json!(["unauthenticated"]));
     assert_eq!(c["exp"].as_u64().unwrap() - c["iat"].as_u64().unwrap(), 600);
     let url = fed.f.server.url();
-    let discovery =
-        request(&url, "GET", "/.well-known/openid-configuration", &[], b"").await.unwrap().json();
+    let discovery = get(&url, "/.well-known/openid-configuration").await.json();
     assert_eq!(discovery["issuer"], c["iss"]);
-    let jwks = request(&url, "GET", "/.well-known/jwks_uri", &[], b"").await.unwrap().json();
+    let jwks = get(&url, "/.well-known/jwks_uri").await.json();
     assert!(verify_rs256(token, jwks["keys"].as_array().unwrap()));
 
     let alice = fed.id_token("alice").await;
@@ -798,10 +792,7 @@ async fn roles_and_role_mappings() {
     let role_of = |key: String| {
         let url = server.url();
         async move {
-            request(&url, "GET", &format!("/_mock/identity/credentials/{key}"), &[], b"")
-                .await
-                .unwrap()
-                .json()["role_arn"]
+            get(&url, &format!("/_mock/identity/credentials/{key}")).await.json()["role_arn"]
                 .as_str()
                 .unwrap()
                 .to_owned()
@@ -1208,8 +1199,7 @@ async fn identity_pools_survive_a_restart_with_a_state_file() {
         "the token minted before the restart still verifies"
     );
     assert_eq!(server.credentials_owner(&key).unwrap().0, guest);
-    let jwks =
-        request(&server.url(), "GET", "/.well-known/jwks_uri", &[], b"").await.unwrap().json();
+    let jwks = get(&server.url(), "/.well-known/jwks_uri").await.json();
     assert!(verify_rs256(&open_id, jwks["keys"].as_array().unwrap()), "same OpenID key");
     ids.get_credentials_for_identity().identity_id(&guest).send().await.unwrap();
 }

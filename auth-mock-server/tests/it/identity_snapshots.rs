@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::identity::federation;
-use crate::raw::{Api, request};
+use crate::raw::{Api, get, request};
 use crate::support::claims;
 
 const REDACT: &[&str] = &[
@@ -115,7 +115,7 @@ async fn s3_response_shapes() {
     server.s3_create_bucket("shapes").unwrap();
     server.s3_put_object("shapes", "a/b.txt", b"hello".to_vec()).unwrap();
     server.s3_put_object("shapes", "c.txt", b"world!".to_vec()).unwrap();
-    let anonymous = request(&server.url(), "GET", "/shapes/missing", &[], b"").await.unwrap();
+    let anonymous = get(&server.url(), "/shapes/missing").await;
     insta::assert_snapshot!("s3_error_access_denied", redact_xml(&anonymous.body));
     let guest = fed.ids.get_id().identity_pool_id(&fed.pool_id).send().await.unwrap();
     let out = fed

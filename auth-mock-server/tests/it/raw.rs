@@ -90,6 +90,12 @@ fn dechunk(body: &str) -> String {
     out
 }
 
+/// A GET without headers or body (the control API, discovery documents, S3 objects), which
+/// must be answered.
+pub(crate) async fn get(url: &str, path: &str) -> RawResponse {
+    request(url, "GET", path, &[], b"").await.expect("an answer")
+}
+
 /// One of the server's JSON 1.1 APIs: user pools or identity pools. The two take the same
 /// raw requests but for the `X-Amz-Target` prefix and the service in the SigV4 scope.
 #[derive(Clone, Copy, Debug)]

@@ -3,7 +3,7 @@
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::raw::{RawResponse, call, request};
+use crate::raw::{RawResponse, call, get, request};
 use crate::support::server;
 
 const TARGET: (&str, &str) = ("X-Amz-Target", "AWSCognitoIdentityProviderService.ListUserPools");
@@ -28,7 +28,7 @@ async fn method_not_allowed_and_rejections_have_json_bodies() {
         assert!(answer.header("content-type").unwrap().contains("json"));
     }
     // An axum extractor rejection (a path segment that is not valid percent-encoded UTF-8).
-    let bad_path = request(&url, "GET", "/_mock/codes/%FF/x", &[], b"").await.unwrap();
+    let bad_path = get(&url, "/_mock/codes/%FF/x").await;
     assert!(bad_path.status >= 400 && bad_path.status < 500, "{}", bad_path.status);
     assert!(bad_path.json()["__type"].is_string(), "{}", bad_path.body);
 }

@@ -10,7 +10,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata as _;
 use aws_sdk_s3::primitives::ByteStream;
 use proptest::prelude::*;
 
-use crate::raw::request;
+use crate::raw::{get, request};
 use crate::support::{identity_sdk, s3_credentials, s3_sdk, server};
 
 /// Guest credentials from a fresh identity pool.
@@ -220,7 +220,7 @@ async fn unsigned_requests_and_s3_xml_errors() {
     let server = server().await;
     server.s3_create_bucket("bkt").unwrap();
     let url = server.url();
-    let anonymous = request(&url, "GET", "/bkt/k", &[], b"").await.unwrap();
+    let anonymous = get(&url, "/bkt/k").await;
     assert_eq!(anonymous.status, 403);
     assert!(anonymous.body.contains("<Code>AccessDenied</Code>"), "{}", anonymous.body);
     assert!(anonymous.body.contains("<RequestId>"), "{}", anonymous.body);
@@ -243,7 +243,7 @@ async fn unsigned_requests_and_s3_xml_errors() {
     assert_eq!(malformed.status, 400);
     assert!(malformed.body.contains("AuthorizationHeaderMalformed"), "{}", malformed.body);
     // The user-pool API and the control API are unaffected.
-    assert_eq!(request(&url, "GET", "/_mock/health", &[], b"").await.unwrap().status, 200);
+    assert_eq!(get(&url, "/_mock/health").await.status, 200);
 }
 
 #[tokio::test]
@@ -257,11 +257,11 @@ async fn presigned_urls() {
     let presigned =
         s3.get_object().bucket("bkt").key("report.csv").presigned(config.clone()).await.unwrap();
     let path = presigned.uri().trim_start_matches(&server.url()).to_owned();
-    let fetched = request(&server.url(), "GET", &path, &[], b"").await.unwrap();
+    let fetched = get(&server.url(), &path).await;
     assert_eq!(fetched.status, 200, "{}", fetched.body);
     assert_eq!(fetched.body, "a,b\n1,2\n");
     let tampered = path.replace("report.csv", "other.csv");
-    let refused = request(&server.url(), "GET", &tampered, &[], b"").await.unwrap();
+    let refused = get(&server.url(), &tampered).await;
     assert_eq!(refused.status, 403);
     assert!(refused.body.contains("SignatureDoesNotMatch"), "{}", refused.body);
     let upload = s3.put_object().bucket("bkt").key("up.txt").presigned(config).await.unwrap();
@@ -271,10 +271,7 @@ async fn presigned_urls() {
     assert_eq!(put.status, 200, "{}", put.body);
     assert_eq!(server.s3_object("bkt", "up.txt").as_deref(), Some(&b"uploaded"[..]));
     server.advance_clock(Duration::from_secs(61));
-    let expired =
-        request(&server.url(), "GET", presigned.uri().trim_start_matches(&server.url()), &[], b"")
-            .await
-            .unwrap();
+    let expired = get(&server.url(), presigned.uri().trim_start_matches(&server.url())).await;
     assert_eq!(expired.status, 403);
     assert!(expired.body.contains("Request has expired"), "{}", expired.body);
 }

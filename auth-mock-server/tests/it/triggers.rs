@@ -15,7 +15,7 @@ use axum::routing::post;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 
-use crate::raw::request;
+use crate::raw::{get, request};
 use crate::support::{PASSWORD, assert_code, claims, code, sdk, server};
 
 /// Answers an event: the HTTP status and the body (normally the event with `response`).
@@ -707,7 +707,7 @@ async fn lambda_mappings_through_the_control_api() {
     let response = put(json!({ "arn": arn, "url": "http://127.0.0.1:9/hook" })).await;
     assert_eq!(response.status, 200, "{}", response.body);
     assert_eq!(server.lambdas().get(arn).map(String::as_str), Some("http://127.0.0.1:9/hook"));
-    let listed = request(&server.url(), "GET", "/_mock/lambdas", &[], b"").await.unwrap();
+    let listed = get(&server.url(), "/_mock/lambdas").await;
     assert_eq!(listed.json()["lambdas"][arn], "http://127.0.0.1:9/hook");
     let refused = put(json!({ "arn": arn, "url": "https://example.com/" })).await;
     assert_eq!(refused.status, 400);
