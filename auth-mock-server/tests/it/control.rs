@@ -4,15 +4,21 @@ use std::time::Duration;
 
 use auth_mock_server::{Fault, Lifetimes};
 
-use crate::raw::{get, request};
+use crate::raw::{RawResponse, get, request};
 use crate::support::{PASSWORD, assert_code, claims, fixture};
+
+/// GET /_mock/health, which must answer 200 (the server is up and still serving).
+async fn health(url: &str) -> RawResponse {
+    let health = get(url, "/_mock/health").await;
+    assert_eq!(health.status, 200);
+    health
+}
 
 #[tokio::test]
 async fn clock_lifetimes_and_counters_over_http() {
     let f = fixture().await;
     let url = f.server.url();
-    let health = get(&url, "/_mock/health").await;
-    assert_eq!(health.status, 200);
+    let health = health(&url).await;
     assert!(health.header("x-amzn-requestid").is_some());
 
     let set = request(
@@ -264,8 +270,7 @@ async fn absurd_control_values_do_not_break_the_server() {
     ] {
         let answer = request(&url, "POST", "/_mock/clock", &[], body.as_bytes()).await.unwrap();
         assert!(answer.status == 200 || answer.status == 400, "{body}: {}", answer.status);
-        let health = get(&url, "/_mock/health").await;
-        assert_eq!(health.status, 200);
+        health(&url).await;
     }
     f.server.set_clock_offset(0);
     f.password_login("alice", PASSWORD).await;
@@ -279,10 +284,7 @@ async fn stats_count_what_the_server_holds_and_abandoned_sign_ins_expire() {
     assert_eq!((before.pools, before.clients, before.users), (1, 1, 1));
     assert_eq!(before.pending_sessions, 0);
     for _ in 0..3 {
-        f.sdk
-            .initiate_auth()
-            .auth_flow(AuthFlowType::UserSrpAuth)
-            .client_id(&f.client.client_id)
+        f.initiate(AuthFlowType::UserSrpAuth, &f.client.client_id)
             .auth_parameters("USERNAME", "alice")
             .auth_parameters("SRP_A", "0a")
             .send()
@@ -301,8 +303,7 @@ async fn stats_count_what_the_server_holds_and_abandoned_sign_ins_expire() {
 async fn the_control_api_answers_no_cors_and_only_loopback_hosts() {
     let f = fixture().await;
     let url = f.server.url();
-    let health = get(&url, "/_mock/health").await;
-    assert_eq!(health.status, 200);
+    let health = health(&url).await;
     assert_eq!(health.header("access-control-allow-origin"), None);
     let compat = get(&url, "/_aws/ses").await;
     assert_eq!(compat.header("access-control-allow-origin"), None);

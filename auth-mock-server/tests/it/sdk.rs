@@ -912,9 +912,7 @@ async fn secret_hash_and_flows(f: &Fixture) {
     );
     let ok = login().auth_parameters("SECRET_HASH", hash(&secret)).send().await.unwrap();
     let refresh = ok.authentication_result().unwrap().refresh_token().unwrap().to_owned();
-    sdk.initiate_auth()
-        .auth_flow(AuthFlowType::RefreshTokenAuth)
-        .client_id(&secret_client.client_id)
+    f.initiate(AuthFlowType::RefreshTokenAuth, &secret_client.client_id)
         .auth_parameters("REFRESH_TOKEN", &refresh)
         .auth_parameters("SECRET_HASH", hash(&secret))
         .send()

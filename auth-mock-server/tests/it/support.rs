@@ -125,9 +125,12 @@ impl Fixture {
             .auth_parameters("USERNAME", username)
     }
 
-    /// InitiateAuth with `flow` through `client_id`; the flows differ only in their
-    /// parameters.
-    fn initiate(&self, flow: AuthFlowType, client_id: &str) -> InitiateAuthFluentBuilder {
+    /// InitiateAuth with `flow` through `client_id`, ready to be given the flow's parameters.
+    pub(crate) fn initiate(
+        &self,
+        flow: AuthFlowType,
+        client_id: &str,
+    ) -> InitiateAuthFluentBuilder {
         self.sdk.initiate_auth().auth_flow(flow).client_id(client_id)
     }
 

@@ -109,11 +109,7 @@ impl Fixture {
 
     /// [`Fixture::user_auth`] through `client_id`.
     fn user_auth_via(&self, client_id: &str, username: &str) -> InitiateAuthFluentBuilder {
-        self.sdk
-            .initiate_auth()
-            .auth_flow(AuthFlowType::UserAuth)
-            .client_id(client_id)
-            .auth_parameters("USERNAME", username)
+        self.initiate(AuthFlowType::UserAuth, client_id).auth_parameters("USERNAME", username)
     }
 }
 
@@ -370,10 +366,7 @@ async fn user_auth_needs_allow_user_auth_and_does_not_cover_custom_auth() {
     // With an answer configured, only the client's flows can refuse CUSTOM_AUTH.
     f.server.set_custom_auth(&f.pool, "alice", Some("42")).unwrap();
     let custom = f
-        .sdk
-        .initiate_auth()
-        .auth_flow(AuthFlowType::CustomAuth)
-        .client_id(&client.client_id)
+        .initiate(AuthFlowType::CustomAuth, &client.client_id)
         .auth_parameters("USERNAME", "alice")
         .send()
         .await;
