@@ -271,22 +271,32 @@ fn malformed_bodies_to_every_operation() {
     });
 }
 
+/// One proptest case: `body` to the operation at `index` of `api`'s `operations`, on the
+/// shared server.
+fn random_case(
+    api: Api,
+    operations: &[auth_mock_server::Operation],
+    index: usize,
+    body: &[u8],
+    signed: bool,
+) {
+    let env = env();
+    let operation = operations[index].name();
+    let response =
+        env.runtime.block_on(api.call(&env.url, operation, body, signed)).expect("an answer");
+    check(operation, &response);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn random_bodies_never_get_a_5xx(index in 0..auth_mock_server::OPERATIONS.len(), body in body(), signed in any::<bool>()) {
-        let env = env();
-        let operation = auth_mock_server::OPERATIONS[index].name();
-        let response = env.runtime.block_on(Api::UserPools.call(&env.url, operation, &body, signed)).expect("an answer");
-        check(operation, &response);
+        random_case(Api::UserPools, auth_mock_server::OPERATIONS, index, &body, signed);
     }
 
     #[test]
     fn random_identity_bodies_never_get_a_5xx(index in 0..auth_mock_server::IDENTITY_OPERATIONS.len(), body in body(), signed in any::<bool>()) {
-        let env = env();
-        let operation = auth_mock_server::IDENTITY_OPERATIONS[index].name();
-        let response = env.runtime.block_on(Api::IdentityPools.call(&env.url, operation, &body, signed)).expect("an answer");
-        check(operation, &response);
+        random_case(Api::IdentityPools, auth_mock_server::IDENTITY_OPERATIONS, index, &body, signed);
     }
 }
