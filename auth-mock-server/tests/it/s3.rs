@@ -38,6 +38,18 @@ fn s3_error<E: aws_sdk_s3::error::ProvideErrorMetadata>(
     (error.code().unwrap_or("<no code>").to_owned(), status)
 }
 
+/// A server whose bucket `bkt` holds `key`, and guest credentials for it.
+async fn guest_with_object(
+    key: &str,
+    body: &[u8],
+) -> (MockServerHandle, aws_sdk_s3::config::Credentials) {
+    let server = server().await;
+    let credentials = guest_credentials(&server).await;
+    server.s3_create_bucket("bkt").unwrap();
+    server.s3_put_object("bkt", key, body.to_vec()).unwrap();
+    (server, credentials)
+}
+
 /// PutObject of a small in-memory body, ready to send.
 fn put_bytes(
     s3: &aws_sdk_s3::Client,
@@ -163,10 +175,7 @@ async fn objects_round_trip_with_identity_pool_credentials() {
 
 #[tokio::test]
 async fn bad_credentials_are_refused() {
-    let server = server().await;
-    let credentials = guest_credentials(&server).await;
-    server.s3_create_bucket("bkt").unwrap();
-    server.s3_put_object("bkt", "k", b"v".to_vec()).unwrap();
+    let (server, credentials) = guest_with_object("k", b"v").await;
     let with = |key: &str, secret: &str, token: Option<&str>| {
         s3_sdk(
             &server,
@@ -248,10 +257,8 @@ async fn unsigned_requests_and_s3_xml_errors() {
 
 #[tokio::test]
 async fn presigned_urls() {
-    let server = server().await;
-    let s3 = s3_sdk(&server, guest_credentials(&server).await);
-    server.s3_create_bucket("bkt").unwrap();
-    server.s3_put_object("bkt", "report.csv", b"a,b\n1,2\n".to_vec()).unwrap();
+    let (server, credentials) = guest_with_object("report.csv", b"a,b\n1,2\n").await;
+    let s3 = s3_sdk(&server, credentials);
     let config =
         aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(60)).unwrap();
     let presigned =
@@ -278,10 +285,8 @@ async fn presigned_urls() {
 
 #[tokio::test]
 async fn s3_faults_and_counters() {
-    let server = server().await;
-    let s3 = s3_sdk(&server, guest_credentials(&server).await);
-    server.s3_create_bucket("bkt").unwrap();
-    server.s3_put_object("bkt", "k", b"v".to_vec()).unwrap();
+    let (server, credentials) = guest_with_object("k", b"v").await;
+    let s3 = s3_sdk(&server, credentials);
     server.add_fault(Fault::drop_connection("s3:GetObject").times(1));
     let dropped = s3.get_object().bucket("bkt").key("k").send().await.unwrap_err();
     assert!(matches!(dropped, aws_sdk_s3::error::SdkError::DispatchFailure(_)), "{dropped:?}");
