@@ -1,6 +1,6 @@
 //! The `auth-mock-server` binary: demo seed, flags, seed files, state file, Ctrl-C.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -115,12 +115,19 @@ async fn no_flags_serves_the_demo_pool_and_stops_on_ctrl_c() {
     assert!(status.success(), "clean exit on Ctrl-C: {status:?}");
 }
 
+/// A temporary directory holding the seed file `name` with `contents`; the directory must
+/// live as long as the test uses the file.
+fn seed_file(name: &str, contents: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, contents).unwrap();
+    (dir, path)
+}
+
 #[tokio::test]
 async fn seed_state_file_issuer_base_and_log_format() {
-    let dir = tempfile::tempdir().unwrap();
-    let seed = dir.path().join("seed.toml");
-    std::fs::write(
-        &seed,
+    let (dir, seed) = seed_file(
+        "seed.toml",
         r#"
 [[pools]]
 name = "ci"
@@ -139,8 +146,7 @@ password = "Zed-Passw0rd!"
 attributes = { email = "zed@example.com", email_verified = "true" }
 groups = ["admins"]
 "#,
-    )
-    .unwrap();
+    );
     let state = dir.path().join("state.json");
     let args = [
         "--port",
@@ -194,13 +200,10 @@ groups = ["admins"]
 
 #[tokio::test]
 async fn bad_seed_and_bad_flags_fail_with_a_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let seed = dir.path().join("seed.json");
-    std::fs::write(
-        &seed,
+    let (_dir, seed) = seed_file(
+        "seed.json",
         r#"{"pools": [{"name": "x", "users": [{"username": "u", "password": "short"}]}]}"#,
-    )
-    .unwrap();
+    );
     let status = run_to_end(&["--port", "0", "--seed", seed.to_str().unwrap()]).await;
     assert!(!status.success());
     let status = run_to_end(&[
