@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::raw::request;
 use crate::srp::srp_login;
-use crate::support::{PASSWORD, assert_code, assert_error, fixture};
+use crate::support::{PASSWORD, Tokens as _, assert_code, assert_error, fixture};
 
 const WRONG: &str = "Wrong-Passw0rd!";
 
@@ -203,6 +203,7 @@ async fn the_third_wrong_mfa_code_ends_the_session() {
     // A new sign-in has a new budget.
     let challenge = f.password_auth("grace", PASSWORD).send().await.unwrap();
     let sent = f.server.last_code(&f.pool, "grace").unwrap().code;
-    f.finish(ChallengeNameType::SmsMfa, challenge.session(), "grace", &[("SMS_MFA_CODE", &sent)])
-        .await;
+    f.respond(ChallengeNameType::SmsMfa, challenge.session(), "grace", &[("SMS_MFA_CODE", &sent)])
+        .await
+        .tokens();
 }

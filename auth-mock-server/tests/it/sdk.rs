@@ -14,7 +14,9 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 
 use crate::srp::{DeviceCreds, srp_login};
-use crate::support::{Fixture, PASSWORD, assert_code, claims, code, fixture, scenario_tests};
+use crate::support::{
+    Fixture, PASSWORD, Tokens as _, assert_code, claims, code, fixture, scenario_tests,
+};
 
 fn attr(name: &str, value: &str) -> AttributeType {
     AttributeType::builder().name(name).value(value).build().unwrap()
@@ -666,13 +668,14 @@ async fn mfa(f: &Fixture) {
     let challenge = f.password_auth("grace", PASSWORD).send().await.unwrap();
     assert_eq!(challenge.challenge_name(), Some(&ChallengeNameType::SoftwareTokenMfa));
     let code_now = f.server.totp_code(&f.pool, "grace").unwrap();
-    f.finish(
+    f.respond(
         ChallengeNameType::SoftwareTokenMfa,
         challenge.session(),
         "grace",
         &[("SOFTWARE_TOKEN_MFA_CODE", &code_now)],
     )
-    .await;
+    .await
+    .tokens();
 
     // SMS and email as well, without a preference: SELECT_MFA_TYPE.
     sdk.admin_set_user_mfa_preference()
@@ -710,8 +713,9 @@ async fn mfa(f: &Fixture) {
     );
     let sent = f.server.last_code(&f.pool, "grace").unwrap();
     assert_eq!(sent.purpose, "mfa");
-    f.finish(ChallengeNameType::SmsMfa, sms.session(), "grace", &[("SMS_MFA_CODE", &sent.code)])
-        .await;
+    f.respond(ChallengeNameType::SmsMfa, sms.session(), "grace", &[("SMS_MFA_CODE", &sent.code)])
+        .await
+        .tokens();
 
     // EMAIL_OTP as the preferred method.
     sdk.admin_set_user_mfa_preference()
@@ -777,8 +781,9 @@ async fn custom_auth(f: &Fixture) {
         )
         .await;
     assert_eq!(again.challenge_name(), Some(&ChallengeNameType::CustomChallenge));
-    f.finish(ChallengeNameType::CustomChallenge, again.session(), "alice", &[("ANSWER", "42")])
-        .await;
+    f.respond(ChallengeNameType::CustomChallenge, again.session(), "alice", &[("ANSWER", "42")])
+        .await
+        .tokens();
 }
 
 async fn devices(f: &Fixture) {

@@ -180,42 +180,24 @@ impl Fixture {
         }
     }
 
-    /// Answers the last challenge of a sign-in ([`Fixture::respond`]): the answer must issue
-    /// tokens, which it returns.
-    pub(crate) async fn finish(
-        &self,
-        challenge: ChallengeNameType,
-        session: Option<&str>,
-        username: &str,
-        responses: &[(&str, &str)],
-    ) -> AuthenticationResultType {
-        let output = self.respond(challenge, session, username, responses).await;
-        match output.authentication_result() {
-            Some(tokens) => tokens.clone(),
-            None => panic!("the answer was accepted but issued no tokens: {output:?}"),
-        }
-    }
-
     /// Sets the pool's MFA to `mode` (SMS and email need no switch of their own).
     pub(crate) async fn set_mfa(&self, mode: UserPoolMfaType) {
-        self.sdk
-            .set_user_pool_mfa_config()
-            .user_pool_id(&self.pool)
-            .mfa_configuration(mode)
-            .send()
-            .await
-            .expect("MFA configured");
+        self.configure_mfa(mode, false).await;
     }
 
     /// Sets the pool's MFA to `mode`, with authenticator apps (TOTP) enabled.
     pub(crate) async fn set_mfa_with_totp(&self, mode: UserPoolMfaType) {
+        self.configure_mfa(mode, true).await;
+    }
+
+    /// SetUserPoolMfaConfig; the two setters above differ only in switching TOTP on.
+    async fn configure_mfa(&self, mode: UserPoolMfaType, totp: bool) {
+        let totp = totp.then(|| SoftwareTokenMfaConfigType::builder().enabled(true).build());
         self.sdk
             .set_user_pool_mfa_config()
             .user_pool_id(&self.pool)
             .mfa_configuration(mode)
-            .software_token_mfa_configuration(
-                SoftwareTokenMfaConfigType::builder().enabled(true).build(),
-            )
+            .set_software_token_mfa_configuration(totp)
             .send()
             .await
             .expect("MFA configured");
@@ -253,6 +235,22 @@ impl Fixture {
             result.id_token().unwrap().to_owned(),
             result.refresh_token().unwrap_or_default().to_owned(),
         )
+    }
+}
+
+/// The tokens that end a sign-in, read from the answer that ended it.
+pub(crate) trait Tokens {
+    /// The tokens; panics, showing the output, when the answer led to another challenge.
+    fn tokens(&self) -> &AuthenticationResultType;
+}
+
+impl Tokens for RespondToAuthChallengeOutput {
+    #[track_caller]
+    fn tokens(&self) -> &AuthenticationResultType {
+        match self.authentication_result() {
+            Some(tokens) => tokens,
+            None => panic!("the answer was accepted but issued no tokens: {self:?}"),
+        }
     }
 }
 

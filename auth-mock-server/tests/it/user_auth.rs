@@ -14,7 +14,7 @@ use aws_sdk_cognitoidentityprovider::types::{
     UserPoolPolicyType,
 };
 
-use crate::support::{Fixture, PASSWORD, assert_code, assert_error, fixture};
+use crate::support::{Fixture, PASSWORD, Tokens as _, assert_code, assert_error, fixture};
 
 /// The fixture with a pool that allows every first factor the mock supports, and a user
 /// `sam` with a verified phone number (alice has a verified email and no phone).
@@ -187,14 +187,15 @@ async fn user_auth_select_challenge_lists_factors_then_email_otp_signs_in() {
     assert_eq!(delivered.purpose, "otp");
     assert_eq!(delivered.code.len(), 6);
 
-    let tokens = f
-        .finish(
+    let done = f
+        .respond(
             ChallengeNameType::EmailOtp,
             otp.session(),
             "alice",
             &[("EMAIL_OTP_CODE", &delivered.code)],
         )
         .await;
+    let tokens = done.tokens();
     let claims = crate::support::claims(tokens.id_token().unwrap());
     assert_eq!(claims["cognito:username"], "alice");
     assert!(tokens.new_device_metadata().is_none(), "devices are tracked only after SRP");
@@ -210,13 +211,14 @@ async fn user_auth_select_challenge_password_answer_and_admin_form() {
         .send()
         .await;
     assert_code(missing, "InvalidParameterException");
-    f.finish(
+    f.respond(
         ChallengeNameType::SelectChallenge,
         select.session(),
         "alice",
         &[("ANSWER", "PASSWORD"), ("PASSWORD", PASSWORD)],
     )
-    .await;
+    .await
+    .tokens();
 
     let admin = f
         .sdk
@@ -258,7 +260,9 @@ async fn user_auth_sms_otp_signs_in_without_mfa() {
     assert_eq!(params["CODE_DELIVERY_DELIVERY_MEDIUM"], "SMS");
     assert_eq!(params["CODE_DELIVERY_DESTINATION"], "+*******0100");
     let code = f.server.last_code(&f.pool, "sam").unwrap().code;
-    f.finish(ChallengeNameType::SmsOtp, otp.session(), "sam", &[("SMS_OTP_CODE", &code)]).await;
+    f.respond(ChallengeNameType::SmsOtp, otp.session(), "sam", &[("SMS_OTP_CODE", &code)])
+        .await
+        .tokens();
 
     // The password factor in the same pool asks for MFA (here: set it up).
     let password =
@@ -294,8 +298,9 @@ async fn user_auth_wrong_codes_are_refused_and_the_third_ends_the_session() {
             .await;
         assert_code(refused, "CodeMismatchException");
     }
-    f.finish(ChallengeNameType::EmailOtp, otp.session(), "alice", &[("EMAIL_OTP_CODE", &code)])
-        .await;
+    f.respond(ChallengeNameType::EmailOtp, otp.session(), "alice", &[("EMAIL_OTP_CODE", &code)])
+        .await
+        .tokens();
 }
 
 #[tokio::test]
@@ -479,18 +484,20 @@ async fn user_auth_password_first_factor_is_followed_by_totp_mfa() {
         .await;
     assert_eq!(mfa.challenge_name(), Some(&ChallengeNameType::SoftwareTokenMfa));
     let code = f.server.totp_code(&f.pool, "alice").unwrap();
-    f.finish(
+    f.respond(
         ChallengeNameType::SoftwareTokenMfa,
         mfa.session(),
         "alice",
         &[("SOFTWARE_TOKEN_MFA_CODE", &code)],
     )
-    .await;
+    .await
+    .tokens();
 
     // The email code instead of the password: no MFA.
     let (otp, code) = f.email_otp("alice").await;
-    f.finish(ChallengeNameType::EmailOtp, otp.session(), "alice", &[("EMAIL_OTP_CODE", &code)])
-        .await;
+    f.respond(ChallengeNameType::EmailOtp, otp.session(), "alice", &[("EMAIL_OTP_CODE", &code)])
+        .await
+        .tokens();
 }
 
 #[tokio::test]
@@ -517,8 +524,9 @@ async fn user_auth_unusable_preferences_and_web_authn() {
     // PASSWORD preferred without the password: a PASSWORD challenge answered under its name.
     let challenge = f.preferring("alice", "PASSWORD").send().await.unwrap();
     assert_eq!(challenge.challenge_name(), Some(&ChallengeNameType::Password));
-    f.finish(ChallengeNameType::Password, challenge.session(), "alice", &[("PASSWORD", PASSWORD)])
-        .await;
+    f.respond(ChallengeNameType::Password, challenge.session(), "alice", &[("PASSWORD", PASSWORD)])
+        .await
+        .tokens();
 }
 
 #[tokio::test]
