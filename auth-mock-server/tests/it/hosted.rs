@@ -108,6 +108,16 @@ pub(crate) fn param(location: &str, name: &str) -> Option<String> {
     query_of(location).into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
 }
 
+/// Asserts that `back` brings the OAuth error `error` to the app's callback: with the app's
+/// state, so the app can match it to its request, and without a code.
+#[track_caller]
+pub(crate) fn assert_oauth_error(back: &str, error: &str) {
+    assert!(back.starts_with(CALLBACK), "{back}");
+    assert_eq!(param(back, "error").as_deref(), Some(error));
+    assert_eq!(param(back, "state").as_deref(), Some("st-1"));
+    assert!(param(back, "code").is_none(), "{back}");
+}
+
 fn location(response: &reqwest::Response) -> String {
     response.headers().get(LOCATION).expect("a redirect").to_str().unwrap().to_owned()
 }
@@ -427,9 +437,7 @@ async fn errors_before_the_redirect_uri_is_trusted_are_pages_never_redirects() {
             h.get(&format!("/oauth2/authorize?{}", h.authorize_query(&[extra])), None).await;
         assert_eq!(response.status(), StatusCode::FOUND);
         let back = location(&response);
-        assert!(back.starts_with(CALLBACK));
-        assert_eq!(param(&back, "error").as_deref(), Some(error));
-        assert_eq!(param(&back, "state").as_deref(), Some("st-1"));
+        assert_oauth_error(&back, error);
     }
 }
 
