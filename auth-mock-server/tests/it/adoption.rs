@@ -8,7 +8,7 @@ use aws_sdk_cognitoidentityprovider::types::AttributeType;
 use serde_json::{Value, json};
 
 use crate::raw::{get, request};
-use crate::support::{PASSWORD, fixture, identity_sdk, sdk, server};
+use crate::support::{PASSWORD, fixture, guest_credentials, identity_sdk, sdk, server};
 
 async fn get_json(url: &str, path: &str) -> Value {
     let response = get(url, path).await;
@@ -210,14 +210,8 @@ async fn seeds_declare_identity_pools_that_trust_their_user_pools() {
         Some(identity_pool.unauthenticated_role_arn.as_str())
     );
     // A guest gets credentials from the seeded pool.
-    let id = identity.get_id().identity_pool_id(&identity_pool.id).send().await.unwrap();
-    let guest = identity
-        .get_credentials_for_identity()
-        .identity_id(id.identity_id().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert!(guest.credentials().unwrap().access_key_id().unwrap().starts_with("ASIA"));
+    let guest = guest_credentials(&identity, &identity_pool.id).await;
+    assert!(guest.access_key_id().unwrap().starts_with("ASIA"));
 
     // A reference to a user pool the seed does not have is a clear start-up error.
     let seed: Seed = serde_json::from_value(json!({

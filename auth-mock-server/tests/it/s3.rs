@@ -20,14 +20,7 @@ async fn guest_credentials(server: &MockServerHandle) -> aws_sdk_s3::config::Cre
         .create_identity_pool("uploads", IdentityPoolOptions::default().allow_unauthenticated(true))
         .await
         .unwrap();
-    let id = ids.get_id().identity_pool_id(&pool).send().await.unwrap();
-    let out = ids
-        .get_credentials_for_identity()
-        .identity_id(id.identity_id().unwrap())
-        .send()
-        .await
-        .unwrap();
-    s3_credentials(out.credentials().unwrap())
+    s3_credentials(&crate::support::guest_credentials(&ids, &pool).await)
 }
 
 /// The S3 error code and HTTP status of an SDK error.

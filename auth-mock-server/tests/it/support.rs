@@ -297,6 +297,18 @@ pub(crate) fn identity_sdk(server: &MockServerHandle) -> aws_sdk_cognitoidentity
     aws_sdk_cognitoidentity::Client::from_conf(config)
 }
 
+/// A new guest identity in the identity pool `pool` (GetId without logins) and its
+/// credentials.
+pub(crate) async fn guest_credentials(
+    ids: &aws_sdk_cognitoidentity::Client,
+    pool: &str,
+) -> aws_sdk_cognitoidentity::types::Credentials {
+    let id = ids.get_id().identity_pool_id(pool).send().await.unwrap();
+    let identity_id = id.identity_id().expect("an identity id");
+    let out = ids.get_credentials_for_identity().identity_id(identity_id).send().await.unwrap();
+    out.credentials().expect("credentials").clone()
+}
+
 /// `aws-sdk-s3` with path-style addressing against the server, signing with `credentials`.
 pub(crate) fn s3_sdk(
     server: &MockServerHandle,
