@@ -172,10 +172,7 @@ async fn the_third_wrong_mfa_code_ends_the_session() {
     };
     let f = fixture().await;
     f.set_mfa(UserPoolMfaType::Optional).await;
-    f.server
-        .create_user(&f.pool, "grace", PASSWORD, &[("phone_number", "+15555550100")])
-        .await
-        .unwrap();
+    f.add_user("grace", &[("phone_number", "+15555550100")]).await;
     f.sdk
         .admin_set_user_mfa_preference()
         .user_pool_id(&f.pool)

@@ -54,7 +54,7 @@ async fn tokens_of_a_deleted_user_do_not_work_for_a_new_user_of_the_same_name() 
     // The deletion's cut-off is not kept once swept (stats sweeps): the lookup and the
     // `sub` check end the old tokens without it.
     assert_eq!(f.server.stats().token_records, before);
-    f.server.create_user(&f.pool, "alice", PASSWORD, &[]).await.unwrap();
+    f.add_user("alice", &[]).await;
     assert_code(f.sdk.get_user().access_token(&access).send().await, "UserNotFoundException");
     assert_code(f.refresh_auth(&refresh).send().await, "NotAuthorizedException");
 }

@@ -628,15 +628,7 @@ async fn sign_up_and_account(f: &Fixture) {
 async fn mfa(f: &Fixture) {
     let sdk = &f.sdk;
     f.set_mfa(UserPoolMfaType::Optional).await;
-    f.server
-        .create_user(
-            &f.pool,
-            "grace",
-            PASSWORD,
-            &[("email", "grace@example.com"), ("phone_number", "+15555550100")],
-        )
-        .await
-        .unwrap();
+    f.add_user("grace", &[("email", "grace@example.com"), ("phone_number", "+15555550100")]).await;
     let (access, _, _) = f.password_login("grace", PASSWORD).await;
 
     // TOTP: associate, verify with a real RFC 6238 code, enable.
@@ -738,7 +730,7 @@ async fn mfa(f: &Fixture) {
 
     // MFA required for everyone: a user without MFA must set it up during sign-in.
     f.set_mfa(UserPoolMfaType::On).await;
-    f.server.create_user(&f.pool, "heidi", PASSWORD, &[]).await.unwrap();
+    f.add_user("heidi", &[]).await;
     let setup = f.password_auth("heidi", PASSWORD).send().await.unwrap();
     assert_eq!(setup.challenge_name(), Some(&ChallengeNameType::MfaSetup));
     let associated = sdk

@@ -77,20 +77,19 @@ pub(crate) async fn fixture() -> Fixture {
     let server = server().await;
     let pool = server.create_pool("test-pool").await.unwrap();
     let client = server.create_client(&pool, "app", ClientOptions::default()).await.unwrap();
-    server
-        .create_user(
-            &pool,
-            "alice",
-            PASSWORD,
-            &[("email", "alice@example.com"), ("email_verified", "true")],
-        )
-        .await
-        .unwrap();
     let sdk = sdk(&server);
-    Fixture { server, sdk, pool, client }
+    let fixture = Fixture { server, sdk, pool, client };
+    fixture.add_user("alice", &[("email", "alice@example.com"), ("email_verified", "true")]).await;
+    fixture
 }
 
 impl Fixture {
+    /// Creates the confirmed user `username` with [`PASSWORD`] and `attributes` in the
+    /// fixture's pool.
+    pub(crate) async fn add_user(&self, username: &str, attributes: &[(&str, &str)]) {
+        self.server.create_user(&self.pool, username, PASSWORD, attributes).await.unwrap();
+    }
+
     /// InitiateAuth with USER_PASSWORD_AUTH through the fixture's client, ready to send.
     pub(crate) fn password_auth(
         &self,

@@ -180,6 +180,11 @@ impl Setup {
             .map_err(|e| format!("{}: {}", code(&e), e.message().unwrap_or_default()))
     }
 
+    /// Creates the confirmed user `username` with [`PASSWORD`] and `attributes`.
+    async fn add_user(&self, username: &str, attributes: &[(&str, &str)]) {
+        self.server.create_user(&self.pool, username, PASSWORD, attributes).await.unwrap();
+    }
+
     /// AdminConfirmSignUp, which must succeed (it runs the PostConfirmation trigger too).
     async fn admin_confirm(&self, username: &str) {
         self.sdk
@@ -269,11 +274,7 @@ async fn pre_sign_up_auto_confirms_and_auto_verifies_and_the_user_can_sign_in() 
     assert_eq!(event["response"]["autoConfirmUser"], false, "the server asks with defaults");
 
     // Admin-created users run PreSignUp_AdminCreateUser (auto-verification applies).
-    setup
-        .server
-        .create_user(&setup.pool, "dave", PASSWORD, &[("email", "dave@example.com")])
-        .await
-        .unwrap();
+    setup.add_user("dave", &[("email", "dave@example.com")]).await;
     let events = hooks.events("pre");
     assert_eq!(events[1]["triggerSource"], "PreSignUp_AdminCreateUser");
     assert_eq!(events[1]["callerContext"]["clientId"], "CLIENT_ID_NOT_APPLICABLE");
@@ -413,12 +414,8 @@ async fn pre_authentication_can_refuse_a_sign_in_and_post_authentication_sees_th
         &hooks,
     )
     .await;
-    setup.server.create_user(&setup.pool, "gina", PASSWORD, &[]).await.unwrap();
-    setup
-        .server
-        .create_user(&setup.pool, "hank", PASSWORD, &[("custom:blocked", "yes")])
-        .await
-        .unwrap();
+    setup.add_user("gina", &[]).await;
+    setup.add_user("hank", &[("custom:blocked", "yes")]).await;
 
     assert_eq!(
         setup.login("hank").await.unwrap_err(),
@@ -458,16 +455,7 @@ async fn pre_token_generation_v1_adds_and_suppresses_id_token_claims_also_on_ref
         }),
     );
     let setup = setup(json!({ "PreTokenGeneration": arn("tokens") }), &hooks).await;
-    setup
-        .server
-        .create_user(
-            &setup.pool,
-            "ivan",
-            PASSWORD,
-            &[("email", "ivan@example.com"), ("email_verified", "true")],
-        )
-        .await
-        .unwrap();
+    setup.add_user("ivan", &[("email", "ivan@example.com"), ("email_verified", "true")]).await;
 
     let (access, id, refresh) = setup.login("ivan").await.unwrap();
     let id_claims = claims(&id);
@@ -514,7 +502,7 @@ async fn pre_token_generation_v2_changes_access_token_claims_and_scopes() {
         "PreTokenGenerationConfig": { "LambdaArn": arn("tokens"), "LambdaVersion": "V2_0" }
     });
     let setup = setup(config, &hooks).await;
-    setup.server.create_user(&setup.pool, "judy", PASSWORD, &[]).await.unwrap();
+    setup.add_user("judy", &[]).await;
 
     let (access, id, _) = setup.login("judy").await.unwrap();
     let access_claims = claims(&access);
@@ -574,7 +562,7 @@ async fn custom_auth_is_driven_by_define_create_and_verify_auth_challenge() {
         "VerifyAuthChallengeResponse": arn("verify"),
     });
     let setup = setup(config, &hooks).await;
-    setup.server.create_user(&setup.pool, "kate", PASSWORD, &[]).await.unwrap();
+    setup.add_user("kate", &[]).await;
     let start = || {
         setup
             .sdk
@@ -771,10 +759,7 @@ async fn hosted_sign_in_runs_the_authentication_and_token_triggers() {
         &hooks,
     )
     .await;
-    s.server
-        .create_user(&s.pool, "alice", PASSWORD, &[("email", "alice@example.com")])
-        .await
-        .unwrap();
+    s.add_user("alice", &[("email", "alice@example.com")]).await;
     s.sdk.create_user_pool_domain().user_pool_id(&s.pool).domain("hooks").send().await.unwrap();
     let web = s
         .sdk

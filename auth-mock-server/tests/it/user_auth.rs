@@ -31,15 +31,7 @@ async fn choice_fixture() -> Fixture {
         .send()
         .await
         .unwrap();
-    f.server
-        .create_user(
-            &f.pool,
-            "sam",
-            PASSWORD,
-            &[("phone_number", "+15555550100"), ("phone_number_verified", "true")],
-        )
-        .await
-        .unwrap();
+    f.add_user("sam", &[("phone_number", "+15555550100"), ("phone_number_verified", "true")]).await;
     f
 }
 
