@@ -100,7 +100,9 @@ pub(crate) async fn get(url: &str, path: &str) -> RawResponse {
 /// raw requests but for the `X-Amz-Target` prefix and the service in the SigV4 scope.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Api {
+    /// `AWSCognitoIdentityProviderService`, signed for `cognito-idp`.
     UserPools,
+    /// `AWSCognitoIdentityService`, signed for `cognito-identity`.
     IdentityPools,
 }
 
