@@ -54,6 +54,11 @@ impl Federation {
         call.send().await.map(|o| o.identity_id.unwrap_or_default()).map_err(|e| code(&e))
     }
 
+    /// An ID token minted by the server's mock OIDC issuer `issuer`.
+    async fn mint(&self, issuer: &str, request: IdTokenRequest) -> String {
+        self.f.server.mint_id_token(issuer, request).await.unwrap()
+    }
+
     async fn credentials(
         &self,
         identity_id: &str,
@@ -214,15 +219,14 @@ async fn user_pool_logins_are_verified() {
         "NotAuthorizedException"
     );
     // A token signed with another key, claiming to be the pool's.
-    let forged = server
-        .mint_id_token(
+    let forged = fed
+        .mint(
             "evil",
             IdTokenRequest::new(claims(&token)["sub"].as_str().unwrap(), &fed.f.client.client_id)
                 .claim("iss", server.issuer(&fed.f.pool).unwrap())
                 .claim("token_use", "id"),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         fed.get_id(&[(&fed.login_key, &forged)]).await.unwrap_err(),
         "NotAuthorizedException"
@@ -322,22 +326,18 @@ async fn server_side_token_check_refuses_signed_out_users() {
 async fn hosted_oidc_issuer_logins() {
     let fed = federation().await;
     let server = &fed.f.server;
-    let google = server
-        .mint_id_token(
+    let google = fed
+        .mint(
             "google",
             IdTokenRequest::new("google-user-1", GOOGLE_CLIENT).claim("email", "a@gmail.com"),
         )
-        .await
-        .unwrap();
+        .await;
     let c = claims(&google);
     assert_eq!(c["iss"], "https://accounts.google.com");
     assert_eq!(c["aud"], GOOGLE_CLIENT);
     assert_eq!(c["exp"].as_u64().unwrap() - c["iat"].as_u64().unwrap(), 3600);
     let id = fed.get_id(&[("accounts.google.com", &google)]).await.unwrap();
-    let again = server
-        .mint_id_token("google", IdTokenRequest::new("google-user-1", GOOGLE_CLIENT))
-        .await
-        .unwrap();
+    let again = fed.mint("google", IdTokenRequest::new("google-user-1", GOOGLE_CLIENT)).await;
     assert_eq!(fed.get_id(&[("accounts.google.com", &again)]).await.unwrap(), id);
     assert!(fed.credentials(&id, &[("accounts.google.com", &google)]).await.is_ok());
 
@@ -350,33 +350,28 @@ async fn hosted_oidc_issuer_logins() {
     assert!(verify_rs256(&google, jwks["keys"].as_array().unwrap()));
 
     // Wrong audience, expired, forged, unknown provider.
-    let wrong_aud = server
-        .mint_id_token("google", IdTokenRequest::new("google-user-1", "someone-else"))
-        .await
-        .unwrap();
+    let wrong_aud = fed.mint("google", IdTokenRequest::new("google-user-1", "someone-else")).await;
     assert_eq!(
         fed.get_id(&[("accounts.google.com", &wrong_aud)]).await.unwrap_err(),
         "NotAuthorizedException"
     );
-    let expired = server
-        .mint_id_token(
+    let expired = fed
+        .mint(
             "google",
             IdTokenRequest::new("google-user-1", GOOGLE_CLIENT).expires_in(Duration::ZERO),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         fed.get_id(&[("accounts.google.com", &expired)]).await.unwrap_err(),
         "NotAuthorizedException"
     );
-    let forged = server
-        .mint_id_token(
+    let forged = fed
+        .mint(
             "evil",
             IdTokenRequest::new("google-user-1", GOOGLE_CLIENT)
                 .claim("iss", "https://accounts.google.com"),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         fed.get_id(&[("accounts.google.com", &forged)]).await.unwrap_err(),
         "NotAuthorizedException"
@@ -387,14 +382,13 @@ async fn hosted_oidc_issuer_logins() {
     );
 
     // A token that expires while the identity holds it.
-    let short = server
-        .mint_id_token(
+    let short = fed
+        .mint(
             "google",
             IdTokenRequest::new("google-user-2", GOOGLE_CLIENT)
                 .expires_in(Duration::from_secs(300)),
         )
-        .await
-        .unwrap();
+        .await;
     let short_id = fed.get_id(&[("accounts.google.com", &short)]).await.unwrap();
     server.advance_clock(Duration::from_secs(301));
     assert_eq!(
@@ -448,11 +442,9 @@ async fn oidc_providers_by_arn() {
         let call = fed.ids.get_id().identity_pool_id(&pool).logins(&corp.login_key, token);
         async move { call.send().await.map_err(|e| code(&e)) }
     };
-    let good =
-        server.mint_id_token("corp", IdTokenRequest::new("emp-7", "corp-app")).await.unwrap();
+    let good = fed.mint("corp", IdTokenRequest::new("emp-7", "corp-app")).await;
     assert!(get_id(good).await.is_ok());
-    let wrong =
-        server.mint_id_token("corp", IdTokenRequest::new("emp-7", "other-app")).await.unwrap();
+    let wrong = fed.mint("corp", IdTokenRequest::new("emp-7", "other-app")).await;
     assert_eq!(get_id(wrong).await.unwrap_err(), "NotAuthorizedException");
 
     // A custom issuer URL, and the HTTP description of an issuer.
@@ -548,23 +540,13 @@ async fn guest_identities_keep_their_id_when_signing_in() {
     );
 
     // A Google login can be added to alice's identity by presenting both.
-    let google = fed
-        .f
-        .server
-        .mint_id_token("google", IdTokenRequest::new("g-alice", GOOGLE_CLIENT))
-        .await
-        .unwrap();
+    let google = fed.mint("google", IdTokenRequest::new("g-alice", GOOGLE_CLIENT)).await;
     let both =
         fed.get_id(&[(&fed.login_key, &token), ("accounts.google.com", &google)]).await.unwrap();
     assert_eq!(both, guest);
     assert_eq!(fed.get_id(&[("accounts.google.com", &google)]).await.unwrap(), guest);
     // Logins of two different identities in one request conflict.
-    let other_google = fed
-        .f
-        .server
-        .mint_id_token("google", IdTokenRequest::new("g-other", GOOGLE_CLIENT))
-        .await
-        .unwrap();
+    let other_google = fed.mint("google", IdTokenRequest::new("g-other", GOOGLE_CLIENT)).await;
     let other = fed.get_id(&[("accounts.google.com", &other_google)]).await.unwrap();
     assert_ne!(other, guest);
     assert_eq!(
@@ -852,13 +834,9 @@ async fn roles_and_role_mappings() {
         "NotAuthorizedException",
     );
 
-    let staff = server
-        .mint_id_token(
-            "google",
-            IdTokenRequest::new("g-1", GOOGLE_CLIENT).claim("email", "x@example.com"),
-        )
-        .await
-        .unwrap();
+    let staff = fed
+        .mint("google", IdTokenRequest::new("g-1", GOOGLE_CLIENT).claim("email", "x@example.com"))
+        .await;
     let staff_id = fed.get_id(&[("accounts.google.com", &staff)]).await.unwrap();
     let (_, credentials) =
         fed.credentials(&staff_id, &[("accounts.google.com", &staff)]).await.unwrap();
@@ -866,13 +844,9 @@ async fn roles_and_role_mappings() {
         role_of(credentials.access_key_id().unwrap().to_owned()).await,
         "arn:aws:iam::000000000000:role/staff"
     );
-    let outsider = server
-        .mint_id_token(
-            "google",
-            IdTokenRequest::new("g-2", GOOGLE_CLIENT).claim("email", "x@gmail.com"),
-        )
-        .await
-        .unwrap();
+    let outsider = fed
+        .mint("google", IdTokenRequest::new("g-2", GOOGLE_CLIENT).claim("email", "x@gmail.com"))
+        .await;
     let outsider_id = fed.get_id(&[("accounts.google.com", &outsider)]).await.unwrap();
     assert_eq!(
         fed.credentials(&outsider_id, &[("accounts.google.com", &outsider)]).await.unwrap_err(),
