@@ -1052,13 +1052,10 @@ async fn every_identity_operation_is_exercised() {
     fed.f.server.reset_request_counts();
     administration(&fed).await;
     flows(&fed).await;
-    let counts = fed.f.server.request_counts();
-    let missing: Vec<&str> = auth_mock_server::IDENTITY_OPERATIONS
-        .iter()
-        .map(|op| op.name())
-        .filter(|name| counts.get(*name).copied().unwrap_or(0) == 0)
-        .collect();
-    assert!(missing.is_empty(), "operations never called through the SDK: {missing:?}");
+    crate::support::assert_every_operation_called(
+        &fed.f.server,
+        auth_mock_server::IDENTITY_OPERATIONS,
+    );
 }
 
 #[tokio::test]

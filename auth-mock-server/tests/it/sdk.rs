@@ -1132,11 +1132,5 @@ async fn every_operation_is_exercised() {
     devices(&f).await;
     secret_hash_and_flows(&f).await;
     refresh_rotation(&f).await;
-    let counts = f.server.request_counts();
-    let missing: Vec<&str> = auth_mock_server::OPERATIONS
-        .iter()
-        .map(|op| op.name())
-        .filter(|name| counts.get(*name).copied().unwrap_or(0) == 0)
-        .collect();
-    assert!(missing.is_empty(), "operations never called through the SDK: {missing:?}");
+    crate::support::assert_every_operation_called(&f.server, auth_mock_server::OPERATIONS);
 }

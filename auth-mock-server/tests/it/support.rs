@@ -268,6 +268,22 @@ macro_rules! scenario_tests {
 }
 pub(crate) use scenario_tests;
 
+/// Asserts that the server counted at least one request to each of `operations`: the
+/// scenarios that ran reached every operation through the SDK.
+#[track_caller]
+pub(crate) fn assert_every_operation_called(
+    server: &MockServerHandle,
+    operations: &[auth_mock_server::Operation],
+) {
+    let counts = server.request_counts();
+    let missing: Vec<&str> = operations
+        .iter()
+        .map(|op| op.name())
+        .filter(|name| counts.get(*name).copied().unwrap_or(0) == 0)
+        .collect();
+    assert!(missing.is_empty(), "operations never called through the SDK: {missing:?}");
+}
+
 /// Decodes a JWT's payload without checking it.
 pub(crate) fn claims(jwt: &str) -> serde_json::Value {
     use base64::Engine as _;
