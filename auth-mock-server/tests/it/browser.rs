@@ -119,5 +119,8 @@ async fn the_hosted_ui_in_a_real_browser() {
     browser.fill(&[("username", "alice"), ("password", "An0ther-Pass!")]).await;
     browser.wait_url(at_callback).await;
 
-    browser.client.clone().close().await.unwrap();
+    // Ending the session is clean-up, not part of the test: on a loaded machine chromedriver
+    // has been seen to fail the DELETE after every step above passed, and dropping the
+    // browser kills chromedriver anyway.
+    let _ = browser.client.clone().close().await;
 }
