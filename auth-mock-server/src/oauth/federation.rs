@@ -223,9 +223,7 @@ pub(crate) async fn idp_response(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
-    tokio::task::spawn_blocking(move || answer(&shared, &headers, &query)).await.unwrap_or_else(
-        |_| pages::error_page(StatusCode::BAD_REQUEST, "invalid_request", "The request failed."),
-    )
+    pages::blocking(move || answer(&shared, &headers, &query)).await
 }
 
 fn answer(shared: &Shared, headers: &HeaderMap, query: &str) -> Response {
