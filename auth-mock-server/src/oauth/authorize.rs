@@ -484,28 +484,31 @@ pub(super) fn signed_in(
     response
 }
 
-/// `GET /oauth2/authorize`.
-pub(crate) async fn authorize(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    pages::blocking(move || {
+/// The `GET` route of an endpoint that reads its query itself (it is no hosted page), answered
+/// on a blocking thread since it may issue codes and tokens or call triggers.
+pub(super) fn get_blocking(
+    answer: fn(&Shared, &HeaderMap, &str) -> Response,
+) -> MethodRouter<Arc<Shared>> {
+    get(move |State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query): RawQuery| {
         let query = query.unwrap_or_default();
-        let request = match check(&shared, &headers, &query) {
-            Ok(request) => request,
-            Err(refusal) => return refusal.into_response(),
-        };
-        // A named provider always goes to the provider, as Cognito does, session or not.
-        if let Some(provider) = &request.provider {
-            return super::federation::start(&shared, &headers, &request, provider);
-        }
-        match session_user(&shared, &headers, &request.pool_id) {
-            Some((username, auth_time)) => finish(&shared, &request, &username, auth_time),
-            None => redirect(&format!("/login?{query}")),
-        }
+        pages::blocking(move || answer(&shared, &headers, &query))
     })
-    .await
+}
+
+/// `GET /oauth2/authorize`.
+pub(super) fn authorize(shared: &Shared, headers: &HeaderMap, query: &str) -> Response {
+    let request = match check(shared, headers, query) {
+        Ok(request) => request,
+        Err(refusal) => return refusal.into_response(),
+    };
+    // A named provider always goes to the provider, as Cognito does, session or not.
+    if let Some(provider) = &request.provider {
+        return super::federation::start(shared, headers, &request, provider);
+    }
+    match session_user(shared, headers, &request.pool_id) {
+        Some((username, auth_time)) => finish(shared, &request, &username, auth_time),
+        None => redirect(&format!("/login?{query}")),
+    }
 }
 
 /// `GET /login`: the sign-in form.

@@ -339,14 +339,14 @@ impl HostTarget {
 
 /// The routes of the OAuth 2.0 endpoints and the hosted UI.
 pub(crate) fn router() -> axum::Router<std::sync::Arc<crate::Shared>> {
-    use authorize::{get_page, post_page};
+    use authorize::{get_blocking, get_page, post_page};
     use axum::routing::{get, post};
     axum::Router::new()
         .route("/oauth2/token", post(token::token))
         .route("/oauth2/userInfo", get(token::user_info).post(token::user_info))
         .route("/oauth2/revoke", post(token::revoke))
-        .route("/oauth2/authorize", get(authorize::authorize))
-        .route("/oauth2/idpresponse", get(federation::idp_response))
+        .route("/oauth2/authorize", get_blocking(authorize::authorize))
+        .route("/oauth2/idpresponse", get_blocking(federation::idp_response))
         .route("/login", get(authorize::login_page).merge(post_page(authorize::login_submit)))
         .route("/signup", get_page(account::sign_up_get).merge(post_page(account::sign_up_post)))
         .route("/confirm", post_page(account::confirm_post))
