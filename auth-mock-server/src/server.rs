@@ -319,13 +319,23 @@ impl MockServerHandle {
         self.seeded.as_ref()
     }
 
+    /// Runs blocking work (operations may call triggers, keys take time to generate) off the
+    /// async threads; a panic in it is answered `InternalErrorException` with `panicked`.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        panicked: &'static str,
+        work: impl FnOnce(&Shared) -> Result<T, CognitoError> + Send + 'static,
+    ) -> Result<T, CognitoError> {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || work(&shared))
+            .await
+            .unwrap_or_else(|_| Err(CognitoError::internal(panicked)))
+    }
+
     /// Runs any operation as an administrator would (signed), returning its JSON answer.
     pub async fn call(&self, operation: &str, body: Value) -> Result<Value, CognitoError> {
-        let shared = Arc::clone(&self.shared);
         let operation = operation.to_owned();
-        tokio::task::spawn_blocking(move || shared.call(&operation, body))
-            .await
-            .unwrap_or_else(|_| Err(CognitoError::internal("the operation panicked")))
+        self.blocking("the operation panicked", move |shared| shared.call(&operation, body)).await
     }
 
     /// Creates a pool with default settings; returns its id.

@@ -1,7 +1,6 @@
 //! [`MockServerHandle`] methods for identity pools, the hosted OIDC issuers and the mock S3.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -179,21 +178,19 @@ impl MockServerHandle {
         name: &str,
         options: IdentityPoolOptions,
     ) -> Result<String, CognitoError> {
-        let shared = Arc::clone(&self.shared);
         let name = name.to_owned();
-        tokio::task::spawn_blocking(move || create_identity_pool(&shared, &name, options))
-            .await
-            .unwrap_or_else(|_| Err(CognitoError::internal("the operation panicked")))
-            .map(|created| created.id)
+        self.blocking("the operation panicked", move |shared| {
+            create_identity_pool(shared, &name, options)
+        })
+        .await
+        .map(|created| created.id)
     }
 
     /// Runs any identity-pool operation as an administrator would (signed).
     pub async fn identity_call(&self, operation: &str, body: Value) -> Result<Value, CognitoError> {
-        let shared = Arc::clone(&self.shared);
         let operation = operation.to_owned();
-        tokio::task::spawn_blocking(move || admin_call(&shared, &operation, body))
+        self.blocking("the operation panicked", move |shared| admin_call(shared, &operation, body))
             .await
-            .unwrap_or_else(|_| Err(CognitoError::internal("the operation panicked")))
     }
 
     /// Sets the lifetime of the credentials GetCredentialsForIdentity issues from now on
@@ -248,11 +245,11 @@ impl MockServerHandle {
         issuer: &str,
         request: IdTokenRequest,
     ) -> Result<String, CognitoError> {
-        let shared = Arc::clone(&self.shared);
         let issuer = issuer.to_owned();
-        tokio::task::spawn_blocking(move || shared.mint_id_token(&issuer, &request).map(|(t, _)| t))
-            .await
-            .unwrap_or_else(|_| Err(CognitoError::internal("key generation panicked")))
+        self.blocking("key generation panicked", move |shared| {
+            shared.mint_id_token(&issuer, &request).map(|(t, _)| t)
+        })
+        .await
     }
 
     /// The `iss` of the identity pools' OpenID tokens (GetOpenIdToken); their keys are at

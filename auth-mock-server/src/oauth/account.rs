@@ -5,29 +5,25 @@
 //! ForgotPassword, ConfirmForgotPassword) through [`Shared::call`], so the same checks,
 //! codes and Lambda triggers apply as on the API.
 
-use std::sync::Arc;
-
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::authorize::{AuthRequest, bad_request_page, check, signed_in};
+use super::authorize::{AuthRequest, HostedForm, bad_request_page, signed_in};
 use super::pages;
-use super::token::parse_form;
 use crate::Shared;
 
 /// The fields of the account forms.
 #[derive(Debug, Default, Deserialize)]
-struct AccountForm {
+pub(super) struct AccountForm {
     username: Option<String>,
     email: Option<String>,
     password: Option<String>,
     confirm_password: Option<String>,
     code: Option<String>,
 }
+
+impl HostedForm for AccountForm {}
 
 fn sign_up_page(request: &AuthRequest, error: Option<&str>) -> Response {
     pages::step(
@@ -112,168 +108,103 @@ fn merge(mut base: serde_json::Value, extra: serde_json::Value) -> serde_json::V
     base
 }
 
-/// Runs a page's handler on a blocking thread (the operations may call triggers) after
-/// checking the authorize parameters it carries.
-async fn run_page(
-    shared: Arc<Shared>,
-    headers: HeaderMap,
-    query: Option<String>,
-    body: Option<Bytes>,
-    page: fn(&Shared, &AuthRequest, &AccountForm) -> Response,
-) -> Response {
-    let query = query.unwrap_or_default();
-    let request = match check(&shared, &headers, &query) {
-        Ok(request) => request,
-        Err(refusal) => return refusal.into_response(),
-    };
-    let form = match body.as_deref().map(parse_form::<AccountForm>) {
-        None => AccountForm::default(),
-        Some(Ok(form)) => form,
-        Some(Err(_)) => return bad_request_page("invalid_request", "The form is malformed."),
-    };
-    tokio::task::spawn_blocking(move || page(&shared, &request, &form)).await.unwrap_or_else(|_| {
-        pages::error_page(StatusCode::BAD_REQUEST, "invalid_request", "The request failed.")
-    })
-}
-
 /// `GET /signup`.
-pub(crate) async fn sign_up_get(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    run_page(shared, headers, query, None, |_, request, _| {
-        if request.self_sign_up {
-            sign_up_page(request, None)
-        } else {
-            bad_request_page("invalid_request", "Users cannot sign themselves up in this pool.")
-        }
-    })
-    .await
+pub(super) fn sign_up_get(_: &Shared, request: &AuthRequest, _: &AccountForm) -> Response {
+    if request.self_sign_up {
+        sign_up_page(request, None)
+    } else {
+        bad_request_page("invalid_request", "Users cannot sign themselves up in this pool.")
+    }
 }
 
 /// `POST /signup`: SignUp, then the confirmation page (or straight in if auto-confirmed).
-pub(crate) async fn sign_up_post(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> Response {
-    run_page(shared, headers, query, Some(body), |shared, request, form| {
-        let username = form.username.as_deref().unwrap_or_default().trim();
-        let password = form.password.as_deref().unwrap_or_default();
-        let mut attributes = Vec::new();
-        if let Some(email) = form.email.as_deref().filter(|e| !e.is_empty()) {
-            attributes.push(json!({ "Name": "email", "Value": email }));
+pub(super) fn sign_up_post(shared: &Shared, request: &AuthRequest, form: &AccountForm) -> Response {
+    let username = form.username.as_deref().unwrap_or_default().trim();
+    let password = form.password.as_deref().unwrap_or_default();
+    let mut attributes = Vec::new();
+    if let Some(email) = form.email.as_deref().filter(|e| !e.is_empty()) {
+        attributes.push(json!({ "Name": "email", "Value": email }));
+    }
+    let call = merge(
+        client_fields(shared, request, username),
+        json!({ "Password": password, "UserAttributes": attributes }),
+    );
+    match shared.call("SignUp", call) {
+        Err(error) => sign_up_page(request, Some(error.message())),
+        Ok(answer) if answer["UserConfirmed"] == json!(true) => {
+            signed_in(shared, request, username, shared.clock.now_secs())
         }
-        let call = merge(
-            client_fields(shared, request, username),
-            json!({ "Password": password, "UserAttributes": attributes }),
-        );
-        match shared.call("SignUp", call) {
-            Err(error) => sign_up_page(request, Some(error.message())),
-            Ok(answer) if answer["UserConfirmed"] == json!(true) => {
-                signed_in(shared, request, username, shared.clock.now_secs())
-            }
-            Ok(_) => confirm_page(
-                request,
-                username,
-                "We have sent a code. Enter it to confirm your account.",
-                None,
-            ),
-        }
-    })
-    .await
+        Ok(_) => confirm_page(
+            request,
+            username,
+            "We have sent a code. Enter it to confirm your account.",
+            None,
+        ),
+    }
 }
 
 /// `POST /confirm`: ConfirmSignUp, then signed in.
-pub(crate) async fn confirm_post(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> Response {
-    run_page(shared, headers, query, Some(body), |shared, request, form| {
-        let username = form.username.as_deref().unwrap_or_default();
-        let code = form.code.as_deref().unwrap_or_default().trim();
-        let call =
-            merge(client_fields(shared, request, username), json!({ "ConfirmationCode": code }));
-        match shared.call("ConfirmSignUp", call) {
-            Err(error) => confirm_page(request, username, "", Some(error.message())),
-            Ok(_) => {
-                // The internal username may differ from what was typed (email sign-in pools).
-                let internal = shared
-                    .state
-                    .read()
-                    .pools
-                    .get(&request.pool_id)
-                    .and_then(|pool| pool.user(username))
-                    .map(|user| user.username.clone());
-                match internal {
-                    Some(internal) => {
-                        signed_in(shared, request, &internal, shared.clock.now_secs())
-                    }
-                    None => bad_request_page("invalid_request", "The user is gone."),
-                }
+pub(super) fn confirm_post(shared: &Shared, request: &AuthRequest, form: &AccountForm) -> Response {
+    let username = form.username.as_deref().unwrap_or_default();
+    let code = form.code.as_deref().unwrap_or_default().trim();
+    let call = merge(client_fields(shared, request, username), json!({ "ConfirmationCode": code }));
+    match shared.call("ConfirmSignUp", call) {
+        Err(error) => confirm_page(request, username, "", Some(error.message())),
+        Ok(_) => {
+            // The internal username may differ from what was typed (email sign-in pools).
+            let internal = shared
+                .state
+                .read()
+                .pools
+                .get(&request.pool_id)
+                .and_then(|pool| pool.user(username))
+                .map(|user| user.username.clone());
+            match internal {
+                Some(internal) => signed_in(shared, request, &internal, shared.clock.now_secs()),
+                None => bad_request_page("invalid_request", "The user is gone."),
             }
         }
-    })
-    .await
+    }
 }
 
 /// `GET /forgotPassword`.
-pub(crate) async fn forgot_get(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    run_page(shared, headers, query, None, |_, request, _| forgot_page(request, None)).await
+pub(super) fn forgot_get(_: &Shared, request: &AuthRequest, _: &AccountForm) -> Response {
+    forgot_page(request, None)
 }
 
 /// `POST /forgotPassword`: ForgotPassword, then the code-and-new-password page.
-pub(crate) async fn forgot_post(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> Response {
-    run_page(shared, headers, query, Some(body), |shared, request, form| {
-        let username = form.username.as_deref().unwrap_or_default().trim();
-        match shared.call("ForgotPassword", client_fields(shared, request, username)) {
-            Err(error) => forgot_page(request, Some(error.message())),
-            Ok(_) => confirm_forgot_page(request, username, None),
-        }
-    })
-    .await
+pub(super) fn forgot_post(shared: &Shared, request: &AuthRequest, form: &AccountForm) -> Response {
+    let username = form.username.as_deref().unwrap_or_default().trim();
+    match shared.call("ForgotPassword", client_fields(shared, request, username)) {
+        Err(error) => forgot_page(request, Some(error.message())),
+        Ok(_) => confirm_forgot_page(request, username, None),
+    }
 }
 
 /// `POST /confirmforgotPassword`: ConfirmForgotPassword, then back to the sign-in form.
-pub(crate) async fn confirm_forgot_post(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Bytes,
+pub(super) fn confirm_forgot_post(
+    shared: &Shared,
+    request: &AuthRequest,
+    form: &AccountForm,
 ) -> Response {
-    run_page(shared, headers, query, Some(body), |shared, request, form| {
-        let username = form.username.as_deref().unwrap_or_default();
-        let password = form.password.as_deref().unwrap_or_default();
-        if form.confirm_password.as_deref() != Some(password) {
-            return confirm_forgot_page(request, username, Some("The passwords do not match."));
-        }
-        let call = merge(
-            client_fields(shared, request, username),
-            json!({ "ConfirmationCode": form.code.as_deref().unwrap_or_default().trim(), "Password": password }),
-        );
-        match shared.call("ConfirmForgotPassword", call) {
-            Err(error) => confirm_forgot_page(request, username, Some(error.message())),
-            Ok(_) => pages::login(
-                &request.query,
-                username,
-                None,
-                Some("Your password has been reset. Sign in with the new password."),
-                request.self_sign_up, &request.federated_providers,
-            ),
-        }
-    })
-    .await
+    let username = form.username.as_deref().unwrap_or_default();
+    let password = form.password.as_deref().unwrap_or_default();
+    if form.confirm_password.as_deref() != Some(password) {
+        return confirm_forgot_page(request, username, Some("The passwords do not match."));
+    }
+    let call = merge(
+        client_fields(shared, request, username),
+        json!({ "ConfirmationCode": form.code.as_deref().unwrap_or_default().trim(), "Password": password }),
+    );
+    match shared.call("ConfirmForgotPassword", call) {
+        Err(error) => confirm_forgot_page(request, username, Some(error.message())),
+        Ok(_) => pages::login(
+            &request.query,
+            username,
+            None,
+            Some("Your password has been reset. Sign in with the new password."),
+            request.self_sign_up,
+            &request.federated_providers,
+        ),
+    }
 }

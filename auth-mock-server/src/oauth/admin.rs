@@ -16,6 +16,13 @@ use crate::wire::{CognitoError, OpResult, empty, invalid_member, paginate, requi
 /// The account id the mock reports (as in its ARNs).
 const ACCOUNT_ID: &str = "000000000000";
 
+/// The OAuth configuration of an existing pool (`None` while it has none).
+fn pool_oauth<'a>(state: &'a State, pool_id: &str) -> OpResult<Option<&'a PoolOAuth>> {
+    state.pool(pool_id)?;
+    Ok(state.oauth.pool(pool_id))
+}
+
+/// The OAuth configuration of an existing pool, made empty first if it has none.
 fn pool_oauth_mut<'a>(state: &'a mut State, pool_id: &str) -> OpResult<&'a mut PoolOAuth> {
     state.pool(pool_id)?;
     Ok(state.oauth.pools.entry(pool_id.to_owned()).or_default())
@@ -332,10 +339,7 @@ pub(crate) fn describe_resource_server(cx: &Cx<'_>, request: ResourceServerReque
     let pool_id = required(&request.user_pool_id, "UserPoolId")?;
     let identifier = required(&request.identifier, "Identifier")?;
     let state = cx.shared.state.read();
-    state.pool(pool_id)?;
-    let server = state
-        .oauth
-        .pool(pool_id)
+    let server = pool_oauth(&state, pool_id)?
         .and_then(|o| o.resource_servers.get(identifier))
         .ok_or_else(|| resource_server_not_found(identifier))?;
     Ok(json!({ "ResourceServer": resource_server_type(pool_id, server) }))
@@ -348,10 +352,7 @@ pub(crate) fn list_resource_servers(cx: &Cx<'_>, request: ResourceServerRequest)
         return Err(invalid_member("MaxResults", "Member must have value between 1 and 50"));
     }
     let state = cx.shared.state.read();
-    state.pool(pool_id)?;
-    let servers: Vec<Value> = state
-        .oauth
-        .pool(pool_id)
+    let servers: Vec<Value> = pool_oauth(&state, pool_id)?
         .map(|o| o.resource_servers.values().map(|s| resource_server_type(pool_id, s)).collect())
         .unwrap_or_default();
     let (page, next) = paginate(&servers, request.max_results, request.next_token.as_deref(), 50)?;
@@ -792,10 +793,7 @@ pub(crate) fn describe_identity_provider(cx: &Cx<'_>, request: ProviderRequest) 
     let pool_id = required(&request.user_pool_id, "UserPoolId")?;
     let name = required(&request.provider_name, "ProviderName")?;
     let state = cx.shared.state.read();
-    state.pool(pool_id)?;
-    let provider = state
-        .oauth
-        .pool(pool_id)
+    let provider = pool_oauth(&state, pool_id)?
         .and_then(|o| o.providers.get(name))
         .ok_or_else(|| provider_not_found(name))?;
     Ok(json!({ "IdentityProvider": provider_type(pool_id, provider) }))
@@ -809,10 +807,7 @@ pub(crate) fn get_identity_provider_by_identifier(
     let pool_id = required(&request.user_pool_id, "UserPoolId")?;
     let identifier = required(&request.idp_identifier, "IdpIdentifier")?;
     let state = cx.shared.state.read();
-    state.pool(pool_id)?;
-    let provider = state
-        .oauth
-        .pool(pool_id)
+    let provider = pool_oauth(&state, pool_id)?
         .and_then(|o| {
             o.providers.values().find(|p| p.idp_identifiers.iter().any(|i| i == identifier))
         })
@@ -831,10 +826,7 @@ pub(crate) fn list_identity_providers(cx: &Cx<'_>, request: ProviderRequest) -> 
         return Err(invalid_member("MaxResults", "Member must have value between 0 and 60"));
     }
     let state = cx.shared.state.read();
-    state.pool(pool_id)?;
-    let providers: Vec<Value> = state
-        .oauth
-        .pool(pool_id)
+    let providers: Vec<Value> = pool_oauth(&state, pool_id)?
         .map(|o| {
             o.providers
                 .values()

@@ -10,6 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
 
 use super::admin::ClientOAuth;
@@ -483,31 +484,31 @@ pub(super) fn signed_in(
     response
 }
 
-/// `GET /oauth2/authorize`.
-pub(crate) async fn authorize(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    tokio::task::spawn_blocking(move || {
+/// The `GET` route of an endpoint that reads its query itself (it is no hosted page), answered
+/// on a blocking thread since it may issue codes and tokens or call triggers.
+pub(super) fn get_blocking(
+    answer: fn(&Shared, &HeaderMap, &str) -> Response,
+) -> MethodRouter<Arc<Shared>> {
+    get(move |State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query): RawQuery| {
         let query = query.unwrap_or_default();
-        let request = match check(&shared, &headers, &query) {
-            Ok(request) => request,
-            Err(refusal) => return refusal.into_response(),
-        };
-        // A named provider always goes to the provider, as Cognito does, session or not.
-        if let Some(provider) = &request.provider {
-            return super::federation::start(&shared, &headers, &request, provider);
-        }
-        match session_user(&shared, &headers, &request.pool_id) {
-            Some((username, auth_time)) => finish(&shared, &request, &username, auth_time),
-            None => redirect(&format!("/login?{query}")),
-        }
+        pages::blocking(move || answer(&shared, &headers, &query))
     })
-    .await
-    .unwrap_or_else(|_| {
-        pages::error_page(StatusCode::BAD_REQUEST, "invalid_request", "The request failed.")
-    })
+}
+
+/// `GET /oauth2/authorize`.
+pub(super) fn authorize(shared: &Shared, headers: &HeaderMap, query: &str) -> Response {
+    let request = match check(shared, headers, query) {
+        Ok(request) => request,
+        Err(refusal) => return refusal.into_response(),
+    };
+    // A named provider always goes to the provider, as Cognito does, session or not.
+    if let Some(provider) = &request.provider {
+        return super::federation::start(shared, headers, &request, provider);
+    }
+    match session_user(shared, headers, &request.pool_id) {
+        Some((username, auth_time)) => finish(shared, &request, &username, auth_time),
+        None => redirect(&format!("/login?{query}")),
+    }
 }
 
 /// `GET /login`: the sign-in form.
@@ -530,46 +531,80 @@ pub(crate) async fn login_page(
     }
 }
 
-/// The sign-in form's fields.
-#[derive(Debug, Default, Deserialize)]
-struct LoginForm {
-    username: Option<String>,
-    password: Option<String>,
+/// The form a hosted page posts; what a body that does not parse as it is answered with.
+pub(super) trait HostedForm: serde::de::DeserializeOwned + Default + Send + 'static {
+    /// The answer to a malformed form: by default a plain error page.
+    fn malformed(_request: &AuthRequest) -> Response {
+        bad_request_page("invalid_request", "The form is malformed.")
+    }
 }
 
-/// `POST /login`: checks the password, then signs in or shows the next step.
-pub(crate) async fn login_submit(
-    State(shared): State<Arc<Shared>>,
+/// A hosted page: renders the answer to the checked authorize request and its form.
+pub(super) type Page<F> = fn(&Shared, &AuthRequest, &F) -> Response;
+
+/// Answers a hosted page: checks the authorize parameters the page carries, reads its form
+/// (`None` for a `GET`, whose form is empty), then renders the page on a blocking thread (the
+/// operations behind it may call triggers).
+async fn run_page<F: HostedForm>(
+    shared: Arc<Shared>,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Bytes,
+    query: Option<String>,
+    body: Option<Bytes>,
+    page: Page<F>,
 ) -> Response {
     let query = query.unwrap_or_default();
     let request = match check(&shared, &headers, &query) {
         Ok(request) => request,
         Err(refusal) => return refusal.into_response(),
     };
-    let form: LoginForm = match parse_form(&body) {
-        Ok(form) => form,
-        Err(_) => {
-            return pages::login(
-                &request.query,
-                "",
-                Some("The form is malformed."),
-                None,
-                request.self_sign_up,
-                &request.federated_providers,
-            );
-        }
+    let form = match body.as_deref().map(parse_form::<F>) {
+        None => F::default(),
+        Some(Ok(form)) => form,
+        Some(Err(_)) => return F::malformed(&request),
     };
-    tokio::task::spawn_blocking(move || login_blocking(&shared, &request, &form))
-        .await
-        .unwrap_or_else(|_| {
-            pages::error_page(StatusCode::BAD_REQUEST, "invalid_request", "The request failed.")
-        })
+    pages::blocking(move || page(&shared, &request, &form)).await
 }
 
-fn login_blocking(shared: &Shared, request: &AuthRequest, form: &LoginForm) -> Response {
+/// The `GET` route of a hosted page.
+pub(super) fn get_page<F: HostedForm>(page: Page<F>) -> MethodRouter<Arc<Shared>> {
+    get(move |State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query): RawQuery| {
+        run_page(shared, headers, query, None, page)
+    })
+}
+
+/// The `POST` route of a hosted page.
+pub(super) fn post_page<F: HostedForm>(page: Page<F>) -> MethodRouter<Arc<Shared>> {
+    post(
+        move |State(shared): State<Arc<Shared>>,
+              headers: HeaderMap,
+              RawQuery(query): RawQuery,
+              body: Bytes| { run_page(shared, headers, query, Some(body), page) },
+    )
+}
+
+/// The sign-in form's fields.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct LoginForm {
+    username: Option<String>,
+    password: Option<String>,
+}
+
+impl HostedForm for LoginForm {
+    /// The sign-in form again, so that the user can retry.
+    fn malformed(request: &AuthRequest) -> Response {
+        pages::login(
+            &request.query,
+            "",
+            Some("The form is malformed."),
+            None,
+            request.self_sign_up,
+            &request.federated_providers,
+        )
+    }
+}
+
+/// `POST /login`: checks the password, then signs in or shows the next step.
+pub(super) fn login_submit(shared: &Shared, request: &AuthRequest, form: &LoginForm) -> Response {
     let login = form.username.as_deref().unwrap_or_default().trim();
     let password = form.password.as_deref().unwrap_or_default();
     let fail = |message: &str| {
@@ -741,36 +776,17 @@ fn step_page(query: &str, session: &str, step: &LoginStep, error: Option<&str>) 
 
 /// The fields of the step pages.
 #[derive(Debug, Default, Deserialize)]
-struct StepForm {
+pub(super) struct StepForm {
     session: Option<String>,
     password: Option<String>,
     confirm_password: Option<String>,
     code: Option<String>,
 }
 
-/// `POST /resetpassword` and `POST /mfa`: the answer to a pending step.
-pub(crate) async fn step_submit(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> Response {
-    let query = query.unwrap_or_default();
-    let request = match check(&shared, &headers, &query) {
-        Ok(request) => request,
-        Err(refusal) => return refusal.into_response(),
-    };
-    let Ok(form) = parse_form::<StepForm>(&body) else {
-        return bad_request_page("invalid_request", "The form is malformed.");
-    };
-    tokio::task::spawn_blocking(move || step_blocking(&shared, &request, &form))
-        .await
-        .unwrap_or_else(|_| {
-            pages::error_page(StatusCode::BAD_REQUEST, "invalid_request", "The request failed.")
-        })
-}
+impl HostedForm for StepForm {}
 
-fn step_blocking(shared: &Shared, request: &AuthRequest, form: &StepForm) -> Response {
+/// `POST /resetpassword` and `POST /mfa`: the answer to a pending step.
+pub(super) fn step_submit(shared: &Shared, request: &AuthRequest, form: &StepForm) -> Response {
     let now = shared.clock.now_secs();
     let session = form.session.clone().unwrap_or_default();
     let pending = {

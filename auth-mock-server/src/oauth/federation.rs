@@ -13,9 +13,7 @@
 //! anywhere else gets an error page saying so.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -217,18 +215,7 @@ struct IdpAnswer {
 }
 
 /// `GET /oauth2/idpresponse`: the provider's answer.
-pub(crate) async fn idp_response(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let query = query.unwrap_or_default();
-    tokio::task::spawn_blocking(move || answer(&shared, &headers, &query)).await.unwrap_or_else(
-        |_| pages::error_page(StatusCode::BAD_REQUEST, "invalid_request", "The request failed."),
-    )
-}
-
-fn answer(shared: &Shared, headers: &HeaderMap, query: &str) -> Response {
+pub(super) fn idp_response(shared: &Shared, headers: &HeaderMap, query: &str) -> Response {
     let Ok(answer) = serde_urlencoded::from_str::<IdpAnswer>(query) else {
         return pages::error_page(
             StatusCode::BAD_REQUEST,

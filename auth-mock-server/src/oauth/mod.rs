@@ -339,20 +339,24 @@ impl HostTarget {
 
 /// The routes of the OAuth 2.0 endpoints and the hosted UI.
 pub(crate) fn router() -> axum::Router<std::sync::Arc<crate::Shared>> {
+    use authorize::{get_blocking, get_page, post_page};
     use axum::routing::{get, post};
     axum::Router::new()
         .route("/oauth2/token", post(token::token))
         .route("/oauth2/userInfo", get(token::user_info).post(token::user_info))
         .route("/oauth2/revoke", post(token::revoke))
-        .route("/oauth2/authorize", get(authorize::authorize))
-        .route("/oauth2/idpresponse", get(federation::idp_response))
-        .route("/login", get(authorize::login_page).post(authorize::login_submit))
-        .route("/signup", get(account::sign_up_get).post(account::sign_up_post))
-        .route("/confirm", post(account::confirm_post))
-        .route("/forgotPassword", get(account::forgot_get).post(account::forgot_post))
-        .route("/confirmforgotPassword", post(account::confirm_forgot_post))
-        .route("/resetpassword", post(authorize::step_submit))
-        .route("/mfa", post(authorize::step_submit))
+        .route("/oauth2/authorize", get_blocking(authorize::authorize))
+        .route("/oauth2/idpresponse", get_blocking(federation::idp_response))
+        .route("/login", get(authorize::login_page).merge(post_page(authorize::login_submit)))
+        .route("/signup", get_page(account::sign_up_get).merge(post_page(account::sign_up_post)))
+        .route("/confirm", post_page(account::confirm_post))
+        .route(
+            "/forgotPassword",
+            get_page(account::forgot_get).merge(post_page(account::forgot_post)),
+        )
+        .route("/confirmforgotPassword", post_page(account::confirm_forgot_post))
+        .route("/resetpassword", post_page(authorize::step_submit))
+        .route("/mfa", post_page(authorize::step_submit))
         .route("/logout", get(authorize::logout))
 }
 

@@ -57,6 +57,14 @@ pub(crate) fn error_page(status: StatusCode, error: &str, description: &str) -> 
     page(status, "An error was encountered", &body)
 }
 
+/// Renders a page on a blocking thread, since the operations and triggers behind it block; a
+/// page that panics answers the generic error page rather than dropping the connection.
+pub(crate) async fn blocking(render: impl FnOnce() -> Response + Send + 'static) -> Response {
+    tokio::task::spawn_blocking(render).await.unwrap_or_else(|_| {
+        error_page(StatusCode::BAD_REQUEST, "invalid_request", "The request failed.")
+    })
+}
+
 /// An `<input>` with its label.
 fn field(name: &str, label: &str, kind: &str, extra: &str) -> String {
     format!(

@@ -130,14 +130,6 @@ fn list(cx: &Cx<'_>, request: DeviceRequest, admin: bool) -> OpResult {
     with_next_token(json!({ "Devices": page }), "PaginationToken", next)
 }
 
-pub(crate) fn list_devices(cx: &Cx<'_>, request: DeviceRequest) -> OpResult {
-    list(cx, request, false)
-}
-
-pub(crate) fn admin_list_devices(cx: &Cx<'_>, request: DeviceRequest) -> OpResult {
-    list(cx, request, true)
-}
-
 fn get(cx: &Cx<'_>, request: DeviceRequest, admin: bool) -> OpResult {
     let device_key = required(&request.device_key, "DeviceKey")?.to_owned();
     let mut state = cx.shared.state.write();
@@ -146,28 +138,12 @@ fn get(cx: &Cx<'_>, request: DeviceRequest, admin: bool) -> OpResult {
     Ok(json!({ "Device": device_type(device) }))
 }
 
-pub(crate) fn get_device(cx: &Cx<'_>, request: DeviceRequest) -> OpResult {
-    get(cx, request, false)
-}
-
-pub(crate) fn admin_get_device(cx: &Cx<'_>, request: DeviceRequest) -> OpResult {
-    get(cx, request, true)
-}
-
 fn forget(cx: &Cx<'_>, request: DeviceRequest, admin: bool) -> OpResult {
     let device_key = required(&request.device_key, "DeviceKey")?.to_owned();
     let mut state = cx.shared.state.write();
     let user = user_mut(cx, &mut state, &request, admin)?;
     user.devices.remove(&device_key).ok_or_else(device_not_found)?;
     empty()
-}
-
-pub(crate) fn forget_device(cx: &Cx<'_>, request: DeviceRequest) -> OpResult {
-    forget(cx, request, false)
-}
-
-pub(crate) fn admin_forget_device(cx: &Cx<'_>, request: DeviceRequest) -> OpResult {
-    forget(cx, request, true)
 }
 
 fn update_status(cx: &Cx<'_>, request: DeviceRequest, admin: bool) -> OpResult {
@@ -190,10 +166,23 @@ fn update_status(cx: &Cx<'_>, request: DeviceRequest, admin: bool) -> OpResult {
     empty()
 }
 
-pub(crate) fn update_device_status(cx: &Cx<'_>, request: DeviceRequest) -> OpResult {
-    update_status(cx, request, false)
+/// Each of these operations comes twice: on the caller's own devices (found by access token)
+/// and the admin one (by pool and username), which differ only in how the user is found.
+macro_rules! own_and_admin {
+    ($($op:ident: $own:ident, $admin:ident;)*) => {$(
+        pub(crate) fn $own(cx: &Cx<'_>, request: DeviceRequest) -> OpResult {
+            $op(cx, request, false)
+        }
+
+        pub(crate) fn $admin(cx: &Cx<'_>, request: DeviceRequest) -> OpResult {
+            $op(cx, request, true)
+        }
+    )*};
 }
 
-pub(crate) fn admin_update_device_status(cx: &Cx<'_>, request: DeviceRequest) -> OpResult {
-    update_status(cx, request, true)
+own_and_admin! {
+    list: list_devices, admin_list_devices;
+    get: get_device, admin_get_device;
+    forget: forget_device, admin_forget_device;
+    update_status: update_device_status, admin_update_device_status;
 }
