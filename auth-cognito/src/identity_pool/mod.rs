@@ -7,7 +7,6 @@ mod developer;
 mod logins;
 mod wire;
 
-use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -97,17 +96,13 @@ struct Handoff {
     at: Instant,
 }
 
-impl fmt::Debug for CognitoIdentityPool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let inner = &self.inner;
-        f.debug_struct("CognitoIdentityPool")
-            .field("identity_pool_id", &inner.identity_pool_id)
-            .field("endpoint", &crate::untrusted::redacted_url(inner.api.endpoint()))
-            .field("account_id", &inner.account_id)
-            .field("custom_role_arn", &inner.custom_role_arn)
-            .finish_non_exhaustive()
-    }
-}
+crate::builder::debug_fields!(CognitoIdentityPool(&self) {
+    identity_pool_id: self.inner.identity_pool_id,
+    endpoint: crate::untrusted::redacted_url(self.inner.api.endpoint()),
+    account_id: self.inner.account_id,
+    custom_role_arn: self.inner.custom_role_arn,
+    ..
+});
 
 /// What GetCredentialsForIdentity returned: the identity the credentials belong to (which
 /// differs from the one asked for when Cognito merged identities) and the credentials.
