@@ -4,22 +4,55 @@
 
 /// Builder setters that store their argument, or a value made of it, in one field and hand
 /// the builder back. Each setter is a line under its docs: `name(arg: Type) => field;` stores
-/// the argument as it is, `name(arg: Type) => field = value;` stores `value`.
+/// the argument as it is, `name(arg: Type) => field = value;` stores `value`. An argument of
+/// type `[impl Into<String>]` takes any list of strings (the setter is generic over it, as
+/// `scopes<I, S>` is) and stands for it collected into a `Vec<String>`; `name(&mut self,
+/// arg: Type)` declares the setter of a builder kept in a variable (`set_…`).
 macro_rules! setters {
-    ($(
-        $(#[$attr:meta])*
-        $name:ident($arg:ident: $ty:ty) => $field:ident $(= $value:expr)?;
-    )*) => {
-        $(
-            $(#[$attr])*
-            pub fn $name(mut self, $arg: $ty) -> Self {
-                self.$field = $crate::builder::setters!(@value $arg $($value)?);
-                self
-            }
-        )*
-    };
+    () => {};
     (@value $arg:ident) => { $arg };
     (@value $arg:ident $value:expr) => { $value };
+    (
+        $(#[$attr:meta])*
+        $name:ident($arg:ident: [impl Into<String>]) => $field:ident $(= $value:expr)?;
+        $($rest:tt)*
+    ) => {
+        $(#[$attr])*
+        pub fn $name<I, S>(mut self, $arg: I) -> Self
+        where
+            I: IntoIterator<Item = S>,
+            S: Into<String>,
+        {
+            let $arg: Vec<String> = $arg.into_iter().map(Into::into).collect();
+            self.$field = $crate::builder::setters!(@value $arg $($value)?);
+            self
+        }
+        $crate::builder::setters!($($rest)*);
+    };
+    (
+        $(#[$attr:meta])*
+        $name:ident(&mut self, $arg:ident: $ty:ty) => $field:ident $(= $value:expr)?;
+        $($rest:tt)*
+    ) => {
+        $(#[$attr])*
+        pub fn $name(&mut self, $arg: $ty) -> &mut Self {
+            self.$field = $crate::builder::setters!(@value $arg $($value)?);
+            self
+        }
+        $crate::builder::setters!($($rest)*);
+    };
+    (
+        $(#[$attr:meta])*
+        $name:ident($arg:ident: $ty:ty) => $field:ident $(= $value:expr)?;
+        $($rest:tt)*
+    ) => {
+        $(#[$attr])*
+        pub fn $name(mut self, $arg: $ty) -> Self {
+            self.$field = $crate::builder::setters!(@value $arg $($value)?);
+            self
+        }
+        $crate::builder::setters!($($rest)*);
+    };
 }
 pub(crate) use setters;
 

@@ -697,26 +697,12 @@ impl JwtVerifierBuilder {
 
         /// Tolerated clock skew for `exp`, `nbf` and `iat` (default none).
         leeway(leeway: Duration) => leeway;
-    }
 
-    /// Accepts only users in at least one of `groups`.
-    pub fn require_any_group<I, S>(mut self, groups: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.groups = Some(Groups::Any(groups.into_iter().map(Into::into).collect()));
-        self
-    }
+        /// Accepts only users in at least one of `groups`.
+        require_any_group(groups: [impl Into<String>]) => groups = Some(Groups::Any(groups));
 
-    /// Accepts only users in every one of `groups`.
-    pub fn require_all_groups<I, S>(mut self, groups: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.groups = Some(Groups::All(groups.into_iter().map(Into::into).collect()));
-        self
+        /// Accepts only users in every one of `groups`.
+        require_all_groups(groups: [impl Into<String>]) => groups = Some(Groups::All(groups));
     }
 
     /// The shortest time between two JWKS downloads caused by unknown `kid`s (default 10 s).

@@ -134,19 +134,10 @@ impl DropInOptions {
 
         /// Offers (or hides) the forgotten-password flow.
         allow_forgot_password(allow: bool) => allow_forgot_password;
-    }
 
-    /// The attributes asked for at sign-up.
-    pub fn sign_up_attributes<I, S>(mut self, names: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.sign_up_attributes = names.into_iter().map(Into::into).collect();
-        self
-    }
+        /// The attributes asked for at sign-up.
+        sign_up_attributes(names: [impl Into<String>]) => sign_up_attributes;
 
-    crate::builder::setters! {
         /// How many refused answers the user gets (at least one).
         attempts(attempts: u32) => attempts = attempts.max(1);
 

@@ -236,18 +236,11 @@ crate::builder::debug_fields!(ClientCredentialsBuilder(&self) {
 });
 
 impl ClientCredentialsBuilder {
-    /// The scopes to ask for, e.g. `orders/read` (a resource server's custom scopes). None
-    /// asks for every scope the app client is allowed.
-    pub fn scopes<I, S>(mut self, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.scopes = scopes.into_iter().map(Into::into).collect();
-        self
-    }
-
     crate::builder::setters! {
+        /// The scopes to ask for, e.g. `orders/read` (a resource server's custom scopes). None
+        /// asks for every scope the app client is allowed.
+        scopes(scopes: [impl Into<String>]) => scopes;
+
         /// How the client authenticates (default `client_secret_basic`).
         authentication(authentication: ClientAuthentication) => authentication;
 

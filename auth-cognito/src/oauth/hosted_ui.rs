@@ -423,20 +423,11 @@ impl HostedUiBuilder {
 
         /// The redirect URI's path (default `/callback`).
         redirect_path(path: impl Into<String>) => redirect_path = path.into();
-    }
 
-    /// The scopes to ask for (default `openid email profile`; `openid` is required, and
-    /// `aws.cognito.signin.user.admin` lets the tokens call the user-pool API).
-    pub fn scopes<I, S>(mut self, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.scopes = scopes.into_iter().map(Into::into).collect();
-        self
-    }
+        /// The scopes to ask for (default `openid email profile`; `openid` is required, and
+        /// `aws.cognito.signin.user.admin` lets the tokens call the user-pool API).
+        scopes(scopes: [impl Into<String>]) => scopes;
 
-    crate::builder::setters! {
         /// Goes straight to this identity provider of the user pool (`Google`, `Facebook`,
         /// `SignInWithApple`, `LoginWithAmazon`, an OIDC or SAML provider's name).
         identity_provider(name: impl Into<String>) => identity_provider = Some(name.into());

@@ -166,24 +166,17 @@ pub struct CognitoUserPoolBuilder {
 }
 
 impl CognitoUserPoolBuilder {
-    /// The app client's secret, for app clients created with one: every unauthenticated
-    /// call then carries `SECRET_HASH`, and RevokeToken the secret itself.
-    pub fn client_secret(mut self, secret: impl Into<SecretString>) -> Self {
-        self.client_secret = Some(secret.into());
-        self
-    }
+    crate::builder::setters! {
+        /// The app client's secret, for app clients created with one: every unauthenticated
+        /// call then carries `SECRET_HASH`, and RevokeToken the secret itself.
+        client_secret(secret: impl Into<SecretString>) => client_secret = Some(secret.into());
 
-    /// Sets or clears the app client's secret.
-    pub fn set_client_secret(&mut self, secret: Option<SecretString>) -> &mut Self {
-        self.client_secret = secret;
-        self
-    }
+        /// Sets or clears the app client's secret.
+        set_client_secret(&mut self, secret: Option<SecretString>) => client_secret;
 
-    /// The region, if it differs from the pool id's prefix (it never does on AWS). It picks
-    /// the default endpoint and the identity-pool logins key.
-    pub fn region(mut self, region: impl Into<String>) -> Self {
-        self.region = Some(region.into());
-        self
+        /// The region, if it differs from the pool id's prefix (it never does on AWS). It picks
+        /// the default endpoint and the identity-pool logins key.
+        region(region: impl Into<String>) => region = Some(region.into());
     }
 
     crate::http::transport_setters!("cognito-idp");
