@@ -16,7 +16,8 @@ use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, Buf
 use tokio::process::Command;
 
 use crate::support::{
-    create_code_flow_client, create_domain, free_port, prefer_sms_mfa, remembering_devices,
+    create_code_flow_client, create_domain, create_user_with_phone, free_port, prefer_sms_mfa,
+    remembering_devices,
 };
 
 const PASSWORD: &str = "Example-Passw0rd!";
@@ -58,15 +59,7 @@ async fn setup(pool: serde_json::Value) -> Setup {
     let pool_id = server.create_pool_with(pool).await.unwrap();
     let client =
         server.create_client(&pool_id, "example", ClientOptions::with_secret()).await.unwrap();
-    server
-        .create_user(
-            &pool_id,
-            "ex",
-            PASSWORD,
-            &[("email", "ex@example.com"), ("phone_number", "+15555550123")],
-        )
-        .await
-        .unwrap();
+    create_user_with_phone(&server, &pool_id, "ex", PASSWORD, "+15555550123").await;
     Setup {
         server,
         pool_id,

@@ -443,6 +443,35 @@ pub(crate) async fn create_code_flow_client(
     )
 }
 
+/// A secretless `desktop` app client of `pool` for the hosted UI's code flow, on a free
+/// loopback port, with the OAuth `scopes` and the identity `providers`: its id and the port.
+pub(crate) async fn desktop_client(
+    server: &MockServerHandle,
+    pool: &str,
+    scopes: &[&str],
+    providers: &[&str],
+) -> (String, u16) {
+    let port = free_port();
+    let settings = json!({"ClientName": "desktop", "AllowedOAuthScopes": scopes,
+                          "SupportedIdentityProviders": providers});
+    let (client_id, _) = create_code_flow_client(server, pool, port, settings).await;
+    (client_id, port)
+}
+
+/// Creates `username` with `password`, the email `<username>@example.com` and the phone
+/// number `phone` (where SMS codes go).
+pub(crate) async fn create_user_with_phone(
+    server: &MockServerHandle,
+    pool: &str,
+    username: &str,
+    password: &str,
+    phone: &str,
+) {
+    let email = format!("{username}@example.com");
+    let attributes = [("email", email.as_str()), ("phone_number", phone)];
+    server.create_user(pool, username, password, &attributes).await.unwrap();
+}
+
 /// Makes SMS the preferred (so required) MFA of `username`: its sign-ins then ask for a
 /// code, which the mock keeps for the test to read.
 pub(crate) async fn prefer_sms_mfa(server: &MockServerHandle, pool: &str, username: &str) {
