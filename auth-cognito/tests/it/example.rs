@@ -17,7 +17,6 @@ use tokio::process::Command;
 
 use crate::support::{
     create_code_flow_client, create_domain, create_user_with_phone, free_port, prefer_sms_mfa,
-    remembering_devices,
 };
 
 const PASSWORD: &str = "Example-Passw0rd!";
@@ -353,7 +352,7 @@ async fn user_auth_flow_picks_the_email_code_on_standard_input() {
 #[tokio::test]
 async fn a_device_remembered_in_the_store_dir_skips_mfa_in_the_next_run() {
     let Some(binary) = example_binary() else { return };
-    let setup = setup(remembering_devices("example-devices", false)).await;
+    let setup = setup(crate::support::remembering_devices("example-devices", false)).await;
     prefer_sms_mfa(&setup.server, &setup.pool_id, "ex").await;
     let dir = tempfile::tempdir().unwrap();
     let store_dir = dir.path().to_str().unwrap();
