@@ -78,16 +78,11 @@ const PROVIDER_NAME: &str = "auth-cognito";
 ///   that is misconfigured or does not exist:
 ///   [`InvalidConfiguration`](CredentialsError::InvalidConfiguration);
 /// - an answer that could not be understood: [`Unhandled`](CredentialsError::Unhandled).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct AuthClientCredentialsProvider {
     client: AuthClient,
     timeout: Option<Duration>,
 }
-
-crate::builder::debug_fields!(AuthClientCredentialsProvider(&self) {
-    client: self.client,
-    timeout: self.timeout,
-});
 
 impl AuthClientCredentialsProvider {
     /// A provider of `client`'s credentials. `client` must have a credentials provider
