@@ -264,18 +264,25 @@ fn token_store(args: &Args) -> Result<DynTokenStore, Failure> {
         println!("session kept in memory only (use --store-dir to keep it)");
         return Ok(Arc::new(MemoryTokenStore::new()));
     };
-    let namespace = Namespace::app_client(&args.user_pool_id, &args.client_id)
-        .map_err(|e| Failure::usage(e.to_string()))?;
+    let namespace = namespace(args)?;
     let store = FileTokenStore::builder(dir, namespace)
         .encryption_key_from_env()
         .map_err(|e| Failure::usage(e.to_string()))?
         .build();
-    println!(
-        "session kept in {} ({})",
-        store.path().display(),
-        if store.is_encrypted() { "encrypted with AUTH_STORE_KEY" } else { "not encrypted" }
-    );
+    println!("session kept in {} ({})", store.path().display(), encryption(store.is_encrypted()));
     Ok(Arc::new(store))
+}
+
+/// The namespace of the session and the remembered devices: the app client's, so that two
+/// app clients sharing a `--store-dir` never read each other's.
+fn namespace(args: &Args) -> Result<Namespace, Failure> {
+    Namespace::app_client(&args.user_pool_id, &args.client_id)
+        .map_err(|e| Failure::usage(e.to_string()))
+}
+
+/// How a store's file is written, for the line that says where it is.
+fn encryption(encrypted: bool) -> &'static str {
+    if encrypted { "encrypted with AUTH_STORE_KEY" } else { "not encrypted" }
 }
 
 /// Where remembered devices go: next to the session with `--store-dir` (and the same key),
@@ -287,8 +294,7 @@ fn device_store(args: &Args) -> Result<Arc<dyn DeviceStore>, Failure> {
     };
     #[cfg(feature = "file-device-store")]
     {
-        let namespace = Namespace::app_client(&args.user_pool_id, &args.client_id)
-            .map_err(|e| Failure::usage(e.to_string()))?;
+        let namespace = namespace(args)?;
         let store = auth_cognito::FileDeviceStore::builder(dir, namespace)
             .encryption_key_from_env()
             .map_err(|e| Failure::usage(e.to_string()))?
@@ -296,7 +302,7 @@ fn device_store(args: &Args) -> Result<Arc<dyn DeviceStore>, Failure> {
         println!(
             "remembered devices kept in {} ({})",
             store.path().display(),
-            if store.is_encrypted() { "encrypted with AUTH_STORE_KEY" } else { "not encrypted" }
+            encryption(store.is_encrypted())
         );
         Ok(Arc::new(store))
     }

@@ -52,15 +52,12 @@ pub struct CognitoAuthBuilder {
     client: AuthClientBuilder,
 }
 
-impl std::fmt::Debug for CognitoAuthBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CognitoAuthBuilder")
-            .field("identity_pool", &self.identity_pool.is_some())
-            .field("custom_connectivity", &self.connectivity.is_some())
-            .field("client", &self.client)
-            .finish_non_exhaustive()
-    }
-}
+crate::builder::debug_fields!(CognitoAuthBuilder(&self) {
+    identity_pool: self.identity_pool.is_some(),
+    custom_connectivity: self.connectivity.is_some(),
+    client: self.client,
+    ..
+});
 
 impl CognitoAuthBuilder {
     /// Adds an identity pool, for AWS credentials.

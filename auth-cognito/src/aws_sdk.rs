@@ -28,7 +28,6 @@
 //! # Ok(()) }
 //! ```
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -79,19 +78,10 @@ const PROVIDER_NAME: &str = "auth-cognito";
 ///   that is misconfigured or does not exist:
 ///   [`InvalidConfiguration`](CredentialsError::InvalidConfiguration);
 /// - an answer that could not be understood: [`Unhandled`](CredentialsError::Unhandled).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct AuthClientCredentialsProvider {
     client: AuthClient,
     timeout: Option<Duration>,
-}
-
-impl fmt::Debug for AuthClientCredentialsProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthClientCredentialsProvider")
-            .field("client", &self.client)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
 }
 
 impl AuthClientCredentialsProvider {
@@ -247,15 +237,12 @@ pub struct RequestSigner {
     unsigned_payload: bool,
 }
 
-impl fmt::Debug for RequestSigner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequestSigner")
-            .field("region", &self.region)
-            .field("service", &self.service)
-            .field("unsigned_payload", &self.unsigned_payload)
-            .finish_non_exhaustive()
-    }
-}
+crate::builder::debug_fields!(RequestSigner(&self) {
+    region: self.region,
+    service: self.service,
+    unsigned_payload: self.unsigned_payload,
+    ..
+});
 
 impl RequestSigner {
     /// Signs for `service` (the signing name, e.g. `execute-api`, `appsync`, `lambda`, `s3`)
@@ -275,19 +262,15 @@ impl RequestSigner {
         &self.client
     }
 
-    /// The clock that dates signatures (default: [`AuthClient::service_time`], the client's
-    /// clock corrected by the drift it saw in the issuer's tokens and credentials, so a
-    /// device whose clock is off still signs within the 15 minutes a service accepts).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
-    }
+    crate::builder::setters! {
+        /// The clock that dates signatures (default: [`AuthClient::service_time`], the client's
+        /// clock corrected by the drift it saw in the issuer's tokens and credentials, so a
+        /// device whose clock is off still signs within the 15 minutes a service accepts).
+        clock(clock: Arc<dyn Clock>) => clock = Some(clock);
 
-    /// Signs `UNSIGNED-PAYLOAD` instead of the body's hash, for bodies too large to hash
-    /// twice; only services that accept it (S3) do.
-    pub fn unsigned_payload(mut self, unsigned: bool) -> Self {
-        self.unsigned_payload = unsigned;
-        self
+        /// Signs `UNSIGNED-PAYLOAD` instead of the body's hash, for bodies too large to hash
+        /// twice; only services that accept it (S3) do.
+        unsigned_payload(unsigned: bool) => unsigned_payload;
     }
 
     /// Signs `request` with the current credentials (refreshed first if they expired).

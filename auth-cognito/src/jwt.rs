@@ -166,16 +166,12 @@ impl std::ops::Deref for VerifiedClaims {
     }
 }
 
-impl fmt::Debug for VerifiedClaims {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Claims are personal data; print who, not what.
-        f.debug_struct("VerifiedClaims")
-            .field("token_use", &self.token_use)
-            .field("sub", &self.subject())
-            .field("claims", &self.claims.names())
-            .finish()
-    }
-}
+// Claims are personal data; print who, not what.
+crate::builder::debug_fields!(VerifiedClaims(&self) {
+    token_use: self.token_use,
+    sub: self.subject(),
+    claims: self.claims.names(),
+});
 
 impl VerifiedClaims {
     /// Which token it was.
@@ -295,16 +291,13 @@ struct Verifier {
     jwks: Jwks,
 }
 
-impl fmt::Debug for JwtVerifier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JwtVerifier")
-            .field("issuer", &self.inner.issuer)
-            .field("clients", &self.inner.clients)
-            .field("jwks_url", &redacted_url(&self.inner.jwks.url))
-            .field("leeway", &self.inner.leeway)
-            .finish_non_exhaustive()
-    }
-}
+crate::builder::debug_fields!(JwtVerifier(&self) {
+    issuer: self.inner.issuer,
+    clients: self.inner.clients,
+    jwks_url: redacted_url(&self.inner.jwks.url),
+    leeway: self.inner.leeway,
+    ..
+});
 
 impl JwtVerifier {
     /// Starts configuring a verifier for tokens of user pool `pool_id` (`<region>_<id>`).
@@ -680,63 +673,36 @@ impl JwtVerifierBuilder {
         self
     }
 
-    /// The expected `iss`, for servers that are not AWS (a local Cognito): e.g.
-    /// `http://127.0.0.1:9229/us-east-1_abc`.
-    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
-        self
-    }
+    crate::builder::setters! {
+        /// The expected `iss`, for servers that are not AWS (a local Cognito): e.g.
+        /// `http://127.0.0.1:9229/us-east-1_abc`.
+        issuer(issuer: impl Into<String>) => issuer = Some(issuer.into());
 
-    /// Where the JWKS is (default: `<endpoint>/<pool_id>/.well-known/jwks.json` with an
-    /// [`endpoint`](Self::endpoint), else `<issuer>/.well-known/jwks.json`).
-    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
-        self.jwks_url = Some(url.into());
-        self
-    }
+        /// Where the JWKS is (default: `<endpoint>/<pool_id>/.well-known/jwks.json` with an
+        /// [`endpoint`](Self::endpoint), else `<issuer>/.well-known/jwks.json`).
+        jwks_url(url: impl Into<String>) => jwks_url = Some(url.into());
 
-    /// The user pool's service endpoint, as given to the pool builders: a local Cognito such
-    /// as `http://127.0.0.1:9229`. The JWKS is then downloaded from
-    /// `<endpoint>/<pool_id>/.well-known/jwks.json`. The expected issuer does not change:
-    /// a local Cognito issues AWS's `https://cognito-idp.<region>.amazonaws.com/<pool_id>`
-    /// unless it was started with an issuer base (`--issuer-base`), whose issuer
-    /// [`issuer`](Self::issuer) then names.
-    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = Some(endpoint.into());
-        self
-    }
+        /// The user pool's service endpoint, as given to the pool builders: a local Cognito such
+        /// as `http://127.0.0.1:9229`. The JWKS is then downloaded from
+        /// `<endpoint>/<pool_id>/.well-known/jwks.json`. The expected issuer does not change:
+        /// a local Cognito issues AWS's `https://cognito-idp.<region>.amazonaws.com/<pool_id>`
+        /// unless it was started with an issuer base (`--issuer-base`), whose issuer
+        /// [`issuer`](Self::issuer) then names.
+        endpoint(endpoint: impl Into<String>) => endpoint = Some(endpoint.into());
 
-    /// The longest a JWKS download may take, retries included (default 10 s): a
-    /// verification that needs the keys waits at most this long for them, then fails with
-    /// [`JwtError::KeysUnavailable`].
-    pub fn jwks_timeout(mut self, timeout: Duration) -> Self {
-        self.jwks_timeout = timeout;
-        self
-    }
+        /// The longest a JWKS download may take, retries included (default 10 s): a
+        /// verification that needs the keys waits at most this long for them, then fails with
+        /// [`JwtError::KeysUnavailable`].
+        jwks_timeout(timeout: Duration) => jwks_timeout;
 
-    /// Tolerated clock skew for `exp`, `nbf` and `iat` (default none).
-    pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
-        self
-    }
+        /// Tolerated clock skew for `exp`, `nbf` and `iat` (default none).
+        leeway(leeway: Duration) => leeway;
 
-    /// Accepts only users in at least one of `groups`.
-    pub fn require_any_group<I, S>(mut self, groups: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.groups = Some(Groups::Any(groups.into_iter().map(Into::into).collect()));
-        self
-    }
+        /// Accepts only users in at least one of `groups`.
+        require_any_group(groups: [impl Into<String>]) => groups = Some(Groups::Any(groups));
 
-    /// Accepts only users in every one of `groups`.
-    pub fn require_all_groups<I, S>(mut self, groups: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.groups = Some(Groups::All(groups.into_iter().map(Into::into).collect()));
-        self
+        /// Accepts only users in every one of `groups`.
+        require_all_groups(groups: [impl Into<String>]) => groups = Some(Groups::All(groups));
     }
 
     /// The shortest time between two JWKS downloads caused by unknown `kid`s (default 10 s).
@@ -753,17 +719,13 @@ impl JwtVerifierBuilder {
         "([`JwtError::KeysUnavailable`](crate::JwtError::KeysUnavailable))."
     );
 
-    /// The clock expiry is checked against (default: the system clock).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
-    }
+    crate::builder::setters! {
+        /// The clock expiry is checked against (default: the system clock).
+        clock(clock: Arc<dyn Clock>) => clock = Some(clock);
 
-    /// Starts with these keys (a JWKS document) instead of downloading them first; unknown
-    /// `kid`s still trigger a download.
-    pub fn jwks_json(mut self, json: impl Into<String>) -> Self {
-        self.jwks_json = Some(json.into());
-        self
+        /// Starts with these keys (a JWKS document) instead of downloading them first; unknown
+        /// `kid`s still trigger a download.
+        jwks_json(json: impl Into<String>) => jwks_json = Some(json.into());
     }
 
     /// Checks the configuration and builds the verifier. Nothing is downloaded yet.

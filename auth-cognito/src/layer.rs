@@ -27,7 +27,6 @@
 //! # drop(response); Ok(()) }
 //! ```
 
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -62,14 +61,11 @@ pub struct AuthLayer {
     deadline: Option<Duration>,
 }
 
-impl fmt::Debug for AuthLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthLayer")
-            .field("authorization", &self.authorization)
-            .field("deadline", &self.deadline)
-            .finish_non_exhaustive()
-    }
-}
+crate::builder::debug_fields!(AuthLayer(&self) {
+    authorization: self.authorization,
+    deadline: self.deadline,
+    ..
+});
 
 impl AuthLayer {
     /// Sends the user's access token as a bearer token.

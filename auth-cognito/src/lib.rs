@@ -79,6 +79,7 @@
 mod app;
 #[cfg(feature = "aws-sdk")]
 pub mod aws_sdk;
+mod builder;
 #[cfg(feature = "drop-in")]
 pub mod drop_in;
 mod error;

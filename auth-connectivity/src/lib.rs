@@ -138,6 +138,7 @@ fn set_online(state: &watch::Sender<bool>, online: bool) {
 }
 
 /// Configures a [`NetworkConnectivity`].
+#[derive(Debug)]
 #[must_use]
 pub struct NetworkConnectivityBuilder {
     endpoints: Vec<String>,
@@ -147,20 +148,6 @@ pub struct NetworkConnectivityBuilder {
     probe_timeout: Duration,
     watch_interfaces: bool,
     initially_online: bool,
-}
-
-impl fmt::Debug for NetworkConnectivityBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NetworkConnectivityBuilder")
-            .field("endpoints", &self.endpoints)
-            .field("probes", &self.probes)
-            .field("backoff", &self.backoff)
-            .field("online_interval", &self.online_interval)
-            .field("probe_timeout", &self.probe_timeout)
-            .field("watch_interfaces", &self.watch_interfaces)
-            .field("initially_online", &self.initially_online)
-            .finish()
-    }
 }
 
 impl NetworkConnectivityBuilder {

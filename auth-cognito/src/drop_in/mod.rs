@@ -125,50 +125,27 @@ impl Default for DropInOptions {
 }
 
 impl DropInOptions {
-    /// Signs in as `username` without asking for it (a re-sign-in).
-    pub fn username(mut self, username: impl Into<String>) -> Self {
-        self.username = Some(username.into());
-        self
-    }
+    crate::builder::setters! {
+        /// Signs in as `username` without asking for it (a re-sign-in).
+        username(username: impl Into<String>) => username = Some(username.into());
 
-    /// Offers (or hides) sign-up.
-    pub fn allow_sign_up(mut self, allow: bool) -> Self {
-        self.allow_sign_up = allow;
-        self
-    }
+        /// Offers (or hides) sign-up.
+        allow_sign_up(allow: bool) => allow_sign_up;
 
-    /// Offers (or hides) the forgotten-password flow.
-    pub fn allow_forgot_password(mut self, allow: bool) -> Self {
-        self.allow_forgot_password = allow;
-        self
-    }
+        /// Offers (or hides) the forgotten-password flow.
+        allow_forgot_password(allow: bool) => allow_forgot_password;
 
-    /// The attributes asked for at sign-up.
-    pub fn sign_up_attributes<I, S>(mut self, names: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.sign_up_attributes = names.into_iter().map(Into::into).collect();
-        self
-    }
+        /// The attributes asked for at sign-up.
+        sign_up_attributes(names: [impl Into<String>]) => sign_up_attributes;
 
-    /// How many refused answers the user gets (at least one).
-    pub fn attempts(mut self, attempts: u32) -> Self {
-        self.attempts = attempts.max(1);
-        self
-    }
+        /// How many refused answers the user gets (at least one).
+        attempts(attempts: u32) => attempts = attempts.max(1);
 
-    /// Uses choice-based sign-in (`USER_AUTH`).
-    pub fn choice_based(mut self, choice_based: bool) -> Self {
-        self.choice_based = choice_based;
-        self
-    }
+        /// Uses choice-based sign-in (`USER_AUTH`).
+        choice_based(choice_based: bool) => choice_based;
 
-    /// The issuer authenticator apps show for a new TOTP set-up.
-    pub fn totp_issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.totp_issuer = issuer.into();
-        self
+        /// The issuer authenticator apps show for a new TOTP set-up.
+        totp_issuer(issuer: impl Into<String>) => totp_issuer = issuer.into();
     }
 }
 

@@ -5,7 +5,6 @@
 //! `cognito-identity.amazonaws.com`, asking the app's [`DeveloperIdentitySource`] again
 //! whenever the token has expired or Cognito refuses it.
 
-use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -169,13 +168,10 @@ struct Inner {
     current: tokio::sync::Mutex<Option<(Logins, DeveloperIdentity)>>,
 }
 
-impl fmt::Debug for DeveloperIdentityCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DeveloperIdentityCredentials")
-            .field("pool", &self.inner.pool)
-            .finish_non_exhaustive()
-    }
-}
+crate::builder::debug_fields!(DeveloperIdentityCredentials(&self) {
+    pool: self.inner.pool,
+    ..
+});
 
 impl DeveloperIdentityCredentials {
     /// Credentials from `pool` for the identities `source` hands out.

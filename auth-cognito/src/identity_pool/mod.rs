@@ -7,7 +7,6 @@ mod developer;
 mod logins;
 mod wire;
 
-use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -97,17 +96,13 @@ struct Handoff {
     at: Instant,
 }
 
-impl fmt::Debug for CognitoIdentityPool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let inner = &self.inner;
-        f.debug_struct("CognitoIdentityPool")
-            .field("identity_pool_id", &inner.identity_pool_id)
-            .field("endpoint", &crate::untrusted::redacted_url(inner.api.endpoint()))
-            .field("account_id", &inner.account_id)
-            .field("custom_role_arn", &inner.custom_role_arn)
-            .finish_non_exhaustive()
-    }
-}
+crate::builder::debug_fields!(CognitoIdentityPool(&self) {
+    identity_pool_id: self.inner.identity_pool_id,
+    endpoint: crate::untrusted::redacted_url(self.inner.api.endpoint()),
+    account_id: self.inner.account_id,
+    custom_role_arn: self.inner.custom_role_arn,
+    ..
+});
 
 /// What GetCredentialsForIdentity returned: the identity the credentials belong to (which
 /// differs from the one asked for when Cognito merged identities) and the credentials.
@@ -305,31 +300,21 @@ impl CognitoIdentityPoolBuilder {
 
     crate::http::transport_setters!("cognito-identity");
 
-    /// The AWS account that owns the identity pool, sent with GetId (Cognito accepts it
-    /// but does not need it).
-    pub fn account_id(mut self, account_id: impl Into<String>) -> Self {
-        self.account_id = Some(account_id.into());
-        self
-    }
+    crate::builder::setters! {
+        /// The AWS account that owns the identity pool, sent with GetId (Cognito accepts it
+        /// but does not need it).
+        account_id(account_id: impl Into<String>) => account_id = Some(account_id.into());
 
-    /// Sets or clears the account id.
-    pub fn set_account_id(&mut self, account_id: Option<String>) -> &mut Self {
-        self.account_id = account_id;
-        self
-    }
+        /// Sets or clears the account id.
+        set_account_id(&mut self, account_id: Option<String>) => account_id;
 
-    /// The IAM role to assume when the identity pool's role mapping offers several (from
-    /// the token's `cognito:roles` / `cognito:preferred_role` claims); Cognito's default
-    /// choice when unset.
-    pub fn custom_role_arn(mut self, arn: impl Into<String>) -> Self {
-        self.custom_role_arn = Some(arn.into());
-        self
-    }
+        /// The IAM role to assume when the identity pool's role mapping offers several (from
+        /// the token's `cognito:roles` / `cognito:preferred_role` claims); Cognito's default
+        /// choice when unset.
+        custom_role_arn(arn: impl Into<String>) => custom_role_arn = Some(arn.into());
 
-    /// Sets or clears the custom role.
-    pub fn set_custom_role_arn(&mut self, arn: Option<String>) -> &mut Self {
-        self.custom_role_arn = arn;
-        self
+        /// Sets or clears the custom role.
+        set_custom_role_arn(&mut self, arn: Option<String>) => custom_role_arn;
     }
 
     /// The endpoint the built client will call, for probes of its reachability.

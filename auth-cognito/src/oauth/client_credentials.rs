@@ -1,7 +1,6 @@
 //! [`ClientCredentials`]: machine-to-machine access tokens (the `client_credentials` grant),
 //! cached and fetched once for many callers.
 
-use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -78,15 +77,12 @@ struct Inner {
     requests: AtomicU64,
 }
 
-impl fmt::Debug for ClientCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientCredentials")
-            .field("token_endpoint", &crate::untrusted::redacted_url(&self.inner.endpoint.url))
-            .field("client_id", &self.inner.endpoint.client_id)
-            .field("scopes", &self.inner.scopes)
-            .finish_non_exhaustive()
-    }
-}
+crate::builder::debug_fields!(ClientCredentials(&self) {
+    token_endpoint: crate::untrusted::redacted_url(&self.inner.endpoint.url),
+    client_id: self.inner.endpoint.client_id,
+    scopes: self.inner.scopes,
+    ..
+});
 
 impl ClientCredentials {
     /// A builder for the app client `client_id` of the user pool whose domain (or local
@@ -233,43 +229,26 @@ pub struct ClientCredentialsBuilder {
     clock: Arc<dyn Clock>,
 }
 
-impl fmt::Debug for ClientCredentialsBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientCredentialsBuilder")
-            .field("client_id", &self.client_id)
-            .field("scopes", &self.scopes)
-            .finish_non_exhaustive()
-    }
-}
+crate::builder::debug_fields!(ClientCredentialsBuilder(&self) {
+    client_id: self.client_id,
+    scopes: self.scopes,
+    ..
+});
 
 impl ClientCredentialsBuilder {
-    /// The scopes to ask for, e.g. `orders/read` (a resource server's custom scopes). None
-    /// asks for every scope the app client is allowed.
-    pub fn scopes<I, S>(mut self, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.scopes = scopes.into_iter().map(Into::into).collect();
-        self
-    }
+    crate::builder::setters! {
+        /// The scopes to ask for, e.g. `orders/read` (a resource server's custom scopes). None
+        /// asks for every scope the app client is allowed.
+        scopes(scopes: [impl Into<String>]) => scopes;
 
-    /// How the client authenticates (default `client_secret_basic`).
-    pub fn authentication(mut self, authentication: ClientAuthentication) -> Self {
-        self.authentication = authentication;
-        self
-    }
+        /// How the client authenticates (default `client_secret_basic`).
+        authentication(authentication: ClientAuthentication) => authentication;
 
-    /// The full token endpoint URL, when it is not `<domain>/oauth2/token`.
-    pub fn token_url(mut self, url: impl Into<String>) -> Self {
-        self.token_url = Some(url.into());
-        self
-    }
+        /// The full token endpoint URL, when it is not `<domain>/oauth2/token`.
+        token_url(url: impl Into<String>) => token_url = Some(url.into());
 
-    /// How long before expiry a token is replaced (default 60 s).
-    pub fn expiry_margin(mut self, margin: Duration) -> Self {
-        self.expiry_margin = margin;
-        self
+        /// How long before expiry a token is replaced (default 60 s).
+        expiry_margin(margin: Duration) => expiry_margin;
     }
 
     crate::http::http_setters!("the token requests", "", "Its redirect policy applies.");

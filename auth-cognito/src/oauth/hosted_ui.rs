@@ -152,16 +152,13 @@ struct Inner {
     logout_in_browser: Option<String>,
 }
 
-impl fmt::Debug for HostedUi {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HostedUi")
-            .field("domain", &crate::untrusted::redacted_url(&self.inner.domain))
-            .field("client_id", &self.inner.client_id)
-            .field("redirect_port", &self.inner.redirect_port)
-            .field("scopes", &self.inner.scopes)
-            .finish_non_exhaustive()
-    }
-}
+crate::builder::debug_fields!(HostedUi(&self) {
+    domain: crate::untrusted::redacted_url(&self.inner.domain),
+    client_id: self.inner.client_id,
+    redirect_port: self.inner.redirect_port,
+    scopes: self.inner.scopes,
+    ..
+});
 
 /// 32 random bytes, base64url: a PKCE verifier (43 characters), a `state`, a `nonce`.
 fn random_value() -> String {
@@ -406,90 +403,52 @@ pub struct HostedUiBuilder {
     logout_in_browser: Option<String>,
 }
 
-impl fmt::Debug for HostedUiBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HostedUiBuilder")
-            .field("client_id", &self.client_id)
-            .field("redirect_port", &self.redirect_port)
-            .finish_non_exhaustive()
-    }
-}
+crate::builder::debug_fields!(HostedUiBuilder(&self) {
+    client_id: self.client_id,
+    redirect_port: self.redirect_port,
+    ..
+});
 
 impl HostedUiBuilder {
-    /// The app client's secret, for clients that have one.
-    pub fn client_secret(mut self, secret: impl Into<SecretString>) -> Self {
-        self.client_secret = Some(secret.into());
-        self
-    }
+    crate::builder::setters! {
+        /// The app client's secret, for clients that have one.
+        client_secret(secret: impl Into<SecretString>) => client_secret = Some(secret.into());
 
-    /// How a client with a secret authenticates at the token endpoint (default Basic).
-    pub fn authentication(mut self, authentication: ClientAuthentication) -> Self {
-        self.authentication = authentication;
-        self
-    }
+        /// How a client with a secret authenticates at the token endpoint (default Basic).
+        authentication(authentication: ClientAuthentication) => authentication;
 
-    /// The loopback port of the redirect URI (0, the default, takes a free one; Cognito
-    /// matches callback URLs exactly, so a real app registers a fixed port).
-    pub fn redirect_port(mut self, port: u16) -> Self {
-        self.redirect_port = port;
-        self
-    }
+        /// The loopback port of the redirect URI (0, the default, takes a free one; Cognito
+        /// matches callback URLs exactly, so a real app registers a fixed port).
+        redirect_port(port: u16) => redirect_port;
 
-    /// The redirect URI's path (default `/callback`).
-    pub fn redirect_path(mut self, path: impl Into<String>) -> Self {
-        self.redirect_path = path.into();
-        self
-    }
+        /// The redirect URI's path (default `/callback`).
+        redirect_path(path: impl Into<String>) => redirect_path = path.into();
 
-    /// The scopes to ask for (default `openid email profile`; `openid` is required, and
-    /// `aws.cognito.signin.user.admin` lets the tokens call the user-pool API).
-    pub fn scopes<I, S>(mut self, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.scopes = scopes.into_iter().map(Into::into).collect();
-        self
-    }
+        /// The scopes to ask for (default `openid email profile`; `openid` is required, and
+        /// `aws.cognito.signin.user.admin` lets the tokens call the user-pool API).
+        scopes(scopes: [impl Into<String>]) => scopes;
 
-    /// Goes straight to this identity provider of the user pool (`Google`, `Facebook`,
-    /// `SignInWithApple`, `LoginWithAmazon`, an OIDC or SAML provider's name).
-    pub fn identity_provider(mut self, name: impl Into<String>) -> Self {
-        self.identity_provider = Some(name.into());
-        self
-    }
+        /// Goes straight to this identity provider of the user pool (`Google`, `Facebook`,
+        /// `SignInWithApple`, `LoginWithAmazon`, an OIDC or SAML provider's name).
+        identity_provider(name: impl Into<String>) => identity_provider = Some(name.into());
 
-    /// Goes to the provider registered with this identifier (e.g. an email domain).
-    pub fn idp_identifier(mut self, identifier: impl Into<String>) -> Self {
-        self.idp_identifier = Some(identifier.into());
-        self
-    }
+        /// Goes to the provider registered with this identifier (e.g. an email domain).
+        idp_identifier(identifier: impl Into<String>) => idp_identifier = Some(identifier.into());
 
-    /// How the authorization URL is opened (default: the system browser).
-    pub fn browser(mut self, browser: Browser) -> Self {
-        self.browser = browser;
-        self
-    }
+        /// How the authorization URL is opened (default: the system browser).
+        browser(browser: Browser) => browser;
 
-    /// How long to wait for the browser to come back (default 5 minutes).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
+        /// How long to wait for the browser to come back (default 5 minutes).
+        timeout(timeout: Duration) => timeout;
 
-    /// Where the user pool's keys are, when not at AWS: a local Cognito's address (see
-    /// [`JwtVerifierBuilder::endpoint`](crate::JwtVerifierBuilder::endpoint)). Defaults to
-    /// the domain when it is a loopback address, else AWS.
-    pub fn jwks_endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.jwks_endpoint = Some(endpoint.into());
-        self
-    }
+        /// Where the user pool's keys are, when not at AWS: a local Cognito's address (see
+        /// [`JwtVerifierBuilder::endpoint`](crate::JwtVerifierBuilder::endpoint)). Defaults to
+        /// the domain when it is a loopback address, else AWS.
+        jwks_endpoint(endpoint: impl Into<String>) => jwks_endpoint = Some(endpoint.into());
 
-    /// Verifies ID tokens with this verifier instead of one for the pool (a custom issuer,
-    /// keys given in advance).
-    pub fn verifier(mut self, verifier: JwtVerifier) -> Self {
-        self.verifier = Some(verifier);
-        self
+        /// Verifies ID tokens with this verifier instead of one for the pool (a custom issuer,
+        /// keys given in advance).
+        verifier(verifier: JwtVerifier) => verifier = Some(verifier);
     }
 
     crate::http::http_setters!("the token-endpoint calls", "", "Its redirect policy applies.");

@@ -13,7 +13,6 @@ mod sign_in;
 mod srp;
 mod wire;
 
-use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -80,18 +79,14 @@ struct Inner {
     refresh_token_rotation: bool,
 }
 
-impl fmt::Debug for CognitoUserPool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let inner = &self.inner;
-        f.debug_struct("CognitoUserPool")
-            .field("pool_id", &inner.pool_id)
-            .field("client_id", &inner.client_id)
-            .field("client_secret", &inner.client_secret.as_ref().map(|_| "[redacted]"))
-            .field("endpoint", &crate::untrusted::redacted_url(inner.api.endpoint()))
-            .field("device_tracking", &inner.device_tracking)
-            .finish_non_exhaustive()
-    }
-}
+crate::builder::debug_fields!(CognitoUserPool(&self) {
+    pool_id: self.inner.pool_id,
+    client_id: self.inner.client_id,
+    client_secret: self.inner.client_secret.as_ref().map(|_| "[redacted]"),
+    endpoint: crate::untrusted::redacted_url(self.inner.api.endpoint()),
+    device_tracking: self.inner.device_tracking,
+    ..
+});
 
 impl CognitoUserPool {
     /// Starts configuring a client for app client `client_id` of user pool `pool_id`
@@ -171,69 +166,46 @@ pub struct CognitoUserPoolBuilder {
 }
 
 impl CognitoUserPoolBuilder {
-    /// The app client's secret, for app clients created with one: every unauthenticated
-    /// call then carries `SECRET_HASH`, and RevokeToken the secret itself.
-    pub fn client_secret(mut self, secret: impl Into<SecretString>) -> Self {
-        self.client_secret = Some(secret.into());
-        self
-    }
+    crate::builder::setters! {
+        /// The app client's secret, for app clients created with one: every unauthenticated
+        /// call then carries `SECRET_HASH`, and RevokeToken the secret itself.
+        client_secret(secret: impl Into<SecretString>) => client_secret = Some(secret.into());
 
-    /// Sets or clears the app client's secret.
-    pub fn set_client_secret(&mut self, secret: Option<SecretString>) -> &mut Self {
-        self.client_secret = secret;
-        self
-    }
+        /// Sets or clears the app client's secret.
+        set_client_secret(&mut self, secret: Option<SecretString>) => client_secret;
 
-    /// The region, if it differs from the pool id's prefix (it never does on AWS). It picks
-    /// the default endpoint and the identity-pool logins key.
-    pub fn region(mut self, region: impl Into<String>) -> Self {
-        self.region = Some(region.into());
-        self
+        /// The region, if it differs from the pool id's prefix (it never does on AWS). It picks
+        /// the default endpoint and the identity-pool logins key.
+        region(region: impl Into<String>) => region = Some(region.into());
     }
 
     crate::http::transport_setters!("cognito-idp");
 
-    /// Where remembered devices are kept (default: in memory).
-    pub fn device_store(mut self, store: Arc<dyn DeviceStore>) -> Self {
-        self.devices = Some(store);
-        self
-    }
+    crate::builder::setters! {
+        /// Where remembered devices are kept (default: in memory).
+        device_store(store: Arc<dyn DeviceStore>) => devices = Some(store);
 
-    /// What to do with new devices (default [`DeviceTracking::Confirm`]).
-    pub fn device_tracking(mut self, tracking: DeviceTracking) -> Self {
-        self.device_tracking = tracking;
-        self
-    }
+        /// What to do with new devices (default [`DeviceTracking::Confirm`]).
+        device_tracking(tracking: DeviceTracking) => device_tracking;
 
-    /// The name ConfirmDevice gives this device (e.g. the host name); none by default.
-    pub fn device_name(mut self, name: impl Into<String>) -> Self {
-        self.device_name = Some(name.into());
-        self
-    }
+        /// The name ConfirmDevice gives this device (e.g. the host name); none by default.
+        device_name(name: impl Into<String>) => device_name = Some(name.into());
 
-    /// The issuer shown by authenticator apps for TOTP set up during sign-in (the
-    /// `issuer` of the `otpauth://` URI); the pool id by default.
-    pub fn totp_issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.totp_issuer = Some(issuer.into());
-        self
-    }
+        /// The issuer shown by authenticator apps for TOTP set up during sign-in (the
+        /// `issuer` of the `otpauth://` URI); the pool id by default.
+        totp_issuer(issuer: impl Into<String>) => totp_issuer = Some(issuer.into());
 
-    /// Refreshes with GetTokensFromRefreshToken, for app clients with refresh-token rotation
-    /// enabled: each refresh then returns a new refresh token and the old one stops working
-    /// after the client's grace period. Off by default (InitiateAuth `REFRESH_TOKEN_AUTH`,
-    /// which clients without rotation use).
-    ///
-    /// A rotating refresh is not retried once it may have reached Cognito: if the answer
-    /// was lost, the old token is only good for the grace period.
-    pub fn refresh_token_rotation(mut self, enabled: bool) -> Self {
-        self.refresh_token_rotation = enabled;
-        self
-    }
+        /// Refreshes with GetTokensFromRefreshToken, for app clients with refresh-token rotation
+        /// enabled: each refresh then returns a new refresh token and the old one stops working
+        /// after the client's grace period. Off by default (InitiateAuth `REFRESH_TOKEN_AUTH`,
+        /// which clients without rotation use).
+        ///
+        /// A rotating refresh is not retried once it may have reached Cognito: if the answer
+        /// was lost, the old token is only good for the grace period.
+        refresh_token_rotation(enabled: bool) => refresh_token_rotation;
 
-    /// The clock for SRP's `TIMESTAMP` (default: the system clock).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
+        /// The clock for SRP's `TIMESTAMP` (default: the system clock).
+        clock(clock: Arc<dyn Clock>) => clock = Some(clock);
     }
 
     /// The endpoint the built client will call, for probes of its reachability.

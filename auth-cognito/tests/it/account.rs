@@ -8,7 +8,7 @@ use auth_core::{AlwaysOnline, SignInRequest};
 use auth_mock_server::{ClientOptions, MockServer};
 use serde_json::json;
 
-use crate::support::{MockPool, prefer_sms_mfa};
+use crate::support::{MockPool, prefer_sms_mfa, remembering_devices};
 
 const PASSWORD: &str = MockPool::PASSWORD;
 
@@ -118,10 +118,7 @@ async fn the_user_pool_conforms_as_an_account_provider() {
 #[tokio::test]
 async fn remembering_the_current_device_skips_mfa_at_the_next_sign_in() {
     use auth_core::{ChallengeResponse, SignInFlow, SignInResult};
-    let pool = json!({
-        "PoolName": "account-remember", "MfaConfiguration": "OPTIONAL",
-        "DeviceConfiguration": {"ChallengeRequiredOnNewDevice": true,
-                                "DeviceOnlyRememberedOnUserPrompt": true}});
+    let pool = remembering_devices("account-remember", true);
     let attributes = [("phone_number", "+15555550177")];
     let MockPool { server, pool_id, client_id } =
         MockPool::with_user(pool, "eve", &attributes).await;

@@ -91,6 +91,14 @@ impl World {
         self.auth_client_builder(store, user_pool, guests).build()
     }
 
+    /// An initialised client with an empty session store, with or without the user pool
+    /// and guests as [`auth_client`](Self::auth_client) says.
+    async fn fresh_client(&self, user_pool: bool, guests: bool) -> AuthClient {
+        let client = self.auth_client(Arc::new(MemoryTokenStore::new()), user_pool, guests);
+        client.initialize().await.unwrap();
+        client
+    }
+
     fn auth_client_builder(
         &self,
         store: DynTokenStore,
@@ -196,8 +204,7 @@ async fn send(request: http::Request<Vec<u8>>) -> (u16, String) {
 #[tokio::test]
 async fn a_user_pool_user_uses_s3_and_the_bridge_refreshes_once_after_expiry() {
     let world = World::start(false).await;
-    let client = world.auth_client(Arc::new(MemoryTokenStore::new()), true, false);
-    client.initialize().await.unwrap();
+    let client = world.fresh_client(true, false).await;
     let request =
         SignInRequest::password("alice", PASSWORD).with_flow(SignInFlow::SecureRemotePassword);
     client.sign_in(request).await.unwrap();
@@ -377,8 +384,7 @@ async fn a_google_user_uses_s3_and_waits_for_a_new_token_when_theirs_expires() {
 #[tokio::test]
 async fn forged_and_expired_login_tokens_are_refused() {
     let world = World::start(false).await;
-    let client = world.auth_client(Arc::new(MemoryTokenStore::new()), false, false);
-    client.initialize().await.unwrap();
+    let client = world.fresh_client(false, false).await;
     let google = LoginProvider::google();
     let genuine = world.google_token("google-user-2", Duration::from_secs(3600)).await;
     // A character well inside the signature (the last one may carry only padding bits).
@@ -540,8 +546,7 @@ async fn oidc_facebook_and_saml_logins_use_their_keys() {
 #[tokio::test]
 async fn another_federated_user_gets_their_own_identity() {
     let world = World::start(false).await;
-    let client = world.auth_client(Arc::new(MemoryTokenStore::new()), false, false);
-    client.initialize().await.unwrap();
+    let client = world.fresh_client(false, false).await;
     let google = LoginProvider::google();
     let first = world.google_token("google-user-a", Duration::from_secs(3600)).await;
     client.federated_sign_in(google.key(), ProviderToken::new(first), None).await.unwrap();
@@ -608,8 +613,7 @@ async fn wait_until(condition: impl Fn() -> bool) {
 async fn a_device_clock_far_ahead_still_caches_guest_credentials() {
     let world = World::start(true).await;
     world.clock.advance(Duration::from_secs(2 * 3600));
-    let client = world.auth_client(Arc::new(MemoryTokenStore::new()), false, true);
-    client.initialize().await.unwrap();
+    let client = world.fresh_client(false, true).await;
     let first = client.aws_credentials().await.unwrap();
     assert_eq!(client.aws_credentials().await.unwrap(), first);
     assert_eq!(world.count("GetCredentialsForIdentity"), 1);

@@ -15,7 +15,9 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::process::Command;
 
-use crate::support::{create_code_flow_client, create_domain, free_port, prefer_sms_mfa};
+use crate::support::{
+    create_code_flow_client, create_domain, create_user_with_phone, free_port, prefer_sms_mfa,
+};
 
 const PASSWORD: &str = "Example-Passw0rd!";
 
@@ -56,15 +58,7 @@ async fn setup(pool: serde_json::Value) -> Setup {
     let pool_id = server.create_pool_with(pool).await.unwrap();
     let client =
         server.create_client(&pool_id, "example", ClientOptions::with_secret()).await.unwrap();
-    server
-        .create_user(
-            &pool_id,
-            "ex",
-            PASSWORD,
-            &[("email", "ex@example.com"), ("phone_number", "+15555550123")],
-        )
-        .await
-        .unwrap();
+    create_user_with_phone(&server, &pool_id, "ex", PASSWORD, "+15555550123").await;
     Setup {
         server,
         pool_id,
@@ -358,10 +352,7 @@ async fn user_auth_flow_picks_the_email_code_on_standard_input() {
 #[tokio::test]
 async fn a_device_remembered_in_the_store_dir_skips_mfa_in_the_next_run() {
     let Some(binary) = example_binary() else { return };
-    let setup = setup(json!({"PoolName": "example-devices", "MfaConfiguration": "OPTIONAL",
-        "DeviceConfiguration": {"ChallengeRequiredOnNewDevice": true,
-                                "DeviceOnlyRememberedOnUserPrompt": false}}))
-    .await;
+    let setup = setup(crate::support::remembering_devices("example-devices", false)).await;
     prefer_sms_mfa(&setup.server, &setup.pool_id, "ex").await;
     let dir = tempfile::tempdir().unwrap();
     let store_dir = dir.path().to_str().unwrap();

@@ -16,7 +16,7 @@ use auth_mock_server::{ClientOptions, IdentityPoolOptions, MockServer};
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use crate::support::{create_code_flow_client, create_domain, free_port};
+use crate::support::{create_domain, desktop_client};
 
 /// Follows one redirect: the `Location` of a 302 answer to `url`.
 async fn hop(http: &reqwest::Client, url: &str) -> String {
@@ -44,18 +44,8 @@ async fn sign_in_with_google_through_the_user_pool_then_identity_pool_credential
         )
         .await
         .unwrap();
-    let port = free_port();
-    let (client_id, _) = create_code_flow_client(
-        &server,
-        &pool,
-        port,
-        json!({
-            "ClientName": "desktop",
-            "AllowedOAuthScopes": ["openid", "email", "aws.cognito.signin.user.admin"],
-            "SupportedIdentityProviders": ["COGNITO", "Google"],
-        }),
-    )
-    .await;
+    let scopes = ["openid", "email", "aws.cognito.signin.user.admin"];
+    let (client_id, port) = desktop_client(&server, &pool, &scopes, &["COGNITO", "Google"]).await;
     let identity_pool_id = server
         .create_identity_pool(
             "federated-ids",

@@ -16,7 +16,7 @@ use auth_mock_server::{IdentityPoolOptions, MockServer, MockServerHandle};
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use crate::support::{create_code_flow_client, create_domain, free_port, prefer_sms_mfa};
+use crate::support::{create_domain, create_user_with_phone, desktop_client, prefer_sms_mfa};
 
 const PASSWORD: &str = "Passw0rd!-Hosted";
 
@@ -35,27 +35,9 @@ async fn setup() -> Setup {
         .await
         .unwrap();
     create_domain(&server, &pool, "client-test").await;
-    let port = free_port();
-    let (client, _) = create_code_flow_client(
-        &server,
-        &pool,
-        port,
-        json!({
-            "ClientName": "desktop",
-            "AllowedOAuthScopes": ["openid", "email", "profile", "aws.cognito.signin.user.admin"],
-            "SupportedIdentityProviders": ["COGNITO"],
-        }),
-    )
-    .await;
-    server
-        .create_user(
-            &pool,
-            "hana",
-            PASSWORD,
-            &[("email", "hana@example.com"), ("phone_number", "+15555550142")],
-        )
-        .await
-        .unwrap();
+    let scopes = ["openid", "email", "profile", "aws.cognito.signin.user.admin"];
+    let (client, port) = desktop_client(&server, &pool, &scopes, &["COGNITO"]).await;
+    create_user_with_phone(&server, &pool, "hana", PASSWORD, "+15555550142").await;
     Setup { server, pool, client, port }
 }
 

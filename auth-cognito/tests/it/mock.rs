@@ -20,7 +20,7 @@ use auth_core::{
 use auth_mock_server::{ClientInfo, ClientOptions, Fault, MockServer, MockServerHandle};
 use serde_json::{Value, json};
 
-use crate::support::{closed_port_url, signed_in, step};
+use crate::support::{closed_port_url, remembering_devices, signed_in, step, waiting_auth_client};
 
 const PASSWORD: &str = "Passw0rd!-Mock";
 
@@ -288,12 +288,7 @@ async fn custom_auth_with_and_without_srp() {
 
 #[tokio::test]
 async fn a_remembered_device_skips_mfa() {
-    let env = Env::start(
-        json!({"PoolName": "devices", "MfaConfiguration": "OPTIONAL",
-               "DeviceConfiguration": {"ChallengeRequiredOnNewDevice": true, "DeviceOnlyRememberedOnUserPrompt": false}}),
-        ClientOptions::with_secret(),
-    )
-    .await;
+    let env = Env::start(remembering_devices("devices", false), ClientOptions::with_secret()).await;
     env.user("dee", &[("phone_number", "+15555550111")]).await;
     let devices = Arc::new(MemoryDeviceStore::new());
     let provider =
@@ -354,12 +349,7 @@ async fn a_remembered_device_survives_a_restart_with_the_file_store() {
     use auth_cognito::FileDeviceStore;
     use auth_storage::{EncryptionKey, Namespace};
 
-    let env = Env::start(
-        json!({"PoolName": "restart", "MfaConfiguration": "OPTIONAL",
-               "DeviceConfiguration": {"ChallengeRequiredOnNewDevice": true, "DeviceOnlyRememberedOnUserPrompt": false}}),
-        ClientOptions::default(),
-    )
-    .await;
+    let env = Env::start(remembering_devices("restart", false), ClientOptions::default()).await;
     env.user("rey", &[("phone_number", "+15555550112")]).await;
     let plain = env.builder().device_tracking(DeviceTracking::Off).build().unwrap();
     let session = signed_in(sign_in(&plain, "rey", SignInFlow::Password).await);
@@ -550,12 +540,8 @@ async fn auth_client_with_the_cognito_provider() {
     env.user("ava", &[("email", "ava@example.com")]).await;
     let provider = Arc::new(env.provider());
     let clock = Arc::new(ManualClock::new(std::time::SystemTime::now()));
-    let client = AuthClient::builder()
-        .identity_provider(provider.clone())
-        .clock(clock.clone())
-        .sign_in_wait_timeout(Some(Duration::from_secs(10)))
-        .build();
-    client.initialize().await.unwrap();
+    let client =
+        waiting_auth_client(provider.clone(), clock.clone(), Duration::from_secs(10)).await;
     let mut changes = client.state_changes();
     assert!(matches!(
         client.sign_in(SignInRequest::password("ava", PASSWORD)).await.unwrap(),

@@ -15,7 +15,9 @@ use std::time::{Duration, SystemTime};
 
 use auth_cognito::connectivity::{Backoff, NetworkConnectivityBuilder};
 use auth_cognito::{CognitoUserPool, CognitoUserPoolBuilder, RetryPolicy};
-use auth_core::{SignInNextStep, SignInOutcome, UserPoolSession};
+use auth_core::{
+    AuthClient, Clock, DynIdentityProvider, SignInNextStep, SignInOutcome, UserPoolSession,
+};
 use auth_mock_server::{ClientOptions, Lifetimes, MockServer, MockServerHandle};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
@@ -370,6 +372,22 @@ impl MockPool {
     }
 }
 
+/// An initialised `AuthClient` over the user pool `provider`, judging expiry by `clock`,
+/// whose requests wait at most `wait` for a re-sign-in.
+pub(crate) async fn waiting_auth_client(
+    provider: DynIdentityProvider,
+    clock: Arc<dyn Clock>,
+    wait: Duration,
+) -> AuthClient {
+    let client = AuthClient::builder()
+        .identity_provider(provider)
+        .clock(clock)
+        .sign_in_wait_timeout(Some(wait))
+        .build();
+    client.initialize().await.unwrap();
+    client
+}
+
 /// Tunes `CognitoAuth`'s default connectivity to probe every 100 ms while online and to
 /// retry within 300 ms while offline, so that a test sees an outage end promptly.
 pub(crate) fn probe_quickly(
@@ -378,6 +396,15 @@ pub(crate) fn probe_quickly(
     connectivity
         .backoff(Backoff::new(Duration::from_millis(50), Duration::from_millis(300)))
         .online_interval(Duration::from_millis(100))
+}
+
+/// CreateUserPool's request for a pool `name` with optional MFA that challenges new devices
+/// and remembers a confirmed one (when the user is asked, with `on_user_prompt`): a
+/// remembered device then signs in without MFA.
+pub(crate) fn remembering_devices(name: &str, on_user_prompt: bool) -> Value {
+    json!({"PoolName": name, "MfaConfiguration": "OPTIONAL",
+           "DeviceConfiguration": {"ChallengeRequiredOnNewDevice": true,
+                                   "DeviceOnlyRememberedOnUserPrompt": on_user_prompt}})
 }
 
 /// Gives `pool` the user-pool domain `domain` (the hosted UI and the OAuth endpoints).
@@ -414,6 +441,35 @@ pub(crate) async fn create_code_flow_client(
         client["ClientId"].as_str().unwrap().to_owned(),
         client["ClientSecret"].as_str().unwrap_or_default().to_owned(),
     )
+}
+
+/// A secretless `desktop` app client of `pool` for the hosted UI's code flow, on a free
+/// loopback port, with the OAuth `scopes` and the identity `providers`: its id and the port.
+pub(crate) async fn desktop_client(
+    server: &MockServerHandle,
+    pool: &str,
+    scopes: &[&str],
+    providers: &[&str],
+) -> (String, u16) {
+    let port = free_port();
+    let settings = json!({"ClientName": "desktop", "AllowedOAuthScopes": scopes,
+                          "SupportedIdentityProviders": providers});
+    let (client_id, _) = create_code_flow_client(server, pool, port, settings).await;
+    (client_id, port)
+}
+
+/// Creates `username` with `password`, the email `<username>@example.com` and the phone
+/// number `phone` (where SMS codes go).
+pub(crate) async fn create_user_with_phone(
+    server: &MockServerHandle,
+    pool: &str,
+    username: &str,
+    password: &str,
+    phone: &str,
+) {
+    let email = format!("{username}@example.com");
+    let attributes = [("email", email.as_str()), ("phone_number", phone)];
+    server.create_user(pool, username, password, &attributes).await.unwrap();
 }
 
 /// Makes SMS the preferred (so required) MFA of `username`: its sign-ins then ask for a

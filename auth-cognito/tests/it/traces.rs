@@ -21,35 +21,24 @@ where
     text
 }
 
-#[tokio::test]
-async fn sign_in_expiry_silent_refresh() {
-    insta::assert_snapshot!(over_the_mock(scenarios::sign_in_expiry_silent_refresh).await);
+/// A test per canonical scenario of `auth_core::testing::trace::scenarios`, named after it
+/// as auth-core's is: the scenario over a fresh mock, compared with its snapshot.
+macro_rules! scenario_tests {
+    ($($scenario:ident),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $scenario() {
+                insta::assert_snapshot!(over_the_mock(scenarios::$scenario).await);
+            }
+        )+
+    };
 }
 
-#[tokio::test]
-async fn refresh_token_expiry_then_re_sign_in_completes_the_waiting_request() {
-    let scenario = scenarios::refresh_token_expiry_then_re_sign_in_completes_the_waiting_request;
-    insta::assert_snapshot!(over_the_mock(scenario).await);
-}
-
-#[tokio::test]
-async fn release_fails_the_waiting_request_then_sign_out() {
-    let scenario = scenarios::release_fails_the_waiting_request_then_sign_out;
-    insta::assert_snapshot!(over_the_mock(scenario).await);
-}
-
-#[tokio::test]
-async fn offline_with_valid_tokens() {
-    insta::assert_snapshot!(over_the_mock(scenarios::offline_with_valid_tokens).await);
-}
-
-#[tokio::test]
-async fn offline_with_invalid_tokens_blocks_then_refreshes_when_online() {
-    let scenario = scenarios::offline_with_invalid_tokens_blocks_then_refreshes_when_online;
-    insta::assert_snapshot!(over_the_mock(scenario).await);
-}
-
-#[tokio::test]
-async fn restart_resumes() {
-    insta::assert_snapshot!(over_the_mock(scenarios::restart_resumes).await);
-}
+scenario_tests!(
+    sign_in_expiry_silent_refresh,
+    refresh_token_expiry_then_re_sign_in_completes_the_waiting_request,
+    release_fails_the_waiting_request_then_sign_out,
+    offline_with_valid_tokens,
+    offline_with_invalid_tokens_blocks_then_refreshes_when_online,
+    restart_resumes,
+);

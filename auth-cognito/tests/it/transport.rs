@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use auth_cognito::{CognitoError, CognitoUserPool, NetworkErrorKind, RetryPolicy};
 use auth_core::{
-    AuthClient, IdentityProvider, ProviderError, SignInFlow, SignInOutcome, SignInRequest,
-    UserPoolSession, UserState,
+    IdentityProvider, ProviderError, SignInFlow, SignInOutcome, SignInRequest, UserPoolSession,
+    UserState,
 };
 use serde_json::json;
 
-use crate::support::{Action, ScriptedServer, auth_result, closed_port_url};
+use crate::support::{Action, ScriptedServer, auth_result, closed_port_url, waiting_auth_client};
 
 fn pool(endpoint: &str) -> CognitoUserPool {
     CognitoUserPool::builder("us-east-1_Transport1", "client1")
@@ -35,6 +35,15 @@ async fn session(server: &ScriptedServer, pool: &CognitoUserPool) -> UserPoolSes
         SignInOutcome::SignedIn(session) => session,
         _ => panic!("expected tokens"),
     }
+}
+
+/// A scripted server, a pool that calls it and a session it signed in: where the tests of
+/// refresh failures start.
+async fn scripted_session() -> (ScriptedServer, CognitoUserPool, UserPoolSession) {
+    let server = ScriptedServer::start(vec![]).await;
+    let pool = pool(&server.url);
+    let session = session(&server, &pool).await;
+    (server, pool, session)
 }
 
 fn network_kind(error: &ProviderError) -> NetworkErrorKind {
@@ -62,9 +71,7 @@ async fn closed_port_is_a_connect_failure_and_is_retried_even_for_sign_in() {
 
 #[tokio::test]
 async fn reset_before_the_answer_is_network_and_retried_only_when_idempotent() {
-    let server = ScriptedServer::start(vec![]).await;
-    let pool = pool(&server.url);
-    let session = session(&server, &pool).await;
+    let (server, pool, session) = scripted_session().await;
     let before = server.requests().len();
 
     // A password sign-in may have counted as an attempt: not repeated.
@@ -92,9 +99,7 @@ async fn reset_before_the_answer_is_network_and_retried_only_when_idempotent() {
 
 #[tokio::test]
 async fn silence_is_a_timeout() {
-    let server = ScriptedServer::start(vec![]).await;
-    let pool = pool(&server.url);
-    let session = session(&server, &pool).await;
+    let (server, pool, session) = scripted_session().await;
     server.push([Action::Hang, Action::Hang, Action::Hang]);
     let before = server.requests().len();
     let error = pool.refresh(&session).await.unwrap_err();
@@ -141,9 +146,7 @@ async fn cognito_refusals_are_rejections_with_name_and_message() {
 
 #[tokio::test]
 async fn throttling_is_unavailable_and_retried_only_when_idempotent() {
-    let server = ScriptedServer::start(vec![]).await;
-    let pool = pool(&server.url);
-    let session = session(&server, &pool).await;
+    let (server, pool, session) = scripted_session().await;
 
     let before = server.requests().len();
     server.push([
@@ -171,9 +174,7 @@ async fn throttling_is_unavailable_and_retried_only_when_idempotent() {
 
 #[tokio::test]
 async fn server_errors_are_unavailable_and_not_retried() {
-    let server = ScriptedServer::start(vec![]).await;
-    let pool = pool(&server.url);
-    let session = session(&server, &pool).await;
+    let (server, pool, session) = scripted_session().await;
     for action in [
         Action::error(500, "InternalErrorException", "oops"),
         Action::raw(502, &[("Content-Type", "text/html")], "<html>Bad Gateway</html>"),
@@ -189,9 +190,7 @@ async fn server_errors_are_unavailable_and_not_retried() {
 
 #[tokio::test]
 async fn answers_that_are_not_cognito_are_protocol_errors() {
-    let server = ScriptedServer::start(vec![]).await;
-    let pool = pool(&server.url);
-    let session = session(&server, &pool).await;
+    let (server, pool, session) = scripted_session().await;
     for action in [
         // A proxy's page: not Cognito refusing, so a refresh must not count as rejected.
         Action::raw(403, &[("Content-Type", "text/html")], "<html>Forbidden</html>"),
@@ -257,12 +256,7 @@ async fn auth_client_reacts_to_rejected_and_failed_refreshes() {
     let server = ScriptedServer::start(vec![]).await;
     let pool = Arc::new(pool(&server.url));
     let clock = Arc::new(auth_core::ManualClock::new(std::time::SystemTime::now()));
-    let client = AuthClient::builder()
-        .identity_provider(pool.clone())
-        .clock(clock.clone())
-        .sign_in_wait_timeout(Some(Duration::from_millis(300)))
-        .build();
-    client.initialize().await.unwrap();
+    let client = waiting_auth_client(pool.clone(), clock.clone(), Duration::from_millis(300)).await;
     server.push([Action::ok(auth_result("alice", true))]);
     client.sign_in(password_request()).await.unwrap();
     assert!(client.is_signed_in());

@@ -49,6 +49,13 @@ fn body_str<'a>(request: &'a Recorded, path: &[&str]) -> &'a str {
     })
 }
 
+/// Asserts that `request` answers the challenge `name` in the sign-in session `session`.
+#[track_caller]
+fn assert_answers(request: &Recorded, name: &str, session: &str) {
+    assert_eq!(body_str(request, &["ChallengeName"]), name);
+    assert_eq!(body_str(request, &["Session"]), session);
+}
+
 fn challenge(name: &str, session: &str, params: Value) -> Action {
     Action::ok(json!({"ChallengeName": name, "Session": session, "ChallengeParameters": params}))
 }
@@ -210,8 +217,7 @@ async fn new_password_required_with_attributes() {
     assert_eq!(body_str(initiate, &["AuthFlow"]), "USER_PASSWORD_AUTH");
     assert_eq!(initiate.body["AuthParameters"]["PASSWORD"], "Temp0rary!");
     let answer = &requests[1];
-    assert_eq!(body_str(answer, &["ChallengeName"]), "NEW_PASSWORD_REQUIRED");
-    assert_eq!(body_str(answer, &["Session"]), "session-1");
+    assert_answers(answer, "NEW_PASSWORD_REQUIRED", "session-1");
     assert_eq!(
         answer.body["ChallengeResponses"],
         json!({
@@ -780,8 +786,7 @@ async fn user_auth_preferring_password_srp_proves_the_password_and_remembers_the
     );
     let answer = &requests[1];
     assert_eq!(answer.operation(), "RespondToAuthChallenge");
-    assert_eq!(body_str(answer, &["ChallengeName"]), "PASSWORD_VERIFIER");
-    assert_eq!(body_str(answer, &["Session"]), "ua-1");
+    assert_answers(answer, "PASSWORD_VERIFIER", "ua-1");
     let responses = &answer.body["ChallengeResponses"];
     assert_eq!(responses["USERNAME"], USER_ID);
     assert_eq!(responses["SECRET_HASH"], secret_hash(USER_ID, CLIENT, SECRET));
@@ -866,8 +871,7 @@ async fn user_auth_select_challenge_then_email_otp_code() {
     assert_eq!(code.kind, ChallengeKind::EmailOtp { destination: Some("a***@e***".into()) });
     assert_eq!(code.context.username, USER_ID);
     let chosen = &server.requests()[1];
-    assert_eq!(body_str(chosen, &["ChallengeName"]), "SELECT_CHALLENGE");
-    assert_eq!(body_str(chosen, &["Session"]), "sel-1");
+    assert_answers(chosen, "SELECT_CHALLENGE", "sel-1");
     assert_eq!(
         chosen.body["ChallengeResponses"],
         json!({
@@ -939,8 +943,7 @@ async fn user_auth_select_challenge_with_a_password_factor() {
     let requests = &server.requests()[2..];
     assert_eq!(requests.len(), 3);
     let chosen = &requests[1];
-    assert_eq!(body_str(chosen, &["ChallengeName"]), "SELECT_CHALLENGE");
-    assert_eq!(body_str(chosen, &["Session"]), "sel-s");
+    assert_answers(chosen, "SELECT_CHALLENGE", "sel-s");
     let srp_a = body_str(chosen, &["ChallengeResponses", "SRP_A"]);
     assert_eq!(
         chosen.body["ChallengeResponses"],
@@ -952,8 +955,7 @@ async fn user_auth_select_challenge_with_a_password_factor() {
         })
     );
     let proof = &requests[2];
-    assert_eq!(body_str(proof, &["ChallengeName"]), "PASSWORD_VERIFIER");
-    assert_eq!(body_str(proof, &["Session"]), "pv-1");
+    assert_answers(proof, "PASSWORD_VERIFIER", "pv-1");
     assert_eq!(proof.body["ChallengeResponses"]["USERNAME"], USER_ID);
     assert_eq!(
         proof.body["ChallengeResponses"]["SECRET_HASH"],

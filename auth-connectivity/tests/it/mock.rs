@@ -4,9 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_connectivity::{Backoff, NetworkConnectivity, Probe, TcpProbe};
+use auth_connectivity::{
+    Backoff, NetworkConnectivity, NetworkConnectivityBuilder, Probe, TcpProbe,
+};
 use auth_core::{Connectivity, TransportObserver, TransportOutcome};
-use auth_mock_server::{Fault, MockServer};
+use auth_mock_server::{Fault, MockServer, MockServerHandle};
 use tokio::sync::watch;
 
 /// Generous: the machine is shared and noisy; the schedule itself is tested with paused time.
@@ -19,7 +21,7 @@ async fn until(state: &mut watch::Receiver<bool>, online: bool) {
         .unwrap();
 }
 
-fn quick(builder: auth_connectivity::NetworkConnectivityBuilder) -> NetworkConnectivity {
+fn quick(builder: NetworkConnectivityBuilder) -> NetworkConnectivity {
     builder
         .backoff(Backoff::new(Duration::from_millis(50), Duration::from_millis(400)))
         .probe_timeout(Duration::from_secs(5))
@@ -27,15 +29,15 @@ fn quick(builder: auth_connectivity::NetworkConnectivityBuilder) -> NetworkConne
         .unwrap()
 }
 
+/// The default probes of `server`, every `online_interval` while online.
+fn probing(server: &MockServerHandle, online_interval: Duration) -> NetworkConnectivityBuilder {
+    NetworkConnectivity::builder().endpoint(server.url()).online_interval(online_interval)
+}
+
 #[tokio::test]
 async fn an_outage_of_the_identity_provider_is_seen_and_so_is_its_end() {
     let server = MockServer::builder().start().await.unwrap();
-    let net = quick(
-        NetworkConnectivity::builder()
-            .endpoint(server.url())
-            .online_interval(Duration::from_millis(100))
-            .initially_online(false),
-    );
+    let net = quick(probing(&server, Duration::from_millis(100)).initially_online(false));
     let mut state = net.subscribe();
     until(&mut state, true).await;
 
@@ -53,11 +55,7 @@ async fn a_reported_network_failure_during_an_outage_goes_offline_at_once_and_re
 {
     let server = MockServer::builder().start().await.unwrap();
     // Scheduled probes while online are an hour apart: only the report can find the outage.
-    let net = quick(
-        NetworkConnectivity::builder()
-            .endpoint(server.url())
-            .online_interval(Duration::from_secs(3600)),
-    );
+    let net = quick(probing(&server, Duration::from_secs(3600)));
     let mut state = net.subscribe();
     assert!(net.is_online());
     server.add_fault(Fault::drop_connection("*"));
@@ -85,7 +83,7 @@ async fn the_tcp_probe_sees_a_closed_port() {
 
 /// The mock made unreachable and reachable again with its outage fault.
 struct OutageFixture {
-    server: auth_mock_server::MockServerHandle,
+    server: MockServerHandle,
     connectivity: NetworkConnectivity,
 }
 
@@ -105,11 +103,7 @@ impl auth_core::testing::conformance::connectivity::ConnectivityFixture for Outa
 #[tokio::test]
 async fn network_connectivity_conforms() {
     let server = MockServer::builder().start().await.unwrap();
-    let connectivity = quick(
-        NetworkConnectivity::builder()
-            .endpoint(server.url())
-            .online_interval(Duration::from_millis(100)),
-    );
+    let connectivity = quick(probing(&server, Duration::from_millis(100)));
     let fixture = OutageFixture { server, connectivity };
     auth_core::testing::conformance::connectivity::run_all(&fixture).await;
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use auth_connectivity::{Backoff, NetworkConnectivity, Probe};
 use auth_core::{Connectivity, TransportObserver, TransportOutcome};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// A probe whose answer the test sets, recording when it was asked.
@@ -55,12 +56,19 @@ fn connectivity(probe: &Arc<FakeProbe>, initially_online: bool) -> NetworkConnec
         .unwrap()
 }
 
+/// A connectivity whose probe answers `reachable`, started in the other state and handed
+/// back once the first probe has turned it: the probe, the connectivity and its state.
+async fn turned(reachable: bool) -> (Arc<FakeProbe>, NetworkConnectivity, watch::Receiver<bool>) {
+    let probe = FakeProbe::new(reachable);
+    let net = connectivity(&probe, !reachable);
+    let mut state = net.subscribe();
+    state.wait_for(|online| *online == reachable).await.unwrap();
+    (probe, net, state)
+}
+
 #[tokio::test(start_paused = true)]
 async fn offline_probes_back_off_up_to_the_cap_and_start_short_again_after_an_outage() {
-    let probe = FakeProbe::new(false);
-    let net = connectivity(&probe, true);
-    let mut state = net.subscribe();
-    state.wait_for(|online| !online).await.unwrap();
+    let (probe, net, mut state) = turned(false).await;
     // Probes at 0, 1, 3, 7, 15, 23 and 31 s.
     tokio::time::sleep(Duration::from_millis(31_500)).await;
     assert_eq!(probe.gaps(), [1, 2, 4, 8, 8, 8]);
@@ -81,10 +89,7 @@ async fn offline_probes_back_off_up_to_the_cap_and_start_short_again_after_an_ou
 
 #[tokio::test(start_paused = true)]
 async fn a_network_failure_marks_offline_at_once_and_probes_right_away() {
-    let probe = FakeProbe::new(true);
-    let net = connectivity(&probe, false);
-    let mut state = net.subscribe();
-    state.wait_for(|online| *online).await.unwrap();
+    let (probe, net, mut state) = turned(true).await;
     let before = probe.calls().len();
     let reported_at = Instant::now();
 
@@ -106,10 +111,7 @@ async fn a_network_failure_marks_offline_at_once_and_probes_right_away() {
 
 #[tokio::test(start_paused = true)]
 async fn any_answer_marks_online_at_once() {
-    let probe = FakeProbe::new(false);
-    let net = connectivity(&probe, true);
-    let mut state = net.subscribe();
-    state.wait_for(|online| !online).await.unwrap();
+    let (_probe, net, state) = turned(false).await;
     net.observer().report(TransportOutcome::Answered);
     assert!(net.is_online());
     assert!(state.has_changed().unwrap());

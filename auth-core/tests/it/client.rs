@@ -19,6 +19,14 @@ use crate::support::{
 
 const PAST_EXPIRY: Duration = Duration::from_secs(TOKEN_LIFETIME.as_secs() - MARGIN.as_secs() + 1);
 
+/// Asserts that the only announcements since `changes` was taken are the tokens going
+/// invalid and the user being signed in again: a wait that ended well.
+#[track_caller]
+fn assert_invalid_then_signed_in(changes: &mut auth_core::StateChanges) {
+    let states: Vec<_> = drain(changes).into_iter().map(|d| d.state).collect();
+    assert_eq!(states, [UserState::SignedOutUserPoolsTokensInvalid, UserState::SignedIn]);
+}
+
 #[tokio::test]
 async fn initialize_picks_the_state_from_the_store() {
     let h = Harness::new();
@@ -111,8 +119,7 @@ async fn a_rejected_refresh_waits_for_re_sign_in_which_completes_the_request() {
     let tokens = waiting.await.unwrap().expect("the waiting request completes after re-sign-in");
     assert!(tokens.expires_at() > h.now());
     second.await.unwrap().unwrap();
-    let states: Vec<_> = drain(&mut changes).into_iter().map(|d| d.state).collect();
-    assert_eq!(states, [UserState::SignedOutUserPoolsTokensInvalid, UserState::SignedIn]);
+    assert_invalid_then_signed_in(&mut changes);
 }
 
 #[tokio::test]
@@ -186,8 +193,7 @@ async fn offline_with_invalid_tokens_blocks_then_resumes_when_online() {
     assert!(tokens.expires_at() > h.now() + MARGIN);
     assert_eq!(h.idp.calls().refresh, 1);
     assert_eq!(client.current_user_state().state, UserState::SignedIn);
-    let states: Vec<_> = drain(&mut changes).into_iter().map(|d| d.state).collect();
-    assert_eq!(states, [UserState::SignedOutUserPoolsTokensInvalid, UserState::SignedIn]);
+    assert_invalid_then_signed_in(&mut changes);
 }
 
 #[tokio::test]
@@ -216,8 +222,7 @@ async fn offline_credentials_that_expired_block_with_the_announcement_then_resum
     let credentials = blocked.await.unwrap().expect("the blocked request completes once online");
     assert!(credentials.is_valid_at(h.now(), MARGIN));
     assert_eq!(client.current_user_state().state, UserState::SignedIn);
-    let states: Vec<_> = drain(&mut changes).into_iter().map(|d| d.state).collect();
-    assert_eq!(states, [UserState::SignedOutUserPoolsTokensInvalid, UserState::SignedIn]);
+    assert_invalid_then_signed_in(&mut changes);
 }
 
 #[tokio::test]

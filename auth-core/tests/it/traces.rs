@@ -10,53 +10,28 @@ use auth_core::testing::trace::{Store, Trace, scenarios};
 
 use crate::support::{FakeWorld, Harness, PASSWORD, USER, spawn_credentials};
 
-#[tokio::test]
-async fn sign_in_expiry_silent_refresh() {
-    let text = scenarios::sign_in_expiry_silent_refresh(&FakeWorld::new(), Trace::new()).await;
-    insta::assert_snapshot!(text);
+/// A test per canonical scenario of `auth_core::testing::trace::scenarios`, named after it:
+/// the scenario over fresh fakes, compared with its snapshot.
+macro_rules! scenario_tests {
+    ($($scenario:ident),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $scenario() {
+                let text = scenarios::$scenario(&FakeWorld::new(), Trace::new()).await;
+                insta::assert_snapshot!(text);
+            }
+        )+
+    };
 }
 
-#[tokio::test]
-async fn refresh_token_expiry_then_re_sign_in_completes_the_waiting_request() {
-    let world = FakeWorld::new();
-    let text = scenarios::refresh_token_expiry_then_re_sign_in_completes_the_waiting_request(
-        &world,
-        Trace::new(),
-    )
-    .await;
-    insta::assert_snapshot!(text);
-}
-
-#[tokio::test]
-async fn release_fails_the_waiting_request_then_sign_out() {
-    let world = FakeWorld::new();
-    let text =
-        scenarios::release_fails_the_waiting_request_then_sign_out(&world, Trace::new()).await;
-    insta::assert_snapshot!(text);
-}
-
-#[tokio::test]
-async fn offline_with_valid_tokens() {
-    let text = scenarios::offline_with_valid_tokens(&FakeWorld::new(), Trace::new()).await;
-    insta::assert_snapshot!(text);
-}
-
-#[tokio::test]
-async fn offline_with_invalid_tokens_blocks_then_refreshes_when_online() {
-    let world = FakeWorld::new();
-    let text = scenarios::offline_with_invalid_tokens_blocks_then_refreshes_when_online(
-        &world,
-        Trace::new(),
-    )
-    .await;
-    insta::assert_snapshot!(text);
-}
-
-#[tokio::test]
-async fn restart_resumes() {
-    let text = scenarios::restart_resumes(&FakeWorld::new(), Trace::new()).await;
-    insta::assert_snapshot!(text);
-}
+scenario_tests!(
+    sign_in_expiry_silent_refresh,
+    refresh_token_expiry_then_re_sign_in_completes_the_waiting_request,
+    release_fails_the_waiting_request_then_sign_out,
+    offline_with_valid_tokens,
+    offline_with_invalid_tokens_blocks_then_refreshes_when_online,
+    restart_resumes,
+);
 
 #[tokio::test]
 async fn guest_then_sign_in() {

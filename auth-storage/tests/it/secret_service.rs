@@ -40,14 +40,14 @@ fn probe() -> Result<(), String> {
     Ok(())
 }
 
-/// True if the test can run; false (after saying why) if it must be skipped. Panics when
-/// `AUTH_REQUIRE_ALL_TESTS=1` and the service is missing.
-fn available(test: &str) -> bool {
+/// The cleanup of a test that can run; `None` (after saying why) if it must be skipped.
+/// Panics when `AUTH_REQUIRE_ALL_TESTS=1` and the service is missing.
+fn available(test: &str) -> Option<Cleanup> {
     match secret_service() {
-        Ok(()) => true,
+        Ok(()) => Some(Cleanup::default()),
         Err(reason) => {
             skip_or_fail(test, &format!("no Secret Service available: {reason}"));
-            false
+            None
         }
     }
 }
@@ -83,10 +83,9 @@ fn unique_service(tag: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyring_store_conforms_on_a_real_secret_service() {
-    if !available("keyring_store_conforms_on_a_real_secret_service") {
+    let Some(cleanup) = available("keyring_store_conforms_on_a_real_secret_service") else {
         return;
-    }
-    let cleanup = Cleanup::default();
+    };
     token_store::run_all(&|| {
         let service = unique_service("conformance");
         let namespace = Namespace::app_client("us-east-1_Real", "client").unwrap();
@@ -104,10 +103,9 @@ async fn keyring_store_conforms_on_a_real_secret_service() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_item_is_kept_aside_on_a_real_secret_service() {
-    if !available("a_damaged_item_is_kept_aside_on_a_real_secret_service") {
+    let Some(cleanup) = available("a_damaged_item_is_kept_aside_on_a_real_secret_service") else {
         return;
-    }
-    let cleanup = Cleanup::default();
+    };
     let service = unique_service("damaged");
     let namespace = Namespace::new("damaged").unwrap();
     cleanup.add(&service, namespace.key());
@@ -129,10 +127,7 @@ async fn a_damaged_item_is_kept_aside_on_a_real_secret_service() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_store_key_kept_in_a_real_secret_service() {
-    if !available("a_file_store_key_kept_in_a_real_secret_service") {
-        return;
-    }
-    let cleanup = Cleanup::default();
+    let Some(cleanup) = available("a_file_store_key_kept_in_a_real_secret_service") else { return };
     let service = unique_service("key");
     cleanup.add(&service, "file-key");
     let dir = temp_dir();
