@@ -115,13 +115,20 @@ impl HeadlessBrowser {
         }
     }
 
-    /// Types into the fields with these ids and presses the form's submit button.
+    /// Types into the fields with these ids, presses the form's submit button and waits
+    /// (15 s at most) until the browser has left the form's page.
+    ///
+    /// Without that wait the next step can act on the page being left: a page after it often
+    /// has fields with the same ids (`username`, `password`), and typing into the old ones
+    /// loses the input when the new page replaces them (seen as a timeout on a loaded
+    /// machine).
     pub async fn fill(&self, fields: &[(&str, &str)]) {
         for (id, value) in fields {
             let field = self.client.wait().for_element(Locator::Id(id)).await.expect("the field");
             field.clear().await.expect("cleared");
             field.send_keys(value).await.expect("typed");
         }
+        let page = self.client.find(Locator::Css("html")).await.expect("a page");
         self.client
             .find(Locator::Css("button[type=submit]"))
             .await
@@ -129,6 +136,23 @@ impl HeadlessBrowser {
             .click()
             .await
             .expect("clicked");
+        let started = Instant::now();
+        loop {
+            match page.tag_name().await {
+                // Stale: a new page replaced it. Any other error means the old page cannot be
+                // read either: chromedriver reports a navigation that failed (a redirect to a
+                // callback where nothing listens: "net::ERR_CONNECTION_REFUSED") on the next
+                // command, and a browser that really failed fails the test's next step.
+                Err(_) => return,
+                Ok(_) => {
+                    assert!(
+                        started.elapsed() < Duration::from_secs(15),
+                        "the form was submitted but its page stayed"
+                    );
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
     }
 
     /// The text of the element with this id.
